@@ -1,0 +1,44 @@
+# Two entry points (see README): `make run` and `make test`. Both set everything up first and
+# are fast the second time: the environment is rebuilt only when pyproject.toml changes,
+# models are prepared once, the index is updated incrementally.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: setup models index run test lint bench clean
+
+$(STAMP): pyproject.toml scripts/install_llama.py
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: a looser request pulls several GB of CUDA wheels
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[dev]"
+	# llama-cpp-python, compiled once for this CPU (AMX / AVX-512 / AVX2), then cached
+	$(PY) scripts/install_llama.py
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+models: setup
+	$(PY) -m rag prepare
+
+index: models
+	$(PY) -m rag build
+
+run: index
+	$(PY) -m rag serve
+
+test: models
+	$(PY) -m pytest
+
+lint: setup
+	$(PY) -m ruff check rag tests app.py
+	$(PY) -m ruff format --check rag tests app.py
+
+bench: index
+	$(PY) -m rag bench speed
+
+clean:
+	rm -rf index reports screenshots

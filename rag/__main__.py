@@ -1,0 +1,154 @@
+"""Command line: ``python -m rag <command>``.
+
+    prepare   build the bundled models into models/ (once; skipped when present)
+    build     index the corpus folder (incremental; atomic swap)
+    ask       answer one question (``--json`` for the machine-readable Answer)
+    serve     start the chat UI (127.0.0.1:7860 unless told otherwise)
+    eval      run a question set (see eval/README.md)
+    bench     public benchmarks and speed measurements
+
+Each command parses its arguments, calls the library and turns a ``RagError`` into one
+readable line on stderr and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from .config import Settings, set_offline
+from .errors import RagError
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "corpus", None):
+        overrides["corpus_dir"] = Path(args.corpus)
+    if getattr(args, "index", None):
+        overrides["index_dir"] = Path(args.index)
+    if getattr(args, "no_llm", False):
+        overrides["use_llm"] = False
+    if getattr(args, "k", None):
+        overrides["top_k"] = args.k
+    if getattr(args, "lang", None):
+        overrides["answer_lang"] = args.lang
+    if getattr(args, "host", None):
+        overrides["host"] = args.host
+    if getattr(args, "port", None):
+        overrides["port"] = args.port
+    return Settings.from_env(**overrides)
+
+
+def cmd_prepare(args: argparse.Namespace) -> int:
+    from .models import prepare_models
+
+    prepare_models(_settings(args), force=args.force)
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from .ingest import build
+
+    settings = _settings(args)
+    r = build(settings, progress=not args.quiet)
+    b = r.build
+    for name, reason in r.load.skipped:
+        print(f"warning: skipped {name}: {reason}", file=sys.stderr)
+    state = "up to date" if b.up_to_date else f"embedded {b.embedded} chunks, reused {b.reused}"
+    print(
+        f"index {settings.index_dir}: {b.n_docs} documents, {b.n_chunks} chunks ({state}; "
+        f"changed {len(b.changed_docs)}, removed {len(b.removed_docs)}) in {b.seconds:.1f}s"
+    )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from .pipeline import Pipeline
+
+    settings = _settings(args)
+    pipeline = Pipeline.load(settings)
+    if args.json:
+        answer = pipeline.ask(args.question)
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+        return 0
+    shown = 0
+    answer = None
+    for answer in pipeline.stream(args.question):
+        print(answer.text[shown:], end="", flush=True)
+        shown = len(answer.text)
+    assert answer is not None
+    if len(answer.text) < shown or not answer.text.startswith(answer.text[:shown]):
+        print("\n" + answer.text)
+    print()
+    for c in answer.citations:
+        print(f"[{c.n}] {c.title} ({c.date}) {c.url}  <{c.chunk_id} {c.start}-{c.end}>")
+    for notice in answer.notices:
+        print(f"note: {notice}", file=sys.stderr)
+    t = answer.timings
+    print(f"({t.retrieve_ms:.0f} ms retrieval, first token {t.first_token_ms:.0f} ms, "
+          f"total {t.total_ms:.0f} ms, prompt {t.prompt_tokens} tokens)", file=sys.stderr)
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    import app
+
+    app.main(_settings(args))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rag", description="Bilingual news question answering.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def paths(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--corpus", help="folder of articles (default data/articles)")
+        sp.add_argument("--index", help="index folder (default index)")
+
+    sp = sub.add_parser("prepare", help="prepare the bundled models in models/")
+    sp.add_argument("--force", action="store_true", help="rebuild even if present")
+    sp.set_defaults(func=cmd_prepare)
+
+    sp = sub.add_parser("build", help="index the corpus (incremental)")
+    paths(sp)
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_build)
+
+    sp = sub.add_parser("ask", help="answer one question")
+    sp.add_argument("question")
+    paths(sp)
+    sp.add_argument("--json", action="store_true", help="print the answer as JSON")
+    sp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
+    sp.add_argument("--no-llm", action="store_true", help="extractive answer, no generator")
+    sp.add_argument("--lang", choices=["auto", "zh", "en"], help="answer language (default auto)")
+    sp.set_defaults(func=cmd_ask)
+
+    sp = sub.add_parser("serve", help="start the chat UI")
+    paths(sp)
+    sp.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    sp.add_argument("--port", type=int, help="port (default 7860)")
+    sp.add_argument("--no-llm", action="store_true", help="extractive answers only")
+    sp.set_defaults(func=cmd_serve)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    set_offline()
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except RagError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,203 @@
+"""Write the answer: prompts, the generator backends, and citation markers.
+
+* ``build_messages`` turns a question and numbered passages into chat messages. The
+  system prompt (``prompts/system_<lang>.txt``) comes first and never changes, so the
+  runtime can reuse its KV cache across questions. English prompts show the English value
+  next to every 万/亿 figure (``rag.figures``).
+* ``Generator`` is the narrow interface: ``stream(messages) -> Iterator[str]``.
+  ``LlamaGenerator`` runs a GGUF file with llama-cpp-python (the default);
+  ``TransformersGenerator`` runs a Hugging Face folder or GGUF with transformers (for GPUs
+  or other models). Tests use a fake.
+* ``CitationRewriter`` renumbers ``[n]`` markers as text streams: the first passage cited
+  becomes [1], the next [2]...; markers that point at no shown passage are dropped.
+
+Does not retrieve, and does not decide whether to abstain (the model's NO_ANSWER sentinel
+is recognised by the pipeline).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+from .errors import ModelError
+from .figures import annotate_for_english
+from .types import Hit, Lang
+
+NO_ANSWER = "NO_ANSWER"
+Message = dict[str, str]
+
+
+def prompt_text(name: str) -> str:
+    """A prompt file from ``rag/prompts`` (e.g. ``system_en``), without the final newline."""
+    return resources.files("rag").joinpath("prompts", f"{name}.txt").read_text(encoding="utf-8").rstrip("\n")
+
+
+def format_passage(n: int, hit: Hit, text: str, lang: Lang) -> str:
+    """One numbered passage as the model sees it.
+
+    The English prompt carries English values of Chinese figures.
+    """
+    body = annotate_for_english(text) if lang == "en" else text
+    date = f" ({hit.doc.date})" if hit.doc.date else ""
+    return f"[{n}] {hit.doc.title}{date}\n{body}"
+
+
+def build_messages(question: str, passages: Sequence[tuple[Hit, str]], lang: Lang) -> list[Message]:
+    """Chat messages for ``question`` over ``passages`` (hit, text shown), numbered from 1."""
+    blocks = "\n\n".join(format_passage(i, hit, text, lang) for i, (hit, text) in enumerate(passages, 1))
+    user = prompt_text(f"user_{lang}").format(passages=blocks, question=question)
+    return [{"role": "system", "content": prompt_text(f"system_{lang}")}, {"role": "user", "content": user}]
+
+
+class Generator(Protocol):
+    model_id: str
+
+    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]: ...
+
+    def count_tokens(self, messages: list[Message]) -> int: ...
+
+
+class LlamaGenerator:
+    """A GGUF chat model run by llama-cpp-python, one request at a time."""
+
+    def __init__(self, path: Path, n_ctx: int = 2048, n_threads: int = 0) -> None:
+        if not path.exists():
+            raise ModelError(
+                f"generator model {path} not found. Run `python -m rag prepare` (or `make setup`), "
+                "or pass --no-llm for extractive answers."
+            )
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelError(
+                "llama-cpp-python is not installed. Run `make setup` (it builds it for this CPU)."
+            ) from exc
+        import os
+
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=n_threads or os.cpu_count() or 2,
+                n_batch=512,
+                verbose=False,
+            )
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"could not load the generator {path}: {exc}") from exc
+        self.model_id = path.name
+        self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        text += "<|im_start|>assistant\n"
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
+        with self._lock:
+            for part in self._llm.create_chat_completion(
+                messages=messages, stream=True, temperature=0.0, top_k=1, max_tokens=max_tokens,
+                repeat_penalty=1.05,
+            ):
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+
+    def warm_up(self, messages: list[Message]) -> None:
+        """Process a prompt once so the first real question reuses its cached prefix."""
+        for _ in self.stream(messages, max_tokens=1):
+            pass
+
+
+class TransformersGenerator:
+    """A chat model run by transformers: a Hugging Face folder, or a GGUF file (slow on CPU)."""
+
+    def __init__(self, path: str, gguf_file: str | None = None, device: str | None = None) -> None:
+        try:
+            import torch
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+        except ImportError as exc:  # pragma: no cover - transformers is a dependency
+            raise ModelError(f"transformers is not installed: {exc}") from exc
+        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
+        try:
+            self._tok = AutoTokenizer.from_pretrained(path, **kwargs)
+            self._model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        except Exception as exc:  # noqa: BLE001
+            raise ModelError(f"could not load {path} with transformers: {exc}") from exc
+        self._device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._model.to(self._device)
+        self.model_id = Path(gguf_file or path).name
+        self._lock = threading.Lock()
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return len(self._tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
+
+    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
+        from transformers import TextIteratorStreamer
+
+        ids = self._tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
+        streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
+        with self._lock:
+            worker = threading.Thread(
+                target=self._model.generate,
+                kwargs={"input_ids": ids.to(self._device), "max_new_tokens": max_tokens,
+                        "do_sample": False, "streamer": streamer},
+            )
+            worker.start()
+            yield from streamer
+            worker.join()
+
+
+# --------------------------------------------------------------------------- citations
+
+_MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
+_OPEN = re.compile(r"[\[【][\d\s,，、]*$")
+
+
+class CitationRewriter:
+    """Renumber ``[n]`` markers in streamed text; drop markers of passages not shown.
+
+    >>> r = CitationRewriter(valid=3)
+    >>> r.feed("A [3") + r.feed("], B [7] and C [1, 3]。") + r.finish()
+    'A [1], B and C [2][1]。'
+    >>> r.order
+    [3, 1]
+    """
+
+    def __init__(self, valid: int) -> None:
+        self.valid = valid
+        self.order: list[int] = []  # original passage numbers, in order of first citation
+        self._buf = ""
+
+    def _map(self, m: re.Match[str]) -> str:
+        out = []
+        for s in re.split(r"\s*[,，、]\s*", m.group(1)):
+            n = int(s)
+            if 1 <= n <= self.valid:
+                if n not in self.order:
+                    self.order.append(n)
+                new = f"[{self.order.index(n) + 1}]"
+                if new not in out:
+                    out.append(new)
+        return "".join(out)
+
+    def _rewrite(self, text: str) -> str:
+        text = _MARKER.sub(self._map, text)
+        return re.sub(r"[ \t]+([，。；,.;])", r"\1", re.sub(r" {2,}", " ", text))
+
+    def feed(self, delta: str) -> str:
+        self._buf += delta
+        m = _OPEN.search(self._buf)
+        if m and len(self._buf) - m.start() <= 16:
+            ready, self._buf = self._buf[: m.start()], self._buf[m.start():]
+        else:
+            ready, self._buf = self._buf, ""
+        return self._rewrite(ready)
+
+    def finish(self) -> str:
+        rest, self._buf = self._buf, ""
+        return self._rewrite(rest)

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.index import build_index
+from rag.pipeline import chunk_params
+from rag.types import Document, DocMeta
+from tests.fakes import FakeEmbedder
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+
+
+def make_doc(doc_id: str, text: str, title: str = "", lang: str = "zh", date: str = "2021-01-20",
+             url: str = "https://example.com/a") -> Document:
+    import hashlib
+
+    meta = DocMeta(doc_id, title or doc_id, date, url, lang, f"{doc_id}.txt")
+    return Document(meta, text, hashlib.sha256(f"{title}\n{text}".encode()).hexdigest())
+
+
+FIXTURE_DOCS = [
+    make_doc("zh_output", "深圳2020年规模以上工业总产值3.7万亿元，连续两年位居全国大中城市首位。\n"
+             "深圳重视工业互联网应用，专项扶持资金4.55亿元。", "深圳工业总产值"),
+    make_doc("zh_5g", "2020年深圳建成5G基站超4.6万个，成为全国首个5G独立组网全覆盖的城市。", "深圳5G基站"),
+    make_doc("en_report", "The city built 46,600 base stations in 2020. Shenzhen's industrial output "
+             "reached 3.7 trillion yuan.", "City's industrial output takes the lead", lang="en"),
+    make_doc("zh_other", "武汉举办工业互联网大会，发布发展成效评估报告，创新工程带动投资近700亿元。", "工业互联网大会"),
+]
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", models_dir=tmp_path / "models",
+                    min_score=0.1, use_llm=False)
+
+
+@pytest.fixture
+def fixture_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
+    build_index(FIXTURE_DOCS, fake_embedder, settings.index_dir, chunk_params(settings), progress=False)
+    return settings
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    if not (SHARED / "benchmarks").is_dir():
+        pytest.skip("../shared/benchmarks is absent (it ships only with the development set-up)")
+    return SHARED
+
+
+@pytest.fixture
+def copy_seeds(tmp_path: Path) -> Path:
+    dest = tmp_path / "articles"
+    shutil.copytree(ROOT / "data" / "articles", dest)
+    return dest
