@@ -92,21 +92,21 @@ def respond(
     pairs = history_pairs(history)
     chat = list(history or []) + [{"role": "user", "content": html.escape(message or "")}]
     chat.append({"role": "assistant", "content": "…"})
-    yield chat, ""
+    yield list(chat), ""
     try:
         answer = None
         for answer in pipeline.stream(message, pairs, lang=lang, k=int(k), use_llm=use_llm):
             chat[-1] = {"role": "assistant", "content": answer_markdown(answer) or "…"}
-            yield chat, ""
+            yield list(chat), ""
         if answer is not None:
-            yield chat, sources_html(answer.citations)
+            yield list(chat), sources_html(answer.citations)
     except RagError as exc:
         chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
-        yield chat, ""
+        yield list(chat), ""
     except Exception:  # noqa: BLE001 - never show a stack trace to the user
         log.exception("answering failed")
         chat[-1] = {"role": "assistant", "content": "⚠️ 出错了，请重试。 / Something went wrong, please try again."}
-        yield chat, ""
+        yield list(chat), ""
 
 
 def build_app(pipeline: Pipeline) -> gr.Blocks:

@@ -102,6 +102,44 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from .evaluation import load_question_set, open_pipeline, run, summarise
+    from .report import save_json, summary_tables, write_report
+
+    questions = load_question_set(Path(args.questions), args.limit)  # checked before any model loads
+    settings = _settings(args)
+    pipeline = open_pipeline(settings, build_corpus=bool(args.corpus))
+    results = run(questions, pipeline)
+    result = summarise(results, k=settings.top_k, questions_file=args.questions, format=questions.format,
+                       index=str(settings.index_dir), embedder=pipeline.store.manifest.embedder_id,
+                       limit=args.limit)
+    print(summary_tables(result))
+    if args.json:
+        save_json(result, Path(args.json))
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.report:
+        for path in write_report(result, Path(args.report), f"Evaluation: {Path(args.questions).name}"):
+            print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from . import benchmarks
+    from .report import bench_table, save_json
+
+    settings = _settings(args)
+    if args.benchmark == "xquad":
+        result = benchmarks.run_xquad(Path(args.passages), Path(args.questions), settings, limit=args.limit)
+    else:
+        result = benchmarks.run_rgb(Path(args.data), settings, args.noise_rate, args.passages,
+                                    limit=args.limit)
+    print(bench_table(result))
+    if args.json:
+        save_json(result, Path(args.json))
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Bilingual news question answering.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -134,6 +172,33 @@ def parser() -> argparse.ArgumentParser:
     sp.add_argument("--port", type=int, help="port (default 7860)")
     sp.add_argument("--no-llm", action="store_true", help="extractive answers only")
     sp.set_defaults(func=cmd_serve)
+
+    sp = sub.add_parser("eval", help="run a question set (eval/README.md) and score it")
+    sp.add_argument("questions", help="question set, JSON Lines (single questions or dialogues)")
+    paths(sp)
+    sp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
+    sp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
+    sp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")
+    sp.add_argument("--report", metavar="DIR", help="write report.md and report.png into DIR")
+    sp.add_argument("--limit", type=int, help="only the first N lines of the question set")
+    sp.set_defaults(func=cmd_eval)
+
+    sp = sub.add_parser("bench", help="public benchmarks (XQuAD, RGB)")
+    bench = sp.add_subparsers(dest="benchmark", required=True)
+    bp = bench.add_parser("xquad", help="cross-lingual retrieval and answers on XQuAD-format files")
+    bp.add_argument("--passages", required=True, help="XQuAD file whose paragraphs are indexed")
+    bp.add_argument("--questions", required=True, help="parallel XQuAD file whose questions are asked")
+    bp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
+    bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
+    bp = bench.add_parser("rgb", help="RGB noise robustness and rejection")
+    bp.add_argument("--data", required=True, help="RGB JSON Lines file (e.g. zh_refine.dev.jsonl)")
+    bp.add_argument("--noise-rate", type=float, default=0.4, help="share of negative passages (default 0.4)")
+    bp.add_argument("--passages", type=int, default=5, help="passages per query (default 5)")
+    bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
+    for bp in bench.choices.values():
+        bp.add_argument("--limit", type=int, help="only the first N questions")
+        bp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")
+        bp.set_defaults(func=cmd_bench)
     return p
 
 

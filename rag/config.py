@@ -55,9 +55,9 @@ class Settings:
 
     # --- retrieval -------------------------------------------------------------------
     top_k: int = 5  # passages retrieved and shown
-    prompt_passages: int = 4  # passages put into the generator's prompt
-    prompt_chars: int = 1400  # character budget of all passages in the prompt (~1 token/char zh)
-    min_score: float = 0.80  # below this dense cosine, the passages are taken as unrelated
+    prompt_passages: int = 3  # passages put into the generator's prompt
+    prompt_chars: int = 600  # character budget of all passages (~0.7 Qwen tokens per Chinese char)
+    min_score: float = 0.72  # below this dense cosine the passages are unrelated: abstain at once
 
     # --- generation ------------------------------------------------------------------
     use_llm: bool = True  # False = extractive answers only

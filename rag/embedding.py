@@ -72,6 +72,9 @@ class SentenceTransformerEmbedder:
         set_offline()
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
 
         if threads:
             torch.set_num_threads(threads)

@@ -89,6 +89,11 @@ class LlamaGenerator:
             )
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"could not load the generator {path}: {exc}") from exc
+        # Keep the KV state of recent prompts: a question reuses the cached system prompt of its
+        # language even when the previous question was in the other language.
+        from llama_cpp import LlamaRAMCache
+
+        self._llm.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))
         self.model_id = path.name
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
 

