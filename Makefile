@@ -31,6 +31,7 @@ run: index
 	$(PY) -m rag serve
 
 test: models
+	sh scripts/install_browser.sh
 	$(PY) -m pytest
 
 lint: setup

@@ -2,6 +2,9 @@
 
     prepare   build the bundled models into models/ (once; skipped when present)
     build     index the corpus folder (incremental; atomic swap)
+    add       add article files to the corpus and index them
+    remove    delete one article (by document id) and re-index
+    list      the indexed articles: id, date, language, chunks, title
     ask       answer one question (``--json`` for the machine-readable Answer)
     serve     start the chat UI (127.0.0.1:7860 unless told otherwise)
     eval      run a question set (see eval/README.md)
@@ -66,6 +69,44 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_add(args: argparse.Namespace) -> int:
+    from .corpus import add_files
+
+    settings = _settings(args)
+    report = add_files(settings, args.files, progress=not args.quiet)
+    for d in report.added:
+        print(f"added {d.source} as {d.doc_id}: {d.title} ({d.date or 'no date'}, {d.lang}, {d.chunks} chunks)")
+    for name, reason in report.rejected:
+        print(f"error: not added {name}: {reason}", file=sys.stderr)
+    if report.build is not None:
+        print(f"index {settings.index_dir}: {report.build.n_docs} documents, {report.build.n_chunks} chunks")
+    return 1 if report.rejected else 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from .corpus import remove_doc
+
+    settings = _settings(args)
+    report = remove_doc(settings, args.doc_id, progress=not args.quiet)
+    print(f"removed {report.doc_id} ({', '.join(report.files)}); index {settings.index_dir}: "
+          f"{report.build.n_docs} documents, {report.build.n_chunks} chunks")
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from .corpus import list_docs
+
+    docs = list_docs(_settings(args))
+    if args.json:
+        print(json.dumps([d.to_json() for d in docs], ensure_ascii=False, indent=2))
+        return 0
+    width = max((len(d.doc_id) for d in docs), default=6)
+    print(f"{'doc_id':<{width}}  {'date':<10}  lang  chunks  title")
+    for d in docs:
+        print(f"{d.doc_id:<{width}}  {d.date or '-':<10}  {d.lang:<4}  {d.chunks:>6}  {d.title}")
+    return 0
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from .pipeline import Pipeline
 
@@ -123,13 +164,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _span(text: str | None) -> tuple[int, int] | None:
+    """``"0:12"`` -> (0, 12)."""
+    if not text:
+        return None
+    try:
+        a, b = (int(x) for x in text.split(":"))
+    except ValueError:
+        raise RagError(f"--articles expects A:B, e.g. 0:12; found {text!r}") from None
+    return a, b
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import benchmarks
     from .report import bench_table, save_json
 
     settings = _settings(args)
     if args.benchmark == "xquad":
-        result = benchmarks.run_xquad(Path(args.passages), Path(args.questions), settings, limit=args.limit)
+        result = benchmarks.run_xquad(Path(args.passages), Path(args.questions), settings, limit=args.limit,
+                                      articles=_span(args.articles))
     else:
         result = benchmarks.run_rgb(Path(args.data), settings, args.noise_rate, args.passages,
                                     limit=args.limit)
@@ -156,6 +209,23 @@ def parser() -> argparse.ArgumentParser:
     paths(sp)
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_build)
+
+    sp = sub.add_parser("add", help="add article files to the corpus and index them")
+    sp.add_argument("files", nargs="+", help=".txt, .md, .html or .pdf files")
+    paths(sp)
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_add)
+
+    sp = sub.add_parser("remove", help="delete one article from the corpus and re-index")
+    sp.add_argument("doc_id", help="document id (file name without extension; see `list`)")
+    paths(sp)
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    sp.set_defaults(func=cmd_remove)
+
+    sp = sub.add_parser("list", help="list the indexed articles")
+    paths(sp)
+    sp.add_argument("--json", action="store_true", help="print the list as JSON")
+    sp.set_defaults(func=cmd_list)
 
     sp = sub.add_parser("ask", help="answer one question")
     sp.add_argument("question")
@@ -190,6 +260,8 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--questions", required=True, help="parallel XQuAD file whose questions are asked")
     bp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
     bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
+    bp.add_argument("--articles", metavar="A:B", help="ask only the questions of articles A..B-1 (0-based); "
+                    "all paragraphs are indexed (e.g. 0:12 to tune, 12:24 to confirm)")
     bp = bench.add_parser("rgb", help="RGB noise robustness and rejection")
     bp.add_argument("--data", required=True, help="RGB JSON Lines file (e.g. zh_refine.dev.jsonl)")
     bp.add_argument("--noise-rate", type=float, default=0.4, help="share of negative passages (default 0.4)")

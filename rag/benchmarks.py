@@ -35,6 +35,7 @@ from pathlib import Path
 
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder
+from .encoder2 import load_encoder2
 from .evaluation import (
     HIT_KS,
     QuestionSetError,
@@ -80,9 +81,13 @@ def _new_pipeline(settings: Settings, docs: Sequence[Document], index_dir: Path,
     """A pipeline over ``docs``, indexed in ``index_dir``; reuses ``previous``'s models, closes its index."""
     settings = replace(settings, index_dir=index_dir)
     prefixes = (settings.query_prefix, settings.passage_prefix)
-    build_index(docs, embedder, index_dir, chunk_params(settings), prefixes, progress=progress)
+    encoder2 = previous.encoder2 if previous is not None else None
+    if previous is None and settings.encoder2_weight > 0:
+        encoder2 = load_encoder2(settings.encoder2)
+    build_index(docs, embedder, index_dir, chunk_params(settings), prefixes, progress=progress,
+                encoder2=encoder2)
     if previous is None:
-        return Pipeline.load(settings, embedder, generator)
+        return Pipeline.load(settings, embedder, generator, encoder2)
     store = IndexStore.load(index_dir, target_manifest(embedder, chunk_params(settings), prefixes))
     previous.store.close()
     shutil.rmtree(previous.settings.index_dir, ignore_errors=True)
@@ -98,6 +103,7 @@ class XquadQuestion:
     question: str
     answers: tuple[str, ...]
     paragraph: int  # position of its paragraph in the file, counted across articles
+    article: int = 0  # position of its article in the file
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,8 @@ def load_xquad(path: Path) -> XquadFile:
             for i, qa in enumerate(par.get("qas", [])):
                 try:
                     answers = tuple(x["text"] for x in qa["answers"])
-                    questions.append(XquadQuestion(str(qa["id"]), qa["question"], answers, len(paragraphs)))
+                    q = XquadQuestion(str(qa["id"]), qa["question"], answers, len(paragraphs), a)
+                    questions.append(q)
                 except (KeyError, TypeError):
                     raise QuestionSetError(f"{where}.qas[{i}]: expected {{'id', 'question', 'answers': "
                                            "[{'text'}]}") from None
@@ -168,13 +175,20 @@ def squad_f1(prediction: str, gold: str) -> float:
 
 
 def run_xquad(passages_path: Path, questions_path: Path, settings: Settings, embedder: Embedder | None = None,
-              generator: Generator | None = None, limit: int | None = None, progress: bool = True) -> dict:
-    """Index the paragraphs of ``passages_path``, ask the first ``limit`` questions of ``questions_path``."""
+              generator: Generator | None = None, limit: int | None = None, progress: bool = True,
+              articles: tuple[int, int] | None = None) -> dict:
+    """Index the paragraphs of ``passages_path``, ask the first ``limit`` questions of ``questions_path``.
+
+    ``articles=(a, b)`` asks only the questions of articles a..b-1 (0-based, file order), e.g. to
+    tune on one half and confirm on the other; every paragraph is indexed all the same."""
     from tqdm import tqdm
 
     passages, asked = load_xquad(passages_path), load_xquad(questions_path)
     position = {q.id: q.paragraph for q in passages.questions}
-    questions = asked.questions[:limit] if limit else asked.questions
+    questions = asked.questions
+    if articles:
+        questions = tuple(q for q in questions if articles[0] <= q.article < articles[1])
+    questions = questions[:limit] if limit else questions
     gold = [position.get(q.id, q.paragraph) for q in questions]
     if any(g >= len(passages.paragraphs) for g in gold):
         raise QuestionSetError(f"{questions_path} has questions beyond the {len(passages.paragraphs)} "
@@ -216,7 +230,8 @@ def run_xquad(passages_path: Path, questions_path: Path, settings: Settings, emb
         "language_match": share(r["language_match"] for r in records if r["language_match"] is not None),
         "latency_ms": latency_summary(timings),
         "run": {"mode": _modes(records), "k": k, "passages_file": str(passages_path),
-                "questions_file": str(questions_path), "limit": limit},
+                "questions_file": str(questions_path), "limit": limit,
+                "articles": f"{articles[0]}:{articles[1]}" if articles else "all"},
         "questions": records,
     }
 

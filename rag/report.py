@@ -142,11 +142,8 @@ def chart(result: dict, path: Path) -> None:
 
     fig = Figure(figsize=(16, 4.8), layout="constrained")
     ax_lang, ax_pair, ax_lat = fig.subplots(1, 3, width_ratios=[1, 1.4, 1.2])
-    by_lang = {"all": result["retrieval"]}
-    by_lang.update({k: v["retrieval"] for k, v in result.get("by_lang", {}).items()})
-    _hit_bars(ax_lang, by_lang, "hit@k by question language")
-    _hit_bars(ax_pair, {k: v["retrieval"] for k, v in result.get("by_pair", {}).items()},
-              "hit@k by language pair (question→sources)")
+    _hit_bars(ax_lang, {"all": result, **result.get("by_lang", {})}, "hit@k by question language")
+    _hit_bars(ax_pair, result.get("by_pair", {}), "hit@k by language pair (question→sources)")
     totals = [q["timings"]["total_ms"] for q in result["questions"]]
     retrieves = [q["timings"]["retrieve_ms"] for q in result["questions"]]
     lat = result["latency_ms"]
@@ -166,14 +163,15 @@ def chart(result: dict, path: Path) -> None:
 
 
 def _hit_bars(ax, groups: dict, title: str) -> None:
+    """Grouped bars of hit@1/3/5; ``groups`` maps a label to a metrics dict (``rag.evaluation.metrics``)."""
     import numpy as np
 
     names = list(groups)
     x = np.arange(len(names))
     for i, k in enumerate(("hit@1", "hit@3", "hit@5")):
-        values = [groups[n][k] or 0.0 for n in names]
+        values = [groups[n]["retrieval"][k] or 0.0 for n in names]
         bars = ax.bar(x + (i - 1) * 0.27, values, 0.27, label=k)
         ax.bar_label(bars, labels=[f"{v:.0%}" for v in values], fontsize=7)
-    ax.set_xticks(x, names, rotation=20 if len(names) > 4 else 0)
+    ax.set_xticks(x, [f"{n}\n(n={groups[n]['n_answerable']})" for n in names])
     ax.set(title=title, ylim=(0, 1.25), ylabel="share of answerable questions")
     ax.legend(loc="upper center", ncols=3, fontsize=8)

@@ -117,6 +117,7 @@ class Answer:
     timings: Timings = field(default_factory=Timings)
     mode: Literal["llm", "extractive"] = "llm"
     notices: tuple[str, ...] = ()  # e.g. "generator unavailable: extractive answer"
+    unverified_figures: tuple[str, ...] = ()  # figures of the answer that no cited passage states
 
     def to_json(self) -> dict:
         return {
@@ -127,4 +128,5 @@ class Answer:
             "timings": self.timings.to_json(),
             "mode": self.mode,
             "notices": list(self.notices),
+            "unverified_figures": list(self.unverified_figures),
         }

@@ -103,3 +103,92 @@ def test_two_builds_at_once_are_refused(tmp_path):
     tmp_path.mkdir(exist_ok=True)
     with FileLock(str(tmp_path / ".lock")), pytest.raises(IndexLockedError, match="another build"):
         build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
+
+
+# --------------------------------------------------------------------------- keyword index and second encoder
+
+
+class FakeEncoder2(FakeEmbedder):
+    model_id = "fake-encoder2"
+    dim = 32
+
+
+def keyword_top(store, question):
+    from rag.keyword import tokenize
+
+    found = store.keyword.search(tokenize(question), 1)
+    return store.chunk(found[0][0]).doc_id if found else None
+
+
+def test_bm25_is_persisted_and_updated_incrementally_from_stored_tokens(tmp_path):
+    from rag.index import passage_text
+    from rag.keyword import TOKENIZER_ID, tokenize
+
+    first = build(FIXTURE_DOCS[:3], FakeEmbedder(), tmp_path)
+    assert first.tokenized == first.n_chunks
+    store = IndexStore.load(tmp_path)
+    assert store.manifest.tokenizer == TOKENIZER_ID and (live_build(tmp_path) / "bm25").is_dir()
+    assert keyword_top(store, "武汉工业互联网大会") != "zh_other"
+    rows = list(range(len(store)))
+    assert store.chunk_tokens(rows) == [tokenize(passage_text(store.doc(c.doc_id).title, c.text))
+                                        for c in store.chunks(rows)]
+
+    added = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)  # add zh_other: only its chunk is tokenised
+    assert added.tokenized == 1
+    assert keyword_top(IndexStore.load(tmp_path), "武汉工业互联网大会") == "zh_other"
+
+    changed_doc = make_doc("zh_5g", "2020年深圳建成5G基站4.76万个，武汉没有。", "深圳5G基站")
+    docs = [FIXTURE_DOCS[0], changed_doc, FIXTURE_DOCS[2], FIXTURE_DOCS[3]]
+    changed = build(docs, FakeEmbedder(), tmp_path)
+    assert changed.tokenized == 1
+    store = IndexStore.load(tmp_path)
+    assert keyword_top(store, "47600") == "zh_5g"  # 4.76万, from the changed text
+    assert keyword_top(store, "46000个") != "zh_5g"  # the old figure is gone
+
+    deleted = build([FIXTURE_DOCS[0], changed_doc], FakeEmbedder(), tmp_path)
+    assert deleted.tokenized == 0
+    store = IndexStore.load(tmp_path)
+    assert store.keyword.n == len(store)
+    assert keyword_top(store, "武汉工业互联网大会") != "zh_other"
+    assert keyword_top(store, "base stations 46,600") is None  # en_report deleted
+
+
+def test_changed_tokenizer_retokenises_but_reuses_vectors(tmp_path, monkeypatch):
+    build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
+    monkeypatch.setattr("rag.index.TOKENIZER_ID", "kw-test")
+    emb = FakeEmbedder()
+    again = build(FIXTURE_DOCS, emb, tmp_path)
+    assert not again.up_to_date and again.embedded == 0 and again.tokenized == again.n_chunks
+    with pytest.raises(IndexMismatchError, match="tokenizer"):
+        expected = target_manifest(emb, PARAMS, ("query: ", "passage: "))
+        IndexStore.load(tmp_path, replace(expected, tokenizer="kw-v0"))
+
+
+def test_second_encoder_vectors_stored_and_reused(tmp_path):
+    enc2 = FakeEncoder2()
+    build_index(FIXTURE_DOCS[:3], FakeEmbedder(), tmp_path, PARAMS, progress=False, encoder2=enc2)
+    store = IndexStore.load(tmp_path)
+    assert store.has_encoder2 and store.manifest.encoder2_id == "fake-encoder2" and store.manifest.dim2 == 32
+    (row, _), *_ = store.search(enc2.embed(["深圳5G基站"], "query")[0], 2, space="encoder2")
+    assert store.chunk(row).doc_id == "zh_5g"
+    assert store.search(enc2.embed(["深圳5G基站"], "query")[0], 5, lang="en", space="encoder2")[0][0] in \
+        store.doc_rows("en_report")
+    enc2b = FakeEncoder2()
+    build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path, PARAMS, progress=False, encoder2=enc2b)
+    assert enc2b.embedded_passages() == 1  # only the added article
+    # an up-to-date index keeps them when built without the encoder; a new one has none
+    assert build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path, PARAMS, progress=False).up_to_date
+    build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path / "plain", PARAMS, progress=False)
+    assert not IndexStore.load(tmp_path / "plain").has_encoder2
+
+
+def test_search_within_one_language_and_exact_similarities(tmp_path):
+    emb = FakeEmbedder()
+    build(FIXTURE_DOCS, emb, tmp_path)
+    store = IndexStore.load(tmp_path)
+    assert store.langs == ["en", "zh"]
+    q = emb.embed(["深圳5G基站"], "query")[0]
+    en = store.search(q, 5, lang="en")
+    assert en and all(store.chunk(r).lang == "en" for r, _ in en)
+    assert np.allclose(store.similarities(q, [r for r, _ in en]), [s for _, s in en], atol=1e-5)
+    assert store.search(q, 5, lang="fr") == []

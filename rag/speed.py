@@ -1,0 +1,247 @@
+"""``python -m rag bench speed``: this project's fast paths against a naive baseline, in one run.
+
+Measured side by side on this machine, medians of ``repeats`` runs (the machine is shared
+and noisy: compare the ratios, which come from the same run):
+
+* embedding throughput on real ~250-token chunks (CRUD news sample when ../shared is there,
+  else the bundled articles): baseline = sentence-transformers ``encode`` in fp32 with its
+  default batch size; ours = ``SentenceTransformerEmbedder`` (bfloat16 on AMX/AVX512-BF16);
+  with the cosine between the two;
+* retrieval latency (question in, passages out, no generator) at the corpus size and at 10k
+  chunks (the corpus vectors plus random unit vectors);
+* time to first token, generation tokens/s and total answer time over the first ``questions``
+  seed questions: ours (sentence windows within the prompt budget, cached system prompt)
+  against a baseline prompt with the top-5 chunks pasted whole;
+* cold start of the chat (process start to the page answering) and its peak memory.
+
+Does not assert targets: it reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from .chunking import ChunkParams, chunk_spans
+from .config import ROOT, Settings
+from .embedding import SentenceTransformerEmbedder
+from .generation import build_messages
+
+CRUD = ROOT.parent / "shared" / "benchmarks" / "crud-news" / "news_1_1.txt"
+
+
+def _median(xs: list[float]) -> float:
+    return float(statistics.median(xs)) if xs else 0.0
+
+
+def sample_chunks(embedder: SentenceTransformerEmbedder, n: int, settings: Settings) -> list[str]:
+    """``n`` real passages of ~250 tokens, in file order (not sorted by length)."""
+    if CRUD.exists():
+        texts = CRUD.read_text(encoding="utf-8").splitlines()[: n // 2 + 10]
+    else:
+        texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(settings.corpus_dir.iterdir())]
+    out: list[str] = []
+    params = ChunkParams(target=250, overlap=0, max_tokens=400)
+    for t in texts:
+        out.extend(t[a:b] for a, b in chunk_spans(t, embedder.count_tokens, params))
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
+def bench_embedding(settings: Settings, n: int = 256, repeats: int = 3) -> dict:
+    from sentence_transformers import SentenceTransformer
+
+    ours = SentenceTransformerEmbedder.from_settings(settings)
+    texts = sample_chunks(ours, n, settings)
+    base = SentenceTransformer(settings.embedder_path, device="cpu")
+    prefixed = [settings.passage_prefix + t for t in texts]
+    base.encode(prefixed[:8])
+    ours.embed(texts[:8], "passage")
+    t_base, t_ours = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        vb = base.encode(prefixed, convert_to_numpy=True)
+        t_base.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        vo = ours.embed(texts, "passage")
+        t_ours.append(time.perf_counter() - t0)
+    vb = vb / np.linalg.norm(vb, axis=1, keepdims=True)
+    cos = np.sum(vb * vo, axis=1)
+    tokens = [ours.count_tokens(t) for t in texts]
+    return {
+        "chunks": len(texts),
+        "median_tokens": int(np.median(tokens)),
+        "baseline_chunks_per_s": len(texts) / _median(t_base),
+        "ours_chunks_per_s": len(texts) / _median(t_ours),
+        "ratio": _median(t_base) / _median(t_ours),
+        "dtype": ours.dtype,
+        "cosine_min": float(cos.min()),
+        "cosine_mean": float(cos.mean()),
+    }
+
+
+def bench_retrieval(pipeline, questions: list[str], big: int = 10_000, repeats: int = 3) -> dict:
+    import faiss
+
+    from .retrieval import Retriever
+
+    def timed(retriever) -> tuple[float, float]:
+        ms = []
+        for _ in range(repeats):
+            for q in questions:
+                t0 = time.perf_counter()
+                retriever.search(q, pipeline.settings.top_k)
+                ms.append((time.perf_counter() - t0) * 1000)
+        return _median(ms), float(np.percentile(ms, 95))
+
+    retriever = pipeline.retriever
+    small = timed(retriever)
+    # 10k chunks: the real vectors plus random unit vectors, searched the same way
+    store = pipeline.store
+    real = np.asarray(store.vectors(), dtype=np.float32)
+    rng = np.random.default_rng(0)
+    extra = rng.standard_normal((max(big - len(real), 0), real.shape[1])).astype(np.float32)
+    extra /= np.linalg.norm(extra, axis=1, keepdims=True)
+    index = faiss.IndexFlatIP(real.shape[1])
+    index.add(np.vstack([real, extra]))
+    original, manifest = store._faiss, store.manifest
+    n_chunks = manifest.n_chunks
+    try:  # the same store object, its FAISS index swapped for the larger one
+        store._faiss, store.manifest = index, replace(manifest, n_chunks=index.ntotal)
+        large = timed(Retriever(store, pipeline.embedder) if isinstance(retriever, Retriever) else retriever)
+    finally:
+        store._faiss, store.manifest = original, manifest
+    return {"corpus_chunks": n_chunks, "corpus_p50_ms": small[0], "corpus_p95_ms": small[1],
+            "big_chunks": int(index.ntotal), "big_p50_ms": large[0], "big_p95_ms": large[1]}
+
+
+def _generate(generator, messages, max_tokens: int) -> dict:
+    t0 = time.perf_counter()
+    first, n = 0.0, 0
+    for _ in generator.stream(messages, max_tokens):
+        n += 1
+        if not first:
+            first = time.perf_counter() - t0
+    total = time.perf_counter() - t0
+    return {"first_token_s": first, "total_s": total, "pieces": n,
+            "gen_tok_s": (n - 1) / (total - first) if n > 1 and total > first else 0.0,
+            "prompt_tokens": generator.count_tokens(messages)}
+
+
+def bench_generation(pipeline, questions: list[str]) -> dict:
+    """Ours: the pipeline's own answer. Baseline: the top-5 chunks pasted whole, same model."""
+    from .lang import detect_lang
+
+    ours, base = [], []
+    for q in questions:
+        t0 = time.perf_counter()
+        a = pipeline.ask(q)
+        ours.append({"first_token_s": a.timings.first_token_ms / 1000, "total_s": time.perf_counter() - t0,
+                     "prompt_tokens": a.timings.prompt_tokens})
+        r = pipeline.retriever.search(q, 5)
+        messages = build_messages(q, [(h, h.chunk.text) for h in r.hits], detect_lang(q))
+        base.append(_generate(pipeline.generator, messages, pipeline.settings.max_new_tokens))
+
+    def summary(rows: list[dict]) -> dict:
+        return {k: _median([r[k] for r in rows]) for k in rows[0]} if rows else {}
+
+    s_ours, s_base = summary(ours), summary(base)
+    return {"questions": len(questions), "ours": s_ours, "baseline": s_base,
+            "ttft_ratio": s_base["first_token_s"] / max(s_ours["first_token_s"], 1e-9)}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_cold_start(settings: Settings, timeout: float = 180) -> dict:
+    port = _free_port()
+    env = dict(os.environ, RAG_INDEX=str(settings.index_dir), RAG_PORT=str(port))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ready = None
+    try:
+        while time.perf_counter() - t0 < timeout and proc.poll() is None:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1)
+                ready = time.perf_counter() - t0
+                break
+            except OSError:
+                time.sleep(0.2)
+        peak = 0
+        status = Path(f"/proc/{proc.pid}/status")
+        if status.exists():
+            for line in status.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = int(line.split()[1]) // 1024
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {"ready_s": ready, "peak_rss_mb": peak}
+
+
+def run_speed(settings: Settings, questions: list[str], repeats: int = 3, with_llm: bool = True) -> dict:
+    from .pipeline import Pipeline
+
+    out: dict = {"embedding": bench_embedding(settings, repeats=repeats)}
+    pipeline = Pipeline.load(settings if with_llm else replace(settings, use_llm=False))
+    out["retrieval"] = bench_retrieval(pipeline, questions, repeats=repeats)
+    if with_llm and pipeline.generator is not None:
+        out["generation"] = bench_generation(pipeline, questions)
+    del pipeline
+    out["cold_start"] = bench_cold_start(settings)
+    return out
+
+
+def format_table(r: dict) -> str:
+    e, rt = r["embedding"], r["retrieval"]
+    rows = [
+        ("embedding, chunks/s", f"{e['baseline_chunks_per_s']:.1f}", f"{e['ours_chunks_per_s']:.1f}",
+         f"{e['ratio']:.2f}x (cosine min {e['cosine_min']:.4f}, {e['dtype']})"),
+        (f"retrieval p50 / p95, {rt['corpus_chunks']} chunks", "", f"{rt['corpus_p50_ms']:.1f} / {rt['corpus_p95_ms']:.1f} ms", ""),
+        (f"retrieval p50 / p95, {rt['big_chunks']} chunks", "", f"{rt['big_p50_ms']:.1f} / {rt['big_p95_ms']:.1f} ms", ""),
+    ]
+    g = r.get("generation")
+    if g:
+        o, b = g["ours"], g["baseline"]
+        rows += [
+            ("prompt tokens (median)", f"{b['prompt_tokens']:.0f}", f"{o['prompt_tokens']:.0f}", ""),
+            ("time to first token (median)", f"{b['first_token_s']:.2f} s", f"{o['first_token_s']:.2f} s",
+             f"{g['ttft_ratio']:.2f}x"),
+            ("total answer time (median)", f"{b['total_s']:.2f} s", f"{o['total_s']:.2f} s", ""),
+            ("generation (baseline prompt)", f"{b['gen_tok_s']:.1f} pieces/s", "", ""),
+        ]
+    c = r["cold_start"]
+    rows.append(("chat ready after start / peak RSS", "", f"{c['ready_s'] or float('nan'):.1f} s / {c['peak_rss_mb']} MB", ""))
+    lines = ["| measure | baseline | this project | ratio |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
+    return "\n".join(lines)
+
+
+def main(settings: Settings, questions_file: Path, n_questions: int, repeats: int, json_out: Path | None,
+         with_llm: bool = True) -> dict:
+    questions = []
+    for line in questions_file.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            q = json.loads(line)
+            if q.get("answers"):
+                questions.append(q["question"])
+    result = run_speed(settings, questions[:n_questions], repeats, with_llm)
+    print(format_table(result))
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+    return result
