@@ -49,16 +49,19 @@ TABLE_HEADERS = ["编号 · ID", "标题 · Title", "日期 · Date", "语言 ·
 Section = tuple[str, str]  # (question, sources html of its answer)
 
 CSS = """
-#sources { max-height: 72vh; overflow-y: auto !important; padding-right: 4px; }
+#sources { max-height: 64vh; overflow-y: auto !important; padding-right: 4px; }
 #sources .hint, .timings p { color: var(--body-text-color-subdued); font-size: 0.85em; }
 #sources details > summary { cursor: pointer; color: var(--body-text-color-subdued); margin: 6px 0; }
 #sources .q { font-weight: 600; margin: 2px 0 6px; }
-#sources .story { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px; margin: 8px 0; }
+#sources .story { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 6px 10px;
+                  margin: 8px 0; }
 #sources .story-label { font-size: 0.8em; color: var(--body-text-color-subdued); }
-#sources .doc + .doc { border-top: 1px dashed var(--border-color-primary); margin-top: 6px; padding-top: 6px; }
+#sources .doc + .doc { border-top: 1px dashed var(--border-color-primary); margin-top: 6px;
+                       padding-top: 6px; }
 #sources .doc-title { font-weight: 600; }
 #sources .meta, #sources .also { color: var(--body-text-color-subdued); font-size: 0.82em; }
-#sources .src { margin: 6px 0; padding: 4px 8px; border-left: 3px solid var(--color-accent); scroll-margin: 60px; }
+#sources .src { margin: 6px 0; padding: 4px 8px; border-left: 3px solid var(--color-accent);
+                scroll-margin: 60px; }
 #sources .src .n { font-weight: 700; color: var(--color-accent); }
 #sources .ctx { color: var(--body-text-color-subdued); }
 #sources mark { background: #fde68a; color: #1f2937; padding: 0 1px; }
@@ -66,7 +69,6 @@ CSS = """
 @keyframes src-flash { from { background: rgba(250, 204, 21, 0.5); } to { background: transparent; } }
 a.cite { text-decoration: none; font-weight: 600; font-size: 0.8em; vertical-align: super; }
 .timings { min-height: 1.4em; }
-#articles table, #articles td, #articles th, #articles td * { font-family: var(--font) !important; }
 #delete { align-self: flex-end; }
 """
 JS = """
@@ -307,9 +309,15 @@ def add_articles(paths: Sequence[str], pipeline: Pipeline, progress=None) -> str
         return "请先选择文件。 · Choose one or more files first."
 
     def on_progress(done: int, total: int) -> None:
-        if progress is not None:
-            progress(done / max(total, 1), desc="嵌入段落 · Embedding passages")
+        if progress is None:
+            return
+        if done < total:
+            progress(done / total, desc=f"嵌入段落 · Embedding passages {done}/{total}")
+        else:  # what follows (second encoder, keyword index, writing) reports no steps
+            progress(1.0, desc="完成索引 · Finishing the index…")
 
+    if progress is not None:
+        progress(0, desc="读取文件 · Reading the files…")
     report = corpus.add_files(
         pipeline.settings,
         paths,
@@ -363,7 +371,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                             height=460,
                             buttons=["copy"],
                             feedback_options=None,
-                            placeholder="可以追问，例如“那2023年呢？” · Follow-up questions keep the context.",
+                            placeholder="可以追问，例如“那2023年呢？” · "
+                            "Follow-up questions keep the context.",
                         )
                         box = gr.Textbox(
                             placeholder="输入问题… · Ask a question…",
@@ -391,14 +400,16 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                                 label="生成式回答 · Generated answers",
                                 info="关闭时摘录原文（更快） · Off: quote the passages (faster)"
                                 if has_llm
-                                else "未加载生成模型，答案摘录原文 · No generator loaded: answers quote the passages",
+                                else "未加载生成模型，答案摘录原文 · "
+                                "No generator loaded: answers quote the passages",
                             )
                 sections = gr.State([])
             with gr.Tab("文章 · Articles", id="articles") as articles_tab:
                 gr.Markdown(
                     "上传 .txt、.md、.html 或 .pdf 文件（每个不超过 "
                     f"{s.max_file_bytes // 1_000_000} MB），索引后即可提问。 · Upload .txt, .md, .html or "
-                    f".pdf files (up to {s.max_file_bytes // 1_000_000} MB each); ask about them once indexed."
+                    f".pdf files (up to {s.max_file_bytes // 1_000_000} MB each); "
+                    "ask about them once indexed."
                 )
                 files = gr.File(
                     file_count="multiple",
@@ -424,7 +435,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         def _chat(message, history, lang_, k_, llm_, sections_):
             yield from respond(message, history, pipeline, lang_, k_, llm_, sections_)
 
-        def _add(paths, progress=gr.Progress()):
+        def _add(paths, progress=gr.Progress()):  # noqa: B008 - Gradio's way to report progress
             try:
                 return add_articles(paths or [], pipeline, progress), None
             except RagError as exc:
@@ -468,7 +479,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             k: int = 5,
             use_llm: bool = True,
         ) -> dict:
-            """Answer a question (with earlier [question, answer] pairs for follow-ups): the Answer as JSON."""
+            """Answer a question (earlier [question, answer] pairs for follow-ups): the Answer as JSON."""
+            _refresh(pipeline)
             try:
                 pairs = [(str(q), str(a)) for q, a in history or []]
                 return pipeline.ask(question, pairs, lang=lang, k=int(k), use_llm=use_llm).to_json()
@@ -477,6 +489,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
         def articles() -> list[dict]:
             """The indexed articles: doc_id, title, date, lang, chunks, source, url."""
+            _refresh(pipeline)
             return [d.to_json() for d in corpus.docs_of(pipeline.store)]
 
         def delete(doc_id: str) -> dict:

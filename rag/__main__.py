@@ -75,7 +75,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     settings = _settings(args)
     report = add_files(settings, args.files, progress=not args.quiet)
     for d in report.added:
-        print(f"added {d.source} as {d.doc_id}: {d.title} ({d.date or 'no date'}, {d.lang}, {d.chunks} chunks)")
+        print(f"added {d.source} as {d.doc_id}: {d.title} ({d.date or 'no date'}, {d.lang}, "
+              f"{d.chunks} chunks)")
     for name, reason in report.rejected:
         print(f"error: not added {name}: {reason}", file=sys.stderr)
     if report.build is not None:

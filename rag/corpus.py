@@ -386,7 +386,8 @@ def group_citations(citations: Sequence[Citation], story_of: Mapping[str, str]) 
     ``story_of`` maps a doc_id to its story (``Pipeline.story_groups``: the same news in
     Chinese and in English shares one); an article missing from it is a story of its own.
 
-    >>> c = [Citation(n, d, "", "", "", f"{d}#0", "", 0, 1, "zh") for n, d in ((1, "000"), (2, "004"), (3, "000"), (4, "001"))]
+    >>> cited = ((1, "000"), (2, "004"), (3, "000"), (4, "001"))
+    >>> c = [Citation(n, d, "", "", "", f"{d}#0", "", 0, 1, "zh") for n, d in cited]
     >>> [[[x.n for x in doc] for doc in story] for story in group_citations(c, {"000": "s", "004": "s"})]
     [[[1, 3], [2]], [[4]]]
     """

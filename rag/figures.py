@@ -87,8 +87,15 @@ _MULTIPLIERS = {
     "万亿": 10**12, "亿": 10**8, "千万": 10**7, "百万": 10**6, "万": 10**4,
     "trillion": 10**12, "billion": 10**9, "bn": 10**9, "million": 10**6, "mn": 10**6, "thousand": 10**3,
 }  # fmt: skip
-_PERCENT = {"%": "percent", "％": "percent", "percent": "percent", "per cent": "percent",
-            "个百分点": "points", "percentage points": "points", "percentage point": "points"}
+_PERCENT = {
+    "%": "percent",
+    "％": "percent",
+    "percent": "percent",
+    "per cent": "percent",
+    "个百分点": "points",
+    "percentage points": "points",
+    "percentage point": "points",
+}
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
 _FIGURE = re.compile(
     r"(?<![A-Za-z0-9.\-/:])"  # not inside a word, a date, a ratio or a time
@@ -100,8 +107,11 @@ _FIGURE = re.compile(
 )
 _MARKER_SPAN = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:[(（]\d{1,2}[)）]|\d{1,2}[.、)）](?!\d))")
-_DATE_AFTER = re.compile(r"\s?(?:年|月|日|号|时|点|分钟?(?!之)|秒|世纪|年代|[-–:]\d)|[A-Za-z]"
-                         r"|\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.IGNORECASE)
+_DATE_AFTER = re.compile(
+    r"\s?(?:年|月|日|号|时|点|分钟?(?!之)|秒|世纪|年代|[-–:]\d)|[A-Za-z]"
+    r"|\s(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
+    re.IGNORECASE,
+)
 _MEASURE_AFTER = re.compile(r"\s?[个家根项座条名位倍次台辆只件人户所元美港欧吨度米千克]")
 _MONTHS = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s$", re.IGNORECASE)
 
@@ -133,9 +143,11 @@ def find_figures(text: str) -> list[Figure]:
     """The figures in ``text``, in order; years, dates, times, ordinals, citation markers ``[1]``,
     list numbers, model names ("5G") and bare integers below 10 are left out.
 
-    >>> [(f.text, f.value, f.kind) for f in find_figures("2020年建成5G基站超4.6万个[1]，52.6%的企业；1,030个项目")]
+    >>> text = "2020年建成5G基站超4.6万个[1]，52.6%的企业；1,030个项目"
+    >>> [(f.text, f.value, f.kind) for f in find_figures(text)]
     [('4.6万', 46000.0, 'amount'), ('52.6%', 52.6, 'percent'), ('1,030', 1030.0, 'amount')]
-    >>> [(f.text, f.value) for f in find_figures("In 2020 it built 46,600 stations, 3.7 trillion yuan, 2 percent.")]
+    >>> text = "In 2020 it built 46,600 stations, 3.7 trillion yuan, 2 percent."
+    >>> [(f.text, f.value) for f in find_figures(text)]
     [('46,600', 46600.0), ('3.7 trillion', 3700000000000.0), ('2 percent', 2.0)]
     >>> [f.text for f in find_figures("1. 第3名，11月28日，2021-01-20，14:10，占1/7，增长２％")]
     ['1/7', '２％']
@@ -147,14 +159,26 @@ def find_figures(text: str) -> list[Figure]:
     for m in _FIGURE.finditer(plain):
         num, den, mult, pct = m.group("num"), m.group("den"), m.group("mult"), m.group("pct")
         before, after = plain[max(0, m.start() - 12) : m.start()], plain[m.end() : m.end() + 4]
-        if before.endswith("第") or _MONTHS.search(before) or (not mult and not pct and _DATE_AFTER.match(after)):
+        if (
+            before.endswith("第")
+            or _MONTHS.search(before)
+            or (not mult and not pct and _DATE_AFTER.match(after))
+        ):
             continue
         mantissa = _num(num)
         if den:
             if mult or pct or not float(den):
                 continue
-            out.append(Figure(text[m.start() : m.end()].strip(), mantissa / _num(den), "fraction", 1e-9,
-                              m.start(), m.end()))
+            out.append(
+                Figure(
+                    text[m.start() : m.end()].strip(),
+                    mantissa / _num(den),
+                    "fraction",
+                    1e-9,
+                    m.start(),
+                    m.end(),
+                )
+            )
             continue
         scale = _MULTIPLIERS[mult.lower()] if mult else 1
         decimals = len(num.split(".")[1]) if "." in num else 0
@@ -164,6 +188,14 @@ def find_figures(text: str) -> list[Figure]:
                 continue  # single digits are often spelled out (四个, four); bare 1900-2100 is a year
         kind = _PERCENT[re.sub(r"\s+", " ", pct.lower())] if pct else "amount"
         tolerance = 0.5 * 10.0**-decimals * scale
-        out.append(Figure(text[m.start() : m.end()].strip(), round(mantissa * scale, 6), kind, tolerance,
-                          m.start(), m.end()))
+        out.append(
+            Figure(
+                text[m.start() : m.end()].strip(),
+                round(mantissa * scale, 6),
+                kind,
+                tolerance,
+                m.start(),
+                m.end(),
+            )
+        )
     return out

@@ -20,11 +20,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
 
-from .chunking import ChunkParams
+from .chunking import ChunkParams, sentence_spans
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .errors import ModelError, QuestionError
-from .chunking import sentence_spans
 from .extractive import extract_answer
 from .figures import find_figures
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
@@ -33,9 +32,24 @@ from .index import IndexStore, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
 from .retrieval import Passage, Retriever, select_passages
-from .trust import (Source, asks_latest, conflict_note, date_note, doc_vectors, drop_echoed_figures,
-                    drop_story_duplicates, figure_key, find_conflicts, insist_on_language, language_drift, language_fallback,
-                    rescale_figures, story_groups, unverified_figures)
+from .trust import (
+    Source,
+    asks_latest,
+    conflict_note,
+    date_note,
+    doc_vectors,
+    drop_echoed_figures,
+    drop_story_duplicates,
+    figure_key,
+    find_conflicts,
+    insist_on_language,
+    language_drift,
+    language_fallback,
+    rescale_figures,
+    story_groups,
+    unverified_figures,
+    unverified_notice,
+)
 from .types import Answer, Citation, Hit, Lang, Timings
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut, with a notice
@@ -103,7 +117,8 @@ class Pipeline:
         if retrieval.relevance < self.settings.min_score:
             yield self._abstain(lang_, retrieval.ms, t0, notices)
             return
-        passages = select_passages(self._distinct_stories(retrieval.hits), retrieval.query_vector, self.embedder,
+        hits = self._distinct_stories(retrieval.hits)  # one telling of a story, unless another adds a figure
+        passages = select_passages(hits, retrieval.query_vector, self.embedder,
                                    self.settings.prompt_passages, self.settings.prompt_chars)
         rewriter = CitationRewriter(valid=len(passages))
         text, first_token_ms, prompt_tokens = "", 0.0, 0
@@ -126,7 +141,7 @@ class Pipeline:
                             first_token_ms = (time.perf_counter() - t0) * 1000
                         if head is not None:
                             head += delta
-                            if NO_ANSWER.startswith(head.strip()[: len(NO_ANSWER)]) and len(head.strip()) < len(NO_ANSWER):
+                            if len(head.strip()) < len(NO_ANSWER) and NO_ANSWER.startswith(head.strip()):
                                 continue
                             if head.strip().startswith(NO_ANSWER):
                                 break
@@ -134,7 +149,8 @@ class Pipeline:
                         text += rewriter.feed(delta)
                         if not attempt and len(text) >= 30 and language_drift(text, lang_):
                             break
-                        yield Answer(text, lang_, False, (), Timings(retrieval.ms, first_token_ms), mode, tuple(notices))
+                        timings = Timings(retrieval.ms, first_token_ms)
+                        yield Answer(text, lang_, False, (), timings, mode, tuple(notices))
                 if head is not None:  # only the sentinel (or nothing) was written
                     yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
                     return
@@ -145,9 +161,7 @@ class Pipeline:
             else:
                 text = language_fallback(text, lang_)
         text, passages, unverified = self._checked(question, text, passages, rewriter, lang_, retrieval.hits)
-        if unverified:
-            notices.append(("未能在所引资料中核实的数字：" if lang_ == "zh" else "Figures not found in the cited sources: ")
-                           + ", ".join(unverified))
+        notices += unverified_notice(unverified, lang_)
         citations = cite(passages, rewriter.order)
         timings = Timings(retrieval.ms, first_token_ms, (time.perf_counter() - t0) * 1000, prompt_tokens)
         if not text.strip():
@@ -166,7 +180,8 @@ class Pipeline:
         if self._stories is None or self._stories[0] is not self.store:
             docs = self.store.docs()
             texts = {d.doc_id: self.store.doc_text(d.doc_id) for d in docs}
-            vectors = doc_vectors(self.store.vectors(), {d.doc_id: self.store.doc_rows(d.doc_id) for d in docs})
+            rows = {d.doc_id: self.store.doc_rows(d.doc_id) for d in docs}
+            vectors = doc_vectors(self.store.vectors(), rows)
             groups = story_groups([(d.doc_id, d.date, texts[d.doc_id]) for d in docs], vectors)
             keys = {d: {figure_key(f) for f in find_figures(t)} for d, t in texts.items()}
             self._stories = (self.store, groups, keys)
@@ -178,58 +193,60 @@ class Pipeline:
         keep = drop_story_duplicates([(h.chunk.doc_id, h.chunk.text) for h in hits], groups, self._stories[2])
         return [hits[i] for i in keep]
 
-    def _checked(self, question: str, text: str, passages: list[Passage], rewriter: CitationRewriter, lang: Lang,
-                 hits: Sequence[Hit]) -> tuple[str, list[Passage], tuple[str, ...]]:
-        """The answer after the checks of ``rag.trust``: English scale slips repaired, other articles'
-        different values for its figures added with citations and dates, the date of its source named
-        when the question asks for the latest figure. Returns the text, the passages (with any the
-        notes cite) and the figures no cited passage states."""
+    def _checked(self, question: str, text: str, passages: list[Passage], rewriter: CitationRewriter,
+                 lang: Lang, hits: Sequence[Hit]) -> tuple[str, list[Passage], tuple[str, ...]]:
+        """The answer after the checks of ``rag.trust``: echoed and mis-scaled figures repaired,
+        other articles' values for its figures added with citations and dates, the date of its
+        source named when the question asks for the latest figure. Returns the text, the passages
+        (with any a note cites) and the figures no cited passage states."""
         cited = [n - 1 for n in rewriter.order] or list(range(len(passages)))
-        shown = [f"{p.hit.doc.title}\n{p.text}" for p in passages]
+        cited_texts = [f"{passages[i].hit.doc.title}\n{passages[i].text}" for i in cited]
         text = drop_echoed_figures(text, lang)
         if lang == "en":
-            text, _ = rescale_figures(text, [shown[i] for i in cited])
-        unverified = unverified_figures(text, [shown[i] for i in cited], question)
-        groups = self.story_groups
-        docs = {passages[i].hit.doc.doc_id for i in cited}
-        siblings = sorted(d for d, g in groups.items() if d not in docs and g in {groups[c] for c in docs if c in groups})
+            text, _ = rescale_figures(text, cited_texts)
+        unverified = unverified_figures(text, cited_texts, question)
+        # Other values are looked for in the passages shown, the hits not shown and the whole
+        # articles of the cited articles' stories; ``places`` says where each source lies.
+        groups, docs = self.story_groups, {passages[i].hit.doc.doc_id for i in cited}
+        siblings = sorted(d for d in groups if d not in docs and groups[d] in {groups.get(c) for c in docs})
         articles = {d: self.store.doc_text(d) for d in docs | set(siblings)}
-        extra = [h for h in hits if all(h.chunk.chunk_id != p.hit.chunk.chunk_id for p in passages)]
+        unseen = [h for h in hits if all(h.chunk.chunk_id != p.hit.chunk.chunk_id for p in passages)]
+        places = [(h, h.chunk.text, h.chunk.start) for h in unseen]
+        places += [(None, articles[d], 0) for d in siblings]
         sources = [Source(p.hit.doc.doc_id, p.hit.doc.date, p.text) for p in passages]
-        sources += [Source(h.doc.doc_id, h.doc.date, h.chunk.text) for h in extra]
+        sources += [Source(h.doc.doc_id, h.doc.date, h.chunk.text) for h in unseen]
         sources += [Source(d, self.store.doc(d).date, articles[d]) for d in siblings]
         conflicts = find_conflicts(text, sources, cited, groups, question, articles)[:2]
-        passages, number = list(passages), {}
-        for c in conflicts:
-            for r in (c.stated, *c.others):
-                if r.source < len(shown):
-                    number[r.source] = r.source + 1
-                elif r.source not in number:
-                    passages.append(self._sentence_passage(sources[r.source], r.figure.start,
-                                                           extra[r.source - len(shown)] if r.source - len(shown) < len(extra) else None))
-                    number[r.source] = len(passages)
+        shown, number = len(passages), {i: i + 1 for i in range(len(passages))}
+        passages = list(passages)
+        for r in (r for c in conflicts for r in (c.stated, *c.others)):
+            if r.source not in number:
+                hit, src_text, base = places[r.source - shown]
+                doc_id = sources[r.source].doc_id
+                passages.append(self._sentence_passage(doc_id, src_text, base, r.figure.start, hit))
+                number[r.source] = len(passages)
         notes = [conflict_note(conflicts, sources, number, lang)] if conflicts else []
         if asks_latest(question) and cited:
             first = passages[cited[0]].hit.doc
             notes.append(date_note(text, cited[0] + 1, first.date, self.store.doc_text(first.doc_id), lang))
         rewriter.valid = len(passages)
-        if notes and not rewriter.order:  # no marker in the answer: every shown passage stays listed
-            rewriter.order = list(range(1, len(shown) + 1))
+        if any(notes) and not rewriter.order:  # no marker in the answer: every shown passage stays listed
+            rewriter.order = list(range(1, shown + 1))
         for note in filter(None, notes):
-            text = text.rstrip() + ("\n" if note[0] not in "（(" else "") + rewriter.feed(note) + rewriter.finish()
+            note = rewriter.feed(note) + rewriter.finish()
+            text = text.rstrip() + ("" if note[0] in "（(" else "\n") + note
         return text, passages, unverified
 
-    def _sentence_passage(self, source: Source, offset: int, hit: Hit | None) -> Passage:
-        """A passage of the sentence around ``offset`` of a source (a retrieved chunk not shown, or a
-        whole article of the same story), for a citation."""
-        base = hit.chunk.start if hit else 0
-        a, b = next(((a, b) for a, b in sentence_spans(source.text) if a <= offset < b), (0, len(source.text)))
-        a, b = a + base, b + base
+    def _sentence_passage(self, doc_id: str, text: str, base: int, offset: int, hit: Hit | None) -> Passage:
+        """The sentence around ``offset`` of ``text`` (a hit's chunk, or a whole article at ``base`` 0)
+        as a passage, for a citation."""
+        spans = sentence_spans(text)
+        a, b = next(((base + a, base + b) for a, b in spans if a <= offset < b), (base, base + len(text)))
         if hit is None:
-            chunks = self.store.chunks(self.store.doc_rows(source.doc_id))
+            chunks = self.store.chunks(self.store.doc_rows(doc_id))
             chunk = next((c for c in chunks if c.start <= a and b <= c.end), chunks[0])
-            hit = Hit(chunk, self.store.doc(source.doc_id), 0.0, 0)
-        return Passage(hit, self.store.doc_text(source.doc_id)[a:b], a, b)
+            hit = Hit(chunk, self.store.doc(doc_id), 0.0, 0)
+        return Passage(hit, self.store.doc_text(doc_id)[a:b], a, b)
 
     def _abstain(self, lang: Lang, retrieve_ms: float, t0: float, notices: list[str],
                  first_token_ms: float = 0.0, prompt_tokens: int = 0) -> Answer:
@@ -284,7 +301,8 @@ def retrieval_query(question: str, history: History) -> str:
 
     >>> retrieval_query("那2023年呢？", [("2020年深圳建成多少5G基站？", "4.6万个[1]")])
     '2020年深圳建成多少5G基站？ 那2023年呢？'
-    >>> retrieval_query("同比增长了多少？", [("云工厂平台入驻了多少家制造商？", "上万家"), ("它上半年撮合了多少采购？", "100多亿元")])
+    >>> chain = [("云工厂平台入驻了多少家制造商？", "上万家"), ("它上半年撮合了多少采购？", "100多亿元")]
+    >>> retrieval_query("同比增长了多少？", chain)
     '云工厂平台入驻了多少家制造商？ 它上半年撮合了多少采购？ 同比增长了多少？'
     >>> retrieval_query("Who heads Bao'an district's industry bureau?", [("And who said that?", "")])
     "Who heads Bao'an district's industry bureau?"

@@ -57,7 +57,8 @@ def unverified_figures(answer: str, sources: Iterable[str], question: str = "") 
     A figure matches one of the same kind whose value lies within the rounding of the figure as
     written: "46,000" matches "4.6万", "3.7 trillion" matches "3.7万亿元", "4.6万" matches "4.63万".
 
-    >>> unverified_figures("建成4.6万个[1]，投资3.7 trillion yuan[2]，52.6 percent。", ["超4.6万个", "3.7万亿元，52.6%"])
+    >>> answer = "建成4.6万个[1]，投资3.7 trillion yuan[2]，52.6 percent。"
+    >>> unverified_figures(answer, ["超4.6万个", "3.7万亿元，52.6%"])
     ()
     >>> unverified_figures("About 47,000 base stations [1] in 2020.", ["2020年建成5G基站超4.6万个"])
     ('47,000',)
@@ -68,6 +69,18 @@ def unverified_figures(answer: str, sources: Iterable[str], question: str = "") 
         if not any(f.matches(g) for g in stated) and f.text not in out:
             out.append(f.text)
     return tuple(out)
+
+
+def unverified_notice(figures: Sequence[str], lang: Lang) -> list[str]:
+    """The notice shown with an answer whose figures no cited passage states (none when all are).
+
+    >>> unverified_notice(["5.2万"], "zh"), unverified_notice([], "en")
+    (['未能在所引资料中核实的数字：5.2万'], [])
+    """
+    if not figures:
+        return []
+    head = "未能在所引资料中核实的数字：" if lang == "zh" else "Figures not found in the cited sources: "
+    return [head + ", ".join(figures)]
 
 
 def rescale_figures(answer: str, sources: Iterable[str]) -> tuple[str, tuple[str, ...]]:
@@ -87,7 +100,11 @@ def rescale_figures(answer: str, sources: Iterable[str]) -> tuple[str, tuple[str
         if f.kind != "amount" or any(f.matches(g) for g in stated):
             continue
         digits = _digits(f.text)
-        same = {g.value for g in stated if g.kind == "amount" and re.search("[万亿]", g.text) and _digits(g.text) == digits}
+        same = {
+            g.value
+            for g in stated
+            if g.kind == "amount" and re.search("[万亿]", g.text) and _digits(g.text) == digits
+        }
         if len(same) == 1:
             out = out[: f.start] + english_amount(same.pop()) + out[f.end :]
             fixed.append(f.text)
@@ -116,7 +133,11 @@ def drop_echoed_figures(answer: str, lang: Lang) -> str:
 
 def _digits(text: str) -> str:
     """The significant digits of a number as written: "7.3 million" -> "73", "46,600" -> "466"."""
-    d = re.sub(r"\D", "", re.match(r"[\d,.]*", text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))).group(0))
+    d = re.sub(
+        r"\D",
+        "",
+        re.match(r"[\d,.]*", text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))).group(0),
+    )
     return d.strip("0") or "0"
 
 
@@ -150,9 +171,14 @@ class Conflict:
     others: tuple[Reading, ...]
 
 
-def find_conflicts(answer: str, sources: Sequence[Source], cited: Sequence[int],
-                   groups: Mapping[str, str] | None = None, question: str = "",
-                   articles: Mapping[str, str] | None = None) -> list[Conflict]:
+def find_conflicts(
+    answer: str,
+    sources: Sequence[Source],
+    cited: Sequence[int],
+    groups: Mapping[str, str] | None = None,
+    question: str = "",
+    articles: Mapping[str, str] | None = None,
+) -> list[Conflict]:
     """Other articles that give a different value for a figure of ``answer``.
 
     ``cited`` are the indices of the sources the answer cites. A figure of the answer is anchored
@@ -177,7 +203,9 @@ def find_conflicts(answer: str, sources: Sequence[Source], cited: Sequence[int],
     out: list[Conflict] = []
     done: set[tuple[str, float]] = set()
     for f in find_figures(answer):
-        anchor = next(((i, g) for i in cited if 0 <= i < len(sources) for g in figures[i] if f.matches(g)), None)
+        anchor = next(
+            ((i, g) for i in cited if 0 <= i < len(sources) for g in figures[i] if f.matches(g)), None
+        )
         if anchor is None or figure_key(anchor[1]) in done:
             continue
         a, g0 = anchor
@@ -196,12 +224,17 @@ def find_conflicts(answer: str, sources: Sequence[Source], cited: Sequence[int],
                     continue
                 clause = _clause(src.text, g)
                 if sibling:
-                    if not _mutual_nearest(articles.get(a_doc, sources[a].text), g0,
-                                           articles.get(src.doc_id, src.text), g):
+                    if not _mutual_nearest(
+                        articles.get(a_doc, sources[a].text), g0, articles.get(src.doc_id, src.text), g
+                    ):
                         continue
                 else:
                     years = set(_YEAR.findall(clause)) | set(_YEAR.findall(a_clause))
-                    if _overlap(a_clause, clause) < 0.4 or len(years) > 1 or (asked_years and years - asked_years):
+                    if (
+                        _overlap(a_clause, clause) < 0.4
+                        or len(years) > 1
+                        or (asked_years and years - asked_years)
+                    ):
                         continue
                 gap = abs(g.value - g0.value)
                 if best is None or gap < best[0]:
@@ -213,8 +246,9 @@ def find_conflicts(answer: str, sources: Sequence[Source], cited: Sequence[int],
     return out
 
 
-def conflict_note(conflicts: Sequence[Conflict], sources: Sequence[Source], number: Mapping[int, int],
-                  lang: Lang) -> str:
+def conflict_note(
+    conflicts: Sequence[Conflict], sources: Sequence[Source], number: Mapping[int, int], lang: Lang
+) -> str:
     """One sentence per conflict naming each value with its citation ``[n]`` and its article's date.
 
     ``number`` maps a source index to the citation number the answer uses for it.
@@ -236,8 +270,11 @@ def conflict_note(conflicts: Sequence[Conflict], sources: Sequence[Source], numb
                 parts.append(f"{r.figure.text}{r.unit}[{number[r.source]}]（{date or '日期不详'}）")
             else:
                 parts.append(f"{_english(r.figure)} [{number[r.source]}] ({date or 'undated'})")
-        lines.append(("资料说法不一：" + "；".join(parts) + "。") if lang == "zh"
-                     else ("The sources differ: " + "; ".join(parts) + "."))
+        lines.append(
+            ("资料说法不一：" + "；".join(parts) + "。")
+            if lang == "zh"
+            else ("The sources differ: " + "; ".join(parts) + ".")
+        )
     return "\n".join(lines)
 
 
@@ -260,12 +297,18 @@ def _mutual_nearest(text_a: str, fa: Figure, text_b: str, fb: Figure) -> bool:
         return False
     near_a = min(free_a, key=lambda f: abs(f.value - fb.value))
     near_b = min(free_b, key=lambda f: abs(f.value - fa.value))
-    return abs(near_a.value - fa.value) < 1e-9 * max(1.0, fa.value) and \
-        abs(near_b.value - fb.value) < 1e-9 * max(1.0, fb.value)
+    return abs(near_a.value - fa.value) < 1e-9 * max(1.0, fa.value) and abs(
+        near_b.value - fb.value
+    ) < 1e-9 * max(1.0, fb.value)
 
 
-_CURRENCIES = (("USD", r"US\$|\$|美元|dollars?"), ("SGD", r"新元|S\$|Singapore"), ("HKD", r"港元|港币|HK\$"),
-               ("EUR", r"欧元|euros?|€"), ("CNY", r"元|yuan|RMB|人民币"))
+_CURRENCIES = (
+    ("USD", r"US\$|\$|美元|dollars?"),
+    ("SGD", r"新元|S\$|Singapore"),
+    ("HKD", r"港元|港币|HK\$"),
+    ("EUR", r"欧元|euros?|€"),
+    ("CNY", r"元|yuan|RMB|人民币"),
+)
 
 
 def _currency(text: str, f: Figure) -> str:
@@ -299,6 +342,7 @@ def _overlap(a: str, b: str) -> float:
     >>> round(_overlap("2020年深圳建成5G基站超4.6万个", "2020年，深圳建成5G基站4.76万个"), 2)
     0.88
     """
+
     def grams(t: str) -> set[str]:
         t = re.sub(r"[\d.,%]+", "#", t.lower())
         words = set(re.findall(r"[a-z]{3,}", t))
@@ -349,14 +393,19 @@ def date_note(answer: str, n: int, date: str, text: str, lang: Lang) -> str:
         return f"（资料[{n}]未注明日期" + (f"，文中提到的最近年份是{years[-1]}年）" if years else "）")
     if date:
         return f"(Source [{n}] is dated {date}.)"
-    return f"(Source [{n}] is undated" + (f"; the latest year it mentions is {years[-1]}.)" if years else ".)")
+    return f"(Source [{n}] is undated" + (
+        f"; the latest year it mentions is {years[-1]}.)" if years else ".)"
+    )
 
 
 # --------------------------------------------------------------------------- language
 
 
-_FOREIGN = re.compile(r"\b(?:le|la|les|de|des|est|un|une|du|et|sur|ont|pour|avec|sont|dans|qui|que|pas|au|aux|der|die|das|und|ist|nicht|los|las|el|por|con|una|para)\b"
-                      r"|[àâçèéêëîïôûùüÿñæœßäö]", re.IGNORECASE)
+_FOREIGN = re.compile(
+    r"\b(?:le|la|les|de|des|est|un|une|du|et|sur|ont|pour|avec|sont|dans|qui|que|pas|au|aux|der|die|das|und|ist|nicht|los|las|el|por|con|una|para)\b"
+    r"|[àâçèéêëîïôûùüÿñæœßäö]",
+    re.IGNORECASE,
+)
 _INSIST = {
     "en": "Write the whole answer in English (the question is in English), translating from the sources.",
     "zh": "请只用中文写出整个答案（问题是中文），英文资料的内容请译成中文。",
@@ -367,8 +416,10 @@ def language_drift(answer: str, lang: Lang) -> bool:
     """Whether ``answer`` is not written in ``lang``; a bare figure reads the same in both.
     Latin text that reads as French, German or Spanish is not English.
 
-    >>> language_drift("约4.6万个[1]。", "en"), language_drift("46,600 [1]", "zh"), language_drift("About 46,000 [1].", "en")
-    (True, False, False)
+    >>> language_drift("约4.6万个[1]。", "en"), language_drift("46,600 [1]", "zh")
+    (True, False)
+    >>> language_drift("About 46,000 [1].", "en")
+    False
     >>> language_drift("La ville a construit 46 600 stations de base [1].", "en")
     True
     """
@@ -404,19 +455,29 @@ def language_fallback(answer: str, lang: Lang) -> str:
         cite = m.group(0) if m and not find_figures(answer[f.end : m.start()]) else ""
         parts.append((f"{_english(f)} {cite}" if lang == "en" else f.text + cite).strip())
     if parts:
-        return ("The sources give: " + "; ".join(parts) + ".") if lang == "en" else ("资料给出的数字：" + "；".join(parts) + "。")
+        return (
+            ("The sources give: " + "; ".join(parts) + ".")
+            if lang == "en"
+            else ("资料给出的数字：" + "；".join(parts) + "。")
+        )
     cites = "".join(dict.fromkeys(m.group(0) for m in _MARKERS.finditer(answer))) or "[1]"
     if lang == "en":
-        return f"The answer is in the cited sources {cites}, but it could not be written in English; please read the passages below."
+        return (f"The answer is in the cited sources {cites}, but it could not be written in English; "
+                "please read the passages below.")
     return f"答案见所引资料{cites}，但未能用中文写出，请阅读下方引文。"
 
 
 # --------------------------------------------------------------------------- story groups
 
 
-def story_groups(docs: Sequence[tuple[str, str, str]], vectors: Mapping[str, np.ndarray] | None = None,
-                 min_shared: int = 3, min_share: float = 0.5, min_cosine: float = 0.985,
-                 max_days: int = 31) -> dict[str, str]:
+def story_groups(
+    docs: Sequence[tuple[str, str, str]],
+    vectors: Mapping[str, np.ndarray] | None = None,
+    min_shared: int = 3,
+    min_share: float = 0.5,
+    min_cosine: float = 0.985,
+    max_days: int = 31,
+) -> dict[str, str]:
     """Group articles that tell the same story: ``{doc_id: group_id}`` for every article, the group
     id being the smallest doc id of the group (an article alone is its own group).
 
@@ -426,7 +487,7 @@ def story_groups(docs: Sequence[tuple[str, str, str]], vectors: Mapping[str, np.
     >= ``min_cosine``; never when both are dated more than ``max_days`` apart.
 
     >>> story_groups([("000", "2021-01-20", "产值3.7万亿元，资金4.55亿元，项目1030个，基站4.6万个"),
-    ...               ("004", "2021-01-21", "3.7 trillion yuan, 455 million yuan, 1,030 projects, 46,600 stations"),
+    ...               ("004", "2021-01-21", "3.7 trillion yuan, 455 million yuan, 1,030 projects, 46,600"),
     ...               ("002", "", "产值9164.8亿元，基站4.76万个")])
     {'000': '000', '004': '000', '002': '002'}
     """
@@ -486,14 +547,15 @@ def doc_vectors(vectors: np.ndarray, rows: Mapping[str, Sequence[int]]) -> dict[
     return out
 
 
-def drop_story_duplicates(items: Sequence[tuple[str, str]], groups: Mapping[str, str],
-                          doc_keys: Mapping[str, set]) -> list[int]:
+def drop_story_duplicates(
+    items: Sequence[tuple[str, str]], groups: Mapping[str, str], doc_keys: Mapping[str, set]
+) -> list[int]:
     """Indices of the ``items`` (doc_id, text), best first, worth showing: an item is dropped when
     an article of the same story ranks higher and already states every figure of the item.
 
     >>> keys = {"000": {figure_key(f) for f in find_figures("3.7万亿元，4.6万个")}}
-    >>> drop_story_duplicates([("000", "3.7万亿元"), ("004", "3.7 trillion yuan"), ("004", "46,600 stations")],
-    ...                       {"000": "000", "004": "000"}, keys)
+    >>> items = [("000", "3.7万亿元"), ("004", "3.7 trillion yuan"), ("004", "46,600 stations")]
+    >>> drop_story_duplicates(items, {"000": "000", "004": "000"}, keys)
     [0, 2]
     """
     kept, seen = [], []

@@ -49,6 +49,12 @@ transport bureau said on Saturday. Each station charges a bus in about 40 minute
 Bureau director Li Ming said the network would reach 300 stations by the end of 2024.
 """
 
+LONG_REPORT = "---\ntitle: Shenzhen factory survey, 2024\ndate: 2024-06-01\n---\n" + "\n".join(
+    f"Survey line {i}: plant {i % 37} in district {i % 11} raised output by {i % 23 + 1} percent "
+    f"and hired {i % 90 + 10} workers for its robot line number {i}."
+    for i in range(600)
+)
+
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -232,21 +238,36 @@ def test_upload_an_article_ask_about_it_and_delete_it(page, server, tmp_path):
     wait_text(page, "#articles", "City’s industrial output takes the lead")
     shot(page, "08_articles")
 
-    page.set_input_files("#upload input[type=file]", [str(upload)])
+    docx = tmp_path / "notes.docx"
+    docx.write_bytes(b"PK\x03\x04 not an article")
+    page.set_input_files("#upload input[type=file]", [str(docx)])
+    page.get_by_text("Invalid file type: notes.docx").first.wait_for()
+    shot(page, "09_rejected_type")
+
+    report = tmp_path / "long report.md"  # long enough for the progress bar to show for a while
+    report.write_text(LONG_REPORT, "utf-8")
+    page.set_input_files("#upload input[type=file]", [str(upload), str(report)])
     wait_text(page, "#upload", "bus charging (2024).md")
     page.click("#add")
+    page.wait_for_function(
+        "() => /Reading the files|Embedding passages|Finishing the index/"
+        ".test(document.querySelector('#upload').innerText)",
+        polling=100,
+    )
+    shot(page, "10_indexing_progress")
     wait_text(page, "#corpus-status", "Added")
     status = page.locator("#corpus-status").inner_text()
     assert "Shenzhen opens 120 fast-charging stations" in status and "bus_charging_2024" in status
+    assert "long_report" in status
     wait_text(page, "#articles", "Shenzhen opens 120 fast-charging stations for electric buses")
     assert (server["articles"] / "bus_charging_2024.md").exists()
-    shot(page, "09_uploaded")
+    shot(page, "11_uploaded")
 
     page.get_by_role("tab", name="问答 · Ask").click()
     answer = ask(page, "How many fast-charging stations for electric buses did Shenzhen open?", 1)
     assert "120" in answer
     assert "Shenzhen opens 120 fast-charging stations" in page.locator("#sources").inner_text()
-    shot(page, "10_ask_uploaded")
+    shot(page, "12_ask_uploaded")
 
     page.get_by_role("tab", name="文章 · Articles").click()
     page.locator("#pick input").click()
@@ -258,4 +279,4 @@ def test_upload_an_article_ask_about_it_and_delete_it(page, server, tmp_path):
     wait_text(page, "#corpus-status", "Deleted")
     wait_text(page, "#articles", "fast-charging", present=False)
     assert not (server["articles"] / "bus_charging_2024.md").exists()
-    shot(page, "11_deleted")
+    shot(page, "13_deleted")

@@ -18,7 +18,10 @@ from rag.pipeline import Pipeline
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
-ZH = "---\ntitle: 深圳新开120座公交充电站🚌\ndate: 2024-03-02\n---\n深圳2月新建公交快充站120座（全市累计超3000座）！每辆车40分钟充满。\n"
+ZH = (
+    "---\ntitle: 深圳新开120座公交充电站🚌\ndate: 2024-03-02\n---\n"
+    "深圳2月新建公交快充站120座（全市累计超3000座）！每辆车40分钟充满。\n"
+)
 EN = "Shenzhen opened 120 new fast-charging stations for electric buses in February 2024. Li Ming said so.\n"
 
 

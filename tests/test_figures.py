@@ -48,7 +48,8 @@ def test_written_forms_have_their_value(text, value, kind):
 
 
 @pytest.mark.parametrize("a,b", [
-    ("3.7万亿元", "3.7 trillion yuan"), ("4.6万", "46,000"), ("455 million", "4.55亿"), ("52.6%", "52.6 percent"),
+    ("3.7万亿元", "3.7 trillion yuan"), ("4.6万", "46,000"), ("455 million", "4.55亿"),
+    ("52.6%", "52.6 percent"),
     ("1,030", "1030个"), ("7.5万", "75,000"), ("4.6万", "4.63万"),  # "4.6万" allows its own rounding
 ])  # fmt: skip
 def test_chinese_and_english_forms_match(a, b):
@@ -56,8 +57,16 @@ def test_chinese_and_english_forms_match(a, b):
     assert fa.matches(fb)
 
 
-@pytest.mark.parametrize("a,b", [("46,000", "46,600"), ("52.6%", "52.5%"), ("4.6万", "4.76万"), ("52.6%", "52.6"),
-                                 ("7.3 million", "7.3万")])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("46,000", "46,600"),
+        ("52.6%", "52.5%"),
+        ("4.6万", "4.76万"),
+        ("52.6%", "52.6"),
+        ("7.3 million", "7.3万"),
+    ],
+)
 def test_different_values_or_kinds_do_not_match(a, b):
     (fa,), (fb,) = find_figures(a), find_figures(b)
     assert not fa.matches(fb)
@@ -65,7 +74,8 @@ def test_different_values_or_kinds_do_not_match(a, b):
 
 @pytest.mark.parametrize("text", [
     "2020年", "In 2020, the city grew.", "by early 2024", "（2018-2020）", "11月28日", "2021-01-20", "14:10",
-    "见[1]和【2】及[3, 4]", "1. 第一条\n2、第二条", "(3) the third", "5G基站", "第3名", "three 4K screens", "Nov 21",
+    "见[1]和【2】及[3, 4]", "1. 第一条\n2、第二条", "(3) the third", "5G基站", "第3名", "three 4K screens",
+    "Nov 21",
     "21 November", "1990s", "三个", "有两家",
 ])  # fmt: skip
 def test_years_dates_markers_and_list_numbers_are_not_figures(text):
