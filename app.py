@@ -19,6 +19,7 @@ All article and question text is HTML-escaped before it reaches the page.
 from __future__ import annotations
 
 import html
+import ipaddress
 import logging
 import re
 from collections.abc import Iterator, Sequence
@@ -483,6 +484,12 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             _refresh(pipeline)
             try:
                 pairs = [(str(q), str(a)) for q, a in history or []]
+            except (TypeError, ValueError):
+                raise gr.Error(
+                    "history must be a list of [question, answer] pairs, oldest first; "
+                    f"found {str(history)[:80]!r}. Send [] for a new conversation."
+                ) from None
+            try:
                 return pipeline.ask(question, pairs, lang=lang, k=int(k), use_llm=use_llm).to_json()
             except RagError as exc:
                 raise gr.Error(str(exc)) from exc
@@ -506,21 +513,65 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
     return demo
 
 
+CONCURRENCY = 4  # questions answered at once; later ones wait in Gradio's queue and are shown their place
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only.
+
+    >>> [is_loopback(h) for h in ("127.0.0.1", "localhost", "[::1]", "0.0.0.0", "192.168.1.2")]
+    [True, True, True, False, False]
+    """
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return host.lower() == "localhost"
+
+
+def launch_options(settings: Settings) -> dict:
+    """Gradio ``launch()`` arguments for ``settings``; RagError when the address is unsafe to serve on.
+
+    The app binds 127.0.0.1 unless told otherwise. Any other address (0.0.0.0, a LAN or public
+    interface) lets other machines in, so it needs a log-in (RAG_AUTH_USER / RAG_AUTH_PASSWORD).
+    Gradio serves no file outside its upload cache (no ``allowed_paths``) and refuses uploads
+    over ``max_file_bytes``.
+    """
+    user, password = settings.auth_user, settings.auth_password
+    if bool(user) != bool(password):
+        raise RagError(
+            "set both RAG_AUTH_USER and RAG_AUTH_PASSWORD (found only "
+            f"{'RAG_AUTH_USER' if user else 'RAG_AUTH_PASSWORD'}), or neither to serve on 127.0.0.1 only"
+        )
+    if not is_loopback(settings.host) and not user:
+        raise RagError(
+            f"refusing to serve on {settings.host or '(all addresses)'} without a log-in: other machines "
+            "could reach it. Set RAG_AUTH_USER and RAG_AUTH_PASSWORD in the environment, or serve on "
+            "127.0.0.1 (the default) and put a reverse proxy with its own authentication in front."
+        )
+    return {
+        "server_name": settings.host,
+        "server_port": settings.port,
+        "share": False,
+        "auth": [(user, password)] if user else None,
+        "css": CSS,
+        "js": JS,
+        "show_error": False,
+        "max_file_size": settings.max_file_bytes,
+    }
+
+
+def launch(demo: gr.Blocks, settings: Settings, **extra: object) -> None:
+    """Queue and serve ``demo`` as ``python -m rag serve`` does (``extra``: more launch() arguments)."""
+    demo.queue(default_concurrency_limit=CONCURRENCY).launch(**launch_options(settings), **extra)
+
+
 def main(settings: Settings | None = None) -> None:
     settings = settings or Settings.from_env()
+    launch_options(settings)  # an unsafe address is refused before anything loads
     pipeline = Pipeline.load(settings)
     for notice in pipeline.notices:
         log.warning(notice)
-    demo = build_app(pipeline)
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name=settings.host,
-        server_port=settings.port,
-        share=False,
-        css=CSS,
-        js=JS,
-        show_error=False,
-        max_file_size=settings.max_file_bytes,
-    )
+    launch(build_app(pipeline), settings)
 
 
 if __name__ == "__main__":

@@ -109,8 +109,9 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .pipeline import Pipeline
+    from .pipeline import Pipeline, check_question
 
+    check_question(args.question)  # an unusable question is refused before the models load
     settings = _settings(args)
     pipeline = Pipeline.load(settings)
     if args.json:

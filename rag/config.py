@@ -13,12 +13,13 @@ globals.  Environment variables, all optional:
     RAG_EMBEDDER a sentence-transformers folder or hub id to use instead of the bundled e5
     RAG_GGUF     a GGUF file to use instead of the bundled Qwen model
     RAG_RETRIEVAL a retrieval preset of RETRIEVAL_PRESETS (default: hybrid), for comparisons
+    RAG_AUTH_USER, RAG_AUTH_PASSWORD  log-in for the chat UI; required when RAG_HOST is not loopback
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -99,10 +100,16 @@ class Settings:
     n_threads: int = 0  # 0 = all cores
     max_new_tokens: int = 256  # answer length cap
     answer_lang: str = "auto"  # auto | zh | en
+    # Abstain when the generator gives NO_ANSWER at least this probability as its first word (read
+    # from the prompt's logits before anything is written; 1.0 = only when it writes it). A 1.5B
+    # model rarely writes it on passages that do not hold the answer; see rag.trust for the measures.
+    no_answer_probability: float = 0.15
 
     # --- chat UI ---------------------------------------------------------------------
     host: str = "127.0.0.1"  # never a public address unless asked
     port: int = 7860
+    auth_user: str = ""  # log-in required when set; and required to serve on a non-loopback host
+    auth_password: str = field(default="", repr=False)  # never printed
 
     @property
     def embedder_path(self) -> str:
@@ -135,6 +142,10 @@ class Settings:
             changes["embedder"] = env["RAG_EMBEDDER"]
         if env.get("RAG_GGUF"):
             changes["gguf"] = env["RAG_GGUF"]
+        if env.get("RAG_AUTH_USER"):
+            changes["auth_user"] = env["RAG_AUTH_USER"]
+        if env.get("RAG_AUTH_PASSWORD"):
+            changes["auth_password"] = env["RAG_AUTH_PASSWORD"]
         if env.get("RAG_RETRIEVAL"):
             changes.update(retrieval_preset(env["RAG_RETRIEVAL"]))
         changes.update({k: v for k, v in overrides.items() if v is not None})

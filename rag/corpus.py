@@ -133,8 +133,15 @@ def _articles(folder: Path) -> list[Path]:
 
 @contextmanager
 def _locked(settings: Settings) -> Iterator[None]:
-    """One change of the corpus at a time, across processes."""
-    settings.corpus_dir.mkdir(parents=True, exist_ok=True)
+    """One change of the corpus at a time, across processes.
+
+    A missing corpus folder is an error, not created: re-indexing an empty new folder would
+    drop every article from the index (a mistyped ``--corpus``, an unmounted disk)."""
+    if not settings.corpus_dir.is_dir():
+        raise CorpusError(
+            f"corpus folder {settings.corpus_dir} does not exist (or is not a folder); create it, or point "
+            "RAG_CORPUS / --corpus at the folder of articles the index was built from"
+        )
     lock = FileLock(str(settings.corpus_dir / _LOCK))
     try:
         lock.acquire(timeout=LOCK_WAIT_SECONDS)
@@ -269,10 +276,10 @@ def _check(src: Path, name: str, max_bytes: int, taken: Mapping[str, str]) -> st
     if not src.is_file():
         return "不是文件 · not a regular file"
     if size == 0:
-        return "文件为空 · the file is empty"
+        return "文件为空 · the file is empty (0 bytes); choose the file that holds the article"
     if size > max_bytes:
         return (
-            f"文件太大 · too large: {size / 1e6:.1f} MB, the limit is {max_bytes / 1e6:.0f} MB; "
+            f"文件太大 · too large: {_size(size)}, the limit is {_size(max_bytes)}; "
             "split the article or export it as text"
         )
     stem = Path(name).stem.lower()
@@ -282,6 +289,11 @@ def _check(src: Path, name: str, max_bytes: int, taken: Mapping[str, str]) -> st
             f"{Path(name).stem!r}); remove it first or rename the file"
         )
     return ""
+
+
+def _size(n: int) -> str:
+    """``_size(2_500_000) -> "2.5 MB"``, ``_size(40_000) -> "40.0 KB"``."""
+    return f"{n / 1e6:.1f} MB" if n >= 1_000_000 else f"{n / 1e3:.1f} KB"
 
 
 def remove_doc(

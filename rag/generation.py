@@ -89,11 +89,10 @@ class LlamaGenerator:
             )
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"could not load the generator {path}: {exc}") from exc
-        # Keep the KV state of recent prompts: a question reuses the cached system prompt of its
-        # language even when the previous question was in the other language.
-        from llama_cpp import LlamaRAMCache
-
-        self._llm.set_cache(LlamaRAMCache(capacity_bytes=256 << 20))
+        # KV state right after each system prompt (one per language), saved by warm_up(): a question
+        # reuses its language's cached system prompt even when the previous one was in the other
+        # language. (llama-cpp-python's LlamaRAMCache would also copy 300 MB of logits per entry.)
+        self._prefix_states: dict[str, object] = {}
         self.model_id = path.name
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
 
@@ -102,8 +101,21 @@ class LlamaGenerator:
         text += "<|im_start|>assistant\n"
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def _restore_prefix(self, messages: list[Message]) -> None:
+        """Load the saved state of this system prompt unless the context already starts with it."""
+        import numpy as np
+
+        state = self._prefix_states.get(messages[0]["content"]) if messages else None
+        if state is None:
+            return
+        llm, n = self._llm, state.n_tokens  # type: ignore[attr-defined]
+        if llm.n_tokens >= n and np.array_equal(llm.input_ids[:n], state.input_ids[:n]):  # type: ignore[attr-defined]
+            return
+        llm.load_state(state)
+
     def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
         with self._lock:
+            self._restore_prefix(messages)
             for part in self._llm.create_chat_completion(
                 messages=messages, stream=True, temperature=0.0, top_k=1, max_tokens=max_tokens,
                 repeat_penalty=1.05,
@@ -112,10 +124,58 @@ class LlamaGenerator:
                 if delta:
                     yield delta
 
+    def first_token_logits(self, messages: list[Message]):
+        """Logits of the first token of the reply to ``messages`` (a float64 numpy vector), nothing
+        sampled. Tokens already in the context (the same system prompt, passages...) are kept; only
+        the new ones are read, and a following ``stream`` of the same messages reads nothing again."""
+        import numpy as np
+
+        llm = self._llm
+        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        tokens = llm.tokenize((text + "<|im_start|>assistant\n").encode("utf-8"), add_bos=False, special=True)
+        with self._lock:
+            same = 0
+            for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
+                if a != b:
+                    break
+                same += 1
+            llm.n_tokens = min(same, len(tokens) - 1)  # the rest of the context is overwritten
+            llm.eval(tokens[llm.n_tokens :])
+            return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+
+    def start_probability(self, messages: list[Message], words: Sequence[str]) -> float:
+        """Probability that the reply to ``messages`` starts with the first token of one of ``words``."""
+        import numpy as np
+
+        logits = self.first_token_logits(messages)
+        p = np.exp(logits - logits.max())
+        return float(sum(p[i] for i in self._first_ids(words)) / p.sum())
+
+    def yes_probability(self, messages: list[Message], yes: Sequence[str], no: Sequence[str]) -> float:
+        """P(yes) / (P(yes) + P(no)) for the first token of the reply to ``messages``."""
+        import numpy as np
+
+        logits = self.first_token_logits(messages)
+        p = np.exp(logits - logits.max())
+        p_yes, p_no = (float(sum(p[i] for i in self._first_ids(w))) for w in (yes, no))
+        return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
+
+    def _first_ids(self, words: Sequence[str]) -> set[int]:
+        return {self._llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words}
+
     def warm_up(self, messages: list[Message]) -> None:
-        """Process a prompt once so the first real question reuses its cached prefix."""
+        """Process a prompt once and keep the state after its system prompt for later questions."""
+        import numpy as np
+        from llama_cpp.llama import LlamaState
+
         for _ in self.stream(messages, max_tokens=1):
             pass
+        with self._lock:
+            s = self._llm.save_state()
+        # the logits copy is not needed to resume (sampling runs in llama.cpp): keep one row
+        self._prefix_states[messages[0]["content"]] = LlamaState(
+            input_ids=s.input_ids, scores=np.zeros((1, s.scores.shape[1]), dtype=np.single), n_tokens=s.n_tokens,
+            llama_state=s.llama_state, llama_state_size=s.llama_state_size, seed=s.seed)
 
 
 class TransformersGenerator:

@@ -138,7 +138,11 @@ def passage_text(title: str, chunk_text: str) -> str:
 
 
 class IndexStore:
-    """A loaded, read-only index. Safe to share between threads."""
+    """A loaded, read-only index. Safe to share between threads.
+
+    Everything is opened when it loads (FAISS and BM25 read into memory, the vector files mapped,
+    the SQLite file open), so a store keeps answering after a newer build has replaced and
+    deleted its folder: questions that started on it finish on it."""
 
     def __init__(self, folder: Path, manifest: Manifest) -> None:
         self.folder = folder
@@ -152,11 +156,14 @@ class IndexStore:
             langs = [r[0] for r in self._db.execute("SELECT lang FROM chunks ORDER BY row")]
             self.keyword = KeywordIndex.load(folder / "bm25") if manifest.tokenizer else None
             self._faiss2 = faiss.read_index(str(folder / "faiss2.index")) if manifest.encoder2_id else None
+            self._vectors = {"vectors.npy": np.load(folder / "vectors.npy", mmap_mode="r")}
+            if manifest.encoder2_id:
+                self._vectors["vectors2.npy"] = np.load(folder / "vectors2.npy", mmap_mode="r")
         except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
             raise IndexError_(
                 f"the index in {folder} is corrupt ({exc}). Rebuild it with `python -m rag build`."
             ) from exc
-        counts = [self._faiss.ntotal, len(langs)]
+        counts = [self._faiss.ntotal, len(langs), *(len(v) for v in self._vectors.values())]
         counts += [self.keyword.n] if self.keyword is not None else []
         counts += [self._faiss2.ntotal] if self._faiss2 is not None else []
         if any(n != manifest.n_chunks for n in counts):
@@ -170,12 +177,25 @@ class IndexStore:
             lang: faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.flatnonzero(self.row_langs == lang)))  # type: ignore[call-arg]
             for lang in sorted(set(langs))
         }
-        self._vectors: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
     @classmethod
     def load(cls, index_dir: Path, expected: Manifest | None = None) -> IndexStore:
-        folder = live_build(index_dir)
+        """The live build of ``index_dir``. A build swapped in (and the old one deleted) while this
+        one was being opened is opened instead."""
+        for attempt in range(3):
+            folder = live_build(index_dir)
+            try:
+                return cls._load(index_dir, folder, expected)
+            except IndexMismatchError:
+                raise
+            except IndexError_:
+                if attempt == 2 or folder is None or live_build(index_dir) == folder:
+                    raise
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load(cls, index_dir: Path, folder: Path | None, expected: Manifest | None) -> IndexStore:
         if folder is None:
             raise IndexError_(
                 f"no index found in {index_dir}. Build it with `python -m rag build` (or `make run`)."
@@ -226,11 +246,7 @@ class IndexStore:
 
     def similarities(self, query: np.ndarray, rows: Sequence[int], space: str = "e5") -> np.ndarray:
         """Inner products of the stored vectors of ``rows`` with ``query`` (exact, any rows)."""
-        name = "vectors2.npy" if space == "encoder2" else "vectors.npy"
-        with self._lock:
-            if name not in self._vectors:
-                self._vectors[name] = np.load(self.folder / name, mmap_mode="r")
-        vectors = self._vectors[name]
+        vectors = self._vectors["vectors2.npy" if space == "encoder2" else "vectors.npy"]
         if not len(rows):
             return np.zeros(0, dtype=np.float32)
         return np.asarray(vectors[np.asarray(rows)], dtype=np.float32) @ np.asarray(query, dtype=np.float32)
@@ -277,7 +293,8 @@ class IndexStore:
                 "SELECT row FROM chunks WHERE doc_id = ? ORDER BY row", (doc_id,))]
 
     def vectors(self) -> np.ndarray:
-        return np.load(self.folder / "vectors.npy", mmap_mode="r")
+        """The e5 vectors, one row per chunk (read-only, mapped)."""
+        return self._vectors["vectors.npy"]
 
     def close(self) -> None:
         self._db.close()
@@ -381,6 +398,15 @@ def _previous(index_dir: Path, target: Manifest) -> _Previous:
     return _Previous(manifest, docs, vectors, tokens, vectors2)
 
 
+def _loads(index_dir: Path) -> bool:
+    """Whether the live build of ``index_dir`` opens as a whole."""
+    try:
+        IndexStore.load(index_dir).close()
+    except IndexError_:
+        return False
+    return True
+
+
 def _embed_all(encoder: Embedder, texts: list[str], desc: str, progress: bool,
                on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
     from tqdm import tqdm
@@ -411,7 +437,9 @@ def _build_locked(documents, embedder, encoder2, index_dir, params, prefixes, pr
         and prev.vectors is not None
         and prev.tokens is not None
         and (prev.vectors2 is not None or not target.encoder2_id)
+        and _loads(index_dir)  # a damaged live build (truncated FAISS, missing BM25) is rebuilt
     ):
+        _cleanup(index_dir, keep=live_build(index_dir) or index_dir)  # what a killed build left
         return BuildReport(len(documents), prev.manifest.n_chunks, 0, prev.manifest.n_chunks, (), (),
                            time.perf_counter() - t0, 0.0, up_to_date=True)
 
@@ -531,7 +559,11 @@ def _swap(index_dir: Path, folder: Path) -> None:
 
 
 def _cleanup(index_dir: Path, keep: Path) -> None:
-    """Remove builds other than ``keep`` (and unfinished ones left by crashes)."""
+    """Remove builds other than ``keep`` (and unfinished ones left by crashes).
+
+    A loaded ``IndexStore`` of a removed build keeps working: it opened its files when it loaded."""
     for p in (index_dir / "builds").iterdir():
         if p.resolve() != keep.resolve():
             shutil.rmtree(p, ignore_errors=True)
+    for p in index_dir.glob(".current-*"):  # a link of a build killed mid-swap
+        p.unlink(missing_ok=True)

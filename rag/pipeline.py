@@ -13,6 +13,8 @@ Does not hold per-user state: conversation history is passed in by the caller.
 
 from __future__ import annotations
 
+import copy
+import logging
 import re
 import time
 import unicodedata
@@ -53,6 +55,7 @@ from .trust import (
 from .types import Answer, Citation, Hit, Lang, Timings
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut, with a notice
+log = logging.getLogger(__name__)
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
 
 
@@ -105,13 +108,33 @@ class Pipeline:
 
     def stream(self, question: str, history: History = (), lang: str | None = None, k: int | None = None,
                use_llm: bool | None = None) -> Iterator[Answer]:
+        """Answer snapshots, growing; the last is complete. A failing generator (out of memory, a
+        runtime error) gives the extractive answer with a notice instead.
+
+        The question is answered from the index loaded when it starts: it runs on a shallow copy of
+        the pipeline, so an index swapped in meanwhile (``corpus.swap_store`` assigns ``self.store``)
+        serves the next questions and never half of this one."""
+        fixed = copy.copy(self)
+        try:
+            yield from fixed._stream(question, history, lang, k, use_llm)
+        except GenerationError as exc:
+            log.warning("the generator failed, answering extractively: %r", exc.__cause__)
+            notice = (f"生成模型出错，答案改为摘录原文。 / The generator failed ({exc}); "
+                      "the answer quotes the passages instead.")
+            yield from fixed._stream(question, history, lang, k, False, notice)
+        if fixed._stories is not None and fixed._stories[0] is self.store:
+            self._stories = fixed._stories  # story groups computed for a newly swapped-in store
+
+    def _stream(self, question: str, history: History, lang: str | None, k: int | None,
+                use_llm: bool | None, notice: str = "") -> Iterator[Answer]:
         t0 = time.perf_counter()
         question, notices = check_question(question)
+        notices += [notice] if notice else []
         lang_: Lang = pick_lang(question, lang or self.settings.answer_lang)
         k = k or self.settings.top_k
         use_llm = self.settings.use_llm if use_llm is None else use_llm
         notices += self.notices if use_llm else []
-        generator = self.generator if use_llm else None
+        generator = _Guarded(self.generator) if use_llm and self.generator is not None else None
 
         retrieval = self.retriever.search(retrieval_query(question, history), k)
         if retrieval.relevance < self.settings.min_score:
@@ -130,6 +153,9 @@ class Pipeline:
             mode = "llm"
             messages = build_messages(question, [(p.hit, p.text) for p in passages], lang_)
             prompt_tokens = generator.count_tokens(messages)
+            if self._unlikely_answer(generator, messages):
+                yield self._abstain(lang_, retrieval.ms, t0, notices, (time.perf_counter() - t0) * 1000, prompt_tokens)
+                return
             # An answer drifting into the other language (seen after ~30 characters, or at the end)
             # is written once more with a stronger instruction; its text replaces what was shown.
             for attempt in range(2):
@@ -170,6 +196,15 @@ class Pipeline:
         yield Answer(text.strip(), lang_, False, citations, timings, mode, tuple(notices), unverified)
 
     # ----------------------------------------------------------------- trust checks (rag.trust)
+
+    def _unlikely_answer(self, generator: Generator, messages: list[dict[str, str]]) -> bool:
+        """Whether the generator's probability of starting with NO_ANSWER reaches the setting.
+
+        The prompt is read once for this; the answer that follows reuses it."""
+        limit = self.settings.no_answer_probability
+        if limit >= 1 or not hasattr(generator, "start_probability"):
+            return False
+        return generator.start_probability(messages, [NO_ANSWER]) >= limit
 
     @property
     def story_groups(self) -> dict[str, str]:
@@ -255,6 +290,39 @@ class Pipeline:
         return Answer(prompt_text(f"abstain_{lang}"), lang, True, (), timings, mode, tuple(notices))
 
 
+class GenerationError(Exception):
+    """The generator raised (out of memory, context overflow...); the cause is chained. Internal:
+    ``Pipeline.stream`` answers extractively instead."""
+
+
+@dataclass(frozen=True)
+class _Guarded:
+    """A generator whose own failures surface as GenerationError, told apart from the pipeline's."""
+
+    inner: Generator
+
+    def __getattr__(self, name: str):  # model_id, count_tokens and whatever else the generator offers
+        if name == "inner":
+            raise AttributeError(name)
+        value = getattr(self.inner, name)
+        if not callable(value):
+            return value
+
+        def guarded(*args, **kwargs):
+            try:
+                return value(*args, **kwargs)
+            except Exception as exc:
+                raise GenerationError(type(exc).__name__) from exc
+
+        return guarded
+
+    def stream(self, messages: list[dict[str, str]], max_tokens: int = 256) -> Iterator[str]:
+        try:
+            yield from self.inner.stream(messages, max_tokens)
+        except Exception as exc:
+            raise GenerationError(type(exc).__name__) from exc
+
+
 def chunk_params(settings: Settings) -> ChunkParams:
     return ChunkParams(settings.chunk_tokens, settings.chunk_overlap_tokens, settings.chunk_max_tokens)
 
@@ -267,7 +335,7 @@ def check_question(question: str) -> tuple[str, list[str]]:
     """
     q = (question or "").strip()
     if not q:
-        raise QuestionError("请输入问题。 / Please type a question.")
+        raise QuestionError("问题是空的，请输入问题。 / The question is empty: please type a question.")
     if not any(unicodedata.category(ch)[0] in "LN" for ch in q):
         raise QuestionError(
             "问题里没有文字或数字，请用中文或英文提问。 / The question has no letters or digits: "
@@ -317,7 +385,7 @@ def retrieval_query(question: str, history: History) -> str:
     for previous, _ in reversed(history):
         if len(context) == 2 or not elliptical(current):
             break
-        context.insert(0, previous)
+        context.insert(0, previous[:MAX_QUESTION_CHARS])
         current = previous
     return " ".join([*context, question])
 

@@ -204,19 +204,22 @@ class Retriever:
 # --------------------------------------------------------------------------- passages for the prompt
 
 
-def merge_hits(
-    hits: Sequence[Hit], max_passages: int, text_of: Mapping[str, str] | None = None
-) -> list[tuple[Hit, int, int]]:
-    """The best hits as (hit, start, end) spans: a hit continuing an already chosen one of the same
-    article widens that span instead of taking a slot; a hit whose text is already shown is dropped.
+def merge_hits(hits: Sequence[Hit], max_passages: int) -> list[tuple[Hit, int, int]]:
+    """The best hits as (hit, start, end) spans. A hit continuing a chosen one of the same article
+    (overlapping or touching it) widens that span instead of taking a slot; a hit whose text is
+    already shown is dropped. Only the top ``max_passages + 1`` hits are looked at, so a merge
+    frees a slot for one more hit but the sentences to score stay few.
 
     >>> from rag.types import Chunk, DocMeta
     >>> d = DocMeta("a", "", "", "", "zh")
     >>> h = lambda i, s, e, t: Hit(Chunk(f"a#{i}", "a", t, s, e, "zh"), d, 1.0, i)
-    >>> [(x.chunk.chunk_id, s, e) for x, s, e in merge_hits([h(1, 0, 10, "x" * 10), h(2, 8, 20, "y" * 12),
-    ...                                                          h(3, 30, 40, "x" * 10)], 2)]
+    >>> hits = [h(1, 0, 10, "x" * 10), h(2, 8, 20, "y" * 12), h(3, 0, 10, "x" * 10), h(4, 30, 40, "z" * 10)]
+    >>> [(x.chunk.chunk_id, s, e) for x, s, e in merge_hits(hits, 2)]
     [('a#1', 0, 20)]
+    >>> [(x.chunk.chunk_id, s, e) for x, s, e in merge_hits(hits, 3)]
+    [('a#1', 0, 20), ('a#4', 30, 40)]
     """
+    hits = hits[: max_passages + 1]
     spans: list[tuple[Hit, int, int]] = []
     seen_texts: set[str] = set()
     for hit in hits:

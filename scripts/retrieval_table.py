@@ -78,6 +78,7 @@ def main() -> int:
         "--latency-sample", type=int, default=30, help="questions per pair timed with the real models"
     )
     ap.add_argument("--json", help="write the results here")
+    ap.add_argument("--limit", type=int, help="only N questions of each pool, spread over the articles (slow presets)")
     ap.add_argument("--work", help="folder for the indexes, kept and reused (default: a new temporary one)")
     args = ap.parse_args()
     lo, hi = (int(x) for x in args.articles.split(":"))
@@ -102,7 +103,8 @@ def main() -> int:
         stores[name] = IndexStore.load(tmp / name)
 
     def questions(qlang: str):
-        return [q for q in files[qlang].questions if lo <= q.article < hi]
+        qs = [q for q in files[qlang].questions if lo <= q.article < hi]
+        return qs[:: max(1, len(qs) // args.limit)][: args.limit] if args.limit else qs  # spread over articles
 
     cases = [(f"{ql}→{pl}", ql, pl) for ql in ("en", "zh") for pl in ("en", "zh")]
     cases += [(f"mixed {ql}", ql, "mixed") for ql in ("en", "zh")]
@@ -113,7 +115,7 @@ def main() -> int:
             quse.embed([q.question], "query")
     print(f"questions embedded in {time.time() - t0:.0f}s", file=sys.stderr)
 
-    results: dict = {"articles": args.articles, "load": os.getloadavg(), "presets": {}}
+    results: dict = {"articles": args.articles, "limit": args.limit, "load": os.getloadavg(), "presets": {}}
     for preset in args.presets.split(","):
         s = replace(settings, **retrieval_preset(preset))
         rows: dict = {}
@@ -143,6 +145,9 @@ def main() -> int:
         rows["mixed, other language"] = retrieval_metrics(pooled["cross"])
         rows["mixed, same language"] = retrieval_metrics(pooled["same"])
         results["presets"][preset] = rows
+        if args.json:  # after every preset, so a long run can be stopped
+            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
     results["load_after"] = os.getloadavg()
     for store in stores.values():
         store.close()

@@ -62,3 +62,21 @@ def copy_seeds(tmp_path: Path) -> Path:
     dest = tmp_path / "articles"
     shutil.copytree(ROOT / "data" / "articles", dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def real_library(tmp_path_factory) -> tuple[Path, Path]:
+    """A copy of data/articles indexed by ``python -m rag build`` with the real models, built once per
+    run; returns (corpus folder, index folder). Tests that change them work on copies."""
+    import os
+    import subprocess
+    import sys
+
+    base = tmp_path_factory.mktemp("real")
+    corpus, index = base / "articles", base / "index"
+    shutil.copytree(ROOT / "data" / "articles", corpus)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
+    r = subprocess.run([sys.executable, "-m", "rag", "build", "--quiet", "--corpus", str(corpus), "--index",
+                        str(index)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    return corpus, index

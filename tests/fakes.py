@@ -76,3 +76,10 @@ class FakeGenerator:
         reply = self.reply if self.reply is not None else "答案见资料[1]。"
         for i in range(0, len(reply), self.piece):
             yield reply[i : i + self.piece]
+
+
+class FakeEncoder2(FakeEmbedder):
+    """A second retrieval encoder of another dimension (stands in for USE)."""
+
+    model_id = "fake-encoder2"
+    dim = 32

@@ -118,12 +118,11 @@ def test_errors_become_a_readable_message_not_a_trace(settings):
     assert chat[-1]["content"].startswith("⚠️") and "Traceback" not in chat[-1]["content"]
     assert timings == "" and "No sources" in sources
 
-    class Broken(FakeGenerator):
-        def stream(self, messages, max_tokens=256):
+    class Broken(FakeEmbedder):  # (a failing generator falls back to quoting: tests/test_faults.py)
+        def embed(self, texts, kind):
             raise RuntimeError("out of memory")
-            yield ""
 
-    p.generator = Broken()
+    p.embedder = Broken()
     chat, *_ = final(respond("深圳5G基站建成多少？", [], p))
     assert "Something went wrong" in chat[-1]["content"] and "out of memory" not in chat[-1]["content"]
 
