@@ -195,6 +195,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_speed(args: argparse.Namespace) -> int:
+    from . import speed
+
+    settings = _settings(args)
+    speed.main(replace(settings, use_llm=True), Path(args.questions), args.n, args.repeats,
+               Path(args.json) if args.json else None, with_llm=not args.no_llm)
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m rag", description="Bilingual news question answering.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -273,6 +282,14 @@ def parser() -> argparse.ArgumentParser:
         bp.add_argument("--limit", type=int, help="only the first N questions")
         bp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")
         bp.set_defaults(func=cmd_bench)
+    bp = bench.add_parser("speed", help="this project's fast paths against a naive baseline, in one run")
+    paths(bp)
+    bp.add_argument("--questions", default="eval/seed.jsonl", help="question set for the latency runs")
+    bp.add_argument("--n", type=int, default=10, help="questions timed (default 10)")
+    bp.add_argument("--repeats", type=int, default=3, help="runs per measurement; medians reported (default 3)")
+    bp.add_argument("--no-llm", action="store_true", help="skip the generation measurements")
+    bp.add_argument("--json", metavar="OUT", help="write the figures as JSON")
+    bp.set_defaults(func=cmd_speed)
     return p
 
 

@@ -103,7 +103,7 @@ class Settings:
     # Abstain when the generator gives NO_ANSWER at least this probability as its first word (read
     # from the prompt's logits before anything is written; 1.0 = only when it writes it). A 1.5B
     # model rarely writes it on passages that do not hold the answer; see rag.trust for the measures.
-    no_answer_probability: float = 0.15
+    no_answer_probability: float = 0.1
 
     # --- chat UI ---------------------------------------------------------------------
     host: str = "127.0.0.1"  # never a public address unless asked

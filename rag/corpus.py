@@ -356,11 +356,11 @@ def list_docs(settings: Settings) -> list[DocInfo]:
 
 
 def detach(store: IndexStore) -> IndexStore:
-    """Map the store's vector files now, so it keeps answering after a build deletes its folder.
+    """Check that the store answers without its folder's files being opened again.
 
-    ``rag.index`` keeps only the newest build; a loaded store already holds its FAISS index,
-    BM25 matrix and SQLite connection, but maps ``vectors*.npy`` on first use. A mapping (like
-    an open file) outlives the file's deletion.
+    ``rag.index`` keeps only the newest build; a loaded store holds its FAISS index, BM25 matrix,
+    SQLite connection and vector mappings from the moment it loads (a mapping, like an open file,
+    outlives the file's deletion), so this only touches them once.
     """
     store.similarities(np.zeros(store.manifest.dim, dtype=np.float32), [])
     if store.manifest.encoder2_id:

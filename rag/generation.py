@@ -134,6 +134,7 @@ class LlamaGenerator:
         text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
         tokens = llm.tokenize((text + "<|im_start|>assistant\n").encode("utf-8"), add_bos=False, special=True)
         with self._lock:
+            self._restore_prefix(messages)
             same = 0
             for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
                 if a != b:

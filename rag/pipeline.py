@@ -343,7 +343,8 @@ def check_question(question: str) -> tuple[str, list[str]]:
         )
     notices = []
     if len(q) > MAX_QUESTION_CHARS:
-        notices.append(f"question cut to its first {MAX_QUESTION_CHARS} of {len(q)} characters")
+        notices.append(f"问题过长，只用了前{MAX_QUESTION_CHARS}个字。 / The question was cut to its first "
+                       f"{MAX_QUESTION_CHARS} of {len(q)} characters; ask a shorter question.")
         q = q[:MAX_QUESTION_CHARS]
     return q, notices
 

@@ -133,12 +133,11 @@ def drop_echoed_figures(answer: str, lang: Lang) -> str:
 
 def _digits(text: str) -> str:
     """The significant digits of a number as written: "7.3 million" -> "73", "46,600" -> "466"."""
-    d = re.sub(
-        r"\D",
-        "",
-        re.match(r"[\d,.]*", text.translate(str.maketrans("０１２３４５６７８９", "0123456789"))).group(0),
-    )
-    return d.strip("0") or "0"
+    number = re.match(r"[\d,.]*", text.translate(_ASCII_DIGITS)).group(0)  # type: ignore[union-attr]
+    return re.sub(r"\D", "", number).strip("0") or "0"
+
+
+_ASCII_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
 
 
 # --------------------------------------------------------------------------- conflicts
@@ -151,7 +150,6 @@ class Source:
     doc_id: str
     date: str  # "" when the article has none
     text: str
-    lang: Lang = "zh"
 
 
 @dataclass(frozen=True)
@@ -297,9 +295,7 @@ def _mutual_nearest(text_a: str, fa: Figure, text_b: str, fb: Figure) -> bool:
         return False
     near_a = min(free_a, key=lambda f: abs(f.value - fb.value))
     near_b = min(free_b, key=lambda f: abs(f.value - fa.value))
-    return abs(near_a.value - fa.value) < 1e-9 * max(1.0, fa.value) and abs(
-        near_b.value - fb.value
-    ) < 1e-9 * max(1.0, fb.value)
+    return figure_key(near_a) == figure_key(fa) and figure_key(near_b) == figure_key(fb)
 
 
 _CURRENCIES = (

@@ -156,7 +156,10 @@ def test_a_soak_of_200_questions_keeps_memory_and_file_handles_flat(server):
     )
     assert counts["answered"] + counts["refused"] == 200 and counts["refused"] < 40
     assert fds1 - fds0 <= 4, samples
-    assert rss1 - rss0 < 120 and rss1 - rss_mid < 60, samples  # no growth with the number of questions
+    # The native pools (torch, malloc arenas of the worker threads) settle over the first ~100
+    # questions; after that, no growth with the number of questions. (Python objects: see
+    # test_answering_keeps_no_python_memory_per_question, which measures them exactly.)
+    assert rss1 - rss0 < 300 and rss1 - rss_mid < 100, samples
 
 
 # --------------------------------------------------------------------------- the generator, in this process
@@ -212,6 +215,42 @@ def test_retrieval_and_extractive_answers_do_not_wait_for_the_generator(slow_lib
     assert e1 <= s2  # one request at a time
     assert two["timings"]["retrieve_ms"] < 1000  # its retrieval did not wait behind the generator
     assert two["timings"]["total_ms"] > two["timings"]["retrieve_ms"] + 1000
+
+
+def test_answering_keeps_no_python_memory_per_question(slow_library):
+    """Nothing per question or per user stays behind (smolagents#703 leaked in a global)."""
+    import gc
+    import tracemalloc
+
+    from app import respond
+
+    pipeline = replace(slow_library, generator=FakeGenerator("深圳建成5G基站超4.6万个[1]。"))
+    questions = ["深圳5G基站建成多少？", "那2023年呢？", "What was Shenzhen's output?", "", "🙂"]
+
+    def chat(n: int) -> None:
+        history, sections = [], []
+        for i in range(n):
+            q = questions[i % len(questions)]
+            history, _, sections, _ = list(respond(q, history, pipeline, sections=sections))[-1]
+            if i % 10 == 9:  # a new conversation, as a new user would start
+                history, sections = [], []
+            if q.strip() and q != "🙂":
+                pipeline.ask(q, use_llm=i % 2 == 0)
+            pipeline.generator.seen.clear()  # what the fakes record for other tests
+            pipeline.embedder.calls.clear()
+
+    chat(60)  # warm-up: caches (jieba, regexes, story groups) filled
+    tracemalloc.start()
+    try:
+        held = []
+        for _ in range(3):  # what is held grows with the number of questions, or not
+            chat(100)
+            gc.collect()
+            held.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    # (a one-off resize of an interpreter table may land in the first hundred)
+    assert held[2] - held[1] < 100_000, f"bytes held after 100, 200, 300 questions: {held}"
 
 
 def test_the_llama_generator_serves_one_request_at_a_time():

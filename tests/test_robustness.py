@@ -162,7 +162,7 @@ def test_a_20000_character_question_on_the_command_line(tmp_path, real_library):
         "ask", "深圳基站" * 5000, "--no-llm", "--index", str(index), "--corpus", str(corpus), timeout=300
     )
     assert r.returncode == 0, r.stderr
-    assert "question cut to its first 1000 of 20000 characters" in r.stderr
+    assert "The question was cut to its first 1000 of 20000 characters" in r.stderr
 
 
 def test_odd_api_arguments_are_answered_or_refused_clearly(library):

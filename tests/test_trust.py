@@ -173,6 +173,32 @@ def test_sentinel_abstains_without_citations(settings):
     assert answer.abstained and answer.citations == () and answer.unverified_figures == ()
 
 
+class DoubtfulGenerator(FakeGenerator):
+    """A fake that also reports the probability of starting with NO_ANSWER."""
+
+    def __init__(self, p_no: float, reply: str) -> None:
+        super().__init__(reply)
+        self.p_no = p_no
+
+    def start_probability(self, messages: list[dict], words) -> float:
+        assert words == ["NO_ANSWER"]
+        return self.p_no
+
+
+@pytest.mark.parametrize("p_no,abstains", [(0.4, True), (0.1, True), (0.02, False)])
+def test_likely_no_answer_abstains_before_writing(settings, p_no, abstains):
+    gen = DoubtfulGenerator(p_no, "2020年深圳建成5G基站超4.6万个[1]。")
+    answer = load(settings, gen, no_answer_probability=0.1).ask("2020年深圳建成了多少5G基站？")
+    assert answer.abstained is abstains
+    assert (gen.seen == []) is abstains  # nothing was written when it abstained
+
+
+def test_probability_gate_can_be_switched_off(settings):
+    gen = DoubtfulGenerator(0.9, "超4.6万个[1]。")
+    answer = load(settings, gen, no_answer_probability=1.0).ask("2020年深圳建成了多少5G基站？")
+    assert not answer.abstained
+
+
 # --------------------------------------------------------------------------- language
 
 

@@ -1,0 +1,44 @@
+"""The fast paths stay numerically equivalent to the reference (real encoder, marked ``models``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rag.config import Settings
+from rag.embedding import SentenceTransformerEmbedder
+from rag.models import models_ready
+from rag.speed import format_table
+
+TEXTS = [
+    "深圳2020年规模以上工业总产值3.7万亿元，连续两年位居全国大中城市首位。",
+    "The city built 46,600 base stations and nearly 10,000 multi-function poles.",
+    "深圳 built 4.6万 5G基站 in 2020 🎉，全国首个 full coverage 城市！",
+    "工业互联网，一头连着传统工业制造业，一头连着新一代信息技术。" * 6,
+]
+
+
+@pytest.mark.models
+def test_fast_embedder_matches_fp32_reference():
+    settings = Settings()
+    if not models_ready(settings):
+        pytest.fail("models are not prepared: run `python -m rag prepare`")
+    fast = SentenceTransformerEmbedder.from_settings(settings)  # bfloat16 where the CPU has the units
+    ref = SentenceTransformerEmbedder(settings.embedder_path, dtype="float32")
+    for kind in ("passage", "query"):
+        a, b = fast.embed(TEXTS, kind), ref.embed(TEXTS, kind)
+        assert np.allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-5)
+        assert float(np.min(np.sum(a * b, axis=1))) >= 0.99
+
+
+def test_speed_table_shows_ratios():
+    result = {
+        "embedding": {"baseline_chunks_per_s": 20.0, "ours_chunks_per_s": 60.0, "ratio": 3.0,
+                      "cosine_min": 0.9999, "dtype": "bfloat16"},
+        "retrieval": {"corpus_chunks": 38, "corpus_p50_ms": 20.0, "corpus_p95_ms": 30.0,
+                      "big_chunks": 10000, "big_p50_ms": 25.0, "big_p95_ms": 35.0},
+        "cold_start": {"ready_s": 12.0, "peak_rss_mb": 3000},
+    }
+    table = format_table(result)
+    assert "| embedding, chunks/s | 20.0 | 60.0 | 3.00x" in table
+    assert "10000 chunks" in table and "12.0 s / 3000 MB" in table
