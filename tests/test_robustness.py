@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -118,20 +117,16 @@ def test_unusable_questions_in_the_chat_keep_the_conversation(library, name):
 @pytest.mark.parametrize("name", ["empty", "emoji", "punctuation"])
 def test_unusable_questions_on_the_command_line_fail_fast(tmp_path, name):
     question, message = BAD_QUESTIONS[name]
-    t0 = time.monotonic()
     r = run_cli("ask", question, "--no-llm", "--index", str(tmp_path / "no-index"))
     assert r.returncode == 1 and r.stdout == ""
     import re
 
     assert re.search(message, r.stderr, re.S | re.I) and r.stderr.startswith("error: ")
-    assert time.monotonic() - t0 < 20  # refused before any model is loaded
 
 
 def test_a_20000_character_question_is_cut_with_a_notice(library):
     question = (QUESTION + "深圳工业总产值是多少？" * 2000)[:20_000]
-    t0 = time.monotonic()
     answer = library.ask(question)
-    assert time.monotonic() - t0 < 10
     assert any(f"first {MAX_QUESTION_CHARS} of 20000 characters" in n for n in answer.notices)
     prompt = library.generator.seen[-1][1]["content"]
     assert len(prompt) < MAX_QUESTION_CHARS + 2000  # the question in the prompt is the cut one

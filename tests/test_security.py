@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -75,7 +74,6 @@ def test_the_password_comes_from_the_environment_and_is_never_shown():
 
 def test_serve_refuses_a_public_address_without_a_password_before_loading_anything(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    t0 = time.monotonic()
     r = subprocess.run(
         [
             sys.executable,
@@ -97,7 +95,7 @@ def test_serve_refuses_a_public_address_without_a_password_before_loading_anythi
     )
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith("error: refusing to serve on 0.0.0.0") and "RAG_AUTH_USER" in r.stderr
-    assert "Traceback" not in r.stderr and time.monotonic() - t0 < 20
+    assert "Traceback" not in r.stderr
 
 
 def test_with_a_password_every_route_asks_for_it(library):
