@@ -8,7 +8,7 @@
     ask       answer one question (``--json`` for the machine-readable Answer)
     serve     start the chat UI (127.0.0.1:7860 unless told otherwise)
     eval      run a question set (see eval/README.md)
-    bench     public benchmarks and speed measurements
+    bench     public benchmarks, speed and scale measurements
 
 Each command parses its arguments, calls the library and turns a ``RagError`` into one
 readable line on stderr and exit status 1.
@@ -33,6 +33,10 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["corpus_dir"] = Path(args.corpus)
     if getattr(args, "index", None):
         overrides["index_dir"] = Path(args.index)
+    if getattr(args, "collection", None):
+        overrides["collection"] = Path(args.collection)
+    if getattr(args, "vector_store", None):
+        overrides["vector_store"] = args.vector_store
     if getattr(args, "no_llm", False):
         overrides["use_llm"] = False
     if getattr(args, "k", None):
@@ -61,6 +65,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     b = r.build
     for name, reason in r.load.skipped:
         print(f"warning: skipped {name}: {reason}", file=sys.stderr)
+    if r.skipped_count:
+        print(f"warning: skipped {r.skipped_count} malformed or repeated lines of {settings.collection}; "
+              "the first:", file=sys.stderr)
+        for line in r.skipped_lines[:5]:
+            print(f"  {line}", file=sys.stderr)
     state = "up to date" if b.up_to_date else f"embedded {b.embedded} chunks, reused {b.reused}"
     print(
         f"index {settings.index_dir}: {b.n_docs} documents, {b.n_chunks} chunks ({state}; "
@@ -195,6 +204,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_scale(args: argparse.Namespace) -> int:
+    from . import scale
+
+    settings = _settings(args)
+    if args.exact_max:
+        settings = replace(settings, exact_search_max=args.exact_max)
+    result = scale.run(settings, args.articles, Path(args.source), embedder=args.embedder,
+                       encoder2=args.encoder2, queries=args.queries,
+                       workdir=Path(args.workdir) if args.workdir else None)
+    print(scale.table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
+        print(f"wrote {args.json}", file=sys.stderr)
+    return 0
+
+
 def cmd_speed(args: argparse.Namespace) -> int:
     from . import speed
 
@@ -218,6 +243,11 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("build", help="index the corpus (incremental)")
     paths(sp)
+    sp.add_argument("--collection", metavar="FILE", help="index this collection file instead of the corpus "
+                    "folder: .txt with one article a line (\"[ date ] ，正文：text\") or .jsonl "
+                    "(title/date/url/text); RAG_COLLECTION")
+    sp.add_argument("--vector-store", choices=["faiss", "milvus"], help="vector store (default faiss; "
+                    "milvus uses RAG_MILVUS_URI, default milvus.db in the index folder)")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_build)
 
@@ -282,11 +312,26 @@ def parser() -> argparse.ArgumentParser:
         bp.add_argument("--limit", type=int, help="only the first N questions")
         bp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")
         bp.set_defaults(func=cmd_bench)
+    bp = bench.add_parser("scale", help="build, search and update an index of N articles (the CRUD sample, "
+                          "replicated and shuffled) in a temporary folder")
+    bp.add_argument("--articles", type=int, required=True, help="articles to index (e.g. 2000, up to 60000)")
+    bp.add_argument("--source", default=str(Path(__file__).resolve().parent.parent.parent / "shared" /
+                    "benchmarks" / "crud-news" / "news_1_1.txt"), help="CRUD-format file to replicate")
+    bp.add_argument("--embedder", choices=["e5", "hash"], default="e5", help="e5 (the real model) or hash (a "
+                    "fast deterministic stand-in: measures the index, not the model)")
+    bp.add_argument("--encoder2", action="store_true", help="also store the second encoder's vectors")
+    bp.add_argument("--vector-store", choices=["faiss", "milvus"], help="vector store (default faiss)")
+    bp.add_argument("--exact-max", type=int, help="exact search up to this many vectors (default 20000)")
+    bp.add_argument("--queries", type=int, default=100, help="questions timed (default 100)")
+    bp.add_argument("--workdir", help="build here and keep it (default: a temporary folder, removed)")
+    bp.add_argument("--json", metavar="OUT", help="write the figures as JSON")
+    bp.set_defaults(func=cmd_scale)
     bp = bench.add_parser("speed", help="this project's fast paths against a naive baseline, in one run")
     paths(bp)
     bp.add_argument("--questions", default="eval/seed.jsonl", help="question set for the latency runs")
     bp.add_argument("--n", type=int, default=10, help="questions timed (default 10)")
-    bp.add_argument("--repeats", type=int, default=3, help="runs per measurement; medians reported (default 3)")
+    bp.add_argument("--repeats", type=int, default=3,
+                    help="runs per measurement; medians reported (default 3)")
     bp.add_argument("--no-llm", action="store_true", help="skip the generation measurements")
     bp.add_argument("--json", metavar="OUT", help="write the figures as JSON")
     bp.set_defaults(func=cmd_speed)

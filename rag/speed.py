@@ -92,9 +92,8 @@ def bench_embedding(settings: Settings, n: int = 256, repeats: int = 3) -> dict:
 
 
 def bench_retrieval(pipeline, questions: list[str], big: int = 10_000, repeats: int = 3) -> dict:
-    import faiss
-
     from .retrieval import Retriever
+    from .vectorstore import FaissStore
 
     def timed(retriever) -> tuple[float, float]:
         ms = []
@@ -113,17 +112,18 @@ def bench_retrieval(pipeline, questions: list[str], big: int = 10_000, repeats: 
     rng = np.random.default_rng(0)
     extra = rng.standard_normal((max(big - len(real), 0), real.shape[1])).astype(np.float32)
     extra /= np.linalg.norm(extra, axis=1, keepdims=True)
-    index = faiss.IndexFlatIP(real.shape[1])
-    index.add(np.vstack([real, extra]))
-    original, manifest = store._faiss, store.manifest
+    big_store = FaissStore.new(real.shape[1])  # exact, as the index is below VectorOptions.exact_max
+    ids = np.arange(len(real) + len(extra))
+    big_store.add(ids, np.vstack([real, extra]), [*store.row_langs[: len(real)], *([""] * len(extra))])
+    original, manifest = store._stores["e5"], store.manifest
     n_chunks = manifest.n_chunks
-    try:  # the same store object, its FAISS index swapped for the larger one
-        store._faiss, store.manifest = index, replace(manifest, n_chunks=index.ntotal)
+    try:  # the same store object, its e5 vector store swapped for the larger one
+        store._stores["e5"], store.manifest = big_store, replace(manifest, n_chunks=len(big_store))
         large = timed(Retriever(store, pipeline.embedder) if isinstance(retriever, Retriever) else retriever)
     finally:
-        store._faiss, store.manifest = original, manifest
+        store._stores["e5"], store.manifest = original, manifest
     return {"corpus_chunks": n_chunks, "corpus_p50_ms": small[0], "corpus_p95_ms": small[1],
-            "big_chunks": int(index.ntotal), "big_p50_ms": large[0], "big_p95_ms": large[1]}
+            "big_chunks": len(big_store), "big_p50_ms": large[0], "big_p95_ms": large[1]}
 
 
 def _generate(generator, messages, max_tokens: int) -> dict:

@@ -76,3 +76,19 @@ def test_keyword_index_save_load_round_trip(tmp_path):
     empty = KeywordIndex.build([])
     empty.save(tmp_path / "empty")
     assert KeywordIndex.load(tmp_path / "empty").search(["a"], 3) == []
+
+
+def test_bm25_scores_equal_bm25s_lucene():
+    """rag.bm25 computes at question time what bm25s precomputes (its Lucene variant)."""
+    import random
+
+    import bm25s
+
+    rng = random.Random(0)
+    vocab = ["深圳", "基站", "产值", "city", "output", "46000", "工业", "互联网"] + [f"w{i}" for i in range(40)]
+    docs = [[rng.choice(vocab) for _ in range(rng.randint(1, 30))] for _ in range(150)]
+    reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+    reference.index(docs, show_progress=False)
+    ours = KeywordIndex.build(docs)
+    for query in (["深圳", "基站", "深圳"], ["city", "unknown"], ["w7"]):
+        assert np.allclose(ours.scores(query), reference.get_scores(query), atol=1e-5)

@@ -294,7 +294,7 @@ def damage(index_dir: Path, how: str) -> None:
     if how == "truncated faiss":
         (live / "faiss.index").write_bytes((live / "faiss.index").read_bytes()[:40])
     elif how == "truncated vectors":
-        (live / "vectors.npy").write_bytes((live / "vectors.npy").read_bytes()[:200])
+        (live / "vectors.f32").write_bytes((live / "vectors.f32").read_bytes()[:200])
     elif how == "garbage sqlite":
         (live / "chunks.sqlite").write_bytes(b"not a database" * 100)
     elif how == "missing bm25":
