@@ -95,6 +95,7 @@ _PERCENT = {
     "个百分点": "points",
     "percentage points": "points",
     "percentage point": "points",
+    "‰": "permille",
 }
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
 _FIGURE = re.compile(
@@ -102,7 +103,7 @@ _FIGURE = re.compile(
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:/(?P<den>\d+))?"  # 1/7
     r"(?:\s?(?P<mult>万亿|千万|百万|亿|万|trillion|billion|million|thousand|bn|mn)(?![A-Za-z]))?"
-    r"(?:\s?(?P<pct>%|个百分点|percentage points?|per ?cent)(?![A-Za-z]))?",
+    r"(?:\s?(?P<pct>%|‰|个百分点|percentage points?|per ?cent)(?![A-Za-z]))?",
     re.IGNORECASE,
 )
 _MARKER_SPAN = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
@@ -120,7 +121,7 @@ _MONTHS = re.compile(r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[
 class Figure:
     """A number as written, with the value it stands for.
 
-    ``kind`` is "percent", "points" (percentage points), "fraction" or "amount" (a count or a
+    ``kind`` is "percent", "points" (percentage points), "permille", "fraction" or "amount" (a count or a
     sum of money: the currency is not compared). ``tolerance`` is half a unit of the last digit
     written, so "4.6万" (tolerance 500) stands for any value in 45,500-46,500.
     """

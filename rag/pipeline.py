@@ -47,6 +47,8 @@ from .trust import (
     insist_on_language,
     language_drift,
     language_fallback,
+    other_year,
+    other_year_notice,
     rescale_figures,
     story_groups,
     unverified_figures,
@@ -186,6 +188,11 @@ class Pipeline:
                 messages = insist_on_language(messages, lang_)
             else:
                 text = language_fallback(text, lang_)
+            cited = [passages[n - 1].text for n in rewriter.order] or [p.text for p in passages]
+            if year := other_year(question, text, cited):  # the figures answer another year
+                notices.append(other_year_notice(year, lang_))
+                yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
+                return
         text, passages, unverified = self._checked(question, text, passages, rewriter, lang_, retrieval.hits)
         notices += unverified_notice(unverified, lang_)
         citations = cite(passages, rewriter.order)

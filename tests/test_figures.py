@@ -35,6 +35,7 @@ FORMS = [
     ("2.7个百分点", 2.7, "points"),
     ("2.7 percentage points", 2.7, "points"),
     ("1/7", 1 / 7, "fraction"),
+    ("8.52‰", 8.52, "permille"),
     ("2000家企业", 2000, "amount"),  # a count, not a year: a measure word follows
     ("12 billion 🙂", 1.2e10, "amount"),
 ]

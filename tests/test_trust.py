@@ -199,6 +199,12 @@ def test_probability_gate_can_be_switched_off(settings):
     assert not answer.abstained
 
 
+def test_figure_of_another_year_is_withdrawn(settings):
+    gen = FakeGenerator("2021年深圳建成5G基站超4.6万个[1]。")
+    answer = load(settings, gen).ask("2021年深圳建成了多少5G基站？")
+    assert answer.abstained and "2020" in answer.notices[-1]
+
+
 # --------------------------------------------------------------------------- language
 
 
