@@ -92,35 +92,47 @@ class LlamaGenerator:
         # KV state right after each system prompt (one per language), saved by warm_up(): a question
         # reuses its language's cached system prompt even when the previous one was in the other
         # language. (llama-cpp-python's LlamaRAMCache would also copy 300 MB of logits per entry.)
-        self._prefix_states: dict[str, object] = {}
+        self._prefix_states: dict[str, tuple[object, int]] = {}  # system prompt -> (state, its tokens)
         self.model_id = path.name
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
 
-    def count_tokens(self, messages: list[Message]) -> int:
+    def prompt_tokens(self, messages: list[Message]) -> list[int]:
+        """The ChatML prompt of ``messages`` (Qwen's chat template) as tokens, ending where the reply
+        starts. Every call that reads a prompt uses these tokens, so llama.cpp's prefix match reuses
+        what an earlier call already read (the system prompt, or the whole prompt after
+        ``first_token_logits``)."""
         text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
         text += "<|im_start|>assistant\n"
-        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return len(self.prompt_tokens(messages))
 
     def _restore_prefix(self, messages: list[Message]) -> None:
-        """Load the saved state of this system prompt unless the context already starts with it."""
+        """Load the saved state of this system prompt unless the context already starts with it.
+
+        The saved state also holds the warm-up question after the system prompt: only the system
+        prompt's tokens are compared, so a context holding the same system prompt with another
+        question (or this very prompt, read by ``first_token_logits``) is kept as it is."""
         import numpy as np
 
-        state = self._prefix_states.get(messages[0]["content"]) if messages else None
-        if state is None:
+        saved = self._prefix_states.get(messages[0]["content"]) if messages else None
+        if saved is None:
             return
-        llm, n = self._llm, state.n_tokens  # type: ignore[attr-defined]
-        if llm.n_tokens >= n and np.array_equal(llm.input_ids[:n], state.input_ids[:n]):  # type: ignore[attr-defined]
+        state, n = saved
+        llm = self._llm
+        if llm.n_tokens >= n and np.array_equal(llm.input_ids[:n], state.input_ids[:n]):
             return
         llm.load_state(state)
 
     def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
         with self._lock:
             self._restore_prefix(messages)
-            for part in self._llm.create_chat_completion(
-                messages=messages, stream=True, temperature=0.0, top_k=1, max_tokens=max_tokens,
-                repeat_penalty=1.05,
+            for part in self._llm.create_completion(
+                prompt=self.prompt_tokens(messages), stream=True, temperature=0.0, top_k=1,
+                max_tokens=max_tokens, repeat_penalty=1.05, stop=["<|im_end|>", "<|endoftext|>"],
             ):
-                delta = part["choices"][0].get("delta", {}).get("content")
+                delta = part["choices"][0].get("text")
                 if delta:
                     yield delta
 
@@ -131,8 +143,7 @@ class LlamaGenerator:
         import numpy as np
 
         llm = self._llm
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        tokens = llm.tokenize((text + "<|im_start|>assistant\n").encode("utf-8"), add_bos=False, special=True)
+        tokens = self.prompt_tokens(messages)
         with self._lock:
             self._restore_prefix(messages)
             same = 0
@@ -140,7 +151,7 @@ class LlamaGenerator:
                 if a != b:
                     break
                 same += 1
-            llm.n_tokens = min(same, len(tokens) - 1)  # the rest of the context is overwritten
+            llm.n_tokens = min(same, len(tokens) - 1)
             llm.eval(tokens[llm.n_tokens :])
             return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
 
@@ -174,9 +185,12 @@ class LlamaGenerator:
         with self._lock:
             s = self._llm.save_state()
         # the logits copy is not needed to resume (sampling runs in llama.cpp): keep one row
-        self._prefix_states[messages[0]["content"]] = LlamaState(
+        system = f"<|im_start|>system\n{messages[0]['content']}<|im_end|>\n"
+        n_system = len(self._llm.tokenize(system.encode("utf-8"), add_bos=False, special=True))
+        state = LlamaState(
             input_ids=s.input_ids, scores=np.zeros((1, s.scores.shape[1]), dtype=np.single), n_tokens=s.n_tokens,
             llama_state=s.llama_state, llama_state_size=s.llama_state_size, seed=s.seed)
+        self._prefix_states[messages[0]["content"]] = (state, n_system)
 
 
 class TransformersGenerator:

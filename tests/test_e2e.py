@@ -50,6 +50,22 @@ def test_english_question_answers_in_english_from_chinese_figures(pipeline):
     assert answer.citations
 
 
+def test_the_prompt_is_read_once_per_question(pipeline):
+    """The abstention check reads the prompt; the answer must not read it again, and the fixed
+    system prompt is not read for any question after the first."""
+    llm, read = pipeline.generator._llm, []
+    original = llm.eval
+    llm.eval = lambda tokens: (read.append(len(tokens)), original(tokens))[1]
+    try:
+        answer = pipeline.ask("深圳2020年建成了多少5G基站？")
+    finally:
+        llm.eval = original
+    prompt, generated = answer.timings.prompt_tokens, len(read) - 1
+    assert not answer.abstained, answer
+    assert read[0] < prompt - 100  # the system prompt (about 130 tokens) came from the cache
+    assert sum(read) <= read[0] + generated + 1  # after the first read: one token per step
+
+
 def test_unrelated_question_abstains(pipeline):
     answer = pipeline.ask("What is the population of Tokyo?")
     assert answer.abstained and answer.citations == ()

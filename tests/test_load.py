@@ -255,18 +255,21 @@ def test_the_llama_generator_serves_one_request_at_a_time():
     class FakeLlama:
         active = peak = 0
 
-        def create_chat_completion(self, messages, **options):
+        def tokenize(self, text, add_bos=False, special=False):
+            return list(text)
+
+        def create_completion(self, prompt, **options):
             FakeLlama.active += 1
             FakeLlama.peak = max(FakeLlama.peak, FakeLlama.active)
             try:
                 for ch in "abcd":
                     time.sleep(0.02)
-                    yield {"choices": [{"delta": {"content": ch}}]}
+                    yield {"choices": [{"text": ch}]}
             finally:
                 FakeLlama.active -= 1
 
     gen = LlamaGenerator.__new__(LlamaGenerator)  # the real class around a stand-in runtime
-    gen._llm, gen._lock, gen.model_id = FakeLlama(), threading.Lock(), "fake.gguf"
+    gen._llm, gen._lock, gen.model_id, gen._prefix_states = FakeLlama(), threading.Lock(), "fake.gguf", {}
     out: list[str] = []
     threads = [threading.Thread(target=lambda: out.append("".join(gen.stream([])))) for _ in range(4)]
     for t in threads:
