@@ -272,10 +272,10 @@ def test_the_real_build_killed_at_random_times(real_library, tmp_path):
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         seen = b""
         deadline = time.monotonic() + 240
-        while b"embedding" not in seen:
+        while b"indexing" not in seen:  # the progress bar: the models are loaded, articles flow
             assert proc.poll() is None and time.monotonic() < deadline, seen[-2000:]
             seen += os.read(proc.stderr.fileno(), 4096)
-        time.sleep(rng.uniform(0.0, 6.0))
+        time.sleep(rng.uniform(0.0, 2.0))  # the changed articles take about that long to embed and write
         proc.kill()
         proc.wait()
         proc.stderr.close()
