@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -135,7 +136,10 @@ class FaissStore:
         self.dim = dim
         self.langs = np.asarray(langs, dtype="<U8").copy()  # language per id; "" = no vector
         self.info = dict(info or {})  # what fit() measured: nprobe, recall, sizes
-        self._selectors: dict[str, tuple[faiss.SearchParameters, np.ndarray] | None] = {}
+        self._selectors: dict[str, tuple[faiss.SearchParameters, np.ndarray, object] | None] = {}
+        # One search at a time: concurrent searches of one index with per-language selectors
+        # crashed (segmentation fault) with questions asked from several threads; a search takes ~1 ms.
+        self._lock = threading.Lock()
 
     @classmethod
     def new(cls, dim: int) -> FaissStore:
@@ -195,7 +199,7 @@ class FaissStore:
                 sel = faiss.IDSelectorBitmap(len(mine), faiss.swig_ptr(bitmap))
                 params = (faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)  # type: ignore[call-arg]
                           if self._ivf is not None else faiss.SearchParameters(sel=sel))  # type: ignore[call-arg]
-                self._selectors[lang] = (params, bitmap)  # the bitmap must outlive the selector
+                self._selectors[lang] = (params, bitmap, sel)  # the bitmap and selector must outlive params
         found = self._selectors[lang]
         return found[0] if found is not None else self._params(None)
 
@@ -203,7 +207,8 @@ class FaissStore:
         q = np.ascontiguousarray(np.asarray(queries, dtype=np.float32).reshape(-1, self.dim))
         if len(self) == 0 or k <= 0 or (lang is not None and lang not in self.langs):
             return np.zeros((len(q), 0), dtype=np.float32), np.zeros((len(q), 0), dtype=np.int64)
-        return self.index.search(q, min(k, len(self)), params=self._params(lang))
+        with self._lock:
+            return self.index.search(q, min(k, len(self)), params=self._params(lang))
 
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
