@@ -260,10 +260,21 @@ class FaissStore:
 
 
 def _recall_sample(vectors: np.ndarray, ids: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` stored vectors as queries and their exact top-10 scores."""
+    """``n`` query vectors and their exact top-10 scores.
+
+    A stored vector is a poor stand-in for a question: it always lies in its own IVF list, so
+    one probed list finds it and its neighbours (measured at 60k articles: recall 0.997 on
+    stored vectors, 0.47 on real questions at the nprobe it chose). The queries are the
+    normalised midpoints of two random stored vectors instead, which fall between lists as
+    questions do."""
     rng = np.random.default_rng(seed)
-    picked = np.sort(rng.choice(ids, min(n, len(ids)), replace=False)) if len(ids) else ids
-    queries = np.asarray(vectors[picked], dtype=np.float32)
+    if not len(ids):
+        return np.zeros((0, vectors.shape[1]), dtype=np.float32), np.zeros((0, RECALL_K), dtype=np.float32)
+    a = np.asarray(vectors[np.sort(rng.choice(ids, min(n, len(ids)), replace=False))], dtype=np.float32)
+    picked = rng.choice(ids, len(a), replace=len(a) > len(ids) // 2)
+    b = np.asarray(vectors[np.sort(picked)], dtype=np.float32)[rng.permutation(len(a))]  # pairs at random
+    queries = a + b
+    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
     return queries, exact_top_k(vectors, ids, queries, RECALL_K)[0]
 
 
