@@ -38,7 +38,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ANSWER_SECONDS = 120_000  # ms; a loaded CI machine embeds slowly
+ANSWER_SECONDS = 300_000  # ms: a wait, not a measure; on a loaded 2-core machine re-indexing an upload took over 2 min
 ARTICLE = """---
 title: "Shenzhen opens 120 fast-charging stations for electric buses"
 date: 2024-03-02
