@@ -44,6 +44,20 @@ def settings(tmp_path: Path) -> Settings:
                     min_score=0.1, use_llm=False)
 
 
+def fixture_library(s: Settings, generator, encoder2=None):
+    """The fixture articles written into ``s.corpus_dir`` as files, indexed with the fake embedder
+    (and ``encoder2`` when given), and a pipeline on them answering with ``generator``."""
+    from rag.ingest import build
+    from rag.pipeline import Pipeline
+
+    s.corpus_dir.mkdir()
+    for d in FIXTURE_DOCS:
+        (s.corpus_dir / f"{d.doc_id}.txt").write_text(f"---\ntitle: {d.meta.title}\n---\n{d.text}", "utf-8")
+    emb = FakeEmbedder()
+    build(s, emb, progress=False, encoder2=encoder2)
+    return Pipeline.load(s, embedder=emb, generator=generator, encoder2=encoder2)
+
+
 @pytest.fixture
 def fixture_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
     build_index(FIXTURE_DOCS, fake_embedder, settings.index_dir, chunk_params(settings), progress=False)

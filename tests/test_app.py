@@ -20,10 +20,9 @@ from app import (
     timings_line,
 )
 from rag.index import build_index
-from rag.ingest import build
 from rag.pipeline import Pipeline, chunk_params, retrieval_query
 from rag.types import Answer, Citation, Timings
-from tests.conftest import FIXTURE_DOCS, make_doc
+from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 HOSTILE = make_doc(
@@ -190,12 +189,7 @@ def test_answer_markdown_and_timings():
 @pytest.fixture
 def library(settings):
     s = replace(settings, encoder2="", use_llm=True)
-    s.corpus_dir.mkdir()
-    for d in FIXTURE_DOCS:
-        (s.corpus_dir / f"{d.doc_id}.txt").write_text(f"---\ntitle: {d.meta.title}\n---\n{d.text}", "utf-8")
-    emb = FakeEmbedder()
-    build(s, emb, progress=False)
-    return Pipeline.load(s, embedder=emb, generator=FakeGenerator("公交充电站120座[1]。"))
+    return fixture_library(s, FakeGenerator("公交充电站120座[1]。"))
 
 
 def test_add_and_delete_articles_from_the_ui(library, tmp_path):

@@ -30,7 +30,7 @@ from rag.errors import IndexLockedError
 from rag.index import IndexStore, build_index, live_build
 from rag.ingest import build
 from rag.pipeline import Pipeline, chunk_params
-from tests.conftest import FIXTURE_DOCS
+from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FakeEmbedder, FakeEncoder2, FakeGenerator
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -311,14 +311,7 @@ def _settings(tmp_path):
 @pytest.fixture
 def library(tmp_path):
     s = _settings(tmp_path)
-    s.corpus_dir.mkdir()
-    for d in FIXTURE_DOCS:
-        (s.corpus_dir / f"{d.doc_id}.txt").write_text(f"---\ntitle: {d.meta.title}\n---\n{d.text}", "utf-8")
-    emb = FakeEmbedder()
-    build(s, emb, progress=False, encoder2=FakeEncoder2())
-    return Pipeline.load(
-        s, embedder=emb, generator=FakeGenerator("深圳建成5G基站超4.6万个[1]。"), encoder2=FakeEncoder2()
-    )
+    return fixture_library(s, FakeGenerator("深圳建成5G基站超4.6万个[1]。"), FakeEncoder2())
 
 
 def test_a_loaded_index_keeps_answering_after_a_build_deletes_its_folder(library, tmp_path):

@@ -17,10 +17,8 @@ from gradio_client import Client
 from gradio_client.utils import Status
 
 from rag.generation import LlamaGenerator
-from rag.ingest import build
-from rag.pipeline import Pipeline
-from tests.conftest import FIXTURE_DOCS
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.conftest import fixture_library
+from tests.fakes import FakeGenerator
 from tests.servers import in_process, open_fds, rss_mb, subprocess_server
 
 # eight sessions, each a question and a follow-up that needs it
@@ -189,12 +187,7 @@ class SlowGenerator(FakeGenerator):
 @pytest.fixture
 def slow_library(settings):
     s = replace(settings, encoder2="", use_llm=True)
-    s.corpus_dir.mkdir()
-    for d in FIXTURE_DOCS:
-        (s.corpus_dir / f"{d.doc_id}.txt").write_text(f"---\ntitle: {d.meta.title}\n---\n{d.text}", "utf-8")
-    emb = FakeEmbedder()
-    build(s, emb, progress=False)
-    return Pipeline.load(s, embedder=emb, generator=SlowGenerator())
+    return fixture_library(s, SlowGenerator())
 
 
 def test_retrieval_and_extractive_answers_do_not_wait_for_the_generator(slow_library):

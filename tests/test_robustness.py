@@ -35,7 +35,7 @@ from rag.errors import CorpusError, IndexError_, QuestionError
 from rag.index import IndexStore, live_build
 from rag.ingest import build
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
-from tests.conftest import FIXTURE_DOCS, make_doc
+from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.servers import in_process
 from tests.test_loaders import make_pdf
@@ -48,12 +48,7 @@ QUESTION = "深圳5G基站建成多少？"
 def library(settings):
     """A corpus folder of the four fixture articles, indexed with the fake embedder; a pipeline on it."""
     s = replace(settings, encoder2="", use_llm=True, max_file_bytes=20_000)
-    s.corpus_dir.mkdir()
-    for d in FIXTURE_DOCS:
-        (s.corpus_dir / f"{d.doc_id}.txt").write_text(f"---\ntitle: {d.meta.title}\n---\n{d.text}", "utf-8")
-    emb = FakeEmbedder()
-    build(s, emb, progress=False)
-    return Pipeline.load(s, embedder=emb, generator=FakeGenerator("深圳建成5G基站超4.6万个[1]。"))
+    return fixture_library(s, FakeGenerator("深圳建成5G基站超4.6万个[1]。"))
 
 
 def snapshot(folder: Path) -> dict[str, str]:

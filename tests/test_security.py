@@ -21,10 +21,8 @@ import pytest
 from app import is_loopback, launch_options
 from rag.config import Settings
 from rag.errors import RagError
-from rag.ingest import build
-from rag.pipeline import Pipeline
-from tests.conftest import FIXTURE_DOCS
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.conftest import FIXTURE_DOCS, fixture_library
+from tests.fakes import FakeGenerator
 from tests.servers import in_process
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,12 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def library(settings):
     s = replace(settings, encoder2="", use_llm=True, max_file_bytes=20_000)
-    s.corpus_dir.mkdir()
-    for d in FIXTURE_DOCS:
-        (s.corpus_dir / f"{d.doc_id}.txt").write_text(f"---\ntitle: {d.meta.title}\n---\n{d.text}", "utf-8")
-    emb = FakeEmbedder()
-    build(s, emb, progress=False)
-    return Pipeline.load(s, embedder=emb, generator=FakeGenerator("深圳建成5G基站超4.6万个[1]。"))
+    return fixture_library(s, FakeGenerator("深圳建成5G基站超4.6万个[1]。"))
 
 
 def corpus_files(s: Settings) -> list[str]:
