@@ -214,7 +214,9 @@ def run_xquad(passages_path: Path, questions_path: Path, settings: Settings, emb
                 "exact_match": max(squad_tokens(body) == squad_tokens(a) for a in q.answers),
                 "contains": bool(body) and contains_answers(body, q.answers),
                 "language_match": _language_match(answer, asked.lang),
-                "citations": [c.doc_id for c in answer.citations], "timings": answer.timings.to_json(),
+                "citations": [c.doc_id for c in answer.citations], "cited_texts": [c.text for c in answer.citations],
+                "unverified_figures": list(answer.unverified_figures), "notices": list(answer.notices),
+                "timings": answer.timings.to_json(),
             })  # fmt: skip
         pipeline.store.close()
     return {
@@ -355,7 +357,9 @@ def run_rgb(path: Path, settings: Settings, noise_rate: float = 0.4, passages: i
                 "id": item.id, "query": item.query, "answer_parts": [list(p) for p in item.answer],
                 "context": [d.doc_id for d in docs], "answer": answer.text, "mode": answer.mode,
                 "abstained": answer.abstained, "correct": rgb_correct(answer.text, item.answer),
-                "citations": [c.doc_id for c in answer.citations], "timings": answer.timings.to_json(),
+                "citations": [c.doc_id for c in answer.citations], "cited_texts": [c.text for c in answer.citations],
+                "unverified_figures": list(answer.unverified_figures), "notices": list(answer.notices),
+                "timings": answer.timings.to_json(),
             })  # fmt: skip
         if pipeline is not None:
             pipeline.store.close()

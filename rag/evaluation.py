@@ -300,7 +300,8 @@ class Result:
             "answer_lang": self.answer_lang, "mode": a.mode, "abstained": a.abstained,
             "correct": self.correct, "language_match": self.language_match, "hit_rank": self.hit_rank,
             "retrieved": list(self.retrieved), "citations": [c.doc_id for c in a.citations],
-            "cited_chunks": [c.chunk_id for c in a.citations], "timings": a.timings.to_json(),
+            "cited_chunks": [c.chunk_id for c in a.citations], "cited_texts": [c.text for c in a.citations],
+            "unverified_figures": list(a.unverified_figures), "timings": a.timings.to_json(),
             "notices": list(a.notices),
         }  # fmt: skip
 
