@@ -10,6 +10,7 @@ globals.  Environment variables, all optional:
     RAG_PORT     chat UI port                        (default: 7860)
     RAG_LANG     answer language: auto, zh or en     (default: auto)
     RAG_NO_LLM   1 = extractive answers, no generator (default: 0)
+    RAG_GROUNDING 0 = keep answers the grounding check would withdraw, for comparisons (default: 1)
     RAG_EMBEDDER a sentence-transformers folder or hub id to use instead of the bundled e5
     RAG_GGUF     a GGUF file to use instead of the bundled Qwen model
     RAG_RETRIEVAL a retrieval preset of RETRIEVAL_PRESETS (default: hybrid), for comparisons
@@ -115,6 +116,10 @@ class Settings:
     # (118 questions) 0.5 withdrew 2 of 105 answerable questions and 1 of 13 unanswerable ones;
     # lower values withdrew far more answerable ones (0.3: 6, 0.1: 30+). See README "Abstention".
     no_answer_probability: float = 0.5
+    # Withdraw an answer whose stating sentence is about something else than the question (a
+    # name or year of the question missing there), or whose figures no cited passage states
+    # (``rag.grounding``). README "Abstention" gives what it changes on the seed set and RGB.
+    grounding_check: bool = True
 
     # --- chat UI ---------------------------------------------------------------------
     host: str = "127.0.0.1"  # never a public address unless asked
@@ -149,6 +154,8 @@ class Settings:
             changes["answer_lang"] = env["RAG_LANG"]
         if env.get("RAG_NO_LLM") in ("1", "true", "yes"):
             changes["use_llm"] = False
+        if env.get("RAG_GROUNDING") in ("0", "false", "no"):
+            changes["grounding_check"] = False
         if env.get("RAG_EMBEDDER"):
             changes["embedder"] = env["RAG_EMBEDDER"]
         if env.get("RAG_GGUF"):

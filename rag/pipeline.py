@@ -28,6 +28,7 @@ from .embedding import Embedder, SentenceTransformerEmbedder
 from .errors import ModelError, QuestionError
 from .extractive import extract_answer
 from .figures import find_figures
+from .grounding import Evidence, ungrounded
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
 from .encoder2 import load_encoder2
 from .index import IndexStore, target_manifest
@@ -47,8 +48,6 @@ from .trust import (
     insist_on_language,
     language_drift,
     language_fallback,
-    other_year,
-    other_year_notice,
     rescale_figures,
     story_groups,
     unverified_figures,
@@ -188,9 +187,11 @@ class Pipeline:
                 messages = insist_on_language(messages, lang_)
             else:
                 text = language_fallback(text, lang_)
-            cited = [passages[n - 1].text for n in rewriter.order] or [p.text for p in passages]
-            if year := other_year(question, text, cited):  # the figures answer another year
-                notices.append(other_year_notice(year, lang_))
+            cited = [passages[n - 1] for n in rewriter.order] or list(passages)
+            evidence = [Evidence(p.text, p.hit.doc.title, p.hit.doc.date, self.store.doc_text(p.hit.doc.doc_id))
+                        for p in cited]
+            if self.settings.grounding_check and (why := ungrounded(question, text, evidence, lang_)):
+                notices.append(why)
                 yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
                 return
         text, passages, unverified = self._checked(question, text, passages, rewriter, lang_, retrieval.hits)

@@ -12,7 +12,8 @@ generator:
   it cites states (``rescale_figures`` first repairs the one error seen again and again,
   "7.3万" written as "7.3 million"); ``find_conflicts`` finds other articles that give a
   different value for a figure the answer states, and ``conflict_note`` writes them out with
-  their citations and dates; ``date_note`` names the date of the source a "latest" answer
+  their citations and dates (``rag.grounding`` withdraws answers about another year or
+  another subject); ``date_note`` names the date of the source a "latest" answer
   relies on; ``language_drift`` tells when the answer is not in the question's language.
 
 Why figures for story groups, not vectors: the e5 vectors of the same news in Chinese and in
@@ -347,54 +348,6 @@ def _overlap(a: str, b: str) -> float:
 
     ga, gb = grams(a), grams(b)
     return 2 * len(ga & gb) / (len(ga) + len(gb)) if ga and gb else 0.0
-
-
-# --------------------------------------------------------------------------- years
-
-
-def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None:
-    """The year the sources give the answer's figures for, when the question asks about another.
-
-    A small model asked about 2021 readily answers with the 2020 figure of a passage. Each
-    figure of the answer (those the question states aside) is looked up in the sentences of
-    ``sources`` stating it; when every such sentence names years and none is a year of the
-    question, the earliest year they name is returned. None when the question names no year,
-    a figure is in no source, or some sentence stating it names no year or the asked one.
-
-    >>> other_year("2021年中国电影总票房是多少？", "300.67亿元[1]", ["2022年中国电影年度总票房为300.67亿元。"])
-    '2022'
-    >>> other_year("2020年深圳建成多少5G基站？", "超4.6万个[1]", ["2020年深圳建成5G基站超4.6万个。"]) is None
-    True
-    >>> other_year("截至2024年初累计建成多少5G基站？", "7.5万个[1]", ["全市累计建设5G基站超过7.5万个。"]) is None
-    True
-    """
-    from .chunking import sentence_spans
-
-    asked = set(_YEAR.findall(question))
-    given = find_figures(question)
-    figures = [f for f in find_figures(answer) if not any(f.matches(g) for g in given)]
-    if not asked or not figures:
-        return None
-    sentences = [s[a:b] for s in sources for a, b in sentence_spans(s)]
-    years: set[str] = set()
-    for f in figures:
-        stating = [t for t in sentences if any(f.matches(g) for g in find_figures(t))]
-        found = [set(_YEAR.findall(t)) for t in stating]
-        if not stating or any(not y or y & asked for y in found):
-            return None
-        years |= set().union(*found)
-    return min(years)
-
-
-def other_year_notice(year: str, lang: Lang) -> str:
-    """Why an answer was withdrawn for ``other_year``.
-
-    >>> other_year_notice("2020", "en")
-    'An answer was written, but the sources give its figures for 2020, not for the year asked.'
-    """
-    if lang == "zh":
-        return f"模型写出了答案，但资料中的这些数字是{year}年的，不是问题所问的年份。"
-    return f"An answer was written, but the sources give its figures for {year}, not for the year asked."
 
 
 # --------------------------------------------------------------------------- dates

@@ -36,7 +36,7 @@ OTHER_ZH = make_doc(
     "s002", "2020年，深圳建成5G基站4.76万个，率先实现5G信号全覆盖。", "架起工业互联网这座桥", date=""
 )
 LATER_ZH = make_doc(
-    "s001", "全市累计建设5G基站超过7.5万个，5G基站密度全国领先；2024年仍将是主旋律。", "新型工业化", date=""
+    "s001", "全市累计建设5G基站超过7.5万个，5G基站密度全国领先；2024年仍将是主旋律。", "深圳新型工业化", date=""
 )
 PLANTED = make_doc(
     "planted",
@@ -62,6 +62,7 @@ class ScriptedGenerator(FakeGenerator):
 def load(settings, generator, docs=DOCS, **changes) -> Pipeline:
     emb = FakeEmbedder()
     build_index(docs, emb, settings.index_dir, chunk_params(settings), progress=False)
+    changes = {"grounding_check": True, **changes}
     return Pipeline.load(replace(settings, use_llm=True, **changes), embedder=emb, generator=generator)
 
 
@@ -74,12 +75,28 @@ def test_doctests():
 
 
 def test_unsupported_figure_is_flagged_in_the_answer(settings):
-    p = load(settings, FakeGenerator("2020年深圳建成5G基站超5.2万个[1]，成为首个城市。"))
+    p = load(settings, FakeGenerator("2020年深圳建成5G基站超4.6万个[1]，多功能智能杆5.2万根[1]。"))
     answer = p.ask("2020年深圳建成了多少5G基站？")
     assert not answer.abstained
     assert answer.unverified_figures == ("5.2万",)
     assert any("5.2万" in n for n in answer.notices)
     assert answer.to_json()["unverified_figures"] == ["5.2万"]
+
+
+def test_answer_whose_figures_are_all_unsupported_is_withdrawn(settings):
+    p = load(settings, FakeGenerator("2020年深圳建成5G基站超5.2万个[1]，成为首个城市。"))
+    answer = p.ask("2020年深圳建成了多少5G基站？")
+    assert answer.abstained and not answer.citations
+    assert "5.2万" in answer.notices[-1]
+
+
+def test_answer_about_another_place_is_withdrawn(settings):
+    p = load(settings, FakeGenerator("超4.6万个[1]。"))
+    answer = p.ask("2020年广州建成了多少5G基站？")
+    assert answer.abstained and "广州" in answer.notices[-1]
+    kept = load(replace(settings, index_dir=settings.index_dir.parent / "kept"), FakeGenerator("超4.6万个[1]。"),
+                grounding_check=False).ask("2020年广州建成了多少5G基站？")
+    assert not kept.abstained  # RAG_GROUNDING=0 keeps it, for comparisons
 
 
 def test_supported_figures_in_another_language_are_not_flagged(settings):
@@ -210,8 +227,8 @@ def test_figure_of_another_year_is_withdrawn(settings):
 
 def test_drift_into_chinese_is_regenerated_with_a_stronger_instruction(settings):
     gen = ScriptedGenerator(
-        "深圳在2020年建成了超过四万六千个5G基站，成为全国首个实现全覆盖的城市[1]。",
-        "In 2020 Shenzhen built over 46,000 5G base stations [1].",
+        "深圳在2020年建成了超过四万六千个5G基站，成为全国首个实现全覆盖的城市[3]。",
+        "In 2020 Shenzhen built over 46,000 5G base stations [3].",
     )
     answer = load(settings, gen).ask("How many 5G base stations did Shenzhen build in 2020?")
     assert len(gen.seen) == 2 and "English" in gen.seen[1][-1]["content"]
@@ -220,7 +237,7 @@ def test_drift_into_chinese_is_regenerated_with_a_stronger_instruction(settings)
 
 
 def test_persistent_drift_falls_back_to_a_templated_answer(settings):
-    gen = ScriptedGenerator("2020年深圳建成5G基站超4.6万个，全国首个全覆盖城市[1]。")
+    gen = ScriptedGenerator("2020年深圳建成5G基站超4.6万个，全国首个全覆盖城市[3]。")
     answer = load(settings, gen).ask("How many 5G base stations did Shenzhen build in 2020?")
     assert len(gen.seen) == 2
     assert answer.text.startswith("The sources give: 46,000 [1]") and answer.lang == "en"

@@ -1,0 +1,387 @@
+"""Is the answer about what was asked? The sentence that states it, checked against the question.
+
+A small model shown passages that do not hold the answer still answers, from the nearest
+sentence: asked how many died in a stampede in Kashmir, it gives the three of a stampede in
+Rajasthan; asked about 2021, the 2020 figure. The answer's figure is in its source, so the
+figure check passes, but the sentence stating it is about something else. These pure
+functions find that sentence and what of the question it leaves out:
+
+* ``support`` the sentences of the cited passages that state the answer: those sharing the
+  most of the answer's own tokens (its figures by value, so "46,000" finds "4.6万");
+* ``key_terms`` the question's terms that must hold in that sentence: nouns and names of a
+  Chinese question (jieba's part-of-speech tags), content words of an English one, and its
+  years; what the question asks for ("人数", "时间", "how many") is not one of them;
+* ``missing_terms`` the key terms that neither the supporting sentence, the sentence before
+  it nor the article's title contains (for each supporting sentence; the best one counts);
+* ``off_topic`` the verdict the pipeline acts on, and ``off_topic_notice`` what the reader is told;
+* ``other_year`` the year the sources give the answer's figures for, when the question asks
+  about another.
+
+Works within one language: a question and a passage in different languages share only their
+figures and years, so ``missing_terms`` then checks the years alone.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .chunking import sentence_spans
+from .figures import find_figures
+from .keyword import EN_STOPWORDS, normalize, stem, tokenize
+from .lang import detect_lang
+from .trust import rescale_figures, unverified_figures
+from .types import Lang
+
+_YEAR = re.compile(r"(?<![\d.,])((?:19|20)\d\d)(?![\d.,%万亿])")  # 2020年, 2020赛季, in 2020
+_MARKERS = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
+# jieba tags of the words a Chinese question's answer must be about: nouns, names, places,
+# organisations, other proper nouns, abbreviations, Latin words, nominal verbs (not times:
+# "年初", "目前" are said in many ways)
+_ZH_KEY_TAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "j", "eng", "vn", "nw")
+# what a question asks for, never a qualifier of it
+_ZH_ASKED = frozenset("""
+时间 时候 日期 年份 人数 数量 数字 数 总数 规模 多少 情况 具体 类型 名字 名称 地点 地方 原因 方式 结果
+问题 内容 哪些 哪里 什么 谁 几 量 次数 人 个 名单 国家 城市 公司 比例 占比 金额 价格 数额 水平 排名 第几
+""".split())  # fmt: skip  # noqa: SIM905 - a word list reads best as text
+_EN_ASKED = frozenset("""
+many much number numbers total amount figure figures year years time date when where who what which
+kind type name names rate percentage share level value according did does happen happened happens
+""".split())  # fmt: skip  # noqa: SIM905
+# how answers are phrased, not what they say
+_ANSWER_WORDS = frozenset("""
+根据 资料 来源 编号 显示 表示 提到 指出 文中 文章 材料 答案 问题 包括 the according source sources passage
+passages article articles answer
+""".split())  # fmt: skip  # noqa: SIM905
+_WORDS = re.compile(  # a year, a Han run or a Latin word
+    r"(?<![\d.,])(?:19|20)\d\d(?![\d.,%万亿])|[\u3400-\u9fff\uf900-\ufaff]+|[A-Za-z0-9][A-Za-z0-9.'-]*"
+)
+PROPER = ("nr", "nrt", "ns", "nt", "nz", "eng")  # names: one of them missing is enough
+
+
+@dataclass(frozen=True)
+class Term:
+    """A key term of a question: its text (normalised), whether it is a name, and its language."""
+
+    text: str
+    proper: bool
+    lang: Lang
+
+
+@lru_cache(maxsize=1)
+def _posseg():
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg.POSTokenizer(jieba.Tokenizer())
+
+
+_lock = threading.Lock()  # jieba builds its caches lazily; not thread-safe
+
+
+def key_terms(question: str) -> tuple[Term, ...]:
+    """The terms of ``question`` an answer's sentence must speak of, in order, without repeats.
+
+    >>> [t.text for t in key_terms("印控克什米尔地区寺庙踩踏事故死亡人数")]
+    ['印控', '克什米尔地区', '寺庙', '事故']
+    >>> [t.text for t in key_terms("How many 5G base stations did Shenzhen build in 2020?") if t.proper]
+    ['shenzhen']
+    """
+    out: dict[str, Term] = {}
+    for m in _WORDS.finditer(question):
+        run = m.group(0)
+        if re.fullmatch(r"(?:19|20)\d\d", run):
+            out.setdefault(run, Term(run, False, "zh"))
+        elif re.match(r"[\u3400-\u9fff\uf900-\ufaff]", run):
+            with _lock:
+                pairs = [(p.word, p.flag) for p in _posseg().cut(run)]
+            for word, flag in pairs:
+                if flag in _ZH_KEY_TAGS and word not in _ZH_ASKED and len(word) > 1:
+                    out.setdefault(normalize(word), Term(normalize(word), flag in PROPER, "zh"))
+        elif re.search(r"[A-Za-z]", run):
+            word = stem(normalize(run.rstrip(".'")))
+            if word in EN_STOPWORDS or word in _EN_ASKED or len(word) < 2:
+                continue
+            proper = run[0].isupper() and m.start() > 0
+            out.setdefault(word, Term(word, proper, "en"))
+    return tuple(out.values())
+
+
+def _sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in sentence_spans(text)]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A cited passage as the check reads it: its text, its article's title and date."""
+
+    text: str
+    title: str = ""
+    date: str = ""  # ISO date of the article, "" when unknown
+    article: str = ""  # the whole article ("" = the passage is all there is)
+
+
+def support(question: str, answer: str, sources: Sequence[str]) -> list[tuple[int, int]]:
+    """(source, sentence) positions of the sentences that state the answer: those sharing the
+    most of the answer's tokens that the question does not already hold (none shared: []).
+
+    >>> support("深圳建成多少5G基站？", "4.6万个[1]", ["深圳很大。全市建成5G基站46,000个。"])
+    [(0, 1)]
+    """
+    own = set(tokenize(_MARKERS.sub("", answer))) - set(tokenize(question)) - _ANSWER_WORDS
+    if not own:
+        return []
+    scored = []
+    for i, text in enumerate(sources):
+        for j, sentence in enumerate(_sentences(text)):
+            shared = len(own & set(tokenize(sentence)))
+            if shared:
+                scored.append((shared, i, j))
+    best = max((s for s, _, _ in scored), default=0)
+    return [(i, j) for s, i, j in scored if s == best]
+
+
+def sub_questions(question: str) -> list[str]:
+    """The parts of a question that asks several things, each answered on its own.
+
+    >>> sub_questions("宝安区建成了多少个5G基站？到2024年初深圳全市累计有多少个？")
+    ['宝安区建成了多少个5G基站？', '到2024年初深圳全市累计有多少个？']
+    >>> sub_questions("What was the output in 2020, and how fast did it grow in 2023?")
+    ['What was the output in 2020,', 'and how fast did it grow in 2023?']
+    """
+    parts = re.split(r"(?<=[？?；;])\s*|(?<=,)\s+(?=and (?:how|what|when|where|who|which|why)\b)", question)
+    return [p for p in parts if p.strip()] or [question]
+
+
+def _covered(term: Term, context: str, tokens: set[str]) -> bool:
+    """Whether ``context`` speaks of ``term``: an English term as a token; a Chinese one as
+    written, abbreviated (its characters in order, at most 3 apart, 5 for longer terms: 规上 in
+    规模以上, 澳网 in 澳大利亚网球, 冬奥会 in 冬季奥林匹克运动会) or in part (two thirds of its
+    character pairs: 克什米尔 for 克什米尔地区)."""
+    if term.lang == "en":
+        return term.text in tokens
+    gap = ".{0,3}" if len(term.text) == 2 else ".{0,5}"
+    if term.text in context or re.search(gap.join(map(re.escape, term.text)), context):
+        return True
+    if len(term.text) >= 3:
+        grams = {term.text[k : k + 2] for k in range(len(term.text) - 1)}
+        return sum(g in context for g in grams) >= 2 * len(grams) / 3
+    return False
+
+
+def _year_covered(year: str, sentence: str, date: str) -> bool:
+    """Whether a year of the question fits the sentence stating the answer: one it names, when
+    it names years; else the article appeared that year or the next (news reports last year's
+    figures); else (no year, no date) nothing says otherwise."""
+    if named := set(_YEAR.findall(sentence)):
+        return year in named
+    return not date[:4].isdigit() or int(date[:4]) in (int(year), int(year) + 1)
+
+
+def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> tuple[str, ...] | None:
+    """The key terms of ``question`` missing around the best sentence stating ``answer``.
+
+    A name must be in the article or its title; another term in the context of the supporting
+    sentence: itself, the two sentences before it and the title; a year is judged by
+    ``_year_covered``. Terms of the other language than
+    the passage's are not checked. None when no sentence states the answer (nothing to judge).
+
+    >>> q = "印控克什米尔地区寺庙踩踏事故死亡人数"
+    >>> missing_terms(q, "3人", [Evidence("据报道，印度拉贾斯坦邦一座寺庙发生踩踏事故，造成3人死亡。")])
+    ('印控', '克什米尔地区')
+    >>> missing_terms(q, "12人", [Evidence("印控克什米尔地区一座寺庙发生踩踏事故，12人死亡。")])
+    ()
+    """
+    places = support(question, answer, [e.text for e in evidence])
+    if not places:
+        return None
+    terms = key_terms(question)
+    best: tuple[str, ...] | None = None
+    for i, j in places:
+        e = evidence[i]
+        sentences = _sentences(e.text)
+        context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
+        whole = normalize(f"{e.title} {e.article or e.text}")
+        tokens, whole_tokens = set(tokenize(context)), set(tokenize(whole))
+        src_lang = detect_lang(e.text)
+        missing = []
+        for t in terms:
+            if re.fullmatch(r"\d{4}", t.text):
+                if not _year_covered(t.text, sentences[j], e.date):
+                    missing.append(t.text)
+            elif t.lang == src_lang and not (_covered(t, whole, whole_tokens) if t.proper
+                                             else _covered(t, context, tokens)):
+                missing.append(t.text)
+        if best is None or len(missing) < len(best):
+            best = tuple(missing)
+    return best
+
+
+def off_topic(question: str, answer: str, evidence: Sequence[Evidence],
+              share: float = 0.5) -> tuple[str, ...]:
+    """The key terms missing around the sentence stating ``answer`` when they make it about
+    something else than was asked: a name or a year of the question, or at least ``share`` of
+    its checked terms. () when the answer is on the topic, or when any part of a question that
+    asks several things is.
+
+    >>> off_topic("2021赛季中超冠军", "江苏苏宁", [Evidence("2020赛季中超联赛冠军为江苏苏宁。")])
+    ('2021',)
+    >>> ev = Evidence("全市建成5G基站4.6万个。", "深圳工业", "2021-03-01")
+    >>> off_topic("深圳2020年建成多少5G基站？", "4.6万个", [ev])
+    ()
+    """
+    langs = {detect_lang(e.text) for e in evidence}
+    worst: tuple[str, ...] = ()
+    for part in sub_questions(question):
+        missing = missing_terms(part, answer, evidence)
+        if not missing:
+            return ()
+        terms = key_terms(part)
+        names = {t.text for t in terms if t.proper or re.fullmatch(r"\d{4}", t.text)}
+        checked = [t for t in terms if t.lang in langs or re.fullmatch(r"\d{4}", t.text)]
+        if not (names & set(missing)) and len(missing) < share * len(checked):
+            return ()
+        worst = worst or missing
+    return worst
+
+
+def unsupported_figures(question: str, answer: str, sources: Sequence[str],
+                        lang: Lang = "zh") -> tuple[str, ...]:
+    """The answer's figures when it states some (beyond the question's own) and the sources
+    state none of them: the answer is not drawn from them. An English answer's figures are
+    first rescaled as the pipeline will show them ("7.3 million" for 7.3万 is 73,000).
+
+    >>> unsupported_figures("2021年香港GDP增长了多少？", "增长了4.6%。[1]", ["香港GDP在1997年达到高点。"])
+    ('4.6%',)
+    >>> unsupported_figures("深圳建成多少5G基站？", "4.6万个，占全省40%[1]", ["建成5G基站4.6万个。"])
+    ()
+    """
+    if lang == "en":
+        answer, _ = rescale_figures(answer, sources)
+    asked = find_figures(question)
+    own = [f for f in find_figures(answer) if not any(f.matches(g) for g in asked)]
+    missing = unverified_figures(answer, sources, question)
+    return missing if own and len(missing) == len({f.text for f in own}) else ()
+
+
+def unstated(question: str, answer: str, sources: Sequence[str]) -> bool:
+    """Whether ``answer``, written in the sources' language, says something of its own (beyond
+    the question's words) that no sentence of them shares: a claim the sources do not hold.
+
+    >>> unstated("香港第七届立法会选举有多少个议席？", "7个议席。[1]", ["立法会设有18个事务委员会。"])
+    True
+    >>> unstated("香港立法会有多少个议席？", "90个议席[1]", ["新一届立法会共有90个议席。"])
+    False
+    """
+    lang = detect_lang(answer)
+    if not sources or any(detect_lang(s) != lang for s in sources):
+        return False
+    own = set(tokenize(_MARKERS.sub("", answer))) - set(tokenize(question)) - _ANSWER_WORDS
+    return bool(own) and not support(question, answer, sources)
+
+
+def unstated_notice(lang: Lang) -> str:
+    """Why an answer was withdrawn for ``unstated``."""
+    if lang == "zh":
+        return "模型写出了答案，但所引资料中没有这一说法。"
+    return "An answer was written, but the passages it cites do not say so."
+
+
+def unsupported_notice(figures: Sequence[str], lang: Lang) -> str:
+    """Why an answer was withdrawn for ``unsupported_figures``.
+
+    >>> unsupported_notice(["4.6%"], "en")
+    'An answer was written, but none of its figures (4.6%) is in the passages it cites.'
+    """
+    if lang == "zh":
+        return f"模型写出了答案，但其中的数字（{'、'.join(figures)}）在所引资料中都找不到。"
+    return (f"An answer was written, but none of its figures ({', '.join(figures)}) "
+            "is in the passages it cites.")
+
+
+def off_topic_notice(missing: Sequence[str], lang: Lang) -> str:
+    """Why an answer was withdrawn for ``off_topic``.
+
+    >>> off_topic_notice(["克什米尔地区"], "zh")
+    '模型写出了答案，但资料中给出该答案的句子没有提到“克什米尔地区”，说的可能是另一件事。'
+    """
+    if lang == "zh":
+        return f"模型写出了答案，但资料中给出该答案的句子没有提到“{'”“'.join(missing)}”，说的可能是另一件事。"
+    return ("An answer was written, but the sentence of the sources that gives it does not mention "
+            + ", ".join(f"“{m}”" for m in missing) + ", so it may be about something else.")
+
+
+# --------------------------------------------------------------------------- years of figures
+
+
+def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None:
+    """The year the sources give the answer's figures for, when the question asks about another.
+
+    A small model asked about 2021 readily answers with the 2020 figure of a passage. Each
+    figure of the answer (those the question states aside) is looked up in the sentences of
+    ``sources`` stating it; when every such sentence names years and none is a year of the
+    question, the earliest year they name is returned. None when the question names no year,
+    a figure is in no source, or some sentence stating it names no year or the asked one.
+
+    >>> other_year("2021年电影总票房是多少？", "300.67亿元[1]", ["2022年电影年度总票房为300.67亿元。"])
+    '2022'
+    >>> other_year("2020年深圳建成多少5G基站？", "超4.6万个[1]", ["2020年深圳建成5G基站超4.6万个。"]) is None
+    True
+    >>> other_year("截至2024年初建成多少5G基站？", "7.5万个[1]", ["全市累计建设5G基站7.5万个。"]) is None
+    True
+    """
+    asked = set(_YEAR.findall(question))
+    given = find_figures(question)
+    figures = [f for f in find_figures(answer) if not any(f.matches(g) for g in given)]
+    if not asked or not figures:
+        return None
+    sentences = [s[a:b] for s in sources for a, b in sentence_spans(s)]
+    years: set[str] = set()
+    for f in figures:
+        stating = [t for t in sentences if any(f.matches(g) for g in find_figures(t))]
+        found = [set(_YEAR.findall(t)) for t in stating]
+        if not stating or any(not y or y & asked for y in found):
+            return None
+        years |= set().union(*found)
+    return min(years)
+
+
+def other_year_notice(year: str, lang: Lang) -> str:
+    """Why an answer was withdrawn for ``other_year``.
+
+    >>> other_year_notice("2020", "en")
+    'An answer was written, but the sources give its figures for 2020, not for the year asked.'
+    """
+    if lang == "zh":
+        return f"模型写出了答案，但资料中的这些数字是{year}年的，不是问题所问的年份。"
+    return f"An answer was written, but the sources give its figures for {year}, not for the year asked."
+
+
+# --------------------------------------------------------------------------- the verdict
+
+
+def ungrounded(question: str, answer: str, evidence: Sequence[Evidence], lang: Lang) -> str:
+    """Why ``answer`` should be withdrawn, told in ``lang``, or "" when it stands: its figures
+    are the sources' figures for another year than asked (``other_year``), none of its figures
+    is in the passages it cites (``unsupported_figures``), or the sentence stating it lacks a
+    name, a year or most terms of the question (``off_topic``).
+
+    >>> ungrounded("2021赛季中超冠军", "江苏苏宁[1]", [Evidence("2020赛季中超联赛冠军为江苏苏宁。")], "zh")
+    '模型写出了答案，但资料中给出该答案的句子没有提到“2021”，说的可能是另一件事。'
+    """
+    texts = [e.text for e in evidence]
+    if year := other_year(question, answer, texts):
+        return other_year_notice(year, lang)
+    if figures := unsupported_figures(question, answer, texts, lang):
+        return unsupported_notice(figures, lang)
+    if unstated(question, answer, texts):
+        return unstated_notice(lang)
+    if missing := off_topic(question, answer, evidence):
+        return off_topic_notice(missing, lang)
+    return ""
