@@ -95,6 +95,22 @@ def fuse_rrf(
     return out
 
 
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """The rows of the ``n`` highest positive ``scores``, best first, ties by row: the prefix of a
+    stable full sort, found in linear time (a full sort of 250k BM25 scores took ~20 ms a query).
+
+    >>> top_rows(np.array([0.0, 2.0, 1.0, 2.0, 0.5]), 3).tolist()
+    [1, 3, 2]
+    >>> top_rows(np.array([0.0, 1.0, 0.0]), 5).tolist()
+    [1]
+    """
+    pos = np.flatnonzero(scores > 0)
+    if len(pos) > n:
+        kth = np.partition(scores[pos], len(pos) - n)[len(pos) - n]
+        pos = pos[scores[pos] >= kth]
+    return pos[np.argsort(-scores[pos], kind="stable")][:n]
+
+
 class Retriever:
     """Hybrid search over an ``IndexStore``; cheap to construct (models are passed in)."""
 
@@ -153,8 +169,7 @@ class Retriever:
             extra = expand_query(question) if s.glossary else []
             bound = keyword.best_possible(tokens) or 1.0
             bm = keyword.scores(tokens + extra) / bound
-            top = np.argsort(-bm, kind="stable")[:n]
-            rankings["bm25"] = [int(r) for r in top if bm[r] > 0]
+            rankings["bm25"] = [int(r) for r in top_rows(bm, n)]
         rows = list(dict.fromkeys(r for ranked in rankings.values() for r in ranked))
         if not rows:
             return Retrieval((), qv, (time.perf_counter() - t0) * 1000)

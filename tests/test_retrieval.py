@@ -8,7 +8,7 @@ import pytest
 from rag.chunking import ChunkParams
 from rag.config import Settings, retrieval_preset
 from rag.index import IndexStore, build_index
-from rag.retrieval import Retriever, fuse_rrf, fuse_weighted, merge_hits, select_passages
+from rag.retrieval import Retriever, fuse_rrf, fuse_weighted, merge_hits, select_passages, top_rows
 from rag.types import Chunk, DocMeta, Hit
 from tests.conftest import FIXTURE_DOCS, make_doc
 from tests.fakes import FakeEmbedder
@@ -194,3 +194,13 @@ def test_real_models_cross_language_in_a_mixed_corpus(tmp_path):
         retriever.search("How long did Shenzhen take to raise mask output?", 3).hits[0].chunk.doc_id
         == "zh_masks"
     )
+
+
+def test_top_rows_equals_the_prefix_of_a_stable_full_sort():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        size = int(rng.integers(1, 2000))
+        scores = np.round(rng.random(size) * 5, 1) * (rng.random(size) > 0.5)  # ties and zeros
+        n = int(rng.integers(1, 80))
+        expected = [r for r in np.argsort(-scores, kind="stable")[:n] if scores[r] > 0]
+        assert top_rows(scores, n).tolist() == expected
