@@ -27,11 +27,14 @@ Does not load articles (``rag.loaders``, ``rag.collections``) or decide what to 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 
 import faiss
@@ -115,6 +118,23 @@ def _finish(build: BuildFolder, changed: Sequence[str], removed: Sequence[str], 
                        tokenized=len(build.added), skipped=skipped, in_place=build.in_place, vectors=records)
 
 
+def question_probes(build: BuildFolder, space: str, n: int = 200, seed: int = 0) -> np.ndarray:
+    """Question-like query vectors for the recall check of ``space``'s approximate index: the
+    first words (up to 40 characters of the first sentence) of ``n`` random chunks, embedded as
+    questions by the space's encoder. Vectors made from stored ones (``vectorstore``) sit closer
+    to the stored vectors than questions do; these are what a question looks like."""
+    rows = np.flatnonzero(build.row_langs != "")
+    if not len(rows):
+        return np.zeros((0, build.dims[space]), dtype=np.float32)
+    picked = np.random.default_rng(seed).choice(rows, min(n, len(rows)), replace=False)
+    marks = ",".join("?" * len(picked))
+    with closing(sqlite3.connect(build.folder / "chunks.sqlite")) as db:  # the build's own is closed
+        texts = [t for (t,) in db.execute(f"SELECT text FROM chunks WHERE row IN ({marks})",  # noqa: S608
+                                          [int(r) for r in picked])]
+    questions = [re.split(r"[。！？!?]|\.\s", t.strip())[0][:40] or t[:40] for t in texts]
+    return build.encoders[space].embed(questions, kind="query")
+
+
 def _write_vectors(build: BuildFolder) -> dict:
     """Update (in place) or create each space's vector store; returns the manifest records.
 
@@ -149,7 +169,7 @@ def _write_vectors(build: BuildFolder) -> dict:
                 part = added[start : start + 65_536]
                 store.add(part, vectors[part], added_langs[start : start + 65_536])
         if isinstance(store, FaissStore):
-            fit(store, vectors, options)
+            fit(store, vectors, options, partial(question_probes, build, space))
             store.save(build.folder / faiss_name)
             records[space] = store.describe()
         else:

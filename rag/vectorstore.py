@@ -13,8 +13,9 @@ Why IVF and not HNSW: FAISS cannot delete from an HNSW graph (``remove_ids`` is 
 with or without ``IndexIDMap2``), and HNSW loses recall under a selective filter (the English
 chunks of a mostly Chinese corpus); IVF lists do both, train in seconds, and reach the recall
 target by scanning more lists. ``nprobe`` is raised (1, 2, 4, ...) until recall@10 against exact
-search, on stored vectors used as queries, reaches ``recall_target``; type, parameters and the
-measured recall go into the index manifest.
+search reaches ``recall_target`` on normalised midpoints of stored vectors and on question-like
+probes the caller embeds (``rag.index.question_probes``); type, parameters and the measured
+recalls go into the index manifest.
 
 Does not embed, and does not know about chunks, files other than its own, or SQLite.
 """
@@ -24,7 +25,7 @@ from __future__ import annotations
 import math
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -240,23 +241,31 @@ class FaissStore:
         self.index = index
         self._selectors.clear()
 
-    def tune(self, vectors: np.ndarray, options: VectorOptions, seed: int = 0) -> None:
-        """Raise IVF ``nprobe`` (1, 2, 4, ... nlist) until recall@10 reaches the target."""
-        queries, exact = _recall_sample(vectors, self.ids(), options.recall_queries, seed)
+    def tune(self, vectors: np.ndarray, options: VectorOptions, probes: np.ndarray | None = None,
+             seed: int = 0) -> None:
+        """Raise IVF ``nprobe`` (1, 2, 4, ... nlist) until recall@10 reaches the target on the
+        midpoint sample and, when given, on ``probes`` (question-like query vectors)."""
+        ids = self.ids()
+        samples = [_recall_sample(vectors, ids, options.recall_queries, seed)]
+        if probes is not None and len(probes) and len(ids):
+            probes = np.asarray(probes, dtype=np.float32)
+            samples.append((probes, exact_top_k(vectors, ids, probes, RECALL_K)[0]))
         ivf = self._ivf
-        nprobe, recall = 1, 1.0
+        nprobe, recalls = 1, [1.0] * len(samples)
         if ivf is not None:
-            nprobe = 1
             while True:
                 self.info["nprobe"] = nprobe
                 self._selectors.clear()
-                recall = recall_at_k(self.search(queries, RECALL_K)[0], exact)
-                if recall >= options.recall_target or nprobe >= ivf.nlist:
+                recalls = [recall_at_k(self.search(q, RECALL_K)[0], exact) for q, exact in samples]
+                if min(recalls) >= options.recall_target or nprobe >= ivf.nlist:
                     break
                 nprobe = min(nprobe * 2, ivf.nlist)
             ivf.nprobe = nprobe
-        self.info.update({"recall_at_10": round(recall, 4), "recall_queries": len(queries),
+        self.info.update({"recall_at_10": round(recalls[0], 4), "recall_queries": len(samples[0][0]),
                           "measured_at": len(self)})
+        if len(samples) > 1:
+            self.info.update({"question_recall_at_10": round(recalls[1], 4),
+                              "question_probes": len(samples[1][0])})
 
 
 def _recall_sample(vectors: np.ndarray, ids: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -285,13 +294,15 @@ def measure_recall(store: VectorStore, vectors: np.ndarray, ids: np.ndarray, opt
     return recall_at_k(store.search(queries, RECALL_K)[0], exact) if len(queries) else 1.0
 
 
-def fit(store: FaissStore, vectors: np.ndarray, options: VectorOptions) -> None:
+def fit(store: FaissStore, vectors: np.ndarray, options: VectorOptions,
+        probes: Callable[[], np.ndarray] | None = None) -> None:
     """After a build: pick the type by size and retune when the store changed enough.
 
     Exact up to ``exact_max`` vectors, IVF above (back to exact below 80 % of it, so that an
     index at the threshold does not flip at every update). An IVF index is retrained when it
     holds 4x more or less than it was trained on, and its recall measured again when its size
-    moved by more than 10 % since the last measurement.
+    moved by more than 10 % since the last measurement. ``probes`` gives question-like query
+    vectors for that measurement (called only when it is made).
     """
     n, info = len(store), store.info
     is_ivf = store.kind == "IndexIVFFlat"
@@ -299,8 +310,8 @@ def fit(store: FaissStore, vectors: np.ndarray, options: VectorOptions) -> None:
     trained = info.get("trained_at", 0)
     if want_ivf != is_ivf or (want_ivf and not trained / 4 <= n <= trained * 4):
         store.rebuild(vectors, want_ivf)
-        store.tune(vectors, options)
+        store.tune(vectors, options, probes() if probes and want_ivf else None)
     elif want_ivf and abs(n - info.get("measured_at", 0)) > 0.1 * max(info.get("measured_at", 0), 1):
-        store.tune(vectors, options)
+        store.tune(vectors, options, probes() if probes else None)
     elif not want_ivf:
         store.info = {"recall_at_10": 1.0}  # exact search

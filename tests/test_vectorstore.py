@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rag.chunking import ChunkParams
+from rag.embedding import l2_normalize
 from rag.index import IndexStore, build_index, update_index
 from rag.vectorstore import FaissStore, VectorOptions, exact_top_k, fit, recall_at_k
 from tests.conftest import FIXTURE_DOCS, make_doc
@@ -88,6 +89,24 @@ def many_docs():
                      f"新闻{i}") for i in range(120)]
 
 
+def test_question_probes_raise_nprobe_until_they_reach_the_target_too():
+    rng = np.random.default_rng(3)
+    centres = rng.normal(size=(40, 32)).astype(np.float32)
+    noise = 0.1 * rng.normal(size=(4000, 32)).astype(np.float32)
+    vectors = l2_normalize(centres[rng.integers(0, 40, 4000)] + noise)
+    far = l2_normalize(rng.normal(size=(100, 32)).astype(np.float32))  # between the clusters
+    exact = exact_top_k(vectors, np.arange(4000), far, 10)[0]
+    found = {}
+    for probes in (None, far):
+        store = FaissStore.new(32)
+        store.add(np.arange(4000), vectors, ["zh"] * 4000)
+        store.rebuild(vectors, ivf=True)
+        store.tune(vectors, VectorOptions(recall_target=0.98), probes=probes)
+        found[probes is not None] = (store.info["nprobe"], recall_at_k(store.search(far, 10)[0], exact))
+    # the midpoints alone stop early, below the target on these questions; the probes push on
+    assert found[False][1] < 0.98 <= found[True][1] and found[True][0] > found[False][0]
+
+
 def test_build_records_the_type_and_the_measured_recall_in_the_manifest(tmp_path, many_docs):
     options = VectorOptions(exact_max=50, recall_target=0.98)
     report = build_index(many_docs, FakeEmbedder(), tmp_path, PARAMS, progress=False, options=options)
@@ -95,6 +114,8 @@ def test_build_records_the_type_and_the_measured_recall_in_the_manifest(tmp_path
     record = store.manifest.vectors["e5"]
     assert store.manifest.faiss_type == record["type"] == "IndexIVFFlat" == report.vectors["e5"]["type"]
     assert record["recall_at_10"] >= 0.98 and record["nprobe"] >= 1 and record["measured_at"] == len(store)
+    # question-like probes (first words of stored chunks, embedded as questions) are held to the target too
+    assert record["question_recall_at_10"] >= 0.98 and record["question_probes"] == min(200, len(store))
     # an in-place update keeps the type; retrieval agrees with exact search on the top hit
     emb = FakeEmbedder()
     update_index(tmp_path, emb, PARAMS, add=FIXTURE_DOCS, options=options)
