@@ -196,7 +196,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                                       articles=_span(args.articles))
     else:
         result = benchmarks.run_rgb(Path(args.data), settings, args.noise_rate, args.passages,
-                                    limit=args.limit)
+                                    limit=args.limit, skip=args.skip)
     print(bench_table(result))
     if args.json:
         save_json(result, Path(args.json))
@@ -308,6 +308,8 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--noise-rate", type=float, default=0.4, help="share of negative passages (default 0.4)")
     bp.add_argument("--passages", type=int, default=5, help="passages per query (default 5)")
     bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
+    bp.add_argument("--skip", type=int, default=0, help="leave out the first N questions (a tuning slice "
+                    "apart from the reported one)")
     for bp in bench.choices.values():
         bp.add_argument("--limit", type=int, help="only the first N questions")
         bp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")

@@ -330,14 +330,15 @@ def rgb_correct(text: str, parts: Sequence[Sequence[str]]) -> bool:
 
 def run_rgb(path: Path, settings: Settings, noise_rate: float = 0.4, passages: int = 5,
             embedder: Embedder | None = None, generator: Generator | None = None, limit: int | None = None,
-            seed: int = 0, progress: bool = True) -> dict:
-    """Ask every query (the first ``limit``) over its own ``passages`` passages at ``noise_rate``."""
+            seed: int = 0, progress: bool = True, skip: int = 0) -> dict:
+    """Ask every query (the first ``limit`` after the first ``skip``) over its own ``passages``
+    passages at ``noise_rate``."""
     from tqdm import tqdm
 
     if not 0 <= noise_rate <= 1 or passages < 1:
         raise QuestionSetError(f"expected a noise rate in [0, 1] and at least 1 passage, found {noise_rate} "
                                f"and {passages}")
-    items = load_rgb(path)
+    items = load_rgb(path)[skip:]
     items = items[:limit] if limit else items
     embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
     settings = replace(settings, top_k=passages)
@@ -375,6 +376,7 @@ def run_rgb(path: Path, settings: Settings, noise_rate: float = 0.4, passages: i
         "abstained": share(r["abstained"] for r in records),
         "citation_precision": share(cited) if noise_rate < 1 else None,
         "latency_ms": latency_summary(timings),
-        "run": {"mode": _modes(records), "k": passages, "seed": seed, "data_file": str(path), "limit": limit},
+        "run": {"mode": _modes(records), "k": passages, "seed": seed, "data_file": str(path), "limit": limit,
+                "skip": skip},
         "questions": records,
     }
