@@ -31,6 +31,7 @@ from functools import lru_cache
 
 from .chunking import sentence_spans
 from .figures import find_figures
+from .generation import prompt_text
 from .keyword import EN_STOPWORDS, normalize, stem, tokenize
 from .lang import detect_lang
 from .trust import rescale_figures, unverified_figures
@@ -229,8 +230,8 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
 def off_topic(question: str, answer: str, evidence: Sequence[Evidence],
               share: float = 0.5) -> tuple[str, ...]:
     """The key terms missing around the sentence stating ``answer`` when they make it about
-    something else than was asked: a name or a year of the question, or at least ``share`` of
-    its checked terms. () when the answer is on the topic, or when any part of a question that
+    something else than was asked: a name or a year of the question, or two or more terms that
+    make at least ``share`` of its checked terms. () when the answer is on the topic, or when any part of a question that
     asks several things is.
 
     >>> off_topic("2021赛季中超冠军", "江苏苏宁", [Evidence("2020赛季中超联赛冠军为江苏苏宁。")])
@@ -248,7 +249,7 @@ def off_topic(question: str, answer: str, evidence: Sequence[Evidence],
         terms = key_terms(part)
         names = {t.text for t in terms if t.proper or re.fullmatch(r"\d{4}", t.text)}
         checked = [t for t in terms if t.lang in langs or re.fullmatch(r"\d{4}", t.text)]
-        if not (names & set(missing)) and len(missing) < share * len(checked):
+        if not (names & set(missing)) and (len(missing) < 2 or len(missing) < share * len(checked)):
             return ()
         worst = worst or missing
     return worst
@@ -387,6 +388,51 @@ def other_year_notice(year: str, lang: Lang) -> str:
     return f"An answer was written, but the sources give its figures for {year}, not for the year asked."
 
 
+# --------------------------------------------------------------------------- asking the generator
+
+YES: dict[Lang, tuple[str, ...]] = {"zh": ("是",), "en": ("yes", "Yes")}
+NO: dict[Lang, tuple[str, ...]] = {"zh": ("否", "不"), "en": ("no", "No")}
+
+
+def stating_text(question: str, answer: str, evidence: Sequence[Evidence], limit: int = 300) -> str:
+    """The sentence of the cited passages that states ``answer`` with the one before it (the
+    start of the first passage when none does), at most ``limit`` characters.
+
+    >>> stating_text("深圳建成多少5G基站？", "4.6万个[1]", [Evidence("深圳很大。全市建成5G基站46,000个。后来更多。")])
+    '深圳很大。全市建成5G基站46,000个。'
+    """
+    texts = [e.text for e in evidence]
+    places = support(question, answer, texts)
+    if not places:
+        return texts[0][:limit] if texts else ""
+    i, j = places[0]
+    sentences = _sentences(texts[i])
+    glue = "" if detect_lang(texts[i]) == "zh" else " "
+    return glue.join(sentences[max(j - 1, 0) : j + 1])[-limit:]
+
+
+def check_messages(question: str, answer: str, evidence: Sequence[Evidence], lang: Lang) -> list[dict[str, str]]:
+    """The short prompt that asks the generator whether the sentence stating ``answer`` gives it as
+    the answer to ``question`` (``prompts/check_*_{lang}.txt``); the reply's first token is read
+    as yes (``YES[lang]``) or no (``NO[lang]``), nothing is generated."""
+    user = prompt_text(f"check_user_{lang}").format(
+        source=stating_text(question, answer, evidence), question=question,
+        answer=re.sub(r"\s+(?=[.,;。，；])", "", _MARKERS.sub("", answer)).strip())
+    return [{"role": "system", "content": prompt_text(f"check_system_{lang}")}, {"role": "user", "content": user}]
+
+
+def unconfirmed_notice(p_yes: float, lang: Lang) -> str:
+    """Why an answer was withdrawn after the generator's own check.
+
+    >>> unconfirmed_notice(0.42, "en")
+    'An answer was written, but checked against the sentence it relies on it did not hold up (confidence 0.42).'
+    """
+    if lang == "zh":
+        return f"模型写出了答案，但对照所依据的句子核对时未能确认（置信度 {p_yes:.2f}）。"
+    return ("An answer was written, but checked against the sentence it relies on it did not hold up "
+            f"(confidence {p_yes:.2f}).")
+
+
 # --------------------------------------------------------------------------- the verdict
 
 
@@ -394,7 +440,8 @@ def ungrounded(question: str, answer: str, evidence: Sequence[Evidence], lang: L
     """Why ``answer`` should be withdrawn, told in ``lang``, or "" when it stands: its figures
     are the sources' figures for another year than asked (``other_year``), none of its figures
     is in the passages it cites (``unsupported_figures``), or the sentence stating it lacks a
-    name, a year or most terms of the question (``off_topic``).
+    name, a year or most terms of the question (``off_topic``). ``evidence`` is every passage
+    shown, the cited ones first.
 
     >>> ungrounded("2021赛季中超冠军", "江苏苏宁[1]", [Evidence("2020赛季中超联赛冠军为江苏苏宁。")], "zh")
     '模型写出了答案，但资料中给出该答案的句子没有提到“2021”，说的可能是另一件事。'

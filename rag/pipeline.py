@@ -25,12 +25,12 @@ from dataclasses import dataclass, field
 from .chunking import ChunkParams, sentence_spans
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder
+from .encoder2 import load_encoder2
 from .errors import ModelError, QuestionError
 from .extractive import extract_answer
 from .figures import find_figures
-from .grounding import Evidence, ungrounded
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
-from .encoder2 import load_encoder2
+from .grounding import NO, YES, Evidence, check_messages, unconfirmed_notice, ungrounded
 from .index import IndexStore, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
@@ -187,10 +187,13 @@ class Pipeline:
                 messages = insist_on_language(messages, lang_)
             else:
                 text = language_fallback(text, lang_)
-            cited = [passages[n - 1] for n in rewriter.order] or list(passages)
+            # every passage shown, the cited ones first: a figure from passage 2 cited as [1] is
+            # mis-cited (flagged below), not invented
+            shown = [passages[n - 1] for n in rewriter.order]
+            shown += [p for p in passages if p not in shown]
             evidence = [Evidence(p.text, p.hit.doc.title, p.hit.doc.date, self.store.doc_text(p.hit.doc.doc_id))
-                        for p in cited]
-            if self.settings.grounding_check and (why := ungrounded(question, text, evidence, lang_)):
+                        for p in shown]
+            if self.settings.grounding_check and (why := self._ungrounded(generator, question, text, evidence, lang_)):
                 notices.append(why)
                 yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
                 return
@@ -213,6 +216,19 @@ class Pipeline:
         if limit >= 1 or not hasattr(generator, "start_probability"):
             return False
         return generator.start_probability(messages, [NO_ANSWER]) >= limit
+
+    def _ungrounded(self, generator: Generator, question: str, answer: str, evidence: list[Evidence],
+                    lang: Lang) -> str:
+        """Why the answer is withdrawn (``rag.grounding``), or "": the pure checks first, then the
+        generator's own check of the sentence the answer relies on."""
+        if why := ungrounded(question, answer, evidence, lang):
+            return why
+        limit = self.settings.min_check_probability
+        if limit > 0 and hasattr(generator, "yes_probability"):
+            p = generator.yes_probability(check_messages(question, answer, evidence, lang), YES[lang], NO[lang])
+            if p < limit:
+                return unconfirmed_notice(p, lang)
+        return ""
 
     @property
     def story_groups(self) -> dict[str, str]:
