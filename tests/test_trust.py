@@ -216,6 +216,36 @@ def test_probability_gate_can_be_switched_off(settings):
     assert not answer.abstained
 
 
+class CheckingGenerator(FakeGenerator):
+    """A fake that answers the generator's own check (``rag.grounding.check_messages``) with ``p_yes``."""
+
+    def __init__(self, p_yes: float, reply: str) -> None:
+        super().__init__(reply)
+        self.p_yes, self.checked = p_yes, []
+
+    def yes_probability(self, messages: list[dict], yes, no) -> float:
+        self.checked.append(messages[-1]["content"])
+        return self.p_yes
+
+
+@pytest.mark.parametrize("p_yes,abstains", [(0.3, True), (0.9, False)])
+def test_generator_check_of_the_stating_sentence_withdraws_unconfirmed_answers(settings, p_yes, abstains):
+    gen = CheckingGenerator(p_yes, "超4.6万个[1]。")
+    answer = load(settings, gen, min_check_probability=0.8).ask("2020年深圳建成了多少5G基站？")
+    assert answer.abstained is abstains
+    # the check is shown the sentence stating the answer, the question and the answer without markers
+    assert len(gen.checked) == 1 and "2020年深圳建成5G基站超4.6万个" in gen.checked[0]
+    assert "问题：2020年深圳建成了多少5G基站？" in gen.checked[0] and "答案：超4.6万个。" in gen.checked[0]
+    if abstains:
+        assert "0.30" in answer.notices[-1] and not answer.citations
+
+
+def test_generator_check_is_not_asked_when_a_pure_check_already_withdrew(settings):
+    gen = CheckingGenerator(0.99, "超5.2万个[1]。")
+    answer = load(settings, gen, min_check_probability=0.8).ask("2020年深圳建成了多少5G基站？")
+    assert answer.abstained and gen.checked == [] and "5.2万" in answer.notices[-1]
+
+
 def test_figure_of_another_year_is_withdrawn(settings):
     gen = FakeGenerator("2021年深圳建成5G基站超4.6万个[1]。")
     answer = load(settings, gen).ask("2021年深圳建成了多少5G基站？")
