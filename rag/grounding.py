@@ -287,7 +287,8 @@ def unstated(question: str, answer: str, sources: Sequence[str]) -> bool:
     if not sources or any(detect_lang(s) != lang for s in sources):
         return False
     own = set(tokenize(_MARKERS.sub("", answer))) - set(tokenize(question)) - _ANSWER_WORDS
-    return bool(own) and (not support(question, answer, sources) or bool(uncounted(question, answer, sources)))
+    return bool(own) and (not support(question, answer, sources)
+                          or bool(uncounted(question, answer, sources)))
 
 
 def uncounted(question: str, answer: str, sources: Sequence[str]) -> tuple[str, ...]:
@@ -306,7 +307,8 @@ def uncounted(question: str, answer: str, sources: Sequence[str]) -> tuple[str, 
     for m in _COUNT.finditer(normalize(_MARKERS.sub("", answer))):
         number, unit = m.group(1), m.group(2)
         pattern = rf"(?<![\d.]){re.escape(number)}\s*{re.escape(unit)}"
-        if not re.search(pattern, text) and not re.search(pattern, normalize(question)) and m.group(0) not in out:
+        written = re.search(pattern, text) or re.search(pattern, normalize(question))
+        if not written and m.group(0) not in out:
             out.append(m.group(0))
     return tuple(out)
 
@@ -398,7 +400,8 @@ def stating_text(question: str, answer: str, evidence: Sequence[Evidence], limit
     """The sentence of the cited passages that states ``answer`` with the one before it (the
     start of the first passage when none does), at most ``limit`` characters.
 
-    >>> stating_text("深圳建成多少5G基站？", "4.6万个[1]", [Evidence("深圳很大。全市建成5G基站46,000个。后来更多。")])
+    >>> ev = Evidence("深圳很大。全市建成5G基站46,000个。后来更多。")
+    >>> stating_text("深圳建成多少5G基站？", "4.6万个[1]", [ev])
     '深圳很大。全市建成5G基站46,000个。'
     """
     texts = [e.text for e in evidence]
@@ -411,21 +414,23 @@ def stating_text(question: str, answer: str, evidence: Sequence[Evidence], limit
     return glue.join(sentences[max(j - 1, 0) : j + 1])[-limit:]
 
 
-def check_messages(question: str, answer: str, evidence: Sequence[Evidence], lang: Lang) -> list[dict[str, str]]:
+def check_messages(question: str, answer: str, evidence: Sequence[Evidence],
+                   lang: Lang) -> list[dict[str, str]]:
     """The short prompt that asks the generator whether the sentence stating ``answer`` gives it as
     the answer to ``question`` (``prompts/check_*_{lang}.txt``); the reply's first token is read
     as yes (``YES[lang]``) or no (``NO[lang]``), nothing is generated."""
     user = prompt_text(f"check_user_{lang}").format(
         source=stating_text(question, answer, evidence), question=question,
         answer=re.sub(r"\s+(?=[.,;。，；])", "", _MARKERS.sub("", answer)).strip())
-    return [{"role": "system", "content": prompt_text(f"check_system_{lang}")}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": prompt_text(f"check_system_{lang}")},
+            {"role": "user", "content": user}]
 
 
 def unconfirmed_notice(p_yes: float, lang: Lang) -> str:
     """Why an answer was withdrawn after the generator's own check.
 
-    >>> unconfirmed_notice(0.42, "en")
-    'An answer was written, but checked against the sentence it relies on it did not hold up (confidence 0.42).'
+    >>> unconfirmed_notice(0.42, "zh")
+    '模型写出了答案，但对照所依据的句子核对时未能确认（置信度 0.42）。'
     """
     if lang == "zh":
         return f"模型写出了答案，但对照所依据的句子核对时未能确认（置信度 {p_yes:.2f}）。"

@@ -193,7 +193,9 @@ class Pipeline:
             shown += [p for p in passages if p not in shown]
             evidence = [Evidence(p.text, p.hit.doc.title, p.hit.doc.date, self.store.doc_text(p.hit.doc.doc_id))
                         for p in shown]
-            if self.settings.grounding_check and (why := self._ungrounded(generator, question, text, evidence, lang_)):
+            if self.settings.grounding_check and (
+                why := self._ungrounded(generator, question, text, evidence, lang_)
+            ):
                 notices.append(why)
                 yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
                 return
@@ -225,7 +227,8 @@ class Pipeline:
             return why
         limit = self.settings.min_check_probability
         if limit > 0 and hasattr(generator, "yes_probability"):
-            p = generator.yes_probability(check_messages(question, answer, evidence, lang), YES[lang], NO[lang])
+            messages = check_messages(question, answer, evidence, lang)
+            p = generator.yes_probability(messages, YES[lang], NO[lang])
             if p < limit:
                 return unconfirmed_notice(p, lang)
         return ""

@@ -22,7 +22,8 @@ def test_doctests():
         ("2021年中国城镇新增就业了多少人", ["2021", "中国", "城镇"]),
         ("深圳2020年规上工业总产值是多少？", ["深圳", "2020", "规上", "工业", "总产值"]),
         ("What is the population of Tokyo?", ["population", "tokyo"]),
-        ("How many 5G base stations did Shenzhen build in 2020?", ["5g", "base", "station", "shenzhen", "build", "2020"]),
+        ("How many 5G base stations did Shenzhen build in 2020?",
+         ["5g", "base", "station", "shenzhen", "build", "2020"]),
     ],
 )
 def test_key_terms_leave_out_what_is_asked(question, terms):
@@ -48,7 +49,10 @@ def test_a_stampede_elsewhere_does_not_answer_for_kashmir():
     assert off_topic(q, "12人[1]", [right]) == ()
 
 
-@pytest.mark.parametrize(("term", "context"), [("规上", "规模以上工业"), ("工信", "工业和信息化局"), ("澳网", "澳大利亚网球公开赛"), ("冬奥会", "冬季奥林匹克运动会")])
+@pytest.mark.parametrize(
+    ("term", "context"),
+    [("规上", "规模以上工业"), ("工信", "工业和信息化局"), ("澳网", "澳大利亚网球公开赛"), ("冬奥会", "冬季奥林匹克运动会")],
+)
 def test_abbreviations_are_covered_by_their_full_form(term, context):
     assert grounding._covered(grounding.Term(term, False, "zh"), context, set())
 
@@ -85,7 +89,8 @@ def test_one_answered_part_of_a_two_part_question_is_enough():
 def test_terms_of_the_other_language_are_not_held_against_a_passage():
     ev = [Evidence("2020年深圳建成5G基站超4.6万个。", "深圳工业", "2021-01-20")]
     assert off_topic("How many 5G base stations did Shenzhen build in 2020?", "Over 46,000 [1].", ev) == ()
-    assert off_topic("How many 5G base stations did Shenzhen build in 2019?", "Over 46,000 [1].", ev) == ("2019",)
+    question = "How many 5G base stations did Shenzhen build in 2019?"
+    assert off_topic(question, "Over 46,000 [1].", ev) == ("2019",)
 
 
 def test_verdict_withdraws_invented_figures_and_keeps_supported_ones():

@@ -94,8 +94,9 @@ def test_answer_about_another_place_is_withdrawn(settings):
     p = load(settings, FakeGenerator("超4.6万个[1]。"))
     answer = p.ask("2020年广州建成了多少5G基站？")
     assert answer.abstained and "广州" in answer.notices[-1]
-    kept = load(replace(settings, index_dir=settings.index_dir.parent / "kept"), FakeGenerator("超4.6万个[1]。"),
-                grounding_check=False).ask("2020年广州建成了多少5G基站？")
+    elsewhere = replace(settings, index_dir=settings.index_dir.parent / "kept")
+    kept = load(elsewhere, FakeGenerator("超4.6万个[1]。"), grounding_check=False)
+    kept = kept.ask("2020年广州建成了多少5G基站？")
     assert not kept.abstained  # RAG_GROUNDING=0 keeps it, for comparisons
 
 
