@@ -122,7 +122,8 @@ class Settings:
     grounding_check: bool = True
     # ...and, when it passes, withdraw it when the generator itself, shown the sentence the answer
     # relies on, gives "yes, it answers the question" less than this probability (a short second
-    # prompt, about 150 tokens; 0 = never asked). Tuned on RGB zh_refine dev questions 51-100:
+    # prompt, about 150 tokens; 0 = never asked; Chinese questions only). Tuned on RGB zh_refine
+    # dev questions 51-100:
     # rejection at noise 1.0 0.42 -> 0.72, accuracy at noise 0.4 0.94 -> 0.92 (0.9: 0.80 / 0.84).
     min_check_probability: float = 0.85
 

@@ -221,12 +221,15 @@ class Pipeline:
 
     def _ungrounded(self, generator: Generator, question: str, answer: str, evidence: list[Evidence],
                     lang: Lang) -> str:
-        """Why the answer is withdrawn (``rag.grounding``), or "": the pure checks first, then the
-        generator's own check of the sentence the answer relies on."""
+        """Why the answer is withdrawn (``rag.grounding``), or "": the pure checks first, then, for a
+        Chinese question, the generator's own check of the sentence the answer relies on."""
         if why := ungrounded(question, answer, evidence, lang):
             return why
         limit = self.settings.min_check_probability
-        if limit > 0 and hasattr(generator, "yes_probability"):
+        # Chinese questions only: the threshold was tuned on Chinese questions (RGB), and on the
+        # seed set's English questions over Chinese sentences the check said "no" to 32 of 52
+        # answers it was asked about, most of them right.
+        if limit > 0 and lang == "zh" and hasattr(generator, "yes_probability"):
             messages = check_messages(question, answer, evidence, lang)
             p = generator.yes_probability(messages, YES[lang], NO[lang])
             if p < limit:

@@ -241,6 +241,13 @@ def test_generator_check_of_the_stating_sentence_withdraws_unconfirmed_answers(s
         assert "0.30" in answer.notices[-1] and not answer.citations
 
 
+def test_generator_check_is_not_asked_for_english_questions(settings):
+    gen = CheckingGenerator(0.1, "Over 46,000 5G base stations [1].")
+    pipeline = load(settings, gen, min_check_probability=0.8)
+    answer = pipeline.ask("How many 5G base stations did Shenzhen build in 2020?")
+    assert gen.checked == [] and not answer.abstained
+
+
 def test_generator_check_is_not_asked_when_a_pure_check_already_withdrew(settings):
     gen = CheckingGenerator(0.99, "超5.2万个[1]。")
     answer = load(settings, gen, min_check_probability=0.8).ask("2020年深圳建成了多少5G基站？")
