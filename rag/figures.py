@@ -106,7 +106,8 @@ _FIGURE = re.compile(
     r"(?:\s?(?P<pct>%|‰|个百分点|percentage points?|per ?cent)(?![A-Za-z]))?",
     re.IGNORECASE,
 )
-_MARKER_SPAN = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
+CITATION_MARKER = re.compile(  # [1], [1, 2], 【3】: citation markers in an answer
+    r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:[(（]\d{1,2}[)）]|\d{1,2}[.、)）](?!\d))")
 _DATE_AFTER = re.compile(
     r"\s?(?:年|月|日|号|时|点|分钟?(?!之)|秒|世纪|年代|[-–:]\d)|[A-Za-z]"
@@ -154,7 +155,7 @@ def find_figures(text: str) -> list[Figure]:
     ['1/7', '２％']
     """
     plain = text.translate(_FULL_WIDTH)  # same length: offsets still point into ``text``
-    plain = _MARKER_SPAN.sub(lambda m: " " * len(m.group(0)), plain)
+    plain = CITATION_MARKER.sub(lambda m: " " * len(m.group(0)), plain)
     plain = _LIST_NUMBER.sub(lambda m: " " * len(m.group(0)), plain)
     out = []
     for m in _FIGURE.finditer(plain):

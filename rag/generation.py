@@ -62,6 +62,11 @@ class Generator(Protocol):
     def count_tokens(self, messages: list[Message]) -> int: ...
 
 
+def _chatml(messages: list[Message]) -> str:
+    """``messages`` in Qwen's ChatML chat template (without the reply's opening)."""
+    return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+
+
 class LlamaGenerator:
     """A GGUF chat model run by llama-cpp-python, one request at a time."""
 
@@ -101,8 +106,9 @@ class LlamaGenerator:
         starts. Every call that reads a prompt uses these tokens, so llama.cpp's prefix match reuses
         what an earlier call already read (the system prompt, or the whole prompt after
         ``first_token_logits``)."""
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        text += "<|im_start|>assistant\n"
+        return self._tokens(_chatml(messages) + "<|im_start|>assistant\n")
+
+    def _tokens(self, text: str) -> list[int]:
         return self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
 
     def count_tokens(self, messages: list[Message]) -> int:
@@ -185,8 +191,7 @@ class LlamaGenerator:
         with self._lock:
             s = self._llm.save_state()
         # the logits copy is not needed to resume (sampling runs in llama.cpp): keep one row
-        system = f"<|im_start|>system\n{messages[0]['content']}<|im_end|>\n"
-        n_system = len(self._llm.tokenize(system.encode("utf-8"), add_bos=False, special=True))
+        n_system = len(self._tokens(_chatml(messages[:1])))
         state = LlamaState(
             input_ids=s.input_ids, scores=np.zeros((1, s.scores.shape[1]), dtype=np.single), n_tokens=s.n_tokens,
             llama_state=s.llama_state, llama_state_size=s.llama_state_size, seed=s.seed)

@@ -6,16 +6,20 @@ Rajasthan; asked about 2021, the 2020 figure. The answer's figure is in its sour
 figure check passes, but the sentence stating it is about something else. These pure
 functions find that sentence and what of the question it leaves out:
 
-* ``support`` the sentences of the cited passages that state the answer: those sharing the
+* ``support`` the sentences of the passages shown that state the answer: those sharing the
   most of the answer's own tokens (its figures by value, so "46,000" finds "4.6万");
 * ``key_terms`` the question's terms that must hold in that sentence: nouns and names of a
   Chinese question (jieba's part-of-speech tags), content words of an English one, and its
   years; what the question asks for ("人数", "时间", "how many") is not one of them;
-* ``missing_terms`` the key terms that neither the supporting sentence, the sentence before
-  it nor the article's title contains (for each supporting sentence; the best one counts);
-* ``off_topic`` the verdict the pipeline acts on, and ``off_topic_notice`` what the reader is told;
-* ``other_year`` the year the sources give the answer's figures for, when the question asks
-  about another.
+* ``missing_terms`` the key terms missing around the supporting sentence (itself, the two
+  before it, the title; names anywhere in the article), and ``off_topic`` when that makes
+  the answer about something else;
+* ``unsupported_figures`` an answer none of whose figures the passages state; ``unstated`` an
+  answer whose own words, counts or dates no passage holds; ``other_year`` the sources' figures
+  for another year than asked;
+* ``check_messages`` the short prompt for the generator's own check of the stating sentence;
+* ``ungrounded`` the verdict the pipeline acts on (the pure checks, in order), with the notice
+  the reader is told.
 
 Works within one language: a question and a passage in different languages share only their
 figures and years, so ``missing_terms`` then checks the years alone.
@@ -24,21 +28,19 @@ figures and years, so ``missing_terms`` then checks the years alone.
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from .chunking import sentence_spans
-from .figures import find_figures
+from .figures import CITATION_MARKER, find_figures
 from .generation import prompt_text
-from .keyword import EN_STOPWORDS, normalize, stem, tokenize
+from .keyword import EN_STOPWORDS, normalize, pos_cut, stem, tokenize
 from .lang import detect_lang
 from .trust import rescale_figures, unverified_figures
 from .types import Lang
 
 _YEAR = re.compile(r"(?<![\d.,])((?:19|20)\d\d)(?![\d.,%万亿])")  # 2020年, 2020赛季, in 2020
-_MARKERS = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
 # jieba tags of the words a Chinese question's answer must be about: nouns, names, places,
 # organisations, other proper nouns, abbreviations, Latin words, nominal verbs (not times:
 # "年初", "目前" are said in many ways)
@@ -75,20 +77,7 @@ class Term:
     lang: Lang
 
 
-@lru_cache(maxsize=1)
-def _posseg():
-    import logging
-
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba.posseg.POSTokenizer(jieba.Tokenizer())
-
-
-_lock = threading.Lock()  # jieba builds its caches lazily; not thread-safe
-
-
+@lru_cache(maxsize=512)
 def key_terms(question: str) -> tuple[Term, ...]:
     """The terms of ``question`` an answer's sentence must speak of, in order, without repeats.
 
@@ -103,9 +92,7 @@ def key_terms(question: str) -> tuple[Term, ...]:
         if re.fullmatch(r"(?:19|20)\d\d", run):
             out.setdefault(run, Term(run, False, "zh"))
         elif re.match(r"[\u3400-\u9fff\uf900-\ufaff]", run):
-            with _lock:
-                pairs = [(p.word, p.flag) for p in _posseg().cut(run)]
-            for word, flag in pairs:
+            for word, flag in pos_cut(run):
                 if flag in _ZH_KEY_TAGS and word not in _ZH_ASKED and len(word) > 1:
                     out.setdefault(normalize(word), Term(normalize(word), flag in PROPER, "zh"))
         elif re.search(r"[A-Za-z]", run):
@@ -131,6 +118,11 @@ class Evidence:
     article: str = ""  # the whole article ("" = the passage is all there is)
 
 
+def own_tokens(question: str, answer: str) -> set[str]:
+    """The tokens of ``answer`` that are its own: not the question's, not how answers are phrased."""
+    return set(tokenize(CITATION_MARKER.sub("", answer))) - set(tokenize(question)) - _ANSWER_WORDS
+
+
 def support(question: str, answer: str, sources: Sequence[str]) -> list[tuple[int, int]]:
     """(source, sentence) positions of the sentences that state the answer: those sharing the
     most of the answer's tokens that the question does not already hold (none shared: []).
@@ -138,7 +130,7 @@ def support(question: str, answer: str, sources: Sequence[str]) -> list[tuple[in
     >>> support("深圳建成多少5G基站？", "4.6万个[1]", ["深圳很大。全市建成5G基站46,000个。"])
     [(0, 1)]
     """
-    own = set(tokenize(_MARKERS.sub("", answer))) - set(tokenize(question)) - _ANSWER_WORDS
+    own = own_tokens(question, answer)
     if not own:
         return []
     scored = []
@@ -193,8 +185,7 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
 
     A name must be in the article or its title; another term in the context of the supporting
     sentence: itself, the two sentences before it and the title; a year is judged by
-    ``_year_covered``. Terms of the other language than
-    the passage's are not checked. None when no sentence states the answer (nothing to judge).
+    ``_year_covered``. Terms of the other language than the passage's are not checked. None when no sentence states the answer (nothing to judge).
 
     >>> q = "印控克什米尔地区寺庙踩踏事故死亡人数"
     >>> missing_terms(q, "3人", [Evidence("据报道，印度拉贾斯坦邦一座寺庙发生踩踏事故，造成3人死亡。")])
@@ -207,12 +198,17 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
         return None
     terms = key_terms(question)
     best: tuple[str, ...] | None = None
+    wholes: dict[int, tuple[str, set[str]]] = {}  # per passage: its article, and its tokens when needed
     for i, j in places:
         e = evidence[i]
         sentences = _sentences(e.text)
         context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
-        whole = normalize(f"{e.title} {e.article or e.text}")
-        tokens, whole_tokens = set(tokenize(context)), set(tokenize(whole))
+        tokens = set(tokenize(context))
+        if i not in wholes:
+            whole = normalize(f"{e.title} {e.article or e.text}")
+            english_names = any(t.proper and t.lang == "en" for t in terms)
+            wholes[i] = (whole, set(tokenize(whole)) if english_names else set())
+        whole, whole_tokens = wholes[i]
         src_lang = detect_lang(e.text)
         missing = []
         for t in terms:
@@ -231,8 +227,8 @@ def off_topic(question: str, answer: str, evidence: Sequence[Evidence],
               share: float = 0.5) -> tuple[str, ...]:
     """The key terms missing around the sentence stating ``answer`` when they make it about
     something else than was asked: a name or a year of the question, or two or more terms that
-    make at least ``share`` of its checked terms. () when the answer is on the topic, or when any part of a question that
-    asks several things is.
+    make at least ``share`` of its checked terms. () when the answer is on the topic, or when
+    any part of a question that asks several things is.
 
     >>> off_topic("2021赛季中超冠军", "江苏苏宁", [Evidence("2020赛季中超联赛冠军为江苏苏宁。")])
     ('2021',)
@@ -286,7 +282,7 @@ def unstated(question: str, answer: str, sources: Sequence[str]) -> bool:
     lang = detect_lang(answer)
     if not sources or any(detect_lang(s) != lang for s in sources):
         return False
-    own = set(tokenize(_MARKERS.sub("", answer))) - set(tokenize(question)) - _ANSWER_WORDS
+    own = own_tokens(question, answer)
     return bool(own) and (not support(question, answer, sources)
                           or bool(uncounted(question, answer, sources)))
 
@@ -304,7 +300,7 @@ def uncounted(question: str, answer: str, sources: Sequence[str]) -> tuple[str, 
     """
     text = normalize(" ".join(sources))
     out = []
-    for m in _COUNT.finditer(normalize(_MARKERS.sub("", answer))):
+    for m in _COUNT.finditer(normalize(CITATION_MARKER.sub("", answer))):
         number, unit = m.group(1), m.group(2)
         pattern = rf"(?<![\d.]){re.escape(number)}\s*{re.escape(unit)}"
         written = re.search(pattern, text) or re.search(pattern, normalize(question))
@@ -368,7 +364,7 @@ def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None
     figures = [f for f in find_figures(answer) if not any(f.matches(g) for g in given)]
     if not asked or not figures:
         return None
-    sentences = [s[a:b] for s in sources for a, b in sentence_spans(s)]
+    sentences = [t for s in sources for t in _sentences(s)]
     years: set[str] = set()
     for f in figures:
         stating = [t for t in sentences if any(f.matches(g) for g in find_figures(t))]
@@ -421,7 +417,7 @@ def check_messages(question: str, answer: str, evidence: Sequence[Evidence],
     as yes (``YES[lang]``) or no (``NO[lang]``), nothing is generated."""
     user = prompt_text(f"check_user_{lang}").format(
         source=stating_text(question, answer, evidence), question=question,
-        answer=re.sub(r"\s+(?=[.,;。，；])", "", _MARKERS.sub("", answer)).strip())
+        answer=re.sub(r"\s+(?=[.,;。，；])", "", CITATION_MARKER.sub("", answer)).strip())
     return [{"role": "system", "content": prompt_text(f"check_system_{lang}")},
             {"role": "user", "content": user}]
 

@@ -131,8 +131,18 @@ def question_probes(build: BuildFolder, space: str, n: int = 200, seed: int = 0)
     with closing(sqlite3.connect(build.folder / "chunks.sqlite")) as db:  # the build's own is closed
         texts = [t for (t,) in db.execute(f"SELECT text FROM chunks WHERE row IN ({marks})",  # noqa: S608
                                           [int(r) for r in picked])]
-    questions = [re.split(r"[。！？!?]|\.\s", t.strip())[0][:40] or t[:40] for t in texts]
-    return build.encoders[space].embed(questions, kind="query")
+    return build.encoders[space].embed([question_like(t) for t in texts], kind="query")
+
+
+def question_like(text: str) -> str:
+    """What a short question about ``text`` looks like: the first words (up to 40 characters) of
+    its first sentence. Used for the recall probes here and for ``bench scale``'s questions.
+
+    >>> question_like("深圳建成5G基站4.6万个。全市领先。")
+    '深圳建成5G基站4.6万个'
+    """
+    text = text.strip()
+    return re.split(r"[。！？!?]|\.\s", text)[0][:40] or text[:40]
 
 
 def _write_vectors(build: BuildFolder) -> dict:

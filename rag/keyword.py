@@ -28,7 +28,7 @@ from functools import lru_cache
 
 from .bm25 import KeywordIndex
 
-__all__ = ["TOKENIZER_ID", "KeywordIndex", "expand_query", "normalize", "tokenize", "warm_up"]
+__all__ = ["TOKENIZER_ID", "KeywordIndex", "expand_query", "normalize", "pos_cut", "tokenize", "warm_up"]
 
 TOKENIZER_ID = "kw-v1"  # recorded in the index manifest; change it whenever tokens change
 
@@ -106,6 +106,24 @@ def _jieba():
 
 
 _jieba_lock = threading.Lock()  # jieba's tokenizer builds its caches lazily; not thread-safe
+
+
+def pos_cut(text: str) -> list[tuple[str, str]]:
+    """(word, part-of-speech tag) pairs of Chinese ``text``, by jieba's tagger on the same
+    dictionary as ``tokenize`` (loaded once).
+
+    >>> pos_cut("深圳建成基站")
+    [('深圳', 'ns'), ('建成', 'v'), ('基站', 'n')]
+    """
+    with _jieba_lock:
+        return [(p.word, p.flag) for p in _pos_tagger(_jieba()).cut(text)]
+
+
+@lru_cache(maxsize=1)
+def _pos_tagger(tk):
+    import jieba.posseg
+
+    return jieba.posseg.POSTokenizer(tk)
 
 
 def warm_up() -> None:

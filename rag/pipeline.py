@@ -187,14 +187,8 @@ class Pipeline:
                 messages = insist_on_language(messages, lang_)
             else:
                 text = language_fallback(text, lang_)
-            # every passage shown, the cited ones first: a figure from passage 2 cited as [1] is
-            # mis-cited (flagged below), not invented
-            shown = [passages[n - 1] for n in rewriter.order]
-            shown += [p for p in passages if p not in shown]
-            evidence = [Evidence(p.text, p.hit.doc.title, p.hit.doc.date, self.store.doc_text(p.hit.doc.doc_id))
-                        for p in shown]
             if self.settings.grounding_check and (
-                why := self._ungrounded(generator, question, text, evidence, lang_)
+                why := self._ungrounded(generator, question, text, passages, rewriter.order, lang_)
             ):
                 notices.append(why)
                 yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
@@ -219,10 +213,19 @@ class Pipeline:
             return False
         return generator.start_probability(messages, [NO_ANSWER]) >= limit
 
-    def _ungrounded(self, generator: Generator, question: str, answer: str, evidence: list[Evidence],
-                    lang: Lang) -> str:
+    def _evidence(self, passages: Sequence[Passage], order: Sequence[int]) -> list[Evidence]:
+        """Every passage shown, the cited ones first, as ``rag.grounding`` reads them: a figure
+        from passage 2 cited as [1] is mis-cited (flagged later), not invented."""
+        shown = [passages[n - 1] for n in order]
+        shown += [p for p in passages if p not in shown]
+        return [Evidence(p.text, p.hit.doc.title, p.hit.doc.date, self.store.doc_text(p.hit.doc.doc_id))
+                for p in shown]
+
+    def _ungrounded(self, generator: Generator, question: str, answer: str, passages: Sequence[Passage],
+                    order: Sequence[int], lang: Lang) -> str:
         """Why the answer is withdrawn (``rag.grounding``), or "": the pure checks first, then, for a
         Chinese question, the generator's own check of the sentence the answer relies on."""
+        evidence = self._evidence(passages, order)
         if why := ungrounded(question, answer, evidence, lang):
             return why
         limit = self.settings.min_check_probability

@@ -106,7 +106,7 @@ def run(settings: Settings, articles: int, source: Path, embedder: str = "e5", e
         queries: int = 100, workdir: Path | None = None) -> dict:
     from .embedding import SentenceTransformerEmbedder
     from .encoder2 import load_encoder2
-    from .index import IndexStore, build_index, live_build, update_index
+    from .index import IndexStore, build_index, live_build, question_like, update_index
     from .ingest import vector_options
     from .pipeline import chunk_params
     from .retrieval import Retriever
@@ -140,8 +140,8 @@ def run(settings: Settings, articles: int, source: Path, embedder: str = "e5", e
         store = IndexStore.load(settings.index_dir)
         rng = random.Random(1)
         docs = store.docs()
-        questions = [re.split(r"[。！？]", store.doc_text(d.doc_id))[0][:40]
-                     for d in rng.sample(docs, min(queries, len(docs)))]
+        sample = rng.sample(docs, min(queries, len(docs)))
+        questions = [question_like(store.doc_text(d.doc_id)) for d in sample]
         retriever = Retriever(store, emb, settings, enc2)
         retriever.search(questions[0], settings.top_k)  # warm-up (jieba's dictionary)
         ms = []

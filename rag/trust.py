@@ -33,11 +33,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .figures import Figure, english_amount, find_figures
+from .figures import CITATION_MARKER, Figure, english_amount, find_figures
 from .lang import detect_lang, han_count
 from .types import Lang
 
-_MARKERS = re.compile(r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\n]|\.(?=\s|$)")
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\s?年|\b)")
@@ -420,7 +419,7 @@ def language_drift(answer: str, lang: Lang) -> bool:
     >>> language_drift("La ville a construit 46 600 stations de base [1].", "en")
     True
     """
-    t = _MARKERS.sub("", answer)
+    t = CITATION_MARKER.sub("", answer)
     if han_count(t) < 2 and len(re.findall(r"[A-Za-z]", t)) < 4:
         return False
     if detect_lang(t) != lang:
@@ -448,7 +447,7 @@ def language_fallback(answer: str, lang: Lang) -> str:
     """
     parts = []
     for f in find_figures(answer):
-        m = _MARKERS.search(answer, f.end)
+        m = CITATION_MARKER.search(answer, f.end)
         cite = m.group(0) if m and not find_figures(answer[f.end : m.start()]) else ""
         parts.append((f"{_english(f)} {cite}" if lang == "en" else f.text + cite).strip())
     if parts:
@@ -457,7 +456,7 @@ def language_fallback(answer: str, lang: Lang) -> str:
             if lang == "en"
             else ("资料给出的数字：" + "；".join(parts) + "。")
         )
-    cites = "".join(dict.fromkeys(m.group(0) for m in _MARKERS.finditer(answer))) or "[1]"
+    cites = "".join(dict.fromkeys(m.group(0) for m in CITATION_MARKER.finditer(answer))) or "[1]"
     if lang == "en":
         return (f"The answer is in the cited sources {cites}, but it could not be written in English; "
                 "please read the passages below.")
