@@ -48,6 +48,7 @@ from .evaluation import (
     share,
 )
 from .extractive import INTRO
+from .figures import CITATION_MARKER
 from .generation import Generator
 from .index import IndexStore, build_index, target_manifest
 from .lang import detect_lang
@@ -55,7 +56,6 @@ from .pipeline import Pipeline, chunk_params
 from .types import Answer, DocMeta, Document
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_MARKERS = re.compile(r"\[\d+\]")
 
 
 def _document(doc_id: str, text: str, source: str) -> Document:
@@ -73,7 +73,7 @@ def answer_body(answer: Answer) -> str:
     text = answer.text
     if answer.mode == "extractive":
         text = text.removeprefix(INTRO[answer.lang])
-    return _MARKERS.sub("", text).strip()
+    return CITATION_MARKER.sub("", text).strip()
 
 
 def _new_pipeline(settings: Settings, docs: Sequence[Document], index_dir: Path, embedder: Embedder,
@@ -214,7 +214,8 @@ def run_xquad(passages_path: Path, questions_path: Path, settings: Settings, emb
                 "exact_match": max(squad_tokens(body) == squad_tokens(a) for a in q.answers),
                 "contains": bool(body) and contains_answers(body, q.answers),
                 "language_match": _language_match(answer, asked.lang),
-                "citations": [c.doc_id for c in answer.citations], "cited_texts": [c.text for c in answer.citations],
+                "citations": [c.doc_id for c in answer.citations],
+                "cited_texts": [c.text for c in answer.citations],
                 "unverified_figures": list(answer.unverified_figures), "notices": list(answer.notices),
                 "timings": answer.timings.to_json(),
             })  # fmt: skip
@@ -358,7 +359,8 @@ def run_rgb(path: Path, settings: Settings, noise_rate: float = 0.4, passages: i
                 "id": item.id, "query": item.query, "answer_parts": [list(p) for p in item.answer],
                 "context": [d.doc_id for d in docs], "answer": answer.text, "mode": answer.mode,
                 "abstained": answer.abstained, "correct": rgb_correct(answer.text, item.answer),
-                "citations": [c.doc_id for c in answer.citations], "cited_texts": [c.text for c in answer.citations],
+                "citations": [c.doc_id for c in answer.citations],
+                "cited_texts": [c.text for c in answer.citations],
                 "unverified_figures": list(answer.unverified_figures), "notices": list(answer.notices),
                 "timings": answer.timings.to_json(),
             })  # fmt: skip

@@ -58,12 +58,8 @@ def _split_line(text: str, start: int, end: int, out: list[tuple[int, int]]) -> 
     sent_start = start
     while i < end:
         ch = text[i]
-        boundary = False
-        if ch in _CJK_END:
-            boundary = True
-        elif ch in ".!?" and _EN_END.match(text, i) and not _is_abbreviation(text, sent_start, i):
-            boundary = True
-        if boundary:
+        if ch in _CJK_END or (ch in ".!?" and _EN_END.match(text, i)
+                              and not _is_abbreviation(text, sent_start, i)):
             j = i + 1
             while j < end and (text[j] in _CLOSERS or text[j] in _CJK_END):
                 j += 1
@@ -94,7 +90,8 @@ def _push(text: str, a: int, b: int, out: list[tuple[int, int]]) -> None:
         out.append((a, b))
 
 
-def _cut_long(text: str, span: tuple[int, int], count: TokenCounter, max_tokens: int) -> list[tuple[int, int]]:
+def _cut_long(text: str, span: tuple[int, int], count: TokenCounter,
+              max_tokens: int) -> list[tuple[int, int]]:
     """Cut one over-long sentence into pieces of at most ``max_tokens`` (by halving)."""
     a, b = span
     while a < b and text[a].isspace():
@@ -116,7 +113,9 @@ def chunk_spans(text: str, count: TokenCounter, params: ChunkParams = ChunkParam
     >>> words = lambda s: len(s.split())
     >>> t = "One two three. Four five six. Seven eight nine. Ten eleven twelve."
     >>> [t[a:b] for a, b in chunk_spans(t, words, ChunkParams(target=6, overlap=3, max_tokens=8))]
-    ['One two three. Four five six.', 'Four five six. Seven eight nine.', 'Seven eight nine. Ten eleven twelve.']
+    ... # doctest: +NORMALIZE_WHITESPACE
+    ['One two three. Four five six.', 'Four five six. Seven eight nine.',
+     'Seven eight nine. Ten eleven twelve.']
     """
     sents: list[tuple[int, int]] = []
     for span in sentence_spans(text):

@@ -26,7 +26,7 @@ class ModelError(RagError):
     """A model is missing, corrupt, or failed to load."""
 
 
-class IndexError_(RagError):  # noqa: N801 - avoid shadowing the builtin IndexError
+class IndexError_(RagError):  # noqa: N801, N818 - avoid shadowing the builtin IndexError
     """The index is missing, corrupt or unusable."""
 
 

@@ -48,6 +48,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import QuestionError, RagError
+from .figures import CITATION_MARKER
 from .lang import detect_lang, han_count
 from .pipeline import Pipeline, check_question, retrieval_query
 from .types import Answer, Hit, Timings
@@ -208,7 +209,6 @@ def check_sources(qs: QuestionSet, doc_ids: Iterable[str]) -> None:
 # --------------------------------------------------------------------------- judging
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_MARKERS = re.compile(r"\[\d+\]")
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _SPACE_BY_HAN = re.compile(rf"\s+(?=[{_HAN}])|(?<=[{_HAN}])\s+")
 
@@ -221,7 +221,7 @@ def normalize(text: str) -> str:
     'gdp of 46600 base stations ,约4.6万个'
     """
     t = unicodedata.normalize("NFKC", text).casefold()
-    t = _MARKERS.sub("", t)
+    t = CITATION_MARKER.sub("", t)
     t = _THOUSANDS.sub("", t)
     t = re.sub(r"\s+", " ", t)
     return _SPACE_BY_HAN.sub("", t).strip()
@@ -252,7 +252,7 @@ def answer_language(text: str) -> str | None:
     >>> answer_language("约4.6万个[1]。"), answer_language("About 46,000 [1]."), answer_language("46,600 [1]")
     ('zh', 'en', None)
     """
-    t = _MARKERS.sub("", unicodedata.normalize("NFKC", text))
+    t = CITATION_MARKER.sub("", unicodedata.normalize("NFKC", text))
     if han_count(t) < 2 and len(re.findall(r"[A-Za-z]", t)) < 4:
         return None
     return detect_lang(t)

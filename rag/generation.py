@@ -193,7 +193,8 @@ class LlamaGenerator:
         # the logits copy is not needed to resume (sampling runs in llama.cpp): keep one row
         n_system = len(self._tokens(_chatml(messages[:1])))
         state = LlamaState(
-            input_ids=s.input_ids, scores=np.zeros((1, s.scores.shape[1]), dtype=np.single), n_tokens=s.n_tokens,
+            input_ids=s.input_ids, scores=np.zeros((1, s.scores.shape[1]), dtype=np.single),
+            n_tokens=s.n_tokens,
             llama_state=s.llama_state, llama_state_size=s.llama_state_size, seed=s.seed)
         self._prefix_states[messages[0]["content"]] = (state, n_system)
 

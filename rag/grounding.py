@@ -37,7 +37,7 @@ from .figures import CITATION_MARKER, find_figures
 from .generation import prompt_text
 from .keyword import EN_STOPWORDS, normalize, pos_cut, stem, tokenize
 from .lang import detect_lang
-from .trust import rescale_figures, unverified_figures
+from .trust import rescale_figures
 from .types import Lang
 
 _YEAR = re.compile(r"(?<![\d.,])((?:19|20)\d\d)(?![\d.,%万亿])")  # 2020年, 2020赛季, in 2020
@@ -185,7 +185,8 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
 
     A name must be in the article or its title; another term in the context of the supporting
     sentence: itself, the two sentences before it and the title; a year is judged by
-    ``_year_covered``. Terms of the other language than the passage's are not checked. None when no sentence states the answer (nothing to judge).
+    ``_year_covered``. Terms of the other language than the passage's are not checked. None when
+    no sentence states the answer (nothing to judge).
 
     >>> q = "印控克什米尔地区寺庙踩踏事故死亡人数"
     >>> missing_terms(q, "3人", [Evidence("据报道，印度拉贾斯坦邦一座寺庙发生踩踏事故，造成3人死亡。")])
@@ -266,8 +267,10 @@ def unsupported_figures(question: str, answer: str, sources: Sequence[str],
         answer, _ = rescale_figures(answer, sources)
     asked = find_figures(question)
     own = [f for f in find_figures(answer) if not any(f.matches(g) for g in asked)]
-    missing = unverified_figures(answer, sources, question)
-    return missing if own and len(missing) == len({f.text for f in own}) else ()
+    stated = [g for s in sources for g in find_figures(s)]
+    if not own or any(f.matches(g) for f in own for g in stated):
+        return ()
+    return tuple(dict.fromkeys(f.text for f in own))
 
 
 def unstated(question: str, answer: str, sources: Sequence[str]) -> bool:

@@ -18,6 +18,7 @@ import logging
 import re
 import time
 import unicodedata
+from collections import deque
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -69,13 +70,14 @@ class Pipeline:
     notices: list[str] = field(default_factory=list)  # load-time notices, e.g. generator missing
     # (store, story groups, figure keys per article): computed at load, again if the store is replaced
     _stories: tuple | None = field(default=None, repr=False, compare=False)
-    encoder2: Embedder | None = None  # second retrieval encoder (rag.encoder2), when the index has its vectors
+    encoder2: Embedder | None = None  # second encoder (rag.encoder2) when the index has its vectors
 
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None,
              generator: Generator | None = None, encoder2: Embedder | None = None) -> Pipeline:
         embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
-        expected = target_manifest(embedder, chunk_params(settings), (settings.query_prefix, settings.passage_prefix))
+        prefixes = (settings.query_prefix, settings.passage_prefix)
+        expected = target_manifest(embedder, chunk_params(settings), prefixes)
         store = IndexStore.load(settings.index_dir, expected)
         embedder.embed(["warm up"], kind="query")  # first call pays one-off kernel set-up
         notices = []
@@ -101,10 +103,8 @@ class Pipeline:
         return Retriever(self.store, self.embedder, self.settings, self.encoder2)
 
     def ask(self, question: str, history: History = (), **options) -> Answer:
-        answer = None
-        for answer in self.stream(question, history, **options):
-            pass
-        assert answer is not None
+        """The complete answer: the last snapshot of ``stream``."""
+        (answer,) = deque(self.stream(question, history, **options), maxlen=1)
         return answer
 
     def stream(self, question: str, history: History = (), lang: str | None = None, k: int | None = None,
@@ -155,7 +155,8 @@ class Pipeline:
             messages = build_messages(question, [(p.hit, p.text) for p in passages], lang_)
             prompt_tokens = generator.count_tokens(messages)
             if self._unlikely_answer(generator, messages):
-                yield self._abstain(lang_, retrieval.ms, t0, notices, (time.perf_counter() - t0) * 1000, prompt_tokens)
+                ms = (time.perf_counter() - t0) * 1000
+                yield self._abstain(lang_, retrieval.ms, t0, notices, ms, prompt_tokens)
                 return
             # An answer drifting into the other language (seen after ~30 characters, or at the end)
             # is written once more with a stronger instruction; its text replaces what was shown.
@@ -388,7 +389,8 @@ def pick_lang(question: str, setting: str) -> Lang:
     return detect_lang(question)
 
 
-_FOLLOW_UP = re.compile(r"^(那|那么|还有|而|它|他|她|其|这|该|and\b|what about\b|how about\b|and who\b|who said)", re.I)
+_FOLLOW_UP = re.compile(
+    r"^(那|那么|还有|而|它|他|她|其|这|该|and\b|what about\b|how about\b|and who\b|who said)", re.I)
 
 
 def retrieval_query(question: str, history: History) -> str:
@@ -434,8 +436,8 @@ def cite(passages: Sequence[Passage], order: Sequence[int]) -> tuple[Citation, .
     for new, old in enumerate(numbers, 1):
         p = passages[old - 1]
         d = p.hit.doc
-        out.append(Citation(new, d.doc_id, d.title, d.date, d.url, p.hit.chunk.chunk_id, p.text, p.start, p.end,
-                            p.hit.chunk.lang, p.hit.score))
+        out.append(Citation(new, d.doc_id, d.title, d.date, d.url, p.hit.chunk.chunk_id, p.text,
+                            p.start, p.end, p.hit.chunk.lang, p.hit.score))
     return tuple(out)
 
 

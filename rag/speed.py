@@ -49,7 +49,8 @@ def sample_chunks(embedder: SentenceTransformerEmbedder, n: int, settings: Setti
     if CRUD.exists():
         texts = CRUD.read_text(encoding="utf-8").splitlines()[: n // 2 + 10]
     else:
-        texts = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(settings.corpus_dir.iterdir())]
+        paths = sorted(settings.corpus_dir.iterdir())
+        texts = [p.read_text(encoding="utf-8", errors="replace") for p in paths]
     out: list[str] = []
     params = ChunkParams(target=250, overlap=0, max_tokens=400)
     for t in texts:
@@ -212,8 +213,8 @@ def format_table(r: dict) -> str:
     rows = [
         ("embedding, chunks/s", f"{e['baseline_chunks_per_s']:.1f}", f"{e['ours_chunks_per_s']:.1f}",
          f"{e['ratio']:.2f}x (cosine min {e['cosine_min']:.4f}, {e['dtype']})"),
-        (f"retrieval p50 / p95, {rt['corpus_chunks']} chunks", "", f"{rt['corpus_p50_ms']:.1f} / {rt['corpus_p95_ms']:.1f} ms", ""),
-        (f"retrieval p50 / p95, {rt['big_chunks']} chunks", "", f"{rt['big_p50_ms']:.1f} / {rt['big_p95_ms']:.1f} ms", ""),
+        *((f"retrieval p50 / p95, {rt[f'{s}_chunks']} chunks", "",
+           f"{rt[f'{s}_p50_ms']:.1f} / {rt[f'{s}_p95_ms']:.1f} ms", "") for s in ("corpus", "big")),
     ]
     g = r.get("generation")
     if g:
@@ -226,7 +227,8 @@ def format_table(r: dict) -> str:
             ("generation (baseline prompt)", f"{b['gen_tok_s']:.1f} pieces/s", "", ""),
         ]
     c = r["cold_start"]
-    rows.append(("chat ready after start / peak RSS", "", f"{c['ready_s'] or float('nan'):.1f} s / {c['peak_rss_mb']} MB", ""))
+    ready = f"{c['ready_s'] or float('nan'):.1f} s / {c['peak_rss_mb']} MB"
+    rows.append(("chat ready after start / peak RSS", "", ready, ""))
     lines = ["| measure | baseline | this project | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
     return "\n".join(lines)

@@ -101,7 +101,8 @@ def build_wheel(variant: str, out: Path) -> None:
                     raise SystemExit(f"cannot apply the AMX fix: {old.strip()!r} not in {mmq.name}")
                 code = code.replace(old, new, 1)
             mmq.write_text(code)
-        env = dict(os.environ, CMAKE_ARGS=" ".join(VARIANTS[variant]), CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
+        env = dict(os.environ, CMAKE_ARGS=" ".join(VARIANTS[variant]),
+                   CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
         print(f"building llama-cpp-python {VERSION} ({variant}); this takes several minutes once", flush=True)
         pip("wheel", "--quiet", "--no-deps", "-w", str(out), str(src), env=env)
 

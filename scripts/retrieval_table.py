@@ -78,7 +78,8 @@ def main() -> int:
         "--latency-sample", type=int, default=30, help="questions per pair timed with the real models"
     )
     ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--limit", type=int, help="only N questions of each pool, spread over the articles (slow presets)")
+    ap.add_argument("--limit", type=int,
+                    help="only N questions of each pool, spread over the articles (slow presets)")
     ap.add_argument("--work", help="folder for the indexes, kept and reused (default: a new temporary one)")
     args = ap.parse_args()
     lo, hi = (int(x) for x in args.articles.split(":"))
@@ -104,7 +105,9 @@ def main() -> int:
 
     def questions(qlang: str):
         qs = [q for q in files[qlang].questions if lo <= q.article < hi]
-        return qs[:: max(1, len(qs) // args.limit)][: args.limit] if args.limit else qs  # spread over articles
+        if not args.limit:
+            return qs
+        return qs[:: max(1, len(qs) // args.limit)][: args.limit]  # spread over the articles
 
     cases = [(f"{ql}→{pl}", ql, pl) for ql in ("en", "zh") for pl in ("en", "zh")]
     cases += [(f"mixed {ql}", ql, "mixed") for ql in ("en", "zh")]

@@ -8,7 +8,7 @@ import pytest
 from rag.config import Settings
 from rag.index import build_index
 from rag.pipeline import chunk_params
-from rag.types import Document, DocMeta
+from rag.types import DocMeta, Document
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,8 @@ FIXTURE_DOCS = [
     make_doc("zh_5g", "2020年深圳建成5G基站超4.6万个，成为全国首个5G独立组网全覆盖的城市。", "深圳5G基站"),
     make_doc("en_report", "The city built 46,600 base stations in 2020. Shenzhen's industrial output "
              "reached 3.7 trillion yuan.", "City's industrial output takes the lead", lang="en"),
-    make_doc("zh_other", "武汉举办工业互联网大会，发布发展成效评估报告，创新工程带动投资近700亿元。", "工业互联网大会"),
+    make_doc("zh_other", "武汉举办工业互联网大会，发布发展成效评估报告，创新工程带动投资近700亿元。",
+             "工业互联网大会"),
 ]
 
 
@@ -40,8 +41,8 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index", models_dir=tmp_path / "models",
-                    min_score=0.1, use_llm=False, grounding_check=False)
+    return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
+                    models_dir=tmp_path / "models", min_score=0.1, use_llm=False, grounding_check=False)
     # grounding_check off: the fakes' canned answers do not answer the fixture questions, so the
     # check would withdraw them; test_trust and test_grounding switch it on.
 

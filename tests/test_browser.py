@@ -38,7 +38,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-ANSWER_SECONDS = 300_000  # ms: a wait, not a measure; on a loaded 2-core machine re-indexing an upload took over 2 min
+# A wait, not a measure: on a loaded 2-core machine re-indexing an upload took over 2 min.
+ANSWER_WAIT_MS = 300_000
 ARTICLE = """---
 title: "Shenzhen opens 120 fast-charging stations for electric buses"
 date: 2024-03-02
@@ -142,7 +143,7 @@ def page(browser, server, request):
     p = context.new_page()
     errors: list[str] = []
     p.on("pageerror", lambda exc: errors.append(str(exc)))
-    p.set_default_timeout(ANSWER_SECONDS)
+    p.set_default_timeout(ANSWER_WAIT_MS)
     p.goto(server["url"])
     p.wait_for_selector("#question textarea")
     yield p

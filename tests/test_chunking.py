@@ -25,7 +25,8 @@ def test_english_keeps_decimals_and_abbreviations():
 
 def test_mixed_text_emoji_and_line_breaks():
     t = "Shenzhen 深圳 built 46,600 stations 🎉。Then 2021 came.\n第二段 full-width，标点！"
-    assert texts(t) == ["Shenzhen 深圳 built 46,600 stations 🎉。", "Then 2021 came.", "第二段 full-width，标点！"]
+    assert texts(t) == ["Shenzhen 深圳 built 46,600 stations 🎉。", "Then 2021 came.",
+                        "第二段 full-width，标点！"]
 
 
 @pytest.mark.parametrize("lang,text", [
@@ -60,7 +61,8 @@ def test_a_sentence_longer_than_the_cap_is_cut():
 
 
 def test_chunk_language_follows_its_text():
-    doc = make_doc("m", "深圳工业总产值居首位。\nThe English part of the report is long enough here.", lang="zh")
+    text = "深圳工业总产值居首位。\nThe English part of the report is long enough here."
+    doc = make_doc("m", text, lang="zh")
     chunks = chunk_document(doc, count, ChunkParams(target=5, overlap=0, max_tokens=40))
     assert [c.lang for c in chunks] == ["zh", "en"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import subprocess
 import sys
 from dataclasses import replace
@@ -50,10 +49,6 @@ def files(tmp_path: Path, **named: str | bytes) -> list[Path]:
         p.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
         out.append(p)
     return out
-
-
-def test_doctests():
-    assert doctest.testmod(corpus).failed == 0
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,8 @@ def test_cli_ask_json(real_settings):
 
 def test_cli_reports_a_missing_corpus_in_one_line(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "rag", "build", "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")],
+        [sys.executable, "-m", "rag", "build",
+         "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
     )
     assert out.returncode == 1

@@ -1,17 +1,8 @@
 from __future__ import annotations
 
-import doctest
-
 import pytest
 
-from rag import figures
 from rag.figures import find_figures
-
-
-def test_doctests():
-    result = doctest.testmod(figures)
-    assert result.attempted >= 5 and result.failed == 0
-
 
 # written form -> (value, kind)
 FORMS = [

@@ -85,7 +85,8 @@ def test_bm25_scores_equal_bm25s_lucene():
     import bm25s
 
     rng = random.Random(0)
-    vocab = ["深圳", "基站", "产值", "city", "output", "46000", "工业", "互联网"] + [f"w{i}" for i in range(40)]
+    vocab = ["深圳", "基站", "产值", "city", "output", "46000", "工业", "互联网"]
+    vocab += [f"w{i}" for i in range(40)]
     docs = [[rng.choice(vocab) for _ in range(rng.randint(1, 30))] for _ in range(150)]
     reference = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
     reference.index(docs, show_progress=False)

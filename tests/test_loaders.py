@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import doctest
 import hashlib
 import logging
 from pathlib import Path
@@ -79,12 +78,6 @@ def write(folder: Path, name: str, content: str | bytes) -> Path:
     path = folder / name
     path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
     return path
-
-
-def test_docstring_examples():
-    result = doctest.testmod(loaders)
-    assert result.attempted > 5
-    assert result.failed == 0
 
 
 # --- encodings ------------------------------------------------------------------------------------

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import doctest
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -36,7 +35,8 @@ OTHER_ZH = make_doc(
     "s002", "2020年，深圳建成5G基站4.76万个，率先实现5G信号全覆盖。", "架起工业互联网这座桥", date=""
 )
 LATER_ZH = make_doc(
-    "s001", "全市累计建设5G基站超过7.5万个，5G基站密度全国领先；2024年仍将是主旋律。", "深圳新型工业化", date=""
+    "s001", "全市累计建设5G基站超过7.5万个，5G基站密度全国领先；2024年仍将是主旋律。",
+    "深圳新型工业化", date=""
 )
 PLANTED = make_doc(
     "planted",
@@ -64,11 +64,6 @@ def load(settings, generator, docs=DOCS, **changes) -> Pipeline:
     build_index(docs, emb, settings.index_dir, chunk_params(settings), progress=False)
     changes = {"grounding_check": True, **changes}
     return Pipeline.load(replace(settings, use_llm=True, **changes), embedder=emb, generator=generator)
-
-
-def test_doctests():
-    result = doctest.testmod(trust)
-    assert result.attempted >= 15 and result.failed == 0
 
 
 # --------------------------------------------------------------------------- figures

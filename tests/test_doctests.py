@@ -1,0 +1,28 @@
+"""Every docstring example in ``rag`` runs and gives what it shows."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import importlib.util
+import pkgutil
+
+import pytest
+
+import rag
+
+MODULES = sorted(
+    m.name for m in pkgutil.iter_modules(rag.__path__, "rag.")
+    if ">>>" in (importlib.util.find_spec(m.name).loader.get_source(m.name) or "")
+)
+
+
+def test_modules_with_examples_are_found():
+    assert {"rag.cleaning", "rag.figures", "rag.grounding", "rag.trust", "rag.chunking"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples(name):
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
