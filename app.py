@@ -264,7 +264,7 @@ def _refresh(pipeline: Pipeline) -> None:
 
 
 def _stories(pipeline: Pipeline) -> dict[str, str]:
-    """``{doc_id: story}`` of the pipeline's index (rag.trust via ``Pipeline.story_groups``), or {}."""
+    """``{doc_id: story}`` of the pipeline's index (rag.stories via ``Pipeline.story_groups``), or {}."""
     try:
         return dict(getattr(pipeline, "story_groups", None) or {})
     except Exception:  # noqa: BLE001 - grouping is a nicety: never lose the sources over it

@@ -51,11 +51,9 @@ from .extractive import INTRO
 from .figures import CITATION_MARKER
 from .generation import Generator
 from .index import IndexStore, build_index, target_manifest
-from .lang import detect_lang
+from .lang import HAN, detect_lang
 from .pipeline import Pipeline, chunk_params
 from .types import Answer, DocMeta, Document
-
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 
 
 def _document(doc_id: str, text: str, source: str) -> Document:
@@ -157,7 +155,7 @@ def squad_tokens(text: str) -> list[str]:
     t = unicodedata.normalize("NFKC", text).lower()
     t = "".join(ch for ch in t if unicodedata.category(ch)[0] not in "PS")
     t = re.sub(r"\b(a|an|the)\b", " ", t)
-    return re.findall(rf"[{_HAN}]|[^\s{_HAN}]+", t)
+    return re.findall(rf"[{HAN}]|[^\s{HAN}]+", t)
 
 
 def squad_f1(prediction: str, gold: str) -> float:

@@ -26,10 +26,11 @@ import unicodedata
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from .lang import HAN
+
 KINDS = ("html", "markdown", "text", "pdf")
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
-_CJK = _HAN + "\u3000-\u303f\u3040-\u30ff\uff00-\uffef"  # + CJK punctuation, kana, full-width forms
+_CJK = HAN + "\u3000-\u303f\u3040-\u30ff\uff00-\uffef"  # + CJK punctuation, kana, full-width forms
 _CJK_RE = re.compile(f"[{_CJK}]")
 _FULLWIDTH_PUNCT = "，。、；：？！（）《》〈〉【】「」『』〔〕"
 _PUNCT = set(_FULLWIDTH_PUNCT + ",.;:?!()\"'“”‘’…—·～")
@@ -299,7 +300,7 @@ def undouble_line(line: str, min_chars: int = 3) -> str:
 
 
 _SPACE_NEAR_CJK = re.compile(f"[^\\S\\n]+(?=[{_CJK}])|(?<=[{_CJK}])[^\\S\\n]+")
-_SPACED_RUN = re.compile(f"[{_HAN}](?: [{_HAN}]){{3,}}")
+_SPACED_RUN = re.compile(f"[{HAN}](?: [{HAN}]){{3,}}")
 
 
 def despace_cjk(text: str) -> str:
@@ -383,7 +384,7 @@ def looks_like_pdf_text(text: str) -> bool:
     doubled = sum(undouble_line(line, min_chars=6) != line for line in lines)
     spaced = sum(bool(_SPACED_RUN.search(line)) for line in lines)
     broken = sum(
-        bool(re.match(f"[{_HAN}0-9A-Za-z]", a[-1]) and re.match(f"[{_HAN}]", b[0]))
+        bool(re.match(f"[{HAN}0-9A-Za-z]", a[-1]) and re.match(f"[{HAN}]", b[0]))
         for a, b in zip(lines, lines[1:], strict=False)
     )
     width = statistics.median(len(line) for line in lines)

@@ -49,7 +49,7 @@ import numpy as np
 from .config import Settings
 from .errors import QuestionError, RagError
 from .figures import CITATION_MARKER
-from .lang import detect_lang, han_count
+from .lang import HAN, detect_lang, han_count
 from .pipeline import Pipeline, check_question, retrieval_query
 from .types import Answer, Hit, Timings
 
@@ -208,9 +208,8 @@ def check_sources(qs: QuestionSet, doc_ids: Iterable[str]) -> None:
 
 # --------------------------------------------------------------------------- judging
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-_SPACE_BY_HAN = re.compile(rf"\s+(?=[{_HAN}])|(?<=[{_HAN}])\s+")
+_SPACE_BY_HAN = re.compile(rf"\s+(?=[{HAN}])|(?<=[{HAN}])\s+")
 
 
 def normalize(text: str) -> str:

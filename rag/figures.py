@@ -141,6 +141,20 @@ class Figure:
         return abs(self.value - other.value) <= self.tolerance + abs(self.value) * 1e-9
 
 
+def figure_key(f: Figure) -> tuple[str, float]:
+    """A figure as a comparable key: its kind and value rounded to 6 significant digits."""
+    return f.kind, float(f"{f.value:.6g}")
+
+
+def english_figure(f: Figure) -> str:
+    """``f`` as written in English: "4.6万" -> "46,000", "52.6%" -> "52.6%"."""
+    if f.kind == "percent":
+        return f"{f.value:g}%"
+    if f.kind == "points":
+        return f"{f.value:g} percentage points"
+    return f.text if f.kind == "fraction" else english_amount(f.value)
+
+
 def find_figures(text: str) -> list[Figure]:
     """The figures in ``text``, in order; years, dates, times, ordinals, citation markers ``[1]``,
     list numbers, model names ("5G") and bare integers below 10 are left out.

@@ -25,32 +25,27 @@ from dataclasses import dataclass, field
 
 from .chunking import ChunkParams, sentence_spans
 from .config import Settings
+from .conflicts import Source, conflict_note, find_conflicts
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .encoder2 import load_encoder2
 from .errors import ModelError, QuestionError
 from .extractive import extract_answer
-from .figures import find_figures
+from .figures import figure_key, find_figures
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
 from .grounding import NO, YES, Evidence, check_messages, unconfirmed_notice, ungrounded
 from .index import IndexStore, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
 from .retrieval import Passage, Retriever, select_passages
+from .stories import doc_vectors, drop_story_duplicates, story_groups
 from .trust import (
-    Source,
     asks_latest,
-    conflict_note,
     date_note,
-    doc_vectors,
     drop_echoed_figures,
-    drop_story_duplicates,
-    figure_key,
-    find_conflicts,
     insist_on_language,
     language_drift,
     language_fallback,
     rescale_figures,
-    story_groups,
     unverified_figures,
     unverified_notice,
 )
@@ -203,7 +198,7 @@ class Pipeline:
             return
         yield Answer(text.strip(), lang_, False, citations, timings, mode, tuple(notices), unverified)
 
-    # ----------------------------------------------------------------- trust checks (rag.trust)
+    # ------------------------------------ trust checks (rag.trust, rag.conflicts, rag.grounding)
 
     def _unlikely_answer(self, generator: Generator, messages: list[dict[str, str]]) -> bool:
         """Whether the generator's probability of starting with NO_ANSWER reaches the setting.
@@ -242,7 +237,7 @@ class Pipeline:
 
     @property
     def story_groups(self) -> dict[str, str]:
-        """``{doc_id: group id}``: articles telling the same story share a group (``rag.trust``).
+        """``{doc_id: group id}``: articles telling the same story share a group (``rag.stories``).
 
         Computed from the stored articles' figures and mean vectors when the pipeline loads (the
         index format is left alone; for a few thousand articles this takes well under a second)."""
@@ -265,9 +260,9 @@ class Pipeline:
     def _checked(self, question: str, text: str, passages: list[Passage], rewriter: CitationRewriter,
                  lang: Lang, hits: Sequence[Hit]) -> tuple[str, list[Passage], tuple[str, ...]]:
         """The answer after the checks of ``rag.trust``: echoed and mis-scaled figures repaired,
-        other articles' values for its figures added with citations and dates, the date of its
-        source named when the question asks for the latest figure. Returns the text, the passages
-        (with any a note cites) and the figures no cited passage states."""
+        other articles' values for its figures added with citations and dates (``rag.conflicts``),
+        the date of its source named when the question asks for the latest figure. Returns the
+        text, the passages (with any a note cites) and the figures no cited passage states."""
         cited = [n - 1 for n in rewriter.order] or list(range(len(passages)))
         cited_texts = [f"{passages[i].hit.doc.title}\n{passages[i].text}" for i in cited]
         text = drop_echoed_figures(text, lang)

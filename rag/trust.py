@@ -1,54 +1,31 @@
-"""Answers people can trust: figures checked against their sources, conflicts between sources
-surfaced, dates named, the answer's language checked, one story told once.
+"""Answers people can trust: the answer's figures checked against the passages it cites, the
+date of a "latest" answer named, the answer's language checked.
 
-Pure functions over text and small frozen dataclasses; the pipeline calls them around the
-generator:
+Pure functions over text; the pipeline calls them after generation: ``drop_echoed_figures``
+removes "4.76万 (47,600)" echoes of the prompt's annotations; ``unverified_figures`` lists the
+answer's figures that none of the passages it cites states (``rescale_figures`` first repairs
+the one error seen again and again, "7.3万" written as "7.3 million"); ``date_note`` names the
+date of the source a "latest" answer relies on; ``language_drift`` tells when the answer is not
+in the question's language and ``language_fallback`` writes its figures in the right one.
 
-* before generation: ``story_groups`` (computed once per loaded index) and
-  ``drop_story_duplicates`` keep the prompt from spending its budget twice on the same news
-  (000 in Chinese, 004 in English), unless the second telling carries a different figure;
-* after generation: ``drop_echoed_figures`` removes "4.76万 (47,600)" echoes of the prompt's
-  annotations; ``unverified_figures`` lists the answer's figures that none of the passages
-  it cites states (``rescale_figures`` first repairs the one error seen again and again,
-  "7.3万" written as "7.3 million"); ``find_conflicts`` finds other articles that give a
-  different value for a figure the answer states, and ``conflict_note`` writes them out with
-  their citations and dates (``rag.grounding`` withdraws answers about another year or
-  another subject); ``date_note`` names the date of the source a "latest" answer
-  relies on; ``language_drift`` tells when the answer is not in the question's language.
-
-Why figures for story groups, not vectors: the e5 vectors of the same news in Chinese and in
-English are further apart (cosine 0.84 for 000/004) than two different Chinese stories (0.97),
-so no vector threshold separates them; the figures an article reports are language-neutral and
-nearly unique to a story (000 and 004 share 10 of 14 figures, other pairs at most 5 of 22).
-Same-language reprints are also caught by their mean vectors (cosine >= 0.985).
-
-Does not call the models and does not decide to regenerate: the pipeline does.
+Conflicts between sources are ``rag.conflicts``; one story told once is ``rag.stories``;
+answers about another year or subject are withdrawn by ``rag.grounding``. Does not call the
+models and does not decide to regenerate: the pipeline does.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 
-import numpy as np
-
-from .figures import CITATION_MARKER, Figure, english_amount, find_figures
+from .figures import CITATION_MARKER, english_amount, english_figure, find_figures
 from .lang import detect_lang, han_count
 from .types import Lang
 
-_CLAUSE_END = re.compile(r"[，,；;。！？!?：:\n]|\.(?=\s|$)")
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\s?年|\b)")
-NEAR = 0.25  # two values of one fact differ by at most this share of the larger one
 
 
 # --------------------------------------------------------------------------- figures
-
-
-def figure_key(f: Figure) -> tuple[str, float]:
-    """A figure as a comparable key: its kind and value rounded to 6 significant digits."""
-    return f.kind, float(f"{f.value:.6g}")
 
 
 def unverified_figures(answer: str, sources: Iterable[str], question: str = "") -> tuple[str, ...]:
@@ -138,215 +115,6 @@ def _digits(text: str) -> str:
 
 
 _ASCII_DIGITS = str.maketrans("０１２３４５６７８９", "0123456789")
-
-
-# --------------------------------------------------------------------------- conflicts
-
-
-@dataclass(frozen=True)
-class Source:
-    """A text an answer may rest on: a passage shown to the model, or a story sibling's article."""
-
-    doc_id: str
-    date: str  # "" when the article has none
-    text: str
-
-
-@dataclass(frozen=True)
-class Reading:
-    """One source's value for a fact."""
-
-    source: int  # index into the sources given
-    figure: Figure
-    unit: str  # the measure word written after it in the source ("个", "根"), or ""
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """A figure the answer states and the other values other articles give for the same fact."""
-
-    stated: Reading
-    others: tuple[Reading, ...]
-
-
-def find_conflicts(
-    answer: str,
-    sources: Sequence[Source],
-    cited: Sequence[int],
-    groups: Mapping[str, str] | None = None,
-    question: str = "",
-    articles: Mapping[str, str] | None = None,
-) -> list[Conflict]:
-    """Other articles that give a different value for a figure of ``answer``.
-
-    ``cited`` are the indices of the sources the answer cites. A figure of the answer is anchored
-    in the first cited source stating it. Another article (not the anchor's) disagrees when it
-    does not state that value but gives one of the same kind within ``NEAR`` of it, and it tells
-    the same fact: the same story (``groups``, e.g. a translation) where, over the whole articles
-    (``articles``: doc_id -> text, when given), each of the two values is the other's closest
-    unmatched value; or the same wording around the figure (the clauses share at least 40% of
-    their character bigrams or words) and no other year. Values in different currencies never
-    conflict. One reading per article: the closest value.
-
-    >>> srcs = [Source("000", "2021-01-20", "2020年深圳建成5G基站超4.6万个，成为首个城市。"),
-    ...         Source("002", "", "2020年，深圳建成5G基站4.76万个，率先实现5G信号全覆盖。"),
-    ...         Source("001", "", "全市累计建设5G基站超过7.5万个,密度全国领先。")]
-    >>> [(c.stated.figure.text, [(srcs[r.source].doc_id, r.figure.text + r.unit) for r in c.others])
-    ...  for c in find_conflicts("深圳建成5G基站超4.6万个[1]。", srcs, [0])]
-    [('4.6万', [('002', '4.76万个')])]
-    """
-    groups, articles = groups or {}, articles or {}
-    figures = [find_figures(s.text) for s in sources]
-    asked_years = set(_YEAR.findall(question))
-    out: list[Conflict] = []
-    done: set[tuple[str, float]] = set()
-    for f in find_figures(answer):
-        anchor = next(
-            ((i, g) for i in cited if 0 <= i < len(sources) for g in figures[i] if f.matches(g)), None
-        )
-        if anchor is None or figure_key(anchor[1]) in done:
-            continue
-        a, g0 = anchor
-        done.add(figure_key(g0))
-        a_doc, a_clause = sources[a].doc_id, _clause(sources[a].text, g0)
-        others: dict[str, Reading] = {}
-        for j, src in enumerate(sources):
-            if src.doc_id == a_doc or src.doc_id in others or any(f.matches(g) for g in figures[j]):
-                continue
-            sibling = groups.get(src.doc_id, src.doc_id) == groups.get(a_doc, a_doc)
-            best = None
-            for g in figures[j]:
-                if g.kind != g0.kind or not _near(g0.value, g.value) or g0.matches(g):
-                    continue
-                if _currency(src.text, g) != _currency(sources[a].text, g0):
-                    continue
-                clause = _clause(src.text, g)
-                if sibling:
-                    if not _mutual_nearest(
-                        articles.get(a_doc, sources[a].text), g0, articles.get(src.doc_id, src.text), g
-                    ):
-                        continue
-                else:
-                    years = set(_YEAR.findall(clause)) | set(_YEAR.findall(a_clause))
-                    if (
-                        _overlap(a_clause, clause) < 0.4
-                        or len(years) > 1
-                        or (asked_years and years - asked_years)
-                    ):
-                        continue
-                gap = abs(g.value - g0.value)
-                if best is None or gap < best[0]:
-                    best = (gap, g)
-            if best:
-                others[src.doc_id] = Reading(j, best[1], _unit(src.text, best[1]))
-        if others:
-            out.append(Conflict(Reading(a, g0, _unit(sources[a].text, g0)), tuple(others.values())))
-    return out
-
-
-def conflict_note(
-    conflicts: Sequence[Conflict], sources: Sequence[Source], number: Mapping[int, int], lang: Lang
-) -> str:
-    """One sentence per conflict naming each value with its citation ``[n]`` and its article's date.
-
-    ``number`` maps a source index to the citation number the answer uses for it.
-
-    >>> f = find_figures("4.6万个 4.76万个")
-    >>> c = Conflict(Reading(0, f[0], "个"), (Reading(1, f[1], "个"),))
-    >>> s = [Source("000", "2021-01-20", ""), Source("002", "", "")]
-    >>> conflict_note([c], s, {0: 1, 1: 2}, "zh")
-    '资料说法不一：4.6万个[1]（2021-01-20）；4.76万个[2]（日期不详）。'
-    >>> conflict_note([c], s, {0: 1, 1: 2}, "en")
-    'The sources differ: 46,000 [1] (2021-01-20); 47,600 [2] (undated).'
-    """
-    lines = []
-    for c in conflicts:
-        parts = []
-        for r in (c.stated, *c.others):
-            date = sources[r.source].date
-            if lang == "zh":
-                parts.append(f"{r.figure.text}{r.unit}[{number[r.source]}]（{date or '日期不详'}）")
-            else:
-                parts.append(f"{_english(r.figure)} [{number[r.source]}] ({date or 'undated'})")
-        lines.append(
-            ("资料说法不一：" + "；".join(parts) + "。")
-            if lang == "zh"
-            else ("The sources differ: " + "; ".join(parts) + ".")
-        )
-    return "\n".join(lines)
-
-
-def _english(f: Figure) -> str:
-    if f.kind == "percent":
-        return f"{f.value:g}%"
-    if f.kind == "points":
-        return f"{f.value:g} percentage points"
-    return f.text if f.kind == "fraction" else english_amount(f.value)
-
-
-def _mutual_nearest(text_a: str, fa: Figure, text_b: str, fb: Figure) -> bool:
-    """Whether ``fa`` and ``fb`` are each other's closest value among the figures of the same kind
-    that the other article does not state (so 50% does not pair with 52.5 when 52.6% is there)."""
-    figs_a = [f for f in find_figures(text_a) if f.kind == fa.kind]
-    figs_b = [f for f in find_figures(text_b) if f.kind == fb.kind]
-    free_a = [f for f in figs_a if not any(f.matches(g) or g.matches(f) for g in figs_b)]
-    free_b = [f for f in figs_b if not any(f.matches(g) or g.matches(f) for g in figs_a)]
-    if not free_a or not free_b:
-        return False
-    near_a = min(free_a, key=lambda f: abs(f.value - fb.value))
-    near_b = min(free_b, key=lambda f: abs(f.value - fa.value))
-    return figure_key(near_a) == figure_key(fa) and figure_key(near_b) == figure_key(fb)
-
-
-_CURRENCIES = (
-    ("USD", r"US\$|\$|美元|dollars?"),
-    ("SGD", r"新元|S\$|Singapore"),
-    ("HKD", r"港元|港币|HK\$"),
-    ("EUR", r"欧元|euros?|€"),
-    ("CNY", r"元|yuan|RMB|人民币"),
-)
-
-
-def _currency(text: str, f: Figure) -> str:
-    """The currency written next to a figure ("US$572 billion" -> "USD"), or ""."""
-    before, after = text[max(0, f.start - 4) : f.start], text[f.end : f.end + 10]
-    for code, pattern in _CURRENCIES:
-        if re.search(rf"(?:{pattern})\s?$", before) or re.match(rf"\s?(?:{pattern})", after, re.IGNORECASE):
-            return code
-    return ""
-
-
-def _near(a: float, b: float) -> bool:
-    return a != b and abs(a - b) <= NEAR * max(abs(a), abs(b))
-
-
-def _clause(text: str, f: Figure) -> str:
-    """The clause of ``text`` around figure ``f`` (cut at ，；。 and sentence ends)."""
-    starts = [m.end() for m in _CLAUSE_END.finditer(text, 0, f.start)]
-    end = _CLAUSE_END.search(text, f.end)
-    return text[(starts[-1] if starts else 0) : (end.start() if end else len(text))]
-
-
-def _unit(text: str, f: Figure) -> str:
-    m = re.match(r"\s?([个家根项座条名位倍次台辆只件人户所元吨])", text[f.end : f.end + 2])
-    return m.group(1) if m and f.kind == "amount" else ""
-
-
-def _overlap(a: str, b: str) -> float:
-    """Dice overlap of two clauses' character bigrams (Chinese) or words (English), digits removed.
-
-    >>> round(_overlap("2020年深圳建成5G基站超4.6万个", "2020年，深圳建成5G基站4.76万个"), 2)
-    0.88
-    """
-
-    def grams(t: str) -> set[str]:
-        t = re.sub(r"[\d.,%]+", "#", t.lower())
-        words = set(re.findall(r"[a-z]{3,}", t))
-        han = re.findall(rf"[{_HAN}#a-z]", t)
-        return words | {x + y for x, y in zip(han, han[1:], strict=False)}
-
-    ga, gb = grams(a), grams(b)
-    return 2 * len(ga & gb) / (len(ga) + len(gb)) if ga and gb else 0.0
 
 
 # --------------------------------------------------------------------------- dates
@@ -449,7 +217,7 @@ def language_fallback(answer: str, lang: Lang) -> str:
     for f in find_figures(answer):
         m = CITATION_MARKER.search(answer, f.end)
         cite = m.group(0) if m and not find_figures(answer[f.end : m.start()]) else ""
-        parts.append((f"{_english(f)} {cite}" if lang == "en" else f.text + cite).strip())
+        parts.append((f"{english_figure(f)} {cite}" if lang == "en" else f.text + cite).strip())
     if parts:
         return (
             ("The sources give: " + "; ".join(parts) + ".")
@@ -461,109 +229,3 @@ def language_fallback(answer: str, lang: Lang) -> str:
         return (f"The answer is in the cited sources {cites}, but it could not be written in English; "
                 "please read the passages below.")
     return f"答案见所引资料{cites}，但未能用中文写出，请阅读下方引文。"
-
-
-# --------------------------------------------------------------------------- story groups
-
-
-def story_groups(
-    docs: Sequence[tuple[str, str, str]],
-    vectors: Mapping[str, np.ndarray] | None = None,
-    min_shared: int = 3,
-    min_share: float = 0.5,
-    min_cosine: float = 0.985,
-    max_days: int = 31,
-) -> dict[str, str]:
-    """Group articles that tell the same story: ``{doc_id: group_id}`` for every article, the group
-    id being the smallest doc id of the group (an article alone is its own group).
-
-    ``docs`` are (doc_id, date, text). Two articles are one story when they share at least
-    ``min_shared`` figures making at least ``min_share`` of the smaller article's figures, or
-    (with ``vectors``: one L2-normalised mean vector per article) when their vectors have cosine
-    >= ``min_cosine``; never when both are dated more than ``max_days`` apart.
-
-    >>> story_groups([("000", "2021-01-20", "产值3.7万亿元，资金4.55亿元，项目1030个，基站4.6万个"),
-    ...               ("004", "2021-01-21", "3.7 trillion yuan, 455 million yuan, 1,030 projects, 46,600"),
-    ...               ("002", "", "产值9164.8亿元，基站4.76万个")])
-    {'000': '000', '004': '000', '002': '002'}
-    """
-    keys = {d: {figure_key(f) for f in find_figures(t)} for d, _, t in docs}
-    dates = {d: date for d, date, _ in docs}
-    parent = {d: d for d, _, _ in docs}
-
-    def root(d: str) -> str:
-        while parent[d] != d:
-            parent[d] = parent[parent[d]]
-            d = parent[d]
-        return d
-
-    def join(a: str, b: str) -> None:
-        if _days_apart(dates[a], dates[b]) > max_days:
-            return
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-
-    by_key: dict[tuple[str, float], list[str]] = {}
-    for d, ks in keys.items():
-        for k in ks:
-            by_key.setdefault(k, []).append(d)
-    shared: dict[tuple[str, str], int] = {}
-    for ds in by_key.values():
-        if len(ds) <= 50:  # a figure in very many articles (a common percentage) says nothing
-            for i, a in enumerate(ds):
-                for b in ds[i + 1 :]:
-                    shared[(a, b)] = shared.get((a, b), 0) + 1
-    for (a, b), n in shared.items():
-        if n >= min_shared and n >= min_share * min(len(keys[a]), len(keys[b])):
-            join(a, b)
-    if vectors:
-        ids = [d for d, _, _ in docs if d in vectors]
-        if 1 < len(ids) <= 5000:
-            m = np.stack([vectors[d] for d in ids]).astype(np.float32)
-            sims = m @ m.T
-            for i, j in zip(*np.nonzero(np.triu(sims >= min_cosine, k=1)), strict=True):
-                join(ids[i], ids[j])
-    return {d: root(d) for d, _, _ in docs}
-
-
-def _days_apart(a: str, b: str) -> int:
-    if not (re.match(r"\d{4}-\d\d-\d\d$", a or "") and re.match(r"\d{4}-\d\d-\d\d$", b or "")):
-        return 0
-    return abs((np.datetime64(a) - np.datetime64(b)).astype(int))
-
-
-def doc_vectors(vectors: np.ndarray, rows: Mapping[str, Sequence[int]]) -> dict[str, np.ndarray]:
-    """One L2-normalised mean vector per article from the index's chunk vectors."""
-    out = {}
-    for d, rs in rows.items():
-        if len(rs):
-            v = np.asarray(vectors[list(rs)], dtype=np.float32).mean(axis=0)
-            out[d] = v / (np.linalg.norm(v) or 1.0)
-    return out
-
-
-def drop_story_duplicates(
-    items: Sequence[tuple[str, str]], groups: Mapping[str, str], doc_keys: Mapping[str, set]
-) -> list[int]:
-    """Indices of the ``items`` (doc_id, text), best first, worth showing: an item is dropped when
-    an article of the same story ranks higher and already states every figure of the item.
-
-    >>> keys = {"000": {figure_key(f) for f in find_figures("3.7万亿元，4.6万个")}}
-    >>> items = [("000", "3.7万亿元"), ("004", "3.7 trillion yuan"), ("004", "46,600 stations")]
-    >>> drop_story_duplicates(items, {"000": "000", "004": "000"}, keys)
-    [0, 2]
-    """
-    kept, seen = [], []
-    for i, (doc, text) in enumerate(items):
-        group = groups.get(doc, doc)
-        better = [d for d in seen if d != doc and groups.get(d, d) == group]
-        if better:
-            mine = {figure_key(f) for f in find_figures(text)}
-            known = set().union(*(doc_keys.get(d, set()) for d in better))
-            if not mine - known:
-                continue
-        kept.append(i)
-        if doc not in seen:
-            seen.append(doc)
-    return kept

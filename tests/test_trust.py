@@ -6,9 +6,11 @@ from dataclasses import replace
 import pytest
 
 from rag import trust
+from rag.conflicts import Source, conflict_note, find_conflicts
 from rag.index import build_index
 from rag.pipeline import Pipeline, chunk_params
-from rag.trust import Source, find_conflicts, language_drift, story_groups, unverified_figures
+from rag.stories import story_groups
+from rag.trust import language_drift, unverified_figures
 from tests.conftest import make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 
@@ -146,7 +148,7 @@ def test_english_conflict_note_uses_english_values():
         Source("004", "2021-01-21", "52.5 percent of enterprises reduced their cost"),
     ]
     conflicts = find_conflicts("52.6% of firms cut costs [1].", srcs, [0], {"000": "000", "004": "000"})
-    note = trust.conflict_note(conflicts, srcs, {0: 1, 1: 2}, "en")
+    note = conflict_note(conflicts, srcs, {0: 1, 1: 2}, "en")
     assert note == "The sources differ: 52.6% [1] (2021-01-20); 52.5% [2] (2021-01-21)."
     assert not language_drift(note, "en")
 
