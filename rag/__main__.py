@@ -127,14 +127,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
         answer = pipeline.ask(args.question)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
-    shown = 0
-    answer = None
+    printed, answer = "", None
     for answer in pipeline.stream(args.question):
-        print(answer.text[shown:], end="", flush=True)
-        shown = len(answer.text)
+        if answer.text.startswith(printed):  # the text grows as it is written
+            print(answer.text[len(printed):], end="", flush=True)
+            printed = answer.text
     assert answer is not None
-    if len(answer.text) < shown or not answer.text.startswith(answer.text[:shown]):
-        print("\n" + answer.text)
+    if answer.text != printed:  # replaced: withdrawn by the checks, or rewritten in the question's language
+        print(("\n\n" if printed else "") + answer.text, end="")
     print()
     for c in answer.citations:
         print(f"[{c.n}] {c.title} ({c.date}) {c.url}  <{c.chunk_id} {c.start}-{c.end}>")

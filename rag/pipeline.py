@@ -52,6 +52,8 @@ from .trust import (
 from .types import Answer, Citation, Hit, Lang, Timings
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut, with a notice
+# shown under the streamed answer while it is checked against the passages (it may be withdrawn)
+CHECKING = {"zh": "正在核对答案与所引资料……", "en": "Checking the answer against its sources…"}
 log = logging.getLogger(__name__)
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
 
@@ -183,6 +185,9 @@ class Pipeline:
                 messages = insist_on_language(messages, lang_)
             else:
                 text = language_fallback(text, lang_)
+            if self.settings.grounding_check:
+                timings = Timings(retrieval.ms, first_token_ms)
+                yield Answer(text, lang_, False, (), timings, mode, (*notices, CHECKING[lang_]))
             if self.settings.grounding_check and (
                 why := self._ungrounded(generator, question, text, passages, rewriter.order, lang_)
             ):

@@ -8,6 +8,7 @@ import pytest
 from rag.errors import QuestionError
 from rag.generation import CitationRewriter, build_messages
 from rag.pipeline import Pipeline, check_question, pick_lang, retrieval_query
+from rag.types import Answer
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 
@@ -123,3 +124,25 @@ def test_system_prompt_is_fixed_per_language():
     a = build_messages("问题一", [], "zh")[0]
     b = build_messages("another", [], "zh")[0]
     assert a == b
+
+
+def test_cli_ask_prints_a_replaced_answer_in_full(monkeypatch, capsys):
+    """A streamed answer later withdrawn (or rewritten) is followed by the final text, not glued to it."""
+    from rag import __main__ as cli
+
+    final = Answer("资料中没有找到答案。", "zh", True, notices=("回答所述内容未见于所引资料。",))
+    snapshots = [Answer("超4.6", "zh", False), Answer("超4.6万个[1]。", "zh", False), final]
+
+    class Streamed:
+        def stream(self, question):
+            yield from snapshots
+
+    monkeypatch.setattr(Pipeline, "load", classmethod(lambda cls, settings: Streamed()))
+    assert cli.main(["ask", "2020年广州建成了多少5G基站？"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("超4.6万个[1]。\n\n资料中没有找到答案。\n")
+    assert "回答所述内容未见于所引资料" in err
+
+    snapshots[-1] = Answer("超4.6万个[1]。", "zh", False)
+    assert cli.main(["ask", "2020年深圳建成了多少5G基站？"]) == 0
+    assert capsys.readouterr().out.startswith("超4.6万个[1]。\n")

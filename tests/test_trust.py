@@ -8,7 +8,7 @@ import pytest
 from rag import trust
 from rag.conflicts import Source, conflict_note, find_conflicts
 from rag.index import build_index
-from rag.pipeline import Pipeline, chunk_params
+from rag.pipeline import CHECKING, Pipeline, chunk_params
 from rag.stories import story_groups
 from rag.trust import language_drift, unverified_figures
 from tests.conftest import make_doc
@@ -95,6 +95,18 @@ def test_answer_about_another_place_is_withdrawn(settings):
     kept = load(elsewhere, FakeGenerator("超4.6万个[1]。"), grounding_check=False)
     kept = kept.ask("2020年广州建成了多少5G基站？")
     assert not kept.abstained  # RAG_GROUNDING=0 keeps it, for comparisons
+
+
+def test_streamed_answer_is_marked_as_being_checked_until_the_verdict(settings):
+    kept = list(load(settings, FakeGenerator("超4.6万个[1]。")).stream("2020年深圳建成了多少5G基站？"))
+    checking = [a for a in kept if CHECKING["zh"] in a.notices]
+    assert len(checking) == 1 and checking[0].text.startswith("超4.6万个")
+    assert kept.index(checking[0]) == len(kept) - 2  # the last snapshot before the verdict
+    assert not kept[-1].abstained and CHECKING["zh"] not in kept[-1].notices
+    elsewhere = replace(settings, index_dir=settings.index_dir.parent / "withdrawn")
+    withdrawn = list(load(elsewhere, FakeGenerator("超4.6万个[1]。")).stream("2020年广州建成了多少5G基站？"))
+    assert any(CHECKING["zh"] in a.notices for a in withdrawn)
+    assert withdrawn[-1].abstained and CHECKING["zh"] not in withdrawn[-1].notices
 
 
 def test_supported_figures_in_another_language_are_not_flagged(settings):
