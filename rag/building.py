@@ -10,6 +10,8 @@ build (vector stores, BM25, manifest, swap) are there too.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import hashlib
 import os
 import shutil
@@ -107,6 +109,28 @@ def vector_sources(live: Live | None, target: Manifest) -> list[Source]:
 
 
 
+def _glibc() -> ctypes.CDLL | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    except OSError:
+        return None
+    return libc if hasattr(libc, "malloc_trim") else None
+
+
+_LIBC = _glibc()
+
+
+def release_freed_memory() -> bool:
+    """Give the memory freed after a forward pass back to the system (glibc's ``malloc_trim``;
+    False elsewhere). torch's tensors of changing shapes leave glibc's heap holding freed memory:
+    without this, a 60,000-article e5 build grew by about 19 KB an article and passed 4 GB at
+    50,000 articles; 800 articles ended at 1,916 MB without it and 1,315 MB with it."""
+    if _LIBC is None:
+        return False
+    _LIBC.malloc_trim(0)
+    return True
+
+
 class BuildFolder:
     """The new build folder being written (``rag.index`` docstring: in place or full)."""
 
@@ -199,6 +223,8 @@ class BuildFolder:
                 fresh[miss] = True
             if space == "e5":
                 self.embedded += len(miss)
+        if fresh.any():
+            release_freed_memory()
         self.embed_seconds += time.perf_counter() - t0
         if fresh.any():
             self.log.append(keys[fresh], {s: v[fresh] for s, v in vectors.items()})

@@ -192,3 +192,16 @@ def test_search_within_one_language_and_exact_similarities(tmp_path):
     assert en and all(store.chunk(r).lang == "en" for r, _ in en)
     assert np.allclose(store.similarities(q, [r for r, _ in en]), [s for _, s in en], atol=1e-5)
     assert store.search(q, 5, lang="fr") == []
+
+
+def test_memory_is_released_after_each_embedding_call_only(tmp_path, monkeypatch):
+    """Freed forward-pass memory goes back to the system after every group that embedded
+    something, and not when every vector is reused."""
+    calls = []
+    monkeypatch.setattr("rag.building.release_freed_memory", lambda: calls.append(1) or True)
+    first = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
+    assert first.embedded > 0 and len(calls) == 1  # the fixture fits one embedding group
+    monkeypatch.setattr("rag.index.TOKENIZER_ID", "kw-test")  # rebuilt, every vector reused
+    again = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
+    assert again.embedded == 0 and len(calls) == 1
+
