@@ -70,7 +70,7 @@ def fixture_index(settings: Settings, fake_embedder: FakeEmbedder) -> Settings:
 @pytest.fixture
 def shared_dir() -> Path:
     if not (SHARED / "benchmarks").is_dir():
-        pytest.skip("../shared/benchmarks is absent (it ships only with the development set-up)")
+        pytest.skip("../shared/benchmarks is absent (the benchmark data is not part of this repository)")
     return SHARED
 
 
