@@ -35,8 +35,7 @@ test: models
 	$(PY) -m pytest
 
 lint: setup
-	$(PY) -m ruff check rag tests app.py
-	$(PY) -m ruff format --check rag tests app.py
+	$(PY) -m ruff check .
 
 bench: index
 	$(PY) -m rag bench speed
