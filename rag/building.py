@@ -224,10 +224,11 @@ class BuildFolder:
                 fresh[miss] = True
             if space == "e5":
                 self.embedded += len(miss)
-        if fresh.any():
+        embedded_any = bool(fresh.any())
+        if embedded_any:
             release_freed_memory()
         self.embed_seconds += time.perf_counter() - t0
-        if fresh.any():
+        if embedded_any:
             self.log.append(keys[fresh], {s: v[fresh] for s, v in vectors.items()})
         for space, v in vectors.items():
             self.out[SPACES[space][0]].write(np.ascontiguousarray(v, dtype=np.float32).tobytes())

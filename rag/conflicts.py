@@ -13,12 +13,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .figures import Figure, english_figure, figure_key, find_figures
+from .figures import YEAR, Figure, english_figure, figure_key, find_figures
 from .lang import HAN
 from .types import Lang
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?：:\n]|\.(?=\s|$)")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\s?年|\b)")
 NEAR = 0.25  # two values of one fact differ by at most this share of the larger one
 
 
@@ -76,7 +75,7 @@ def find_conflicts(
     """
     groups, articles = groups or {}, articles or {}
     figures = [find_figures(s.text) for s in sources]
-    asked_years = set(_YEAR.findall(question))
+    asked_years = set(YEAR.findall(question))
     out: list[Conflict] = []
     done: set[tuple[str, float]] = set()
     for f in find_figures(answer):
@@ -106,7 +105,7 @@ def find_conflicts(
                     ):
                         continue
                 else:
-                    years = set(_YEAR.findall(clause)) | set(_YEAR.findall(a_clause))
+                    years = set(YEAR.findall(clause)) | set(YEAR.findall(a_clause))
                     if (
                         _overlap(a_clause, clause) < 0.4
                         or len(years) > 1

@@ -106,6 +106,7 @@ _FIGURE = re.compile(
     r"(?:\s?(?P<pct>%|‰|个百分点|percentage points?|per ?cent)(?![A-Za-z]))?",
     re.IGNORECASE,
 )
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\s?年|\b)")  # 2020年, in 2020: a year, not a figure
 CITATION_MARKER = re.compile(  # [1], [1, 2], 【3】: citation markers in an answer
     r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:[(（]\d{1,2}[)）]|\d{1,2}[.、)）](?!\d))")

@@ -40,7 +40,8 @@ from .lang import detect_lang
 from .trust import rescale_figures
 from .types import Lang
 
-_YEAR = re.compile(r"(?<![\d.,])((?:19|20)\d\d)(?![\d.,%万亿])")  # 2020年, 2020赛季, in 2020
+# 2020年, 2020赛季, in 2020: wider than figures.YEAR, which wants 年 or a word boundary after it
+_YEAR = re.compile(r"(?<![\d.,])((?:19|20)\d\d)(?![\d.,%万亿])")
 # jieba tags of the words a Chinese question's answer must be about: nouns, names, places,
 # organisations, other proper nouns, abbreviations, Latin words, nominal verbs (not times:
 # "年初", "目前" are said in many ways)
@@ -199,6 +200,7 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
         return None
     terms = key_terms(question)
     best: tuple[str, ...] | None = None
+    english_names = any(t.proper and t.lang == "en" for t in terms)  # need the article's tokens
     wholes: dict[int, tuple[str, set[str]]] = {}  # per passage: its article, and its tokens when needed
     for i, j in places:
         e = evidence[i]
@@ -207,7 +209,6 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
         tokens = set(tokenize(context))
         if i not in wholes:
             whole = normalize(f"{e.title} {e.article or e.text}")
-            english_names = any(t.proper and t.lang == "en" for t in terms)
             wholes[i] = (whole, set(tokenize(whole)) if english_names else set())
         whole, whole_tokens = wholes[i]
         src_lang = detect_lang(e.text)

@@ -188,12 +188,10 @@ class Pipeline:
             if self.settings.grounding_check:
                 timings = Timings(retrieval.ms, first_token_ms)
                 yield Answer(text, lang_, False, (), timings, mode, (*notices, CHECKING[lang_]))
-            if self.settings.grounding_check and (
-                why := self._ungrounded(generator, question, text, passages, rewriter.order, lang_)
-            ):
-                notices.append(why)
-                yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
-                return
+                if why := self._ungrounded(generator, question, text, passages, rewriter.order, lang_):
+                    notices.append(why)
+                    yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
+                    return
         text, passages, unverified = self._checked(question, text, passages, rewriter, lang_, retrieval.hits)
         notices += unverified_notice(unverified, lang_)
         citations = cite(passages, rewriter.order)

@@ -18,12 +18,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .figures import CITATION_MARKER, english_amount, english_figure, find_figures
+from .figures import CITATION_MARKER, YEAR, english_amount, english_figure, find_figures
 from .lang import detect_lang, han_count
 from .types import Lang
-
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\s?年|\b)")
-
 
 # --------------------------------------------------------------------------- figures
 
@@ -150,7 +147,7 @@ def date_note(answer: str, n: int, date: str, text: str, lang: Lang) -> str:
     """
     if date and date in answer:
         return ""
-    years = sorted({int(y) for y in _YEAR.findall(text)})
+    years = sorted({int(y) for y in YEAR.findall(text)})
     if lang == "zh":
         if date:
             return f"（资料[{n}]的日期：{date}）"
