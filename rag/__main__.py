@@ -147,10 +147,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    import app
+    from .web import main as serve
 
-    app.main(_settings(args))
+    serve(_settings(args))
     return 0
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from app import build_app, launch
+from rag.web.app import build_app, launch
 from rag.pipeline import Pipeline
 
 ROOT = Path(__file__).resolve().parent.parent

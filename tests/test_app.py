@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from app import (
+from rag.web.app import (
     add_articles,
     answer_markdown,
     build_app,

@@ -12,13 +12,13 @@ import pytest
 import rag
 
 MODULES = sorted(
-    m.name for m in pkgutil.iter_modules(rag.__path__, "rag.")
+    m.name for m in pkgutil.walk_packages(rag.__path__, "rag.")
     if ">>>" in (importlib.util.find_spec(m.name).loader.get_source(m.name) or "")
 )
 
 
 def test_modules_with_examples_are_found():
-    expected = {"rag.cleaning", "rag.figures", "rag.grounding", "rag.trust", "rag.conflicts", "rag.stories"}
+    expected = {"rag.web.app", "rag.cleaning", "rag.figures", "rag.grounding", "rag.trust", "rag.conflicts", "rag.stories"}
     assert expected <= set(MODULES)
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from app import add_articles, delete_article, respond
+from rag.web.app import add_articles, delete_article, respond
 from rag.corpus import add_files
 from rag.errors import IndexLockedError
 from rag.index import IndexStore, build_index, live_build

@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from app import add_articles, respond
+from rag.web.app import add_articles, respond
 from rag.chunking import ChunkParams, chunk_document, sentence_spans
 from rag.cleaning import clean
 from rag.config import Settings

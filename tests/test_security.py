@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import is_loopback, launch_options
+from rag.web.app import is_loopback, launch_options
 from rag.config import Settings
 from rag.errors import RagError
 from tests.conftest import FIXTURE_DOCS, fixture_library
