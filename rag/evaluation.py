@@ -48,6 +48,7 @@ import numpy as np
 
 from .config import Settings
 from .errors import QuestionError, RagError
+from .failures import failure_report
 from .figures import CITATION_MARKER
 from .lang import HAN, detect_lang, han_count
 from .pipeline import Pipeline, check_question, retrieval_query
@@ -301,7 +302,8 @@ class Result:
             "retrieved": list(self.retrieved), "citations": [c.doc_id for c in a.citations],
             "cited_chunks": [c.chunk_id for c in a.citations], "cited_texts": [c.text for c in a.citations],
             "unverified_figures": list(a.unverified_figures), "timings": a.timings.to_json(),
-            "notices": list(a.notices),
+            "notices": list(a.notices), "evidence": list(a.trace.evidence), "draft": a.trace.draft,
+            "stopped_by": a.trace.stopped_by,
         }  # fmt: skip
 
 
@@ -420,4 +422,5 @@ def summarise(results: Sequence[Result], **run_info: Any) -> dict:
     modes = sorted({r.answer.mode for r in results})
     out["run"] = {"mode": "+".join(modes), **run_info}
     out["questions"] = [r.to_json() for r in results]
+    out["failures"] = failure_report(out["questions"], k=run_info.get("k") or 5)
     return out

@@ -49,7 +49,7 @@ from .trust import (
     unverified_figures,
     unverified_notice,
 )
-from .types import Answer, Citation, Hit, Lang, Timings
+from .types import Answer, Citation, Hit, Lang, Timings, Trace
 
 MAX_QUESTION_CHARS = 1000  # longer questions are cut, with a notice
 # shown under the streamed answer while it is checked against the passages (it may be withdrawn)
@@ -136,13 +136,14 @@ class Pipeline:
 
         retrieval = self.retriever.search(retrieval_query(question, history), k)
         if retrieval.relevance < self.settings.min_score:
-            yield self._abstain(lang_, retrieval.ms, t0, notices)
+            yield self._abstain(lang_, retrieval.ms, t0, notices, trace=Trace(stopped_by="retrieval"))
             return
         hits = self._distinct_stories(retrieval.hits)  # one telling of a story, unless another adds a figure
         passages = select_passages(hits, retrieval.query_vector, self.embedder,
                                    self.settings.prompt_passages, self.settings.prompt_chars)
         rewriter = CitationRewriter(valid=len(passages))
         text, first_token_ms, prompt_tokens = "", 0.0, 0
+        evidence = tuple(p.text for p in passages)
         if generator is None:
             raw, _ = extract_answer(passages, lang_)
             text = rewriter.feed(raw) + rewriter.finish()
@@ -153,7 +154,8 @@ class Pipeline:
             prompt_tokens = generator.count_tokens(messages)
             if self._unlikely_answer(generator, messages):
                 ms = (time.perf_counter() - t0) * 1000
-                yield self._abstain(lang_, retrieval.ms, t0, notices, ms, prompt_tokens)
+                yield self._abstain(lang_, retrieval.ms, t0, notices, ms, prompt_tokens,
+                                    Trace(evidence, stopped_by="gate"))
                 return
             # An answer drifting into the other language (seen after ~30 characters, or at the end)
             # is written once more with a stronger instruction; its text replaces what was shown.
@@ -177,7 +179,8 @@ class Pipeline:
                         timings = Timings(retrieval.ms, first_token_ms)
                         yield Answer(text, lang_, False, (), timings, mode, tuple(notices))
                 if head is not None:  # only the sentinel (or nothing) was written
-                    yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
+                    yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens,
+                                        Trace(evidence, stopped_by="model"))
                     return
                 text += rewriter.finish()
                 if not language_drift(text, lang_):
@@ -190,16 +193,19 @@ class Pipeline:
                 yield Answer(text, lang_, False, (), timings, mode, (*notices, CHECKING[lang_]))
                 if why := self._ungrounded(generator, question, text, passages, rewriter.order, lang_):
                     notices.append(why)
-                    yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
+                    yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens,
+                                        Trace(evidence, text, "check"))
                     return
         text, passages, unverified = self._checked(question, text, passages, rewriter, lang_, retrieval.hits)
         notices += unverified_notice(unverified, lang_)
         citations = cite(passages, rewriter.order)
         timings = Timings(retrieval.ms, first_token_ms, (time.perf_counter() - t0) * 1000, prompt_tokens)
         if not text.strip():
-            yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens)
+            yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens,
+                                Trace(evidence, stopped_by="empty"))
             return
-        yield Answer(text.strip(), lang_, False, citations, timings, mode, tuple(notices), unverified)
+        yield Answer(text.strip(), lang_, False, citations, timings, mode, tuple(notices), unverified,
+                     Trace(evidence))
 
     # ------------------------------------ trust checks (rag.trust, rag.conflicts, rag.grounding)
 
@@ -316,10 +322,11 @@ class Pipeline:
         return Passage(hit, self.store.doc_text(doc_id)[a:b], a, b)
 
     def _abstain(self, lang: Lang, retrieve_ms: float, t0: float, notices: list[str],
-                 first_token_ms: float = 0.0, prompt_tokens: int = 0) -> Answer:
+                 first_token_ms: float = 0.0, prompt_tokens: int = 0, trace: Trace | None = None) -> Answer:
         timings = Timings(retrieve_ms, first_token_ms, (time.perf_counter() - t0) * 1000, prompt_tokens)
         mode = "llm" if self.generator is not None and self.settings.use_llm else "extractive"
-        return Answer(prompt_text(f"abstain_{lang}"), lang, True, (), timings, mode, tuple(notices))
+        return Answer(prompt_text(f"abstain_{lang}"), lang, True, (), timings, mode, tuple(notices),
+                      trace=trace or Trace())
 
 
 class GenerationError(Exception):

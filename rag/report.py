@@ -2,10 +2,11 @@
 
 Works on the JSON-ready dicts that ``rag.evaluation.summarise`` and ``rag.benchmarks`` return
 (or the files ``--json`` saved). ``summary_tables`` and ``bench_table`` give Markdown tables,
-readable in a terminal too; ``write_report`` writes ``report.md`` (the tables and the questions
-answered wrongly) and ``report.png`` (hit@k by question language and by language pair, and the
-latency distribution). Charts use matplotlib's Agg canvas without pyplot (no display, no global
-state) and ASCII labels (the default font has no Chinese).
+readable in a terminal too (with the failure classes of ``rag.failures``); ``write_report``
+writes ``report.md`` (the tables and the questions answered wrongly, each with its failure class)
+and ``report.png`` (hit@k by question language and by language pair, and the latency
+distribution). Charts use matplotlib's Agg canvas without pyplot (no display, no global state)
+and ASCII labels (the default font has no Chinese).
 
 Does not compute metrics.
 """
@@ -79,7 +80,26 @@ def summary_tables(result: dict) -> str:
         if result.get(key):
             rows = [_metric_row(name, m) for name, m in result[key].items()]
             lines += [f"### {title}", "", table(_GROUP_HEADER, rows), ""]
+    if result.get("failures", {}).get("failed"):
+        lines += ["### Why answers failed", "", failure_table(result["failures"]), ""]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def failure_table(failures: dict) -> str:
+    """Markdown: failures per class (rows) and question kind (columns), from ``rag.failures``.
+
+    >>> print(failure_table({"counts": {"refused": 2}, "by_kind": {"fact": {"refused": 2}},
+    ...                      "failed": [{"class": "refused", "evidence_holds_answer": True}] * 2}))
+    | class | all | answer in evidence | fact |
+    |---|---|---|---|
+    | refused | 2 | 2 | 2 |
+    """
+    kinds = list(failures["by_kind"])
+    rows = []
+    for cls, n in failures["counts"].items():
+        held = sum(f["evidence_holds_answer"] for f in failures["failed"] if f["class"] == cls)
+        rows.append([cls, str(n), str(held), *(str(failures["by_kind"][k].get(cls, 0)) for k in kinds)])
+    return table(["class", "all", "answer in evidence", *kinds], rows)
 
 
 def bench_table(result: dict) -> str:
@@ -112,13 +132,17 @@ def _wrong_answers(result: dict, limit: int = 200) -> str:
         s = " ".join(s.split())
         return s if len(s) <= n else s[: n - 1] + "…"
 
-    rows = [[q["id"], short(q["question"], 60), short(" / ".join(q["answers"]) or "(abstain)", 40),
-             short(q["answer"]), "–" if q["hit_rank"] is None else str(q["hit_rank"])]
+    why = {f["id"]: f["class"] for f in result.get("failures", {}).get("failed", [])}
+    rows = [[q["id"], why.get(q["id"], "–"), short(q["question"], 60),
+             short(" / ".join(q["answers"]) or "(abstain)", 40),
+             short(q["answer"] + (f" (withdrawn draft: {q['draft']})" if q.get("draft") else "")),
+             "–" if q["hit_rank"] is None else str(q["hit_rank"])]
             for q in result["questions"] if not q["correct"]]
     if not rows:
         return "All answers were correct.\n"
     more = f"\n\n(and {len(rows) - limit} more)" if len(rows) > limit else ""
-    return table(["id", "question", "expected", "answer", "hit rank"], rows[:limit]) + more + "\n"
+    header = ["id", "why", "question", "expected", "answer", "hit rank"]
+    return table(header, rows[:limit]) + more + "\n"
 
 
 def write_report(result: dict, out_dir: Path, title: str = "Evaluation report") -> list[Path]:

@@ -109,6 +109,21 @@ class Timings:
 
 
 @dataclass(frozen=True)
+class Trace:
+    """How an answer came about, for diagnosis (``rag.failures``); not shown to readers.
+
+    ``evidence``: the passage texts the generator (or the extractor) was given; ``draft``: the text
+    written before a check withdrew it; ``stopped_by``: why the answer abstained: ``"retrieval"``
+    (nothing relevant found), ``"gate"`` (the generator's probability of NO_ANSWER before writing),
+    ``"model"`` (it wrote NO_ANSWER), ``"check"`` (a check withdrew the draft), ``"empty"``; "" when
+    it answered."""
+
+    evidence: tuple[str, ...] = ()
+    draft: str = ""
+    stopped_by: str = ""
+
+
+@dataclass(frozen=True)
 class Answer:
     text: str
     lang: Lang
@@ -118,6 +133,7 @@ class Answer:
     mode: Literal["llm", "extractive"] = "llm"
     notices: tuple[str, ...] = ()  # e.g. "generator unavailable: extractive answer"
     unverified_figures: tuple[str, ...] = ()  # figures of the answer that no cited passage states
+    trace: Trace = field(default_factory=Trace, compare=False)  # for diagnosis; not in to_json
 
     def to_json(self) -> dict:
         return {

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import httpx
 
-from rag.web.app import build_app, launch
 from rag.pipeline import Pipeline
+from rag.web.app import build_app, launch
 
 ROOT = Path(__file__).resolve().parent.parent
 

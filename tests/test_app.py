@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.index import build_index
+from rag.pipeline import Pipeline, chunk_params, retrieval_query
+from rag.types import Answer, Citation, Timings
 from rag.web.app import (
     add_articles,
     answer_markdown,
@@ -19,9 +22,6 @@ from rag.web.app import (
     sources_section,
     timings_line,
 )
-from rag.index import build_index
-from rag.pipeline import Pipeline, chunk_params, retrieval_query
-from rag.types import Answer, Citation, Timings
 from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 

@@ -18,7 +18,8 @@ MODULES = sorted(
 
 
 def test_modules_with_examples_are_found():
-    expected = {"rag.web.app", "rag.cleaning", "rag.figures", "rag.grounding", "rag.trust", "rag.conflicts", "rag.stories"}
+    expected = {"rag.web.app", "rag.cleaning", "rag.figures", "rag.grounding", "rag.trust", "rag.conflicts",
+                "rag.stories", "rag.failures"}
     assert expected <= set(MODULES)
 
 

@@ -26,6 +26,7 @@ from rag.evaluation import (
     run,
     summarise,
 )
+from rag.failures import classify, failure_report
 from rag.index import build_index
 from rag.pipeline import Pipeline, chunk_params
 from rag.report import summary_tables, write_report
@@ -312,3 +313,55 @@ def test_cli_eval_stops_on_a_bad_line_before_loading_models(monkeypatch, tmp_pat
     assert main(["eval", str(path)]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "line 2: missing key 'answers'" in err
+
+
+# --------------------------------------------------------------------------- why answers fail
+
+
+def record(**changes) -> dict:
+    base = {"id": "q", "kind": "fact", "answers": ["4.6万", "46,000"], "all": False, "sources": ["a"],
+            "retrieved": ["b", "a", "c"], "evidence": ["去年建成5G基站4.6万个。"], "draft": "",
+            "stopped_by": "", "correct": False, "abstained": False, "answer": "4.7万个[1]"}
+    return {**base, **changes}
+
+
+@pytest.mark.parametrize("changes,expected", [
+    ({"correct": True, "answer": "4.6万个[1]"}, None),
+    ({"retrieved": ["b", "c", "d", "e", "f", "a"]}, "retrieval miss"),  # the source only at rank 6
+    ({}, "reading error"),
+    ({"evidence": ["去年建成基站很多。"]}, "evidence cut"),
+    ({"evidence": ["About 46,000 stations were built."]}, "reading error"),  # the value, not the words
+    ({"answer": "46000 [1]"}, "scoring"),
+    ({"abstained": True, "answer": "资料中没有答案。", "stopped_by": "model"}, "refused"),
+    ({"abstained": True, "answer": "资料中没有答案。", "stopped_by": "gate"}, "refused"),
+    ({"abstained": True, "stopped_by": "check", "draft": "建成4.6万个[1]"}, "withdrawn"),
+    ({"abstained": True, "stopped_by": "check", "draft": "建成4.7万个[1]"}, "refused"),  # a wrong draft
+    ({"answers": [], "sources": [], "answer": "东京有1400万人[1]"}, "answered unanswerable"),
+    # every part required: one part in the evidence is not enough
+    ({"answers": ["4.6万", "4.55亿"], "all": True}, "evidence cut"),
+    ({"answers": ["4.6万", "4.55亿"], "all": True, "evidence": ["4.6万个", "4.55亿元"]}, "reading error"),
+])
+def test_failure_classes_of_hand_made_records(changes, expected):
+    assert classify(record(**changes)) == expected
+
+
+def test_failure_report_counts_by_class_and_kind():
+    records = [record(id="q1"), record(id="q2", kind="date", evidence=["无关"]),
+               record(id="q3", correct=True), record(id="q4", abstained=True, stopped_by="model")]
+    report = failure_report(records)
+    assert report["counts"] == {"evidence cut": 1, "reading error": 1, "refused": 1}
+    assert report["by_kind"] == {"date": {"evidence cut": 1}, "fact": {"reading error": 1, "refused": 1}}
+    held = {f["id"]: f["evidence_holds_answer"] for f in report["failed"]}
+    assert held == {"q1": True, "q2": False, "q4": True}
+
+
+def test_a_run_records_its_evidence_and_classifies_its_failures(result, tmp_path):
+    q = {r["id"]: r for r in result["questions"]}
+    assert all(r["evidence"] for r in q.values() if r["stopped_by"] != "retrieval")
+    assert all(r["stopped_by"] in ("", "retrieval", "gate", "model", "check", "empty") for r in q.values())
+    failed = {f["id"]: f["class"] for f in result["failures"]["failed"]}
+    assert set(failed) == {r["id"] for r in q.values() if not r["correct"]}
+    assert sum(result["failures"]["counts"].values()) == len(failed)
+    assert "### Why answers failed" in summary_tables(result)
+    report = write_report(result, tmp_path)[0].read_text(encoding="utf-8")
+    assert all(f"| {i} | {cls} |" in report for i, cls in failed.items())

@@ -24,12 +24,12 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from rag.web.app import add_articles, delete_article, respond
 from rag.corpus import add_files
 from rag.errors import IndexLockedError
 from rag.index import IndexStore, build_index, live_build
 from rag.ingest import build
 from rag.pipeline import Pipeline, chunk_params
+from rag.web.app import add_articles, delete_article, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FakeEmbedder, FakeEncoder2, FakeGenerator
 

@@ -26,7 +26,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from rag.web.app import add_articles, respond
 from rag.chunking import ChunkParams, chunk_document, sentence_spans
 from rag.cleaning import clean
 from rag.config import Settings
@@ -35,6 +34,7 @@ from rag.errors import CorpusError, IndexError_, QuestionError
 from rag.index import IndexStore, live_build
 from rag.ingest import build
 from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
+from rag.web.app import add_articles, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.servers import in_process

@@ -18,9 +18,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rag.web.app import is_loopback, launch_options
 from rag.config import Settings
 from rag.errors import RagError
+from rag.web.app import is_loopback, launch_options
 from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FakeGenerator
 from tests.servers import in_process
