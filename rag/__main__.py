@@ -58,9 +58,12 @@ def cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from .corpus import recover
     from .ingest import build
 
     settings = _settings(args)
+    if not settings.collection:
+        recover(settings, progress=not args.quiet)  # an add or remove killed part-way: finish it first
     r = build(settings, progress=not args.quiet)
     b = r.build
     for name, reason in r.load.skipped:

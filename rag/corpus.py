@@ -2,6 +2,7 @@
 
     add_files(settings, paths)     -> AddReport      check, copy into the corpus folder, re-index
     remove_doc(settings, doc_id)   -> RemoveReport   delete the article's file, re-index
+    recover(settings)              -> BuildReport    finish an add or remove that was killed part-way
     list_docs(settings)            -> list[DocInfo]  what the index holds (title, date, lang, chunks)
     swap_store(pipeline)                             point a loaded pipeline at the new index
     refresh(pipeline)                                ... when another process changed it
@@ -17,6 +18,17 @@ there), then moved into the folder under a safe name, then the incremental build
 index swaps atomically (``rag.index``), and ``swap_store`` replaces the pipeline's store with
 one attribute assignment: questions already running keep the store they started with.
 
+A change killed part-way is finished by the next one (roll forward, never back). Before it
+moves a file, a change records itself in ``.pending.json`` in the corpus folder (written
+atomically: an add, with the names of its files; a remove, with the file it moves aside into
+``.incoming/``), and deletes the record once the build is done. Every change, and
+``python -m rag build`` (``recover``), first finishes a recorded one: the files of an add still
+in ``.incoming/`` move into the folder, the file of a remove is deleted, and the index is built
+from the folder, so the folder and the index disagree for one command at most. The retry of a
+killed add finds its files already in place (identical bytes) and reports them added; the
+retry of a killed remove reports the removal it finished. Without a record, ``.incoming/``
+only holds copies of uploads and is emptied. ``checkpoint`` names each step for the fault tests.
+
 Only files directly in ``settings.corpus_dir`` are written or deleted; uploads are staged in
 its hidden ``.incoming/`` folder, which the loaders ignore.
 
@@ -26,6 +38,8 @@ Does not parse articles (``rag.loaders``) nor write the index (``rag.index``).
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import os
 import re
 import shutil
@@ -51,9 +65,14 @@ if TYPE_CHECKING:
 
 _STAGING = ".incoming"  # hidden: load_corpus skips it
 _LOCK = ".corpus.lock"
+_JOURNAL = ".pending.json"  # the add or remove in progress (hidden, and not an article type)
 LOCK_WAIT_SECONDS = 600  # a second change waits this long for the first to finish
 MAX_NAME_CHARS = 100  # file-name stem length kept
 UPLOAD_TYPES = (".txt", ".md", ".html", ".pdf")  # what the UI offers (the loaders also take .htm, .markdown)
+
+log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # (embedder, encoder2, on_progress, progress), passed through to ``rag.ingest.build``
+    _Models = tuple[Embedder | None, Embedder | None, Callable[[int, int], None] | None, bool]
 
 
 @dataclass(frozen=True)
@@ -131,6 +150,87 @@ def _articles(folder: Path) -> list[Path]:
 # --------------------------------------------------------------------------- changes
 
 
+def checkpoint(stage: str) -> None:
+    """A named step of a change (``CHECKPOINTS``) has just been made; does nothing.
+
+    The fault tests replace it (``rag.corpus.checkpoint = ...``) to kill the process there."""
+
+
+CHECKPOINTS = (
+    "add:copied",  # the files checked and copied into .incoming/; nothing recorded yet
+    "add:journal",  # the add recorded in .pending.json; no file moved yet
+    "add:moved",  # one more file moved from .incoming/ into the corpus folder
+    "add:built",  # the index holds the new articles; the record not yet removed
+    "remove:journal",  # the remove recorded; the file still in the corpus folder
+    "remove:moved",  # the file moved aside into .incoming/
+    "remove:built",  # the index no longer holds it; the record not yet removed
+    "recover:built",  # an interrupted change re-indexed; its record not yet removed
+)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An add or remove in progress, recorded in the corpus folder before it moves any file."""
+
+    op: str  # "add" | "remove"
+    files: tuple[str, ...]  # file names directly in the corpus folder
+
+
+def _plain(name: object) -> bool:
+    return isinstance(name, str) and bool(name) and Path(name).name == name and not name.startswith(".")
+
+
+def _read_pending(folder: Path) -> Pending | None:
+    """The change recorded in ``folder`` (None when there is none); CorpusError when the record is damaged."""
+    path = folder / _JOURNAL
+    try:
+        data = json.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        data = f"unreadable ({exc})"
+    if (
+        not isinstance(data, dict)
+        or data.get("op") not in ("add", "remove")
+        or not isinstance(data.get("files"), list)
+        or not all(_plain(n) for n in data["files"])
+    ):
+        raise CorpusError(
+            f"{path}, the record of an interrupted add or remove, is damaged: expected "
+            f'{{"op": "add" or "remove", "files": [file names]}}, found {str(data)[:200]}; check that '
+            f"{folder} holds the articles you want, delete {_JOURNAL}, then run `python -m rag build`"
+        )
+    return Pending(data["op"], tuple(data["files"]))
+
+
+def _write_pending(folder: Path, pending: Pending) -> None:
+    """Record ``pending`` atomically: a kill leaves the previous record or this one, whole."""
+    tmp = folder / f"{_JOURNAL}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"op": pending.op, "files": list(pending.files)}, f, ensure_ascii=False)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, folder / _JOURNAL)
+
+
+def _clear_pending(folder: Path) -> None:
+    (folder / _JOURNAL).unlink(missing_ok=True)
+
+
+def _fresh_staging(folder: Path) -> Path:
+    """An empty ``.incoming/``; what a change left there is no longer needed once no record is pending."""
+    staging = folder / _STAGING
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    return staging
+
+
+def _tidy(folder: Path) -> None:
+    """Remove ``.incoming/`` unless a pending change still needs what it holds."""
+    if not (folder / _JOURNAL).exists():
+        shutil.rmtree(folder / _STAGING, ignore_errors=True)
+
+
 @contextmanager
 def _locked(settings: Settings) -> Iterator[None]:
     """One change of the corpus at a time, across processes.
@@ -156,16 +256,48 @@ def _locked(settings: Settings) -> Iterator[None]:
         lock.release()
 
 
-def _rebuild(
-    settings: Settings,
-    embedder: Embedder | None,
-    encoder2: Embedder | None,
-    on_progress: Callable[[int, int], None] | None,
-    progress: bool,
-) -> BuildReport:
+def _rebuild(settings: Settings, models: _Models) -> BuildReport:
     from .ingest import build  # imports the models' wrappers: only when a change is made
 
+    embedder, encoder2, on_progress, progress = models
     return build(settings, embedder, progress=progress, on_progress=on_progress, encoder2=encoder2).build
+
+
+def _recover(settings: Settings, models: _Models) -> tuple[Pending, BuildReport] | None:
+    """Finish the add or remove recorded in the corpus folder, if any (the lock is held)."""
+    folder = settings.corpus_dir
+    pending = _read_pending(folder)
+    if pending is None:
+        return None
+    log.warning("finishing an interrupted %s of %s", pending.op, ", ".join(pending.files))
+    staging = folder / _STAGING
+    for name in pending.files:
+        if pending.op == "remove":
+            (folder / name).unlink(missing_ok=True)
+        elif (staging / name).is_file() and not (folder / name).exists():
+            os.replace(staging / name, folder / name)
+    report = _rebuild(settings, models)
+    checkpoint("recover:built")
+    _clear_pending(folder)
+    _tidy(folder)
+    return pending, report
+
+
+def recover(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    encoder2: Embedder | None = None,
+    progress: bool = False,
+) -> BuildReport | None:
+    """Finish an add or remove that was killed part-way (the build it ran); None when none was.
+
+    ``add_files`` and ``remove_doc`` do this first themselves; ``python -m rag build`` calls it."""
+    if not (settings.corpus_dir / _JOURNAL).exists():
+        return None
+    with _locked(settings):
+        done = _recover(settings, (embedder, encoder2, None, progress))
+    return done[1] if done else None
 
 
 def _indexed_hashes(settings: Settings) -> dict[str, str]:
@@ -196,69 +328,117 @@ def add_files(
 
     A file is rejected when its type is not one of ``SUPPORTED_SUFFIXES``, it is empty or over
     ``settings.max_file_bytes``, it does not load to an article, its name (= document id)
-    is taken, or an article with the same title and text is already indexed. The others are
+    is taken by another file, or an article with the same title and text is already indexed. A
+    file identical to the corpus file of its name is already in place (the retry of an add that
+    was killed): it is indexed if the index lacks it and reported as added. The others are
     indexed together in one incremental build (``on_progress(done, total)`` counts passages
-    embedded). Raises only when the build itself fails (the folder is then restored).
+    embedded). Raises only when the build itself fails (the folder is then restored) or the
+    record of an interrupted change is damaged.
     """
     folder = settings.corpus_dir
-    rejected: list[tuple[str, str]] = []
-    staged: list[tuple[Path, Path, str]] = []  # (staged file, final path, name as given)
+    models = (embedder, encoder2, on_progress, progress)
     with _locked(settings):
-        staging = folder / _STAGING
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir()
+        done = _recover(settings, models)
+        built = done[1] if done else None
+        staging = _fresh_staging(folder)
         try:
-            taken = {p.stem.lower(): p.name for p in _articles(folder)}
             hashes = _indexed_hashes(settings)
-            for given in paths:
-                src = Path(given)
-                shown, name = src.name, src.name
-                try:
-                    name = safe_name(shown)
-                    reason = _check(src, name, settings.max_file_bytes, taken)
-                    if reason:
-                        rejected.append((shown, reason))
-                        continue
-                    dest = staging / name
-                    shutil.copyfile(src, dest)
-                    doc = load_file(dest, settings.max_file_bytes)
-                except CorpusError as exc:
-                    rejected.append((shown, str(exc).removeprefix(f"{name}: ")))
-                    continue
-                except OSError as exc:
-                    rejected.append((shown, f"无法读取 · cannot be read ({exc.strerror or exc})"))
-                    continue
-                if doc.content_hash in hashes:
-                    rejected.append(
-                        (shown, f"已有相同文章 · same title and text as article {hashes[doc.content_hash]}")
-                    )
-                    continue
-                hashes[doc.content_hash] = doc.doc_id
-                taken[dest.stem.lower()] = name
-                staged.append((dest, folder / name, shown))
-            if not staged:
-                return AddReport((), tuple(rejected), None)
-            for dest, final, _ in staged:
-                if (
-                    final.resolve().parent != folder.resolve()
-                ):  # belt and braces: safe_name already ensures it
-                    raise CorpusError(f"{final.name}: would be written outside {folder}; rename the file")
-                os.replace(dest, final)
-            try:
-                report = _rebuild(settings, embedder, encoder2, on_progress, progress)
-            except BaseException:
-                for _, final, _ in staged:
-                    final.unlink(missing_ok=True)
-                raise
+            indexed = set(hashes.values())
+            uploads, rejected = _stage(settings, paths, staging, hashes)
+            checkpoint("add:copied")
+            if any(copied or Path(name).stem not in indexed for name, _, copied in uploads):
+                built = _place_and_index(settings, uploads, models)
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    ids = {final.stem for _, final, _ in staged}
+            _tidy(folder)
+    if not uploads:
+        return AddReport((), tuple(rejected), built)
+    ids = {Path(name).stem for name, _, _ in uploads}
     added = tuple(d for d in list_docs(settings) if d.doc_id in ids)
-    missing = sorted(ids - {d.doc_id for d in added})  # loaded alone but skipped in the build: say so
+    missing = ids - {d.doc_id for d in added}  # loaded alone but skipped in the build: say so
     rejected += [
-        (n, "未被索引 · was not indexed (see the server log)") for _, f, n in staged if f.stem in missing
+        (shown, "未被索引 · was not indexed (see the server log)")
+        for name, shown, _ in uploads
+        if Path(name).stem in missing
     ]
-    return AddReport(added, tuple(rejected), report)
+    return AddReport(added, tuple(rejected), built)
+
+
+def _stage(
+    settings: Settings, paths: Iterable[str | Path], staging: Path, hashes: dict[str, str]
+) -> tuple[list[tuple[str, str, bool]], list[tuple[str, str]]]:
+    """Check every file and copy the good ones into ``staging``.
+
+    Returns ([(name in the corpus, name as given, copied)], [(name as given, reason)]); a file
+    identical to the corpus file of the same name is not copied (copied False)."""
+    folder = settings.corpus_dir
+    rejected: list[tuple[str, str]] = []
+    uploads: list[tuple[str, str, bool]] = []
+    taken = {p.stem.lower(): p.name for p in _articles(folder)}
+    for given in paths:
+        src = Path(given)
+        shown, name = src.name, src.name
+        try:
+            name = safe_name(shown)
+            if (folder / name).resolve().parent != folder.resolve():  # belt and braces: safe_name ensures it
+                raise CorpusError(f"{name}: would be written outside {folder}; rename the file")
+            if _same_file(src, folder / name, settings.max_file_bytes):
+                uploads.append((name, shown, False))
+                continue
+            reason = _check(src, name, settings.max_file_bytes, taken)
+            if reason:
+                rejected.append((shown, reason))
+                continue
+            dest = staging / name
+            shutil.copyfile(src, dest)
+            doc = load_file(dest, settings.max_file_bytes)
+        except CorpusError as exc:
+            rejected.append((shown, str(exc).removeprefix(f"{name}: ")))
+            continue
+        except OSError as exc:
+            rejected.append((shown, f"无法读取 · cannot be read ({exc.strerror or exc})"))
+            continue
+        if doc.content_hash in hashes:
+            same = hashes[doc.content_hash]
+            rejected.append((shown, f"已有相同文章 · same title and text as article {same}"))
+            continue
+        hashes[doc.content_hash] = doc.doc_id
+        taken[dest.stem.lower()] = name
+        uploads.append((name, shown, True))
+    return uploads, rejected
+
+
+def _same_file(src: Path, dest: Path, max_bytes: int) -> bool:
+    """Whether ``dest`` exists and holds the bytes of ``src`` (both regular files, at most ``max_bytes``)."""
+    try:
+        if not (src.is_file() and dest.is_file()) or src.stat().st_size != dest.stat().st_size:
+            return False
+        return src.stat().st_size <= max_bytes and src.read_bytes() == dest.read_bytes()
+    except OSError:
+        return False
+
+
+def _place_and_index(
+    settings: Settings, uploads: Sequence[tuple[str, str, bool]], models: _Models
+) -> BuildReport:
+    """Record the add, move the copied files into the corpus folder, re-index; on a failed build
+    take them out again."""
+    folder = settings.corpus_dir
+    moved = [name for name, _, copied in uploads if copied]
+    _write_pending(folder, Pending("add", tuple(name for name, _, _ in uploads)))
+    checkpoint("add:journal")
+    for name in moved:
+        os.replace(folder / _STAGING / name, folder / name)
+        checkpoint("add:moved")
+    try:
+        report = _rebuild(settings, models)
+    except BaseException:
+        for name in moved:
+            (folder / name).unlink(missing_ok=True)
+        _clear_pending(folder)
+        raise
+    checkpoint("add:built")
+    _clear_pending(folder)
+    return report
 
 
 def _check(src: Path, name: str, max_bytes: int, taken: Mapping[str, str]) -> str:
@@ -307,30 +487,39 @@ def remove_doc(
 ) -> RemoveReport:
     """Delete the article ``doc_id`` (its file in the corpus folder) and re-index.
 
-    CorpusError when no article has that id or it is the last one (an index needs one).
+    CorpusError when no article has that id or it is the last one (an index needs one). The
+    retry of a remove that was killed reports the removal it finishes.
     """
     folder = settings.corpus_dir
+    models = (embedder, encoder2, on_progress, progress)
     with _locked(settings):
+        done = _recover(settings, models)
         articles = _articles(folder)
         files = [p for p in articles if p.stem == doc_id]  # matched against the listing, never joined
+        if not files and done and done[0].op == "remove" and doc_id in {Path(n).stem for n in done[0].files}:
+            return RemoveReport(doc_id, done[0].files, done[1])
         if not files:
             raise CorpusError(f"no article {doc_id!r} in {folder}; `python -m rag list` shows the ids")
         if len(files) == len(articles):
             raise CorpusError(f"{doc_id!r} is the last article in {folder}; add another before removing it")
-        trash = folder / _STAGING
-        shutil.rmtree(trash, ignore_errors=True)
-        trash.mkdir()
+        trash = _fresh_staging(folder)
+        _write_pending(folder, Pending("remove", tuple(p.name for p in files)))
+        checkpoint("remove:journal")
         try:
             for p in files:
                 os.replace(p, trash / p.name)
+            checkpoint("remove:moved")
             try:
-                report = _rebuild(settings, embedder, encoder2, on_progress, progress)
+                report = _rebuild(settings, models)
             except BaseException:
                 for p in files:
                     os.replace(trash / p.name, p)
+                _clear_pending(folder)
                 raise
+            checkpoint("remove:built")
+            _clear_pending(folder)
         finally:
-            shutil.rmtree(trash, ignore_errors=True)
+            _tidy(folder)
     return RemoveReport(doc_id, tuple(p.name for p in files), report)
 
 

@@ -167,6 +167,62 @@ def test_a_failed_build_puts_the_folder_back(library, tmp_path):
         add_files(s, files(tmp_path, zh_news__md=ZH), embedder=Broken())
     assert not (s.corpus_dir / "zh_news.md").exists()
     assert [d.doc_id for d in list_docs(s)] == ["a_5g", "b_output"]
+    assert not (s.corpus_dir / ".pending.json").exists() and not (s.corpus_dir / ".incoming").exists()
+
+
+def test_a_file_in_the_folder_but_not_in_the_index_is_indexed_by_adding_it_again(library, tmp_path):
+    """What a killed add used to leave: the retry said "already exists" and never indexed it."""
+    s, emb = library
+    (upload,) = files(tmp_path, zh_news__md=ZH)
+    (s.corpus_dir / "zh_news.md").write_bytes(upload.read_bytes())
+    report = add_files(s, [upload], embedder=emb)
+    assert [d.doc_id for d in report.added] == ["zh_news"] and report.rejected == ()
+    assert [d.doc_id for d in list_docs(s)] == ["a_5g", "b_output", "zh_news"]
+    again = add_files(s, [upload], embedder=emb)  # already in place and indexed: nothing to build
+    assert [d.doc_id for d in again.added] == ["zh_news"] and again.rejected == () and again.build is None
+
+
+class Killed(BaseException):
+    """Stands for SIGKILL in-process: nothing of the change's own clean-up runs after it."""
+
+
+def test_an_interrupted_remove_is_finished_by_the_next_add_even_one_that_adds_nothing(
+    library, tmp_path, monkeypatch
+):
+    s, emb = library
+
+    def kill_at(stage):
+        if stage == "remove:moved":
+            raise Killed(stage)
+
+    monkeypatch.setattr(corpus, "checkpoint", kill_at)
+    with pytest.raises(Killed):
+        remove_doc(s, "a_5g", embedder=emb)
+    monkeypatch.undo()
+    assert not (s.corpus_dir / "a_5g.txt").exists() and "a_5g" in {d.doc_id for d in list_docs(s)}
+    report = add_files(s, files(tmp_path, notes__docx="x"), embedder=emb)
+    assert report.added == () and report.build is not None  # the remove's build
+    assert [d.doc_id for d in list_docs(s)] == ["b_output"]
+    assert sorted(p.name for p in s.corpus_dir.iterdir()) == [".corpus.lock", "b_output.md"]
+
+
+@pytest.mark.parametrize(
+    "record", ["{not json", '{"op": "move", "files": []}', '{"op": "remove", "files": ["../b_output.md"]}']
+)
+def test_a_damaged_record_of_a_change_is_a_clear_error_and_nothing_is_touched(library, tmp_path, record):
+    s, emb = library
+    (s.corpus_dir / ".pending.json").write_text(record, "utf-8")
+    before = sorted(p.name for p in s.corpus_dir.iterdir())
+    damaged = r"interrupted add or remove, is damaged.*delete \.pending\.json"
+    for change in (
+        lambda: add_files(s, files(tmp_path, en_news__txt=EN), embedder=emb),
+        lambda: remove_doc(s, "a_5g", embedder=emb),
+        lambda: corpus.recover(s, embedder=emb),
+    ):
+        with pytest.raises(CorpusError, match=damaged):
+            change()
+    assert sorted(p.name for p in s.corpus_dir.iterdir() if p.name != ".corpus.lock") == before
+    assert [d.doc_id for d in list_docs(s)] == ["a_5g", "b_output"]
 
 
 def test_remove_deletes_the_file_and_reindexes(library, tmp_path):

@@ -1,11 +1,13 @@
-"""Faults: builds killed part-way, two builds at once, indexes swapped while questions run,
-a generator that fails or is missing.
+"""Faults: builds, adds and removes killed part-way, two builds at once, indexes swapped while
+questions run, a generator that fails or is missing.
 
-The builds run ``python -m rag build``'s own code (``rag.__main__.main``) in a child process
-with the fake models patched in (``CHILD`` below), killed with SIGKILL at named stages and at
-random times; ``test_the_real_build_killed_at_random_times`` does the same with the real CLI
-and models. After every kill the previous index (or, past the swap, the new one) loads and
-answers, and the next build completes.
+The builds run ``python -m rag``'s own code (``rag.__main__.main``) in a child process with the
+fake models patched in (``CHILD`` below), killed with SIGKILL at named stages (the build's own,
+and ``rag.corpus.checkpoint``'s for add and remove) and at random times;
+``test_the_real_build_killed_at_random_times`` does the same with the real CLI and models. After
+every kill the previous index (or, past the swap, the new one) loads and answers, and the next
+build completes; after a killed add or remove, its retry or the next command of any kind
+finishes it, and the corpus folder and the index agree.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from rag.corpus import add_files
+from rag.corpus import add_files, list_docs
 from rag.errors import IndexLockedError
 from rag.index import IndexStore, build_index, live_build
 from rag.ingest import build
@@ -36,13 +38,13 @@ from tests.fakes import FakeEmbedder, FakeEncoder2, FakeGenerator
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "深圳5G基站建成多少？"
 
-# ``python -m rag build`` with the fake models; prints "STAGE <name>" on reaching each stage and,
+# ``python -m rag COMMAND`` with the fake models; prints "STAGE <name>" on reaching each stage and,
 # when PAUSE_AT names one, waits there until the file GATE exists (or it is killed).
 CHILD = r"""
 import os, sys, time
 from pathlib import Path
 sys.path.insert(0, os.environ["ROOT"])
-import rag.__main__ as cli, rag.index as index, rag.ingest as ingest
+import rag.__main__ as cli, rag.corpus as corpus, rag.index as index, rag.ingest as ingest
 from tests.fakes import FakeEmbedder, FakeEncoder2
 
 PAUSE_AT, DELAY = os.environ.get("PAUSE_AT", ""), float(os.environ.get("EMBED_DELAY", "0"))
@@ -80,7 +82,8 @@ index._write_vectors = staged("write-vectors", index._write_vectors)  # chunks.s
 index.KeywordIndex.save = staged("write-bm25", index.KeywordIndex.save)  # vectors written
 index._swap = staged("swap", index._swap)  # the new build complete, not yet live
 index._cleanup = staged("cleanup", index._cleanup)  # live; the previous build not yet removed
-sys.exit(cli.main(["build", "--quiet", *sys.argv[1:]]))
+corpus.checkpoint = reached  # the steps of add and remove (rag.corpus.CHECKPOINTS)
+sys.exit(cli.main(sys.argv[1:]))
 """
 
 
@@ -99,31 +102,44 @@ def write_corpus(folder: Path, n: int, version: int = 0, changed: int = 0) -> No
 
 
 class Child:
-    """One child build; its stdout lines are collected as they come."""
+    """One child ``python -m rag build`` (or ``command``); its stdout lines are collected as they come."""
 
-    def __init__(self, corpus: Path, index: Path, **env: str) -> None:
+    def __init__(self, corpus: Path, index: Path, *command: str, **env: str) -> None:
         full = {**os.environ, "ROOT": str(ROOT), **env}
+        args = [*(command or ["build"]), "--quiet", "--corpus", str(corpus), "--index", str(index)]
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, "--corpus", str(corpus), "--index", str(index)],
+            [sys.executable, "-c", CHILD, *args],
             env=full,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
         self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
+        self.errors: list[str] = []  # stderr, read as it comes too: a full pipe would block the child
+        self._readers = [
+            threading.Thread(target=self._read, args=(stream, into), daemon=True)
+            for stream, into in ((self.proc.stdout, self.lines), (self.proc.stderr, self.errors))
+        ]
+        for reader in self._readers:
+            reader.start()
 
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line.strip())
+    @staticmethod
+    def _read(stream, into: list[str]) -> None:
+        for line in stream:
+            into.append(line.rstrip("\n"))
+
+    def _join(self) -> None:
+        for reader in self._readers:
+            reader.join(timeout=5)
 
     def wait_for(self, line: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while line not in self.lines:
             if self.proc.poll() is not None:
-                err = self.proc.stderr.read()
+                self._join()
+                if line in self.lines:
+                    return
+                err = "\n".join(self.errors)
                 raise AssertionError(f"exited ({self.proc.returncode}) before {line!r}: {err}")
             assert time.monotonic() < deadline, f"no {line!r} in {timeout} s"
             time.sleep(0.01)
@@ -132,14 +148,15 @@ class Child:
         """SIGKILL; returns the last stage reached."""
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(timeout=30)
-        self._reader.join(timeout=5)
+        self._join()
         stages = [x.split()[1] for x in self.lines if x.startswith("STAGE ")]
         return stages[-1] if stages else "start-up"
 
     def finish(self, timeout: float = 120) -> tuple[int, str]:
-        _, err = self.proc.communicate(timeout=timeout)
-        self._reader.join(timeout=5)
-        return self.proc.returncode, err
+        """Wait for the child to exit; (exit code, stderr)."""
+        self.proc.wait(timeout=timeout)
+        self._join()
+        return self.proc.returncode, "\n".join(self.errors)
 
 
 def docs_of(index: Path) -> dict[str, str]:
@@ -162,13 +179,23 @@ def leftovers(index: Path) -> list[str]:
     return sorted(p.name for p in (index / "builds").iterdir() if p.resolve() != live)
 
 
-@pytest.fixture
-def small_library(tmp_path):
-    """Ten generated articles indexed by a complete child build; returns (corpus, index, titles)."""
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
+@pytest.fixture(scope="module")
+def ten_articles(tmp_path_factory):
+    """Ten generated articles indexed by a complete child build, once: (corpus, index)."""
+    base = tmp_path_factory.mktemp("ten")
+    corpus, index = base / "corpus", base / "index"
     write_corpus(corpus, 10)
     code, err = Child(corpus, index).finish()
     assert code == 0, err
+    return corpus, index
+
+
+@pytest.fixture
+def small_library(ten_articles, tmp_path):
+    """A copy of ``ten_articles`` of the test's own; returns (corpus, index, titles)."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(ten_articles[0], corpus)
+    shutil.copytree(ten_articles[1], index, symlinks=True)  # "current" is a relative link
     return corpus, index, docs_of(index)
 
 
@@ -248,6 +275,141 @@ def test_adding_articles_while_a_build_runs_is_refused_and_the_folder_put_back(t
     with FileLock(str(s.index_dir / ".lock")), pytest.raises(IndexLockedError, match="another build"):
         add_files(s, [new], embedder=FakeEmbedder())
     assert sorted(p.name for p in s.corpus_dir.iterdir() if not p.name.startswith(".")) == ["a.txt"]
+
+
+# --------------------------------------------------------------------------- killed adds and removes
+
+ADD_KILLS = ["add:copied", "add:journal", "add:moved", "embed", "swap", "cleanup", "add:built"]
+REMOVE_KILLS = ["remove:journal", "remove:moved", "swap", "cleanup", "remove:built"]
+
+
+def uploads(tmp_path: Path, *numbers: int) -> list[str]:
+    """New articles ``news_<n>.txt`` outside the corpus folder, as a person would add them."""
+    folder = tmp_path / "uploads"
+    folder.mkdir(exist_ok=True)
+    for i in numbers:
+        (folder / f"news_{i:03d}.txt").write_text(article(i), "utf-8")
+    return [str(folder / f"news_{i:03d}.txt") for i in numbers]
+
+
+def articles_of(corpus: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in corpus.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
+def agreed(corpus: Path, index: Path) -> set[str]:
+    """The document ids of the live index (via ``rag list``'s own function), after checking they are
+    the articles of the corpus folder and no change is left pending."""
+    from rag.config import Settings
+
+    ids = {d.doc_id for d in list_docs(Settings(corpus_dir=corpus, index_dir=index))}
+    assert ids == {Path(name).stem for name in articles_of(corpus)} == set(docs_of(index))
+    assert not (corpus / ".pending.json").exists() and not (corpus / ".incoming").exists()
+    return ids
+
+
+def killed(corpus: Path, index: Path, stage: str, tmp_path: Path, *command: str) -> None:
+    """Run ``command`` in a child and kill it at ``stage``."""
+    child = Child(corpus, index, *command, PAUSE_AT=stage, GATE=str(tmp_path / "never"))
+    child.wait_for(f"STAGE {stage}")
+    assert child.kill() == stage
+
+
+def chat_pipeline(corpus: Path, index: Path) -> Pipeline:
+    """The chat server's pipeline on the child's index (same settings, the same fake models)."""
+    from rag.config import Settings
+
+    s = Settings.from_env(corpus_dir=corpus, index_dir=index, use_llm=False)
+    return Pipeline.load(s, embedder=FakeEmbedder(), encoder2=FakeEncoder2())
+
+
+@pytest.mark.parametrize("stage", ADD_KILLS)
+def test_an_add_killed_at_a_stage_is_finished_by_its_retry(small_library, stage, tmp_path):
+    corpus, index, before = small_library
+    new = uploads(tmp_path, 10, 11)
+    killed(corpus, index, stage, tmp_path, "add", *new)
+    retry = Child(corpus, index, "add", *new)
+    code, err = retry.finish()
+    assert code == 0, err  # not "already exists"
+    added = sorted(x.split()[1] for x in retry.lines if x.startswith("added "))
+    assert added == ["news_010.txt", "news_011.txt"]
+    assert agreed(corpus, index) == set(before) | {"news_010", "news_011"}
+    for path in new:  # no file lost, none half-written
+        assert (corpus / Path(path).name).read_bytes() == Path(path).read_bytes()
+
+
+@pytest.mark.parametrize("stage", REMOVE_KILLS)
+def test_a_remove_killed_at_a_stage_is_finished_by_its_retry(small_library, stage, tmp_path):
+    corpus, index, before = small_library
+    kept = {name: data for name, data in articles_of(corpus).items() if name != "news_003.txt"}
+    killed(corpus, index, stage, tmp_path, "remove", "news_003")
+    retry = Child(corpus, index, "remove", "news_003")
+    code, err = retry.finish()
+    assert code == 0, err  # not "no article"
+    assert any(x.startswith("removed news_003 (news_003.txt)") for x in retry.lines), retry.lines
+    assert agreed(corpus, index) == set(before) - {"news_003"}
+    assert articles_of(corpus) == kept
+
+
+NEXT = [
+    ("add", "swap", "build"),
+    ("add", "add:moved", "remove"),
+    ("add", "swap", "chat-add"),
+    ("add", "add:built", "chat-delete"),
+    ("remove", "remove:moved", "build"),
+    ("remove", "remove:moved", "add"),  # an add that adds nothing used to delete the moved-aside file
+    ("remove", "swap", "chat-add"),
+    ("remove", "remove:journal", "chat-delete"),
+]
+
+
+@pytest.mark.parametrize(("op", "stage", "then"), NEXT, ids=["-".join(x) for x in NEXT])
+def test_the_next_command_of_any_kind_finishes_a_killed_add_or_remove(
+    small_library, op, stage, then, tmp_path
+):
+    corpus, index, before = small_library
+    (new,) = uploads(tmp_path, 10)
+    if op == "add":
+        killed(corpus, index, stage, tmp_path, "add", new)
+        expected = set(before) | {"news_010"}
+    else:
+        killed(corpus, index, stage, tmp_path, "remove", "news_003")
+        expected = set(before) - {"news_003"}
+    if then == "build":
+        code, err = Child(corpus, index).finish()
+        assert code == 0, err
+    elif then == "remove":
+        code, err = Child(corpus, index, "remove", "news_000").finish()
+        assert code == 0, err
+        expected -= {"news_000"}
+    elif then == "add":  # refused: nothing of its own to index
+        (tmp_path / "notes.docx").write_bytes(b"PK")
+        code, err = Child(corpus, index, "add", str(tmp_path / "notes.docx")).finish()
+        assert code == 1 and "unsupported file type '.docx'" in err, err
+    elif then == "chat-add":  # the same file again; after a remove, an empty one (refused)
+        pipeline = chat_pipeline(corpus, index)
+        if op == "add":
+            assert "Not added" not in add_articles([new], pipeline)
+        else:
+            (tmp_path / "empty.txt").touch()
+            assert "empty" in add_articles([str(tmp_path / "empty.txt")], pipeline)
+        assert {d.doc_id for d in pipeline.store.docs()} == expected
+    else:
+        pipeline = chat_pipeline(corpus, index)
+        assert "Deleted" in delete_article("news_000", pipeline)
+        expected -= {"news_000"}
+        assert {d.doc_id for d in pipeline.store.docs()} == expected
+    assert agreed(corpus, index) == expected
+
+
+def test_a_recovery_killed_part_way_is_finished_by_the_next_command(small_library, tmp_path):
+    corpus, index, before = small_library
+    new = uploads(tmp_path, 10)
+    killed(corpus, index, "add:moved", tmp_path, "add", *new)
+    killed(corpus, index, "recover:built", tmp_path, "remove", "news_003")  # finishing the add
+    killed(corpus, index, "remove:moved", tmp_path, "remove", "news_003")  # the add finished first
+    code, err = Child(corpus, index, "remove", "news_003").finish()
+    assert code == 0, err
+    assert agreed(corpus, index) == set(before) - {"news_003"} | {"news_010"}
 
 
 @pytest.mark.models
