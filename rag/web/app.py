@@ -34,7 +34,8 @@ from rag.errors import RagError
 from rag.index import IndexStore
 from rag.pipeline import Pipeline
 from rag.types import Answer, Citation
-from rag.web.guards import LoginGate, UploadsOnlyBlocks, answer_args, doc_id_arg, uploaded_file
+from rag.web.arguments import answer_args, doc_id_arg
+from rag.web.guards import LoginGate, UploadsOnlyBlocks, uploaded_file
 
 log = logging.getLogger("rag.app")
 
