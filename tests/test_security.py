@@ -171,6 +171,11 @@ def test_with_a_log_in_every_route_but_the_log_in_page_needs_it(library):
         page = httpx.get(url, timeout=10)  # the log-in form, without the API description
         assert page.status_code == 200 and '"auth_required":true' in page.text
         assert not any(name in page.text for name in ("delete_article", "add_articles", "/answer"))
+        loads = re.findall(r'(?:src|href)="\./(assets/[^"?]+)', page.text)
+        assert len(loads) >= 2  # its script and stylesheet, and what it loads in turn:
+        loads += ["theme.css", "static/js/iframeResizer.contentWindow.min.js", "favicon.ico"]
+        for x in loads:
+            assert httpx.get(url + x, timeout=10).status_code == 200, x
 
         http = httpx.Client(timeout=10)
         login = {"username": "ann", "password": "correct horse"}

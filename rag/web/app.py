@@ -444,7 +444,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 for path in paths or []:  # UploadsOnlyBlocks checked them; this holds if Gradio changes
                     uploaded_file(path, demo.GRADIO_CACHE)
             except ValueError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             try:
                 return add_articles(paths or [], pipeline, progress), None
             except RagError as exc:
@@ -492,7 +492,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             try:
                 a = answer_args(question, history, lang, k, use_llm, s.top_k, has_llm and s.use_llm)
             except ValueError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             _refresh(pipeline)
             try:
                 return pipeline.ask(a.question, a.history, lang=a.lang, k=a.k, use_llm=a.use_llm).to_json()
@@ -509,7 +509,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             try:
                 doc_id = doc_id_arg(doc_id)
             except ValueError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
             try:
                 delete_article(doc_id, pipeline)
             except RagError as exc:

@@ -29,7 +29,8 @@ def describe(value: object) -> str:
     if value is None or isinstance(value, bool):
         return json.dumps(value)
     if isinstance(value, (int, float)):
-        return f"the number {value}"
+        text = str(value)
+        return f"the number {text if len(text) <= 30 else text[:30] + '…'}"
     if isinstance(value, str):
         return "the text " + json.dumps(value if len(value) <= 60 else value[:60] + "…", ensure_ascii=False)
     try:
@@ -68,15 +69,15 @@ def history_arg(value: object) -> list[tuple[str, str]]:
     """
     if value is None:
         return []
-    ok = isinstance(value, (list, tuple)) and all(
-        isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in value
-    )
-    if not ok:
+    pairs = list(value) if isinstance(value, (list, tuple)) else None
+    if pairs is None or not all(
+        isinstance(p, (list, tuple)) and len(p) == 2 and all(isinstance(t, str) for t in p) for p in pairs
+    ):
         raise ValueError(
             "history must be a list of [question, answer] pairs, oldest first; "
             f"found {describe(value)}. Send [] for a new conversation."
         )
-    return [(q, a) for q, a in value]  # type: ignore[union-attr]
+    return [(q, a) for q, a in pairs]
 
 
 def lang_arg(value: object) -> str:
@@ -109,9 +110,9 @@ def k_arg(value: object, default: int) -> int:
     """
     if value is None:
         return default
-    whole = isinstance(value, int) or (isinstance(value, float) and value.is_integer())
-    if whole and not isinstance(value, bool) and 1 <= value <= MAX_K:  # type: ignore[operator]
-        return int(value)  # type: ignore[arg-type]
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+    if number is not None and 1 <= number <= MAX_K and float(number).is_integer():
+        return int(number)
     raise ValueError(
         f"k must be a whole number of passages from 1 to {MAX_K}; found {describe(value)}. "
         f"Send a number such as {default} (the default)."

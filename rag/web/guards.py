@@ -44,8 +44,9 @@ def file_objects(value: object, label: str) -> list[dict]:
     if value is None:
         return []
     items = value if isinstance(value, list) else [value]
-    if all(client_utils.is_file_obj_with_meta(f) and isinstance(f["path"], str) for f in items):
-        return items  # type: ignore[return-value]
+    files = [f for f in items if isinstance(f, dict) and client_utils.is_file_obj_with_meta(f)]
+    if len(files) == len(items) and all(isinstance(f["path"], str) for f in files):
+        return files
     raise ValueError(
         f'{label} takes a list of uploaded files (gradio_client: [handle_file("article.md")]); '
         f"found {describe(value)}."
@@ -73,7 +74,7 @@ def uploaded_file(path: str, cache: str | Path, uploaded: set[str] | None = None
     return real
 
 
-def _file_inputs(block_fn, inputs: list) -> Iterator[tuple[gr.File, object]]:
+def _file_inputs(block_fn, inputs: list) -> Iterator[tuple[gr.File | gr.UploadButton, object]]:
     for i, (block, value) in enumerate(zip(block_fn.inputs, inputs, strict=False)):
         if i in getattr(block_fn, "component_prop_inputs", ()) and isinstance(value, dict):
             value = value.get("value")
@@ -95,7 +96,7 @@ class UploadsOnlyBlocks(gr.Blocks):
                 for f in file_objects(value, block_fn.api_name or label):
                     uploaded_file(f["path"], self.GRADIO_CACHE, self.upload_file_set)
             except ValueError as exc:
-                raise gr.Error(str(exc)) from None
+                raise gr.Error(str(exc), print_exception=False) from None
         return await super().preprocess_data(block_fn, inputs, state, explicit_call)
 
 
