@@ -62,8 +62,11 @@ def uploaded_file(path: str, cache: str | Path, uploaded: set[str] | None = None
     ValueError: "/etc/passwd" is not a file uploaded to this server: only uploaded files are accepted. ...
     """
     root = Path(cache).resolve()
-    real = None if client_utils.is_http_url_like(path) else Path(path).resolve()
-    if real is None or not real.is_relative_to(root) or real == root or not real.is_file() or (
+    try:
+        real = None if client_utils.is_http_url_like(path) else Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):  # a NUL byte, a symlink loop
+        real = None
+    if real is None or not real.is_relative_to(root) or real.is_dir() or (
         uploaded is not None and path not in uploaded
     ):
         raise ValueError(
