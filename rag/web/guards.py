@@ -89,7 +89,9 @@ class UploadsOnlyBlocks(gr.Blocks):
     """``gr.Blocks`` whose file inputs take only files uploaded to this server.
 
     The check runs before Gradio's own handling of the inputs (which copies any file it accepts
-    into the cache, so a handler cannot tell an upload from a copy afterwards).
+    into the cache, so a handler cannot tell an upload from a copy afterwards). It overrides
+    ``preprocess_data``, a step inside Gradio (as of the pinned 6.31), so a Gradio upgrade must
+    keep tests/test_security.py passing.
     """
 
     async def preprocess_data(self, block_fn, inputs, state, explicit_call: bool = False):
