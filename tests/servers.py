@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import gradio as gr
 import httpx
 
 from rag.pipeline import Pipeline
@@ -33,11 +34,18 @@ def free_port() -> int:
 @contextmanager
 def in_process(pipeline: Pipeline, **changes: object) -> Iterator[str]:
     """The app of ``pipeline`` served as ``python -m rag serve`` would (``app.launch``); yields its URL."""
+    with serving(pipeline, **changes) as (url, _):
+        yield url
+
+
+@contextmanager
+def serving(pipeline: Pipeline, **changes: object) -> Iterator[tuple[str, gr.Blocks]]:
+    """``in_process``, yielding (URL, the launched Blocks: ``.server_app`` is its FastAPI app)."""
     settings = replace(pipeline.settings, host="127.0.0.1", port=free_port(), **changes)
     demo = build_app(pipeline)
     launch(demo, settings, prevent_thread_lock=True, quiet=True)
     try:
-        yield f"http://127.0.0.1:{settings.port}/"
+        yield f"http://127.0.0.1:{settings.port}/", demo
     finally:
         demo.close()
 

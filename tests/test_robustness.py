@@ -160,10 +160,10 @@ def test_odd_api_arguments_are_answered_or_refused_clearly(library):
 
     with in_process(library) as url:
         client = Client(url, verbose=False)
-        for k in (0, -3, 10**6):
+        for k in (1, 20, 4.0):
             result = client.predict(QUESTION, [], "auto", k, True, api_name="/answer")
             assert result["answer"] and len(result["citations"]) <= 20
-        assert client.predict(QUESTION, [], "fr", 5, True, api_name="/answer")["lang"] in ("zh", "en")
+        assert client.predict(QUESTION, None, "EN", None, None, api_name="/answer")["lang"] == "en"
         with pytest.raises(Exception, match="type a question"):
             client.predict("   ", [], "auto", 5, True, api_name="/answer")
         with pytest.raises(Exception, match="no letters or digits"):
@@ -172,6 +172,48 @@ def test_odd_api_arguments_are_answered_or_refused_clearly(library):
             client.predict(QUESTION, [["only a question"]], "auto", 5, True, api_name="/answer")
         long = client.predict("深圳" * 10_000, [], "auto", 5, False, api_name="/answer")
         assert any("cut to its first 1000" in n for n in long["notices"])
+
+
+# (arguments of /answer: question, history, lang, k, use_llm) -> what the refusal must say
+BAD_ANSWER_ARGS = [
+    ((QUESTION, [], "auto", "abc", True), r'k must be a whole number .* from 1 to 20; found the text "abc"'),
+    ((QUESTION, [], "auto", 0, True), r"k must be .* from 1 to 20; found the number 0"),
+    ((QUESTION, [], "auto", -3, True), r"k must be .*; found the number -3"),
+    ((QUESTION, [], "auto", 10**6, True), r"k must be .*; found the number 1000000"),
+    ((QUESTION, [], "auto", 2.5, True), r"k must be .*; found the number 2.5"),
+    ((QUESTION, [], "auto", True, True), r"k must be .*; found true"),
+    ((12345, [], "auto", 5, True), r"question must be text; found the number 12345\. Send the question as"),
+    ((["深圳", "5G"], [], "auto", 5, True), r'question must be text; found a list \["深圳", "5G"\]'),
+    ((QUESTION, [], "fr", 5, True), r'lang must be "auto", "zh" or "en"; found the text "fr"'),
+    ((QUESTION, [], 1, 5, True), r'lang must be .*; found the number 1'),
+    ((QUESTION, [], "auto", 5, "no"), r'use_llm must be true or false; found the text "no"'),
+    ((QUESTION, [], "auto", 5, 1), r"use_llm must be true or false; found the number 1"),
+    ((QUESTION, "ab", "auto", 5, True), r'history must be a list of .*; found the text "ab"'),
+]
+
+
+def test_bad_api_arguments_are_refused_saying_what_was_expected(library):
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    generator, before = library.generator, snapshot(library.settings.corpus_dir)
+    with in_process(library) as url:
+        client = Client(url, verbose=False)
+        for args, expected in BAD_ANSWER_ARGS:
+            with pytest.raises(AppError, match=expected):
+                client.predict(*args, api_name="/answer")
+        assert not generator.seen  # use_llm="no" was refused, not taken as true
+        quoted = client.predict(QUESTION, [], "auto", 5, "false", api_name="/answer")
+        assert quoted["mode"] == "extractive" and not generator.seen
+        bad_ids = (("", 'the text ""'), (None, "null"), ("   ", 'the text "   "'), (5, "the number 5"))
+        for doc_id, found in bad_ids:
+            with pytest.raises(AppError, match=rf"doc_id must be the id of an article.*found {found}"):
+                client.predict(doc_id, api_name="/delete_article")
+        bad_files_ = (("abc", 'the text "abc"'), (["/etc/passwd"], r'a list \["/etc/passwd"\]'), (7, "7"))
+        for files, found in bad_files_:
+            with pytest.raises(AppError, match=rf"takes a list of uploaded files.*found .*{found}"):
+                client.predict(files, api_name="/add_articles")
+    assert snapshot(library.settings.corpus_dir) == before
 
 
 # --------------------------------------------------------------------------- files

@@ -1,6 +1,11 @@
 """Who gets in and what can leave: the address the server binds, a password off loopback, the
 files the server serves, what uploads can reach.
 
+``gradio_client`` uploads any local file it is given (``{"path": ...}`` or ``handle_file``)
+before calling: the server then receives a file in its upload cache, as from a browser. The tests
+here that send a server path as is stand for a client that does not upload (plain HTTP, or
+``gradio_client`` with its upload step turned off).
+
 Article and question text is escaped in the UI: tests/test_app.py
 (``test_hostile_article_and_question_text_are_escaped``) and tests/test_robustness.py. Planted
 instructions inside articles do not change behaviour: tests/test_trust.py.
@@ -10,20 +15,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
 
+import gradio
 import httpx
 import pytest
+from fastapi.routing import iter_route_contexts
+from gradio_client import Client, handle_file
+from gradio_client.client import Endpoint
+from gradio_client.exceptions import AppError
 
 from rag.config import Settings
 from rag.errors import RagError
 from rag.web.app import is_loopback, launch_options
 from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FakeGenerator
-from tests.servers import in_process
+from tests.servers import in_process, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,8 +103,6 @@ def test_serve_refuses_a_public_address_without_a_password_before_loading_anythi
 
 
 def test_with_a_password_every_route_asks_for_it(library):
-    from gradio_client import Client
-
     with in_process(library, auth_user="ann", auth_password="correct horse") as url:
         for route in ("gradio_api/info", "config", "gradio_api/file=" + str(library.settings.corpus_dir)):
             assert httpx.get(url + route, timeout=10).status_code in (401, 403), route
@@ -103,6 +112,78 @@ def test_with_a_password_every_route_asks_for_it(library):
             Client(url, verbose=False, auth=("ann", "wrong"))
         client = Client(url, verbose=False, auth=("ann", "correct horse"))
         assert client.predict("深圳5G基站建成多少？", [], "auto", 5, True, api_name="/answer")["citations"]
+
+
+# What a visitor without the log-in may load: the log-in page and what it needs to render.
+LOGIN_PAGE = {
+    ("GET", "/"),
+    ("HEAD", "/"),
+    ("POST", "/login"),
+    ("POST", "/login/"),
+    ("GET", "/assets/{path:path}"),
+    ("GET", "/static/{path:path}"),
+    ("GET", "/theme.css"),
+    ("GET", "/gradio_api/theme.css"),
+    ("GET", "/favicon.ico"),
+    ("GET", "/gradio_api/startup-events"),  # launch() calls it, without a log-in; it says true or false
+}
+
+
+def route_table(routes, prefix: str = "") -> list[tuple[str, str]]:
+    """(method, path) of every route, mounted sub-apps (e.g. ``/v1``) included."""
+    out = []
+    for r in iter_route_contexts(routes):
+        path = prefix + (r.path or "")
+        sub = getattr(r.original_route, "routes", None)
+        if sub is not None and not getattr(r, "methods", None):  # a Mount
+            out += route_table(sub, path) or [("GET", path + "/x")]
+        else:
+            out += [(m, path) for m in sorted(r.methods or {"GET"})]
+    return out
+
+
+def status_without_log_in(url: str, method: str, path: str) -> int:
+    """The status of ``method path`` (path parameters filled with 1) with no cookie; body unread."""
+    filled = re.sub(r"\{[^}]+\}", "1", path)
+    with httpx.Client(timeout=10, follow_redirects=False) as http:
+        body = {"json": {}} if method in ("POST", "PUT", "PATCH") else {}
+        with http.stream(method, url.rstrip("/") + filled, **body) as r:
+            return r.status_code
+
+
+def test_with_a_log_in_every_route_but_the_log_in_page_needs_it(library):
+    with serving(library, auth_user="ann", auth_password="correct horse") as (url, demo):
+        table = route_table(demo.server_app.routes)
+        assert ("POST", "/gradio_api/cancel") in table and ("GET", "/config") in table
+        open_ = []
+        for method, path in table:
+            if (method, path) in LOGIN_PAGE:
+                continue
+            code = status_without_log_in(url, method, path)
+            if code not in (401, 403):
+                open_.append(f"{method} {path}: {code}")
+        assert not open_, "answered without the log-in:\n" + "\n".join(open_)
+        assert httpx.get(url + "openapi.json").status_code == 401
+        job = {"event_id": "x", "session_hash": "y", "fn_index": 0}
+        cancel = httpx.post(url + "gradio_api/cancel", json=job)
+        assert cancel.status_code == 401 and "success" not in cancel.text
+
+        page = httpx.get(url, timeout=10)  # the log-in form, without the API description
+        assert page.status_code == 200 and '"auth_required":true' in page.text
+        assert not any(name in page.text for name in ("delete_article", "add_articles", "/answer"))
+        loads = re.findall(r'(?:src|href)="\./(assets/[^"?]+)', page.text)
+        assert len(loads) >= 2  # its script and stylesheet, and what it loads in turn:
+        loads += ["theme.css", "static/js/iframeResizer.contentWindow.min.js", "favicon.ico"]
+        for x in loads:
+            assert httpx.get(url + x, timeout=10).status_code == 200, x
+
+        http = httpx.Client(timeout=10)
+        login = {"username": "ann", "password": "correct horse"}
+        assert http.post(url + "login", data=login).status_code == 200
+        assert http.get(url + "config").status_code == 200 and "auth_required" not in http.get(url).text
+        assert "delete_article" in http.get(url).text
+        client = Client(url, verbose=False, auth=("ann", "correct horse"))
+        assert client.predict("深圳5G基站建成多少？", [], "auto", 5, False, api_name="/answer")["citations"]
 
 
 # --------------------------------------------------------------------------- files
@@ -188,3 +269,74 @@ def test_an_upload_whose_name_walks_up_lands_in_the_corpus_folder_only(library, 
     assert not escaped.exists()
     assert "escaped.txt" in corpus_files(s)
     assert not [p for p in tmp_path.rglob("escaped*") if p.parent != s.corpus_dir]
+
+
+FILE_META = {"_type": "gradio.FileData"}
+
+
+@pytest.fixture
+def in_cache():
+    """A fresh folder inside Gradio's upload cache, removed afterwards."""
+    import shutil
+    import uuid
+
+    folder = Path(gradio.utils.get_upload_folder()) / f"test-{uuid.uuid4().hex}"
+    folder.mkdir(parents=True)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def raw_paths(monkeypatch):
+    """``gradio_client`` without its upload step: file paths reach the server as they are."""
+    monkeypatch.setattr(Endpoint, "_upload_file", lambda self, f, data_index: f)
+
+
+def test_file_inputs_take_only_files_uploaded_to_this_server(library, tmp_path, in_cache, raw_paths):
+    s = library.settings
+    before = corpus_files(s)
+    secret = tmp_path / "secret.txt"
+    secret.write_text("---\ntitle: 机密 secret\n---\n服务器上的机密文件。 A server file, to stay out.")
+    (in_cache / "link.txt").symlink_to(secret)
+    (in_cache / "planted.txt").write_text(secret.read_text())  # in the cache, but never uploaded
+    ups = "/.." * len(in_cache.parent.parts[1:])
+    tries = {
+        "outside": str(secret),
+        "symlink": str(in_cache / "link.txt"),
+        "dotdot": f"{in_cache.parent}{ups}{secret}",
+        "planted": str(in_cache / "planted.txt"),
+        "project": str(ROOT / "README.md"),
+    }
+    with in_process(library) as url:
+        client = Client(url, verbose=False)
+        tries["url"] = url + "config"
+        for name, path in tries.items():
+            with pytest.raises(AppError) as caught:
+                client.predict([{"path": path, "meta": FILE_META}], api_name="/add_articles")
+            assert json.dumps(path, ensure_ascii=False) in str(caught.value), name
+            assert "only uploaded files are accepted" in str(caught.value), name
+    assert corpus_files(s) == before and "机密" not in str(library.store.docs())
+
+
+def test_a_file_uploaded_through_the_client_is_added(library, tmp_path):
+    article = tmp_path / "bus_charging.md"
+    article.write_text("---\ntitle: 深圳公交快充站\n---\n深圳2024年新建公交快充站120座。", "utf-8")
+    with in_process(library) as url:
+        status, _ = Client(url, verbose=False).predict([handle_file(str(article))], api_name="/add_articles")
+    assert "Added" in status and "bus_charging.md" in corpus_files(library.settings)
+
+
+def test_the_upload_check_resolves_symlinks_and_dotdot(tmp_path):
+    from rag.web.guards import uploaded_file
+
+    cache, outside = tmp_path / "cache", tmp_path / "outside.txt"
+    (cache / "abc").mkdir(parents=True)
+    outside.write_text("x")
+    (cache / "abc" / "ok.txt").write_text("y")
+    (cache / "abc" / "out.txt").symlink_to(outside)
+    assert uploaded_file(str(cache / "abc" / "ok.txt"), cache) == (cache / "abc" / "ok.txt").resolve()
+    for path in (outside, cache / "abc" / "out.txt", cache / "abc/../../outside.txt", cache, cache / "abc"):
+        with pytest.raises(ValueError, match="only uploaded files are accepted"):
+            uploaded_file(str(path), cache)
+    with pytest.raises(ValueError, match="not a file uploaded"):  # in the cache, not uploaded to this server
+        uploaded_file(str(cache / "abc" / "ok.txt"), cache, uploaded={"/elsewhere.txt"})

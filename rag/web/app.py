@@ -26,6 +26,7 @@ from collections.abc import Iterator, Sequence
 from urllib.parse import urlparse
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from rag import corpus
 from rag.config import Settings
@@ -33,6 +34,8 @@ from rag.errors import RagError
 from rag.index import IndexStore
 from rag.pipeline import Pipeline
 from rag.types import Answer, Citation
+from rag.web.arguments import answer_args, doc_id_arg
+from rag.web.guards import LoginGate, UploadsOnlyBlocks, uploaded_file
 
 log = logging.getLogger("rag.app")
 
@@ -358,7 +361,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         docs = corpus.docs_of(pipeline.store)
         return articles_table(docs), gr.Dropdown(choices=article_choices(docs), value=None)
 
-    with gr.Blocks(title="新闻问答 · News Q&A") as demo:
+    with UploadsOnlyBlocks(title="新闻问答 · News Q&A") as demo:
         gr.Markdown(
             "## 新闻问答 · News Q&A\n用中文或英文提问，答案注明出处，点击 [1] 查看原文。 "
             "Ask in Chinese or English; answers cite their sources — click [1] to read the passage."
@@ -438,6 +441,11 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
         def _add(paths, progress=gr.Progress()):  # noqa: B008 - Gradio's way to report progress
             try:
+                for path in paths or []:  # UploadsOnlyBlocks checked them; this holds if Gradio changes
+                    uploaded_file(path, demo.GRADIO_CACHE)
+            except ValueError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
+            try:
                 return add_articles(paths or [], pipeline, progress), None
             except RagError as exc:
                 return f"⚠️ {html.escape(str(exc))}", None
@@ -481,16 +489,13 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             use_llm: bool = True,
         ) -> dict:
             """Answer a question (earlier [question, answer] pairs for follow-ups): the Answer as JSON."""
+            try:
+                a = answer_args(question, history, lang, k, use_llm, s.top_k, has_llm and s.use_llm)
+            except ValueError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
             _refresh(pipeline)
             try:
-                pairs = [(str(q), str(a)) for q, a in history or []]
-            except (TypeError, ValueError):
-                raise gr.Error(
-                    "history must be a list of [question, answer] pairs, oldest first; "
-                    f"found {str(history)[:80]!r}. Send [] for a new conversation."
-                ) from None
-            try:
-                return pipeline.ask(question, pairs, lang=lang, k=int(k), use_llm=use_llm).to_json()
+                return pipeline.ask(a.question, a.history, lang=a.lang, k=a.k, use_llm=a.use_llm).to_json()
             except RagError as exc:
                 raise gr.Error(str(exc)) from exc
 
@@ -501,6 +506,10 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
         def delete(doc_id: str) -> dict:
             """Delete one article by its doc_id and re-index; returns the remaining count."""
+            try:
+                doc_id = doc_id_arg(doc_id)
+            except ValueError as exc:
+                raise gr.Error(str(exc), print_exception=False) from None
             try:
                 delete_article(doc_id, pipeline)
             except RagError as exc:
@@ -533,8 +542,9 @@ def launch_options(settings: Settings) -> dict:
 
     The app binds 127.0.0.1 unless told otherwise. Any other address (0.0.0.0, a LAN or public
     interface) lets other machines in, so it needs a log-in (RAG_AUTH_USER / RAG_AUTH_PASSWORD).
-    Gradio serves no file outside its upload cache (no ``allowed_paths``) and refuses uploads
-    over ``max_file_bytes``.
+    With a log-in set, ``guards.LoginGate`` asks for it on every route but the log-in page's;
+    FastAPI's own docs and route list (``/openapi.json``, ``/docs``) are off. Gradio serves no
+    file outside its upload cache (no ``allowed_paths``) and refuses uploads over ``max_file_bytes``.
     """
     user, password = settings.auth_user, settings.auth_password
     if bool(user) != bool(password):
@@ -557,12 +567,24 @@ def launch_options(settings: Settings) -> dict:
         "js": JS,
         "show_error": False,
         "max_file_size": settings.max_file_bytes,
+        "app_kwargs": {
+            "openapi_url": None,
+            "docs_url": None,
+            "redoc_url": None,
+            "middleware": [Middleware(LoginGate)],
+        },
     }
 
 
 def launch(demo: gr.Blocks, settings: Settings, **extra: object) -> None:
-    """Queue and serve ``demo`` as ``python -m rag serve`` does (``extra``: more launch() arguments)."""
-    demo.queue(default_concurrency_limit=CONCURRENCY).launch(**launch_options(settings), **extra)
+    """Queue and serve ``demo`` as ``python -m rag serve`` does (``extra``: more launch() arguments;
+    its ``app_kwargs`` are merged with ours, middleware added inside the log-in gate)."""
+    options = launch_options(settings)
+    theirs = dict(extra.pop("app_kwargs", None) or {})  # type: ignore[call-overload]
+    ours = options["app_kwargs"]
+    middleware = ours["middleware"] + list(theirs.get("middleware", []))
+    options["app_kwargs"] = {**theirs, **ours, "middleware": middleware}
+    demo.queue(default_concurrency_limit=CONCURRENCY).launch(**options, **extra)
 
 
 def main(settings: Settings | None = None) -> None:
