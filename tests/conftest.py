@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,46 @@ def real_library(tmp_path_factory) -> tuple[Path, Path]:
                         str(index)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return corpus, index
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory) -> Iterator[str]:
+    """A Milvus standalone server (the ``milvus`` package's binary) on 127.0.0.1 and a free port,
+    its data in a temporary folder, for the whole run; yields its URI. Fails with the server's
+    log when it cannot start: the ``server`` tests are not optional."""
+    import contextlib
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from milvus import MilvusServer  # a dev dependency (pyproject.toml)
+
+    base = tmp_path_factory.mktemp("milvus")
+    server = MilvusServer(wait_for_started=False)
+    server.set_base_dir(str(base))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        server.listen_port = sock.getsockname()[1]  # its search for a free port starts here
+    try:
+        server.start()
+        health, deadline = f"http://127.0.0.1:{server.webservice_port}/healthz", time.monotonic() + 300
+        while server.server_proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(health, timeout=5) as r:
+                    if b"OK" in r.read():
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            tails = "".join(f"\n--- {p.name}\n{p.read_text('utf-8', 'replace')[-2000:]}"
+                            for p in sorted((base / "logs").glob("*.log")))
+            pytest.fail(f"the Milvus server did not start (exit code {server.server_proc.poll()}, "
+                        f"or no healthy answer in 300 s); its logs:{tails}", pytrace=False)
+        yield f"http://127.0.0.1:{server.listen_port}"
+    finally:
+        if server.server_proc is not None:
+            server.server_proc.terminate()  # a clean stop first: stop() kills after 1 s
+            with contextlib.suppress(subprocess.TimeoutExpired):  # then stop() kills it
+                server.server_proc.wait(timeout=5)
+        server.stop()
