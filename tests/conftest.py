@@ -102,7 +102,7 @@ def real_library(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def milvus_server(tmp_path_factory) -> Iterator[str]:
-    """A Milvus standalone server (the ``milvus`` package's binary) on 127.0.0.1 and a free port,
+    """A Milvus standalone server (the ``milvus`` package's binary) on 127.0.0.1 and free ports,
     its data in a temporary folder, for the whole run; yields its URI. Fails with the server's
     log when it cannot start: the ``server`` tests are not optional."""
     import contextlib
@@ -114,13 +114,24 @@ def milvus_server(tmp_path_factory) -> Iterator[str]:
     from milvus import MilvusServer  # a dev dependency (pyproject.toml)
 
     base = tmp_path_factory.mktemp("milvus")
+    with contextlib.ExitStack() as stack:  # three distinct free ports: proxy, etcd client, etcd peer
+        socks = [stack.enter_context(socket.socket()) for _ in range(3)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        proxy, client, peer = (sock.getsockname()[1] for sock in socks)
+    # its embedded etcd listens on 2379/2380 unless told otherwise: a second server would clash
+    (base / "etcd.yaml").write_text(
+        f"listen-client-urls: http://localhost:{client}\nadvertise-client-urls: http://localhost:{client}\n"
+        f"listen-peer-urls: http://localhost:{peer}\ninitial-advertise-peer-urls: http://localhost:{peer}\n"
+        f"initial-cluster: default=http://localhost:{peer}\n")
     server = MilvusServer(wait_for_started=False)
     server.set_base_dir(str(base))
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        server.listen_port = sock.getsockname()[1]  # its search for a free port starts here
+    server.listen_port = proxy  # where its search for free ports starts
+    server.config.set("etcd_port", client)
     try:
-        server.start()
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("ETCD_CONFIG_PATH", str(base / "etcd.yaml"))
+            server.start()
         health, deadline = f"http://127.0.0.1:{server.webservice_port}/healthz", time.monotonic() + 300
         while server.server_proc.poll() is None and time.monotonic() < deadline:
             try:
@@ -138,6 +149,6 @@ def milvus_server(tmp_path_factory) -> Iterator[str]:
     finally:
         if server.server_proc is not None:
             server.server_proc.terminate()  # a clean stop first: stop() kills after 1 s
-            with contextlib.suppress(subprocess.TimeoutExpired):  # then stop() kills it
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 server.server_proc.wait(timeout=5)
         server.stop()
