@@ -133,7 +133,9 @@ class MilvusStore:
                                       consistency_level="Strong")
 
     def __len__(self) -> int:
-        return int(self.client.get_collection_stats(self.collection).get("row_count", 0))
+        """The vectors held: a count query (a server's collection statistics count deleted rows
+        until it compacts them)."""
+        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, langs: Sequence[str]) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)

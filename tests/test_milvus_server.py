@@ -154,3 +154,20 @@ def test_a_second_process_sees_each_build_and_keeps_answering_through_a_full_bui
     finally:
         reader.stdin.close()
         reader.wait(timeout=60)
+
+
+def test_a_collection_counts_its_vectors_after_deletes(milvus_server, tmp_path):
+    import numpy as np
+
+    from rag.milvus import MilvusStore
+
+    store = MilvusStore(milvus_server, "rag_test_count", 4, create=True)
+    try:
+        store.add(np.arange(5), np.eye(5, 4, dtype=np.float32) + 0.1, ["zh", "zh", "en", "en", "en"])
+        store.save(tmp_path)  # flushed: the server's statistics now count rows ...
+        store.remove(np.array([1, 3]))
+        store.save(tmp_path)
+        assert len(store) == 3  # ... and keep counting deleted ones until a compaction
+        assert sorted(store.search(np.eye(1, 4, dtype=np.float32), 5)[1][0].tolist()) == [-1, -1, 0, 2, 4]
+    finally:
+        store.drop()
