@@ -1,19 +1,19 @@
 """The Milvus vector store: the ``rag.vectorstore.VectorStore`` interface over pymilvus's ``MilvusClient``.
 
 The same code talks to a local milvus-lite file (``uri`` ending in ``.db``: one process at a
-time, used by the tests) or to a Milvus server or cluster (``http://host:19530``; several chat
-replicas can share it). Selected with ``RAG_VECTOR_STORE=milvus`` and ``RAG_MILVUS_URI``
-(README "Large corpora"); FAISS stays the default.
+time, the quick tests) or to a Milvus server or cluster (``http://host:19530``; several chat
+replicas can share it; the ``server`` tests start one). Selected with ``RAG_VECTOR_STORE=milvus``
+and ``RAG_MILVUS_URI`` (README "Large corpora"); FAISS stays the default.
 
 One collection per embedding space and full build: ``id`` (the chunk row, primary key),
 ``vector`` (FLOAT_VECTOR, inner product) and ``lang`` (a question is searched within one
 language by a filter). milvus-lite indexes with FLAT (exact); a server with AUTOINDEX.
 Incremental builds add to and delete from the live collection in place, which a running chat
 tolerates: ``rag.store.IndexStore`` ignores ids its own build does not know. A full build makes
-new collections and keeps the previous build's until the next full build, as the index folder
-keeps a loaded build's files open: chats still reading the previous build (in this process or
-another, on this machine or another) answer from it until they reload (``rag.corpus.refresh``,
-before each question in the chat). Collections older than that are dropped.
+new collections and keeps the previous build's until the next full build (as a loaded FAISS build
+outlives its deleted folder): chats still reading the previous build, in this process or another,
+answer from it until they move to the new one (``rag.corpus.refresh``, before each question in
+the chat). Collections older than that are dropped.
 
 Does not store chunk text or article metadata (those stay in the build's SQLite file).
 """
@@ -24,15 +24,11 @@ import hashlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import IndexError_
-from .manifest import live_build, read_manifest
-
-if TYPE_CHECKING:
-    from .manifest import Manifest
+from .manifest import Manifest, live_build, read_manifest
 
 log = logging.getLogger(__name__)
 _BATCH = 2_000  # rows per insert request
