@@ -1,15 +1,19 @@
 """The Milvus vector store: the ``rag.vectorstore.VectorStore`` interface over pymilvus's ``MilvusClient``.
 
 The same code talks to a local milvus-lite file (``uri`` ending in ``.db``: one process at a
-time, used by the tests) or to a Milvus server or cluster (``http://host:19530``; several chat
-replicas can share it). Selected with ``RAG_VECTOR_STORE=milvus`` and ``RAG_MILVUS_URI``
-(README "Large corpora"); FAISS stays the default.
+time, the quick tests) or to a Milvus server or cluster (``http://host:19530``; several chat
+replicas can share it; the ``server`` tests start one). Selected with ``RAG_VECTOR_STORE=milvus``
+and ``RAG_MILVUS_URI`` (README "Large corpora"); FAISS stays the default.
 
 One collection per embedding space and full build: ``id`` (the chunk row, primary key),
 ``vector`` (FLOAT_VECTOR, inner product) and ``lang`` (a question is searched within one
 language by a filter). milvus-lite indexes with FLAT (exact); a server with AUTOINDEX.
 Incremental builds add to and delete from the live collection in place, which a running chat
-tolerates: ``rag.store.IndexStore`` ignores ids its own build does not know.
+tolerates: ``rag.store.IndexStore`` ignores ids its own build does not know. A full build makes
+new collections and keeps the previous build's until the next full build (as a loaded FAISS build
+outlives its deleted folder): chats still reading the previous build, in this process or another,
+answer from it until they move to the new one (``rag.corpus.refresh``, before each question in
+the chat). Collections older than that are dropped.
 
 Does not store chunk text or article metadata (those stay in the build's SQLite file).
 """
@@ -17,17 +21,16 @@ Does not store chunk text or article metadata (those stay in the build's SQLite 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import IndexError_
+from .manifest import Manifest, live_build, read_manifest
 
-if TYPE_CHECKING:
-    from .manifest import Manifest
-
+log = logging.getLogger(__name__)
 _BATCH = 2_000  # rows per insert request
 
 
@@ -49,18 +52,36 @@ def collection_name(index_dir: Path, folder: Path, space: str) -> str:
     >>> collection_name(Path("/idx"), Path("/idx/builds/2024-1"), "e5")
     'rag_02ace442_e5_2024_1'
     """
-    tag = hashlib.sha1(str(index_dir.resolve()).encode()).hexdigest()[:8]
-    return f"rag_{tag}_{space}_{''.join(c if c.isalnum() else '_' for c in folder.name)}"
+    return f"{_prefix(index_dir)}{space}_{''.join(c if c.isalnum() else '_' for c in folder.name)}"
 
 
-def drop_collections(index_dir: Path, manifest: Manifest) -> None:
-    """Drop the collections of a build that a full build replaced (it has its own)."""
-    for space, record in manifest.vectors.items():
-        dim = manifest.dim if space == "e5" else manifest.dim2
+def _prefix(index_dir: Path) -> str:
+    """What the names of an index folder's collections start with."""
+    return f"rag_{hashlib.sha1(str(index_dir.resolve()).encode()).hexdigest()[:8]}_"
+
+
+def drop_collections(index_dir: Path, previous: Manifest) -> list[str]:
+    """After a full build replaced ``previous``: drop the index folder's collections other than the
+    live build's and ``previous``'s (kept for the chats still reading it; see the module docstring),
+    on the servers or files either uses. Returns the names dropped. Never fails the build, which
+    is already live: a server that cannot be reached is logged, and cleaned at the next full build.
+    """
+    live = live_build(index_dir)
+    builds = [previous] + ([read_manifest(live)] if live is not None else [])
+    records = [r for m in builds if m.backend == "milvus" for r in m.vectors.values()]
+    keep = {r.get("collection") for r in records}
+    dropped = []
+    for uri in sorted({resolve_uri(r.get("uri", ""), index_dir) for r in records}):
         try:
-            MilvusStore(resolve_uri(record.get("uri", ""), index_dir), record["collection"], dim).drop()
-        except (IndexError_, KeyError):
-            continue  # already gone
+            client = _client(uri)
+            for name in client.list_collections():
+                if name.startswith(_prefix(index_dir)) and name not in keep:
+                    client.drop_collection(name)
+                    dropped.append(name)
+        except Exception as exc:  # noqa: BLE001 - connection and server failures take many types
+            log.warning("could not drop the old Milvus collections at %s (%s); the next full build "
+                        "will", uri, exc)
+    return dropped
 
 
 def _client(uri: str):
@@ -108,7 +129,9 @@ class MilvusStore:
                                       consistency_level="Strong")
 
     def __len__(self) -> int:
-        return int(self.client.get_collection_stats(self.collection).get("row_count", 0))
+        """The vectors held: a count query (a server's collection statistics count deleted rows
+        until it compacts them)."""
+        return int(self.client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
 
     def add(self, ids: np.ndarray, vectors: np.ndarray, langs: Sequence[str]) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
@@ -129,11 +152,20 @@ class MilvusStore:
         ids = np.full((len(q), max(k, 0)), -1, dtype=np.int64)
         if k <= 0 or not len(q):
             return scores, ids
-        found = self.client.search(
-            self.collection, data=[v.tolist() for v in q], limit=k,
-            filter=f'lang == "{lang}"' if lang is not None else "",
-            search_params={"metric_type": "IP"},
-        )
+        from pymilvus import MilvusException
+
+        try:
+            found = self.client.search(
+                self.collection, data=[v.tolist() for v in q], limit=k,
+                filter=f'lang == "{lang}"' if lang is not None else "",
+                search_params={"metric_type": "IP"},
+            )
+        except MilvusException as exc:
+            raise IndexError_(
+                f"cannot search the Milvus collection {self.collection!r} at {self.uri} ({exc.message}). "
+                "A full build drops the collections of the build before the previous one: reload the "
+                "index (restart the chat), or rebuild it with `python -m rag build`."
+            ) from exc
         for i, hits in enumerate(found):
             for j, hit in enumerate(hits[:k]):
                 scores[i, j], ids[i, j] = hit["distance"], hit["id"]

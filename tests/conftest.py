@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,57 @@ def real_library(tmp_path_factory) -> tuple[Path, Path]:
                         str(index)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr
     return corpus, index
+
+
+@pytest.fixture(scope="session")
+def milvus_server(tmp_path_factory) -> Iterator[str]:
+    """A Milvus standalone server (the ``milvus`` package's binary) on 127.0.0.1 and free ports,
+    its data in a temporary folder, for the whole run; yields its URI. Fails with the server's
+    log when it cannot start: the ``server`` tests are not optional."""
+    import contextlib
+    import socket
+    import subprocess
+    import time
+    import urllib.request
+
+    from milvus import MilvusServer  # a dev dependency (pyproject.toml)
+
+    base = tmp_path_factory.mktemp("milvus")
+    with contextlib.ExitStack() as stack:  # three distinct free ports: proxy, etcd client, etcd peer
+        socks = [stack.enter_context(socket.socket()) for _ in range(3)]
+        for sock in socks:
+            sock.bind(("127.0.0.1", 0))
+        proxy, client, peer = (sock.getsockname()[1] for sock in socks)
+    # its embedded etcd listens on 2379/2380 unless told otherwise: a second server would clash
+    (base / "etcd.yaml").write_text(
+        f"listen-client-urls: http://localhost:{client}\nadvertise-client-urls: http://localhost:{client}\n"
+        f"listen-peer-urls: http://localhost:{peer}\ninitial-advertise-peer-urls: http://localhost:{peer}\n"
+        f"initial-cluster: default=http://localhost:{peer}\n")
+    server = MilvusServer(wait_for_started=False)
+    server.set_base_dir(str(base))
+    server.listen_port = proxy  # where its search for free ports starts
+    server.config.set("etcd_port", client)
+    try:
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("ETCD_CONFIG_PATH", str(base / "etcd.yaml"))
+            server.start()
+        health, deadline = f"http://127.0.0.1:{server.webservice_port}/healthz", time.monotonic() + 300
+        while server.server_proc.poll() is None and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(health, timeout=5) as r:
+                    if b"OK" in r.read():
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            tails = "".join(f"\n--- {p.name}\n{p.read_text('utf-8', 'replace')[-2000:]}"
+                            for p in sorted((base / "logs").glob("*.log")))
+            pytest.fail(f"the Milvus server did not start (exit code {server.server_proc.poll()}, "
+                        f"or no healthy answer in 300 s); its logs:{tails}", pytrace=False)
+        yield f"http://127.0.0.1:{server.listen_port}"
+    finally:
+        if server.server_proc is not None:
+            server.server_proc.terminate()  # a clean stop first: stop() kills after 1 s
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                server.server_proc.wait(timeout=5)
+        server.stop()

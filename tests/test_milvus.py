@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from rag.chunking import ChunkParams
+from rag.errors import IndexError_
 from rag.index import IndexStore, build_index, update_index
 from rag.retrieval import Retriever
 from rag.vectorstore import VectorOptions
@@ -69,13 +70,32 @@ def test_milvus_gives_the_same_results_as_faiss_and_updates_in_place(tmp_path, m
     assert "zh_other" not in found
 
 
-def test_a_full_rebuild_drops_the_old_collection(tmp_path, milvus_uri):
+def test_a_full_rebuild_keeps_the_previous_collection_for_its_readers_until_the_next(tmp_path, milvus_uri):
+    from pymilvus import MilvusClient
+
+    milvus, emb = VectorOptions(backend="milvus", milvus_uri=milvus_uri), FakeEmbedder()
+    readers, names, seen = [], [], []
+    for target in (240, 20, 10):  # other chunking each time: three full builds
+        build_index(FIXTURE_DOCS, emb, tmp_path / "index", ChunkParams(target, target // 5, 2 * target),
+                    progress=False, options=milvus)
+        readers.append(IndexStore.load(tmp_path / "index"))  # e.g. a chat moving to the new build
+        names.append(readers[-1].manifest.vectors["e5"]["collection"])
+        seen.append(hits(readers[-1], emb))
+        assert sorted(MilvusClient(milvus_uri).list_collections()) == sorted(names[-2:])
+        if len(readers) > 1:  # a chat still on the previous build answers from it as before
+            assert hits(readers[-2], emb) == seen[-2]
+    assert seen[0] != seen[1] != seen[2] != seen[0]
+    with pytest.raises(IndexError_, match="reload the index"):  # two builds behind: a clear error
+        hits(readers[0], emb)
+
+
+def test_a_full_rebuild_leaves_other_index_folders_collections_alone(tmp_path, milvus_uri):
     from pymilvus import MilvusClient
 
     milvus = VectorOptions(backend="milvus", milvus_uri=milvus_uri)
-    build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path, PARAMS, progress=False, options=milvus)
-    old = IndexStore.load(tmp_path).manifest.vectors["e5"]["collection"]
-    build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path, ChunkParams(target=20, overlap=5, max_tokens=40),
-                progress=False, options=milvus)
-    new = IndexStore.load(tmp_path).manifest.vectors["e5"]["collection"]
-    assert new != old and MilvusClient(milvus_uri).list_collections() == [new]
+    build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path / "other", PARAMS, progress=False, options=milvus)
+    for target in (240, 60, 20):
+        build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path / "index", ChunkParams(target, 5, 400),
+                    progress=False, options=milvus)
+    assert len(MilvusClient(milvus_uri).list_collections()) == 1 + 2
+    assert IndexStore.load(tmp_path / "other").search(FakeEmbedder().embed(["深圳"], "query")[0], 2)
