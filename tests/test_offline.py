@@ -5,7 +5,8 @@ the model hub's client sends telemetry; ``rag.config.set_offline`` (run by every
 them off. The test serves the fixture index (fake embedder, no generator) with ``rag serve``
 through a wrapper that records every name lookup of, and connection to, anything but this machine
 (and refuses it); loads the page, its assets and config; asks a question; and expects the record to
-be empty.
+be empty. With Chromium installed, a browser test also loads the page and asks, and expects no
+request for anything but the server.
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 from rag.config import OFFLINE_ENV, set_offline
 
@@ -131,30 +135,32 @@ def load_page(url: str) -> str:
     return page.text
 
 
-def test_the_server_opens_no_outbound_connection(fixture_index, tmp_path: Path):
-    from gradio_client import Client
+@dataclass(frozen=True)
+class Served:
+    url: str
+    connections: Path  # what the wrapper recorded: one line a lookup or connection beyond loopback
+    log: Path  # the server's output
 
+
+@pytest.fixture
+def served(fixture_index, tmp_path: Path) -> Iterator[Served]:
+    """``rag serve --no-llm`` of the fixture index through WRAPPER, on a free port; stopped after
+    the test, which then finds the record empty and no traceback in the log."""
     s = fixture_index
     wrapper, connections, log = tmp_path / "serve.py", tmp_path / "connections.log", tmp_path / "server.log"
     wrapper.write_text(WRAPPER, "utf-8")
     connections.touch()
     port = free_port()
-    url = f"http://127.0.0.1:{port}/"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "GRADIO_", *OFFLINE_ENV))}
     env.update(CONNECTIONS_LOG=str(connections), CHECKOUT=str(ROOT))
     cmd = [sys.executable, str(wrapper), "--host", "127.0.0.1", "--port", str(port),
            "--corpus", str(s.corpus_dir), "--index", str(s.index_dir)]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    served = Served(f"http://127.0.0.1:{port}/", connections, log)
     try:
-        wait_until_up(proc, url, log)
-        assert httpx.get(url + "config", timeout=30).json()["analytics_enabled"] is False
-        html = load_page(url)
-        external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
-        assert external == [], "the page would make the browser fetch these"
-        client = Client(url, verbose=False)
-        result = client.predict(QUESTION, [], "auto", 5, True, api_name="/answer")
-        assert result["citations"], result
+        wait_until_up(proc, served.url, log)
+        yield served
     finally:
         proc.send_signal(signal.SIGINT)
         try:
@@ -165,3 +171,47 @@ def test_the_server_opens_no_outbound_connection(fixture_index, tmp_path: Path):
     assert connections.read_text() == "", f"outbound connections attempted:\n{connections.read_text()}"
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
+
+def test_the_server_opens_no_outbound_connection(served: Served):
+    from gradio_client import Client
+
+    assert httpx.get(served.url + "config", timeout=30).json()["analytics_enabled"] is False
+    html = load_page(served.url)
+    external = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
+    assert external == [], "the page would make the browser fetch these"
+    result = Client(served.url, verbose=False).predict(QUESTION, [], "auto", 5, True, api_name="/answer")
+    assert result["citations"], result
+    assert served.connections.read_text() == ""  # and again when the server has stopped (the fixture)
+
+
+@pytest.mark.browser
+def test_the_page_in_a_browser_fetches_nothing_from_elsewhere(served: Served):
+    """Chromium loads the chat and asks a question; every request for another origin is recorded
+    and refused. (Gradio's script bundle holds a Google Fonts loader, for pages embedded elsewhere.)"""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM}: run scripts/install_browser.sh")
+    elsewhere: list[str] = []
+
+    def only_the_server(route) -> None:
+        if route.request.url.startswith(served.url):
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.route("**/*", only_the_server)
+            page.set_default_timeout(120_000)  # a wait, not a measure: the machine may be loaded
+            page.goto(served.url)
+            page.fill("#question textarea", QUESTION)
+            page.keyboard.press("Enter")
+            page.wait_for_selector("#sources .src[id^='src-1-']")
+        finally:
+            browser.close()
+    assert elsewhere == []
