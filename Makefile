@@ -5,6 +5,8 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The checkout keeps its models in models/ (an installed `rag` elsewhere defaults to the user's data folder).
+export RAG_MODELS ?= $(CURDIR)/models
 
 .PHONY: setup models index run test lint bench clean
 

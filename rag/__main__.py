@@ -1,6 +1,6 @@
 """Command line: ``python -m rag <command>``.
 
-    prepare   build the bundled models into models/ (once; skipped when present)
+    prepare   build the bundled models into the models folder (once; skipped when present)
     build     index the corpus folder (incremental; atomic swap)
     add       add article files to the corpus and index them
     remove    delete one article (by document id) and re-index
@@ -25,6 +25,9 @@ from pathlib import Path
 
 from .config import Settings, set_offline
 from .errors import RagError
+
+# The CRUD news sample beside a checkout (public benchmark data, not part of the package).
+CRUD_SAMPLE = "../shared/benchmarks/crud-news/news_1_1.txt"
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -209,6 +212,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_scale(args: argparse.Namespace) -> int:
     from . import scale
 
+    if not Path(args.source).is_file():
+        raise RagError(f"bench scale replicates a CRUD-format news file; {args.source} is not a file. "
+                       "Pass one with --source FILE")
     settings = _settings(args)
     if args.exact_max:
         settings = replace(settings, exact_search_max=args.exact_max)
@@ -232,14 +238,15 @@ def cmd_speed(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rag", description="Bilingual news question answering.")
+    prog = "rag" if Path(sys.argv[0]).name == "rag" else "python -m rag"  # the installed command, or not
+    p = argparse.ArgumentParser(prog=prog, description="Bilingual news question answering.")
     sub = p.add_subparsers(dest="command", required=True)
 
     def paths(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--corpus", help="folder of articles (default data/articles)")
-        sp.add_argument("--index", help="index folder (default index)")
+        sp.add_argument("--corpus", help="folder of articles (default RAG_CORPUS, else data/articles)")
+        sp.add_argument("--index", help="index folder (default RAG_INDEX, else index)")
 
-    sp = sub.add_parser("prepare", help="prepare the bundled models in models/")
+    sp = sub.add_parser("prepare", help="prepare the bundled models in the models folder (RAG_MODELS)")
     sp.add_argument("--force", action="store_true", help="rebuild even if present")
     sp.set_defaults(func=cmd_prepare)
 
@@ -319,8 +326,8 @@ def parser() -> argparse.ArgumentParser:
     bp = bench.add_parser("scale", help="build, search and update an index of N articles (the CRUD sample, "
                           "replicated and shuffled) in a temporary folder")
     bp.add_argument("--articles", type=int, required=True, help="articles to index (e.g. 2000, up to 60000)")
-    bp.add_argument("--source", default=str(Path(__file__).resolve().parent.parent.parent / "shared" /
-                    "benchmarks" / "crud-news" / "news_1_1.txt"), help="CRUD-format file to replicate")
+    bp.add_argument("--source", default=CRUD_SAMPLE, help="CRUD-format file to replicate (default "
+                    f"{CRUD_SAMPLE}, relative to the current directory)")
     bp.add_argument("--embedder", choices=["e5", "hash"], default="e5", help="e5 (the real model) or hash (a "
                     "fast deterministic stand-in: measures the index, not the model)")
     bp.add_argument("--encoder2", action="store_true", help="also store the second encoder's vectors")

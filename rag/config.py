@@ -1,11 +1,13 @@
 """One settings object, with a comment on every default.
 
 Settings are built once (``Settings.from_env()`` or the CLI) and passed in; no module reads
-globals.  Environment variables, all optional:
+globals. Nothing is found relative to where the package is installed: relative folders are relative
+to the current directory.  Environment variables, all optional:
 
     RAG_CORPUS   folder of articles                  (default: data/articles)
     RAG_INDEX    folder of the built index           (default: index)
-    RAG_MODELS   folder of prepared models           (default: models)
+    RAG_MODELS   folder of prepared models           (default: models if the current directory has
+                 one, else the per-user data folder; see ``default_models_dir``)
     RAG_HOST     chat UI address                     (default: 127.0.0.1)
     RAG_PORT     chat UI port                        (default: 7860)
     RAG_LANG     answer language: auto, zh or en     (default: auto)
@@ -23,10 +25,9 @@ globals.  Environment variables, all optional:
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
 
 # Retrieval configurations compared in README.md ("Retrieval"); RAG_RETRIEVAL=<name> selects one.
 # Each maps to Settings fields; "hybrid" is the default and sets nothing.
@@ -41,21 +42,48 @@ RETRIEVAL_PRESETS: dict[str, dict[str, object]] = {
     "hybrid+rerank": {"rerank_weight": 0.5},  # + sentence re-scoring of the top 10
 }
 
-# Nothing may reach a model hub at run time; users with hub access can unset these.
-OFFLINE_ENV = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
+# Nothing may reach a model hub at run time; users with hub access can unset these. Gradio's usage
+# reports and its version check (both to api.gradio.app) and the hub's telemetry are off too.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",  # gradio compares it with "True"
+}
 
 
 def set_offline() -> None:
+    """Put OFFLINE_ENV into the environment, keeping any value already set there."""
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
+
+
+def default_models_dir(env: Mapping[str, str] | None = None, here: Path = Path(".")) -> Path:
+    """Where prepared models live when RAG_MODELS is not set: ``models`` in the current directory
+    if there is one (a checkout after ``make models``), else the per-user data folder
+    ``$XDG_DATA_HOME/rag-news/models`` (``~/.local/share/rag-news/models``), so that an installed
+    ``rag`` finds one set of models from any directory.
+
+    >>> default_models_dir({"XDG_DATA_HOME": "/srv/data"}, here=Path("/nonexistent"))
+    PosixPath('/srv/data/rag-news/models')
+    >>> default_models_dir({"HOME": "/home/ann"}, here=Path("/nonexistent"))
+    PosixPath('/home/ann/.local/share/rag-news/models')
+    """
+    env = os.environ if env is None else env
+    if (here / "models").is_dir():
+        return here / "models"
+    data = env.get("XDG_DATA_HOME") or str(Path(env.get("HOME") or Path.home()) / ".local" / "share")
+    return Path(data) / "rag-news" / "models"
 
 
 @dataclass(frozen=True)
 class Settings:
     # --- locations -------------------------------------------------------------------
-    corpus_dir: Path = ROOT / "data" / "articles"  # the articles shipped with the project
-    index_dir: Path = ROOT / "index"  # built index (generated, git-ignored)
-    models_dir: Path = ROOT / "models"  # prepared models (generated, git-ignored)
+    # Relative to the current directory: a checkout's own folders when run from it.
+    corpus_dir: Path = Path("data/articles")  # the articles (the checkout's bundled five)
+    index_dir: Path = Path("index")  # built index (generated, git-ignored)
+    models_dir: Path = field(default_factory=default_models_dir)  # prepared models (`rag prepare`)
 
     # --- ingestion -------------------------------------------------------------------
     max_file_bytes: int = 20_000_000  # larger files (or collection lines) are skipped with a warning
@@ -150,8 +178,7 @@ class Settings:
             changes["corpus_dir"] = Path(env["RAG_CORPUS"])
         if env.get("RAG_INDEX"):
             changes["index_dir"] = Path(env["RAG_INDEX"])
-        if env.get("RAG_MODELS"):
-            changes["models_dir"] = Path(env["RAG_MODELS"])
+        changes["models_dir"] = Path(env["RAG_MODELS"]) if env.get("RAG_MODELS") else default_models_dir(env)
         if env.get("RAG_HOST"):
             changes["host"] = env["RAG_HOST"]
         if env.get("RAG_PORT"):

@@ -33,11 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from .chunking import ChunkParams, chunk_spans
-from .config import ROOT, Settings
+from .config import Settings
 from .embedding import SentenceTransformerEmbedder
 from .generation import build_messages
 
-CRUD = ROOT.parent / "shared" / "benchmarks" / "crud-news" / "news_1_1.txt"
+CRUD = Path("../shared/benchmarks/crud-news/news_1_1.txt")  # beside a checkout, when present
 
 
 def _median(xs: list[float]) -> float:
@@ -172,7 +172,7 @@ def bench_cold_start(settings: Settings, timeout: float = 180) -> dict:
     port = _free_port()
     env = dict(os.environ, RAG_INDEX=str(settings.index_dir), RAG_PORT=str(port))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve"], cwd=ROOT, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ready = None
     try:

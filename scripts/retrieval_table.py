@@ -35,10 +35,11 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent  # the checkout
+sys.path.insert(0, str(ROOT))
 
 from rag.benchmarks import _document, load_xquad  # noqa: E402
-from rag.config import RETRIEVAL_PRESETS, ROOT, Settings, retrieval_preset  # noqa: E402
+from rag.config import RETRIEVAL_PRESETS, Settings, retrieval_preset  # noqa: E402
 from rag.embedding import SentenceTransformerEmbedder  # noqa: E402
 from rag.encoder2 import load_encoder2  # noqa: E402
 from rag.evaluation import retrieval_metrics  # noqa: E402
