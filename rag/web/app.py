@@ -361,7 +361,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         docs = corpus.docs_of(pipeline.store)
         return articles_table(docs), gr.Dropdown(choices=article_choices(docs), value=None)
 
-    with UploadsOnlyBlocks(title="新闻问答 · News Q&A") as demo:
+    with UploadsOnlyBlocks(title="新闻问答 · News Q&A", analytics_enabled=False) as demo:
         gr.Markdown(
             "## 新闻问答 · News Q&A\n用中文或英文提问，答案注明出处，点击 [1] 查看原文。 "
             "Ask in Chinese or English; answers cite their sources — click [1] to read the passage."
