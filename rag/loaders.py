@@ -32,7 +32,7 @@ import yaml
 from pypdf import PdfReader
 from selectolax.lexbor import LexborHTMLParser
 
-from .cleaning import clean
+from .cleaning import clean, limit_nesting
 from .errors import CorpusError
 from .lang import detect_lang, han_count
 from .types import DocMeta, Document
@@ -208,7 +208,7 @@ def html_meta(html: str) -> dict[str, str]:
     >>> html_meta('<title>深圳 - 网</title><link rel="canonical" href="https://x.cn/a"><h1>深圳</h1>')
     {'title': '深圳', 'url': 'https://x.cn/a'}
     """
-    tree = LexborHTMLParser(re.sub("[\x00\ud800-\udfff]", "", html))
+    tree = LexborHTMLParser(limit_nesting(re.sub("[\x00\ud800-\udfff]", "", html)))
 
     def first(*pairs: tuple[str, str]) -> str:
         for selector, attr in pairs:
