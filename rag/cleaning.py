@@ -2,6 +2,7 @@
 
     clean(raw_body, kind)          kind: "html" | "markdown" | "text" | "pdf"
       html      html_to_text       selectolax; drops scripts, styles, comments, ad/share/QR containers
+                                   (tags nested past MAX_DEPTH dropped first: limit_nesting, linear time)
       markdown  markdown_to_text   headings, lists, links, emphasis -> text; then as text
       text      join_wrapped_lines hard-wrapped blocks -> one line per paragraph
       pdf       repair_pdf_text    undouble bold lines, despace CJK, join broken lines
