@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
+from collections import Counter
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -110,16 +111,23 @@ _TAG_RULES = {
     **dict.fromkeys(["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"], "raw"),
     "plaintext": "rest",
 }
-_FOREIGN = ("svg", "math")
-_END_SEARCH = 64  # an end tag closes an element among the innermost this many, else it is ignored
+def _foreign(open_count: Counter[str]) -> bool:
+    """Inside <svg> or <math>, where ``<x/>`` closes itself and <style> holds tags."""
+    return bool(open_count["svg"] or open_count["math"])
 
 
-def _open_index(stack: list[str], name: str) -> int:
-    """Index of the innermost open ``name`` among the last ``_END_SEARCH``, else -1."""
-    for i in range(len(stack) - 1, max(-1, len(stack) - 1 - _END_SEARCH), -1):
-        if stack[i] == name:
-            return i
-    return -1
+def _close(stack: list[str], open_count: Counter[str], name: str) -> int:
+    """Close the innermost open ``name`` and all open inside it; its index, or -1 when no ``name``
+    is open (the end tag is ignored). Each element is closed once: linear over a page."""
+    if not open_count[name]:
+        return -1
+    found = len(stack) - 1
+    while stack[found] != name:
+        found -= 1
+    for tag in stack[found:]:
+        open_count[tag] -= 1
+    del stack[found:]
+    return found
 
 
 def limit_nesting(html: str, limit: int = MAX_DEPTH) -> str:
@@ -130,8 +138,9 @@ def limit_nesting(html: str, limit: int = MAX_DEPTH) -> str:
     scope checks), so a page of deeply nested blocks costs it time growing with the square of
     the depth: 200,000 nested <div>s took minutes. One pass over the tags here, counting what
     is open the way the parser does in the common cases (end tags close what they match, void
-    elements and <p>, <li>, <td> ... do not nest, script and style hold text), bounds the
-    depth the parser sees. Comments and raw-text content are copied as they are.
+    elements and <p>, <li>, <td> ... do not nest, script and style hold text, ``<x/>`` closes
+    itself inside <svg> and <math>), bounds the depth the parser sees. Comments and raw-text
+    content are copied as they are.
 
     >>> limit_nesting("<div><div class='a'><div><p>深圳</div></div><span>x</span> y</div>", limit=1)
     '<div><br><p>深圳<br>x y</div>'
@@ -139,9 +148,9 @@ def limit_nesting(html: str, limit: int = MAX_DEPTH) -> str:
     '<script>if (a<b) {}</script><div>x</div>'
     """
     out: list[str] = []
-    stack: list[str] = []  # tags of the elements counted open; those at index >= limit are flattened
-    foreign, pos, copied, lower = 0, 0, 0, ""  # open <svg>/<math>; scan position; html[:copied] in out
-    broke = False  # out ends with a <br> put for dropped tags
+    stack: list[str] = []  # tags of the elements counted open; those at index >= limit are dropped
+    open_count: Counter[str] = Counter()
+    pos, copied, lower, broke = 0, 0, "", False  # html[:copied] is in out, which ends with a <br> put
     while (m := _TAG_OR_COMMENT.search(html, pos)) is not None:
         pos = m.end()
         closing, name = m.groups()
@@ -151,7 +160,7 @@ def limit_nesting(html: str, limit: int = MAX_DEPTH) -> str:
             continue
         name = name.lower()
         rule = _TAG_RULES.get(name)
-        if rule is not None and (rule != "raw" or not foreign):
+        if rule is not None and (rule != "raw" or not _foreign(open_count)):
             if rule == "raw" and not closing:  # skip to its end tag
                 lower = lower or html.lower()
                 end = lower.find("</" + name, pos)
@@ -160,16 +169,15 @@ def limit_nesting(html: str, limit: int = MAX_DEPTH) -> str:
                 break
             continue
         if closing:
-            found = len(stack) - 1 if stack and stack[-1] == name else _open_index(stack, name)
+            found = _close(stack, open_count, name)
             if found < 0:
                 continue
-            if foreign:
-                foreign -= sum(tag in _FOREIGN for tag in stack[found:])
-            del stack[found:]
         else:
+            if _foreign(open_count) and html[html.find(">", pos) - 1] == "/":  # <path/>: not left open
+                continue
             found = len(stack)
             stack.append(name)
-            foreign += name in _FOREIGN
+            open_count[name] += 1
         if found >= limit:  # drop the tag; a block's becomes a <br> unless one is just before
             gap = html[copied : m.start()]
             broke = broke and not gap.strip()

@@ -408,6 +408,15 @@ def test_limit_nesting_keeps_script_text_and_counts_svg_content():
     assert limit_nesting("<svg><style>" + "<div>" * 5, limit=3).count("<div>") == 1
 
 
+def test_limit_nesting_follows_end_tags_and_self_closed_svg_elements():
+    icon = "<svg viewBox='0 0 9 9'>" + "<path d='M0 0'/>" * 300 + "</svg>"
+    page = f"<body>{icon}<div><div><p>正文</p></div></div></body>"
+    assert limit_nesting(page, limit=8) == page  # <path/> closes itself inside <svg>
+    # 100 unclosed <span>s, closed by their <div>'s end tag, three times: never 120 deep
+    sloppy = ("<div>" + "<span>" * 100 + "文字</div>") * 3 + "<div><div>尾</div></div>"
+    assert limit_nesting(sloppy, limit=120) == sloppy
+
+
 def _clean_seconds(html: str) -> float:
     best = float("inf")
     for _ in range(3):
