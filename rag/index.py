@@ -18,7 +18,10 @@ a crash leaves the previous index usable (``.lock`` keeps builds one at a time).
   reused by text hash (``rag.reuse``): a changed tokenizer or a compaction embeds nothing again.
 
 Articles stream through: per batch of passages, vectors are appended to the build's files and
-to the resume log; nothing holds all texts or vectors in memory. The vector store's type is
+to the resume log; nothing holds all texts or vectors in memory. An article may come as a
+``Deferred`` one (a corpus file whose bytes did not change): it is loaded only when the live
+build does not hold it. Embedders passed as ``rag.building.LazyEmbedder`` load when a build
+folder is started, so a build that finds nothing changed loads no model. The vector store's type is
 chosen by size at the end (``rag.vectorstore.fit``). Reading is ``rag.store.IndexStore``.
 
 Does not load articles (``rag.loaders``, ``rag.collections``) or decide what to retrieve.
