@@ -218,11 +218,13 @@ def _locked(index_dir: Path):
         lock.release()
 
 
-def _progress_bar(documents: Iterable[Document], progress: bool):
+def _progress_bar(documents: Iterable[Document], progress: bool, desc: str):
+    """A progress bar over the documents: "checking" them against the live build until one is to be
+    written (the models are loaded then), "indexing" from there."""
     from tqdm import tqdm
 
     total = len(documents) if hasattr(documents, "__len__") else None  # type: ignore[arg-type]
-    return tqdm(total=total, desc="indexing", unit="doc", disable=not progress, smoothing=0.05)
+    return tqdm(total=total, desc=desc, unit="doc", disable=not progress, smoothing=0.05)
 
 
 class Deferred(Protocol):
@@ -270,7 +272,7 @@ def build_index(
         changed: list[str] = []
         from_live: list[str] = []  # unchanged Deferred documents a full build takes from the live build
         skipped = 0
-        bar = _progress_bar(documents, progress)
+        bar = _progress_bar(documents, progress, "checking" if build is None else "indexing")
         total = bar.total or 0
         try:
             for item in documents:
@@ -286,6 +288,7 @@ def build_index(
                     changed.append(doc.doc_id)
                     if build is None:
                         build = _start(index_dir, target, live, in_place, encoders, params, options)
+                        bar.set_description("indexing")
                         if not in_place:  # the articles already passed, as the live build has them
                             build.put_live([d for d in seen if d != doc.doc_id])
                     if build.in_place and old is not None:
