@@ -17,7 +17,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +43,37 @@ SCHEMA = (
     " start INTEGER, end INTEGER, lang TEXT);"
     "CREATE INDEX chunks_doc ON chunks(doc_id);"
 )
+
+
+class LazyEmbedder:
+    """An embedder loaded on first use of anything but ``model_id`` (``dim``, ``embed``,
+    ``count_tokens``...): a build that finds nothing changed loads no model. ``model_id`` must be
+    the one the loaded embedder reports."""
+
+    def __init__(self, model_id: str, load: Callable[[], Embedder]) -> None:
+        self.model_id, self._load, self._model = model_id, load, None
+
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
+    def get(self) -> Embedder:
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    def __getattr__(self, name: str):  # noqa: ANN204 - whatever the embedder has
+        return getattr(self.get(), name)
+
+
+def known_dim(encoder: Embedder | None, live_id: str, live_dim: int) -> int:
+    """``encoder.dim``, taken from the live build's manifest when ``encoder`` is a LazyEmbedder not
+    yet loaded of the model the live build names (so the check that nothing changed loads none)."""
+    if encoder is None:
+        return 0
+    if isinstance(encoder, LazyEmbedder) and not encoder.loaded and encoder.model_id == live_id and live_dim:
+        return live_dim
+    return encoder.dim
 
 
 @dataclass

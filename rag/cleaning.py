@@ -2,6 +2,7 @@
 
     clean(raw_body, kind)          kind: "html" | "markdown" | "text" | "pdf"
       html      html_to_text       selectolax; drops scripts, styles, comments, ad/share/QR containers
+                                   (tags nested past MAX_DEPTH dropped first: limit_nesting, linear time)
       markdown  markdown_to_text   headings, lists, links, emphasis -> text; then as text
       text      join_wrapped_lines hard-wrapped blocks -> one line per paragraph
       pdf       repair_pdf_text    undouble bold lines, despace CJK, join broken lines
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 import statistics
 import unicodedata
+from collections import Counter
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -78,6 +80,7 @@ _JUNK_WORD = re.compile(
     r"^(?:ads?|adlist|adsbygoogle|advert\w*|dfp\w*|innity\w*|sponsor\w*|promo\w*|banner|qr\w*|"
     r"appendqr\w*|share\w*|social|related|recommend\w*|comments?|editor|hidden)$"
 )
+_WORD_BREAK = re.compile(r"[\s_-]+")
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 
 
@@ -85,12 +88,104 @@ def _is_junk(node: LexborNode) -> bool:
     attrs = node.attributes
     if "hidden" in attrs or _HIDDEN_STYLE.search(attrs.get("style") or ""):
         return True
-    words = re.split(r"[\s_-]+", f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower())
+    words = _WORD_BREAK.split(f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower())
     return any(_JUNK_WORD.match(w) for w in words if w)
 
 
 def _children(node: LexborNode) -> list[LexborNode]:
     return list(node.iter(include_text=True))
+
+
+# --- nesting ---------------------------------------------------------------------------------------
+
+MAX_DEPTH = 256  # elements nested deeper lose their tags (libxml2 stops at 256, browsers at 512)
+_TAG_OR_COMMENT = re.compile(r"<!--|<(/?)([A-Za-z][^\s/>]*)")
+# how limit_nesting counts a tag: "flat" (void, or closes an open one of its kind: <p>, <li>, <td>
+# ...) does not nest; "raw" holds text, not tags (outside <svg> and <math>); "rest" ends the tags
+_TAG_RULES = {
+    **dict.fromkeys(["area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image",
+                     "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"], "flat"),
+    **dict.fromkeys(["p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody",
+                     "tfoot", "caption", "colgroup", "rb", "rp", "rt", "rtc", "a", "button", "nobr",
+                     "form"], "flat"),
+    **dict.fromkeys(["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"], "raw"),
+    "plaintext": "rest",
+}
+def _foreign(open_count: Counter[str]) -> bool:
+    """Inside <svg> or <math>, where ``<x/>`` closes itself and <style> holds tags."""
+    return bool(open_count["svg"] or open_count["math"])
+
+
+def _close(stack: list[str], open_count: Counter[str], name: str) -> int:
+    """Close the innermost open ``name`` and all open inside it; its index, or -1 when no ``name``
+    is open (the end tag is ignored). Each element is closed once: linear over a page."""
+    if not open_count[name]:
+        return -1
+    found = len(stack) - 1
+    while stack[found] != name:
+        found -= 1
+    for tag in stack[found:]:
+        open_count[tag] -= 1
+    del stack[found:]
+    return found
+
+
+def limit_nesting(html: str, limit: int = MAX_DEPTH) -> str:
+    """``html`` without the tags of elements nested more than ``limit`` deep: their text stays,
+    a run of such block tags becomes one ``<br>``, inline ones go.
+
+    An HTML parser checks the elements open around every block it starts (the HTML standard's
+    scope checks), so a page of deeply nested blocks costs it time growing with the square of
+    the depth: 200,000 nested <div>s took minutes. One pass over the tags here, counting what
+    is open the way the parser does in the common cases (end tags close what they match, void
+    elements and <p>, <li>, <td> ... do not nest, script and style hold text, ``<x/>`` closes
+    itself inside <svg> and <math>), bounds the depth the parser sees. Comments and raw-text
+    content are copied as they are.
+
+    >>> limit_nesting("<div><div class='a'><div><p>深圳</div></div><span>x</span> y</div>", limit=1)
+    '<div><br><p>深圳<br>x y</div>'
+    >>> limit_nesting("<script>if (a<b) {}</script><div>x</div>", limit=1)
+    '<script>if (a<b) {}</script><div>x</div>'
+    """
+    out: list[str] = []
+    stack: list[str] = []  # tags of the elements counted open; those at index >= limit are dropped
+    open_count: Counter[str] = Counter()
+    pos, copied, lower, broke = 0, 0, "", False  # html[:copied] is in out, which ends with a <br> put
+    while (m := _TAG_OR_COMMENT.search(html, pos)) is not None:
+        pos = m.end()
+        closing, name = m.groups()
+        if name is None:  # a comment
+            end = html.find("-->", pos)
+            pos = len(html) if end < 0 else end + 3
+            continue
+        name = name.lower()
+        rule = _TAG_RULES.get(name)
+        if rule is not None and (rule != "raw" or not _foreign(open_count)):
+            if rule == "raw" and not closing:  # skip to its end tag
+                lower = lower or html.lower()
+                end = lower.find("</" + name, pos)
+                pos = len(html) if end < 0 else end
+            elif rule == "rest" and not closing:
+                break
+            continue
+        if closing:
+            found = _close(stack, open_count, name)
+            if found < 0:
+                continue
+        else:
+            if _foreign(open_count) and html[html.find(">", pos) - 1] == "/":  # <path/>: not left open
+                continue
+            found = len(stack)
+            stack.append(name)
+            open_count[name] += 1
+        if found >= limit:  # drop the tag; a block's becomes a <br> unless one is just before
+            gap = html[copied : m.start()]
+            broke = broke and not gap.strip()
+            out += [gap, "<br>" if name in _BLOCK_TAGS and not broke else ""]
+            broke = broke or name in _BLOCK_TAGS
+            end = html.find(">", m.end())
+            pos = copied = len(html) if end < 0 else end + 1
+    return "".join(out) + html[copied:] if out else html
 
 
 def _render(root: LexborNode) -> str:
@@ -114,32 +209,63 @@ def _render(root: LexborNode) -> str:
     return "".join(out)
 
 
+def _text_lengths(root: LexborNode) -> dict[int, int]:
+    """``len(node.text(deep=True))`` of ``root`` and of every element under it, by ``mem_id``, in
+    one pass over the tree."""
+    lengths: dict[int, int] = {}
+    for node in reversed(list(root.traverse(include_text=True))):  # children before their parent
+        own = len(node.text_content or "") if node.is_text_node else lengths.setdefault(node.mem_id, 0)
+        if own and node.mem_id != root.mem_id and (parent := node.parent) is not None:
+            lengths[parent.mem_id] = lengths.get(parent.mem_id, 0) + own
+    return lengths
+
+
+class _TextLength:
+    """``len(node.text(deep=True))`` for nodes under ``root``: asked of the parser node by node
+    until that has read ``budget`` characters, then looked up in ``_text_lengths`` (containers
+    nested deep would have their text read once per level)."""
+
+    def __init__(self, root: LexborNode, budget: int) -> None:
+        self.root, self.budget, self.lengths = root, budget, None
+
+    def __call__(self, node: LexborNode) -> int:
+        if self.lengths is None and self.budget >= 0:
+            n = len(node.text(deep=True) or "")
+            self.budget -= n
+            return n
+        self.lengths = self.lengths or _text_lengths(self.root)
+        return self.lengths.get(node.mem_id, 0)
+
+
 def html_to_text(html: str) -> str:
     """Main text of an HTML page or fragment, one block element a line.
 
     Uses the largest <article> (else <main>, else <body>) when it holds most of the text. Loose text
     directly in <body> keeps its line breaks (Markdown files often mix Markdown lines with HTML).
+    Time grows with the size of the page, not with how deep it nests (``limit_nesting``).
 
     >>> html_to_text('<div><p>深圳<a href="#">新产业</a>，增长2%。</p><script>x()</script>'
     ...              '<div class="dfp-tag-wrapper">广告</div><!-- c --><p>第二段</p></div>')
     '深圳新产业，增长2%。\\n第二段'
     """
-    tree = LexborHTMLParser(_INVISIBLE.sub("", html))
+    tree = LexborHTMLParser(limit_nesting(_INVISIBLE.sub("", html)))
     body = tree.body or tree.root
     if body is None:
         return ""
     total = len(body.text(deep=True, strip=True) or "")
+    length = _TextLength(body, 4 * len(html))
     stack = _children(body)
     while stack:  # remove junk containers, top-down; a container holding most text is the article
         node = stack.pop()
-        if node.is_element_node and _is_junk(node) and len(node.text(deep=True) or "") <= total / 2:
-            node.decompose()
+        if node.is_element_node and _is_junk(node) and length(node) <= total / 2:
+            node.decompose()  # (nothing under a node is removed before it is measured)
         elif node.is_element_node:
             stack.extend(_children(node))
     root = body
+    length = _TextLength(body, 4 * len(html))  # after the junk is gone
     for tag in ("article", "main"):
-        nodes = sorted(body.css(tag), key=lambda n: len(n.text(deep=True) or ""))
-        if nodes and len(nodes[-1].text(deep=True) or "") >= total / 2:
+        nodes = sorted(body.css(tag), key=length)
+        if nodes and length(nodes[-1]) >= total / 2:
             root = nodes[-1]
             break
     return normalize_whitespace(_render(root))

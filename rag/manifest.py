@@ -14,6 +14,8 @@ Layout of ``index_dir``::
     builds/<name>/bm25/           the keyword index (``rag.bm25``)
     builds/<name>/vectors2.f32, faiss2.index   the second encoder's, when it is configured
     .resume/<key>/                vectors embedded by a build that did not finish (reused)
+    files.json                    per corpus file: size and sha256 of its bytes -> document id and
+                                  content hash (``rag.loaders``: unchanged files are not cleaned again)
     .lock                         held while a build runs
 
 Does not read chunks or vectors (``rag.store``) nor build (``rag.index``).

