@@ -32,9 +32,11 @@ import hmac
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import anyio
 import orjson
@@ -49,6 +51,7 @@ from rag.pipeline import Pipeline, check_question
 from rag.types import Answer, Citation
 
 log = logging.getLogger("rag.api")
+T = TypeVar("T")
 
 MODELS = {"news-qa": True, "news-qa-extractive": False}  # model id -> use_llm
 OWNER = "rag-news"
@@ -171,10 +174,10 @@ def conversation(messages: list) -> tuple[str, list[tuple[str, str]]]:
     return turns[-1][1], pairs
 
 
-def _option(body: dict, name: str, kind: type, default: object) -> object:
+def _option(body: dict, name: str, kind: type[T]) -> T | None:
     value = body.get(name)
     if value is None:
-        return default
+        return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ApiError(400, f"{name} must be {kind.__name__}; found {_found(value)}",
                        code="invalid_value", param=name)
@@ -211,13 +214,14 @@ def parse_request(body: object, max_new_tokens: int) -> ChatRequest:
         question, _ = check_question(question)
     except QuestionError as exc:
         raise ApiError(422, str(exc), code="invalid_question", param="messages") from None
-    stream = _option(body, "stream", bool, False)
-    limit = _option(body, "max_completion_tokens", int, None)
-    limit = _option(body, "max_tokens", int, max_new_tokens) if limit is None else limit
+    stream = _option(body, "stream", bool) or False
+    limit = _option(body, "max_completion_tokens", int)
+    limit = _option(body, "max_tokens", int) if limit is None else limit
+    limit = max_new_tokens if limit is None else limit
     if limit < 1:
         raise ApiError(400, f"max_tokens must be at least 1; found {limit}", code="invalid_value",
                        param="max_tokens")
-    return ChatRequest(model, question, tuple(history), bool(stream), min(limit, max_new_tokens))
+    return ChatRequest(model, question, tuple(history), stream, min(limit, max_new_tokens))
 
 
 def authorized(header: str | None, settings: Settings) -> bool:
@@ -334,7 +338,7 @@ class _EventStream(StreamingResponse):
     so an abandoned answer gives the model back at once."""
 
     async def stream_response(self, send) -> None:
-        async with aclosing(self.body_iterator):
+        async with aclosing(self.body_iterator):  # type: ignore[type-var] # an async generator here
             await super().stream_response(send)
 
 
@@ -439,10 +443,10 @@ class OpenAIApi:
         return pipeline.stream(req.question, req.history, use_llm=req.use_llm)
 
     def _ask(self, req: ChatRequest) -> Answer:
-        *_, answer = self._answers(req)
+        (answer,) = deque(self._answers(req), maxlen=1)  # the last snapshot, as Pipeline.ask
         return answer
 
-    def _events(self, req: ChatRequest, cid: str, created: int) -> Iterator[str]:
+    def _events(self, req: ChatRequest, cid: str, created: int) -> Generator[str, None, None]:
         """The stream's events: the role, the answer's deltas, the end with the citations, [DONE]."""
         yield sse(chunk(cid, created, req.model, {"role": "assistant", "content": ""}))
         answers: Iterator[Answer] = iter(())
@@ -460,7 +464,7 @@ class OpenAIApi:
             getattr(answers, "close", lambda: None)()  # gives the model back when the client left mid-answer
         yield sse("[DONE]")
 
-    async def _in_threads(self, events: Iterator[str]) -> AsyncIterator[str]:
+    async def _in_threads(self, events: Generator[str, None, None]) -> AsyncIterator[str]:
         """``events`` advanced in worker threads, at most ``concurrency`` streams at once."""
         async with self.slots:
             try:
