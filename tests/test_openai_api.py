@@ -176,10 +176,12 @@ def test_malformed_bodies_wrong_methods_and_paths_get_error_bodies(served):
         (httpx.post(f"{url}/chat/completions", json={"messages": ask()}), 400, "model is required"),
         (httpx.get(f"{url}/chat/completions"), 405, "takes POST"),
         (httpx.post(f"{url}/completions", json={}), 404, "this server offers GET /v1/models"),
+        (httpx.post(f"{url}/chat/completions/", json={"model": "news-qa", "messages": []}), 400, "non-empty"),
     ]
     for r, status, message in cases:
         assert r.status_code == status, r.text
         assert message in r.json()["error"]["message"] and "Traceback" not in r.text
+    assert len(httpx.get(f"{url}/models/").json()["data"]) == 2
 
 
 def test_the_log_in_guards_the_api(served):

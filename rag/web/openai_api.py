@@ -358,7 +358,7 @@ class OpenAIApi:
         methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
         return [
             Route("/v1/models", self.models, methods=["GET"]),
-            Route("/v1/models/{model:path}", self.model, methods=["GET"]),
+            Route("/v1/models/{model:path}", self.model, methods=["GET"]),  # "/v1/models/" too
             Route("/v1/chat/completions", self.chat, methods=["POST"]),
             Route("/v1/{rest:path}", self.unknown, methods=methods),
         ]
@@ -382,6 +382,8 @@ class OpenAIApi:
 
     async def model(self, request: Request) -> JSONResponse:
         name = request.path_params["model"]
+        if not name:
+            return await self.models(request)
         try:
             self._check_key(request)
             if name not in MODELS:
@@ -391,8 +393,10 @@ class OpenAIApi:
             return exc.response()
         return JSONResponse(self._model(name))
 
-    async def unknown(self, request: Request) -> JSONResponse:
+    async def unknown(self, request: Request) -> JSONResponse | StreamingResponse:
         path, method = request.url.path.rstrip("/"), request.method
+        if PATHS.get(path) == method:  # with a trailing slash
+            return await (self.models if path == "/v1/models" else self.chat)(request)
         if PATHS.get(path, method) != method:
             return ApiError(405, f"{path} takes {PATHS[path]}, not {method}",
                             code="method_not_allowed").response()
