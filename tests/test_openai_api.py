@@ -194,6 +194,7 @@ def test_the_log_in_guards_the_api(served):
         bare = httpx.post(f"{url}v1/chat/completions", json={"model": "news-qa", "messages": ask()})
         assert bare.status_code == 401 and bare.json()["error"]["code"] == "invalid_api_key"
         assert bare.headers["www-authenticate"] == "Bearer"
+        assert httpx.get(f"{url}v1/no/such/path").status_code == 401  # says nothing without the key
         right = openai.OpenAI(base_url=f"{url}v1", api_key=KEY, max_retries=0)
         assert [m.id for m in right.models.list()] == ["news-qa", "news-qa-extractive"]
         assert right.chat.completions.create(model="news-qa", messages=ask()).model_extra["citations"]

@@ -395,6 +395,10 @@ class OpenAIApi:
 
     async def unknown(self, request: Request) -> JSONResponse | StreamingResponse:
         path, method = request.url.path.rstrip("/"), request.method
+        try:
+            self._check_key(request)  # with a log-in, nothing under /v1 answers without it
+        except ApiError as exc:
+            return exc.response()
         if PATHS.get(path) == method:  # with a trailing slash
             return await (self.models if path == "/v1/models" else self.chat)(request)
         if PATHS.get(path, method) != method:
