@@ -33,7 +33,8 @@ def free_port() -> int:
 
 @contextmanager
 def in_process(pipeline: Pipeline, **changes: object) -> Iterator[str]:
-    """The app of ``pipeline`` served as ``python -m rag serve`` would (``app.launch``); yields its URL."""
+    """The app of ``pipeline`` (chat and /v1 API) served as ``python -m rag serve`` would (``app.launch``);
+    yields its URL."""
     with serving(pipeline, **changes) as (url, _):
         yield url
 
@@ -43,7 +44,7 @@ def serving(pipeline: Pipeline, **changes: object) -> Iterator[tuple[str, gr.Blo
     """``in_process``, yielding (URL, the launched Blocks: ``.server_app`` is its FastAPI app)."""
     settings = replace(pipeline.settings, host="127.0.0.1", port=free_port(), **changes)
     demo = build_app(pipeline)
-    launch(demo, settings, prevent_thread_lock=True, quiet=True)
+    launch(demo, settings, pipeline, prevent_thread_lock=True, quiet=True)
     try:
         yield f"http://127.0.0.1:{settings.port}/", demo
     finally:

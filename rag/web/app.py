@@ -34,6 +34,7 @@ from rag.errors import RagError
 from rag.index import IndexStore
 from rag.pipeline import Pipeline
 from rag.types import Answer, Citation
+from rag.web import openai_api
 from rag.web.arguments import answer_args, doc_id_arg
 from rag.web.guards import LoginGate, UploadsOnlyBlocks, uploaded_file
 
@@ -576,14 +577,17 @@ def launch_options(settings: Settings) -> dict:
     }
 
 
-def launch(demo: gr.Blocks, settings: Settings, **extra: object) -> None:
+def launch(demo: gr.Blocks, settings: Settings, pipeline: Pipeline | None = None, **extra: object) -> None:
     """Queue and serve ``demo`` as ``python -m rag serve`` does (``extra``: more launch() arguments;
-    its ``app_kwargs`` are merged with ours, middleware added inside the log-in gate)."""
+    its ``app_kwargs`` are merged with ours, middleware added inside the log-in gate); with
+    ``pipeline``, the OpenAI-compatible API beside it under /v1 (``rag.web.openai_api``)."""
     options = launch_options(settings)
     theirs = dict(extra.pop("app_kwargs", None) or {})  # type: ignore[call-overload]
     ours = options["app_kwargs"]
     middleware = ours["middleware"] + list(theirs.get("middleware", []))
     options["app_kwargs"] = {**theirs, **ours, "middleware": middleware}
+    if pipeline is not None:
+        options["app_kwargs"]["routes"] = openai_api.routes(pipeline, settings, CONCURRENCY)
     demo.queue(default_concurrency_limit=CONCURRENCY).launch(**options, **extra)
 
 
@@ -593,7 +597,7 @@ def main(settings: Settings | None = None) -> None:
     pipeline = Pipeline.load(settings)
     for notice in pipeline.notices:
         log.warning(notice)
-    launch(build_app(pipeline), settings)
+    launch(build_app(pipeline), settings, pipeline)
 
 
 if __name__ == "__main__":
