@@ -51,7 +51,12 @@ class LazyEmbedder:
     the one the loaded embedder reports."""
 
     def __init__(self, model_id: str, load: Callable[[], Embedder]) -> None:
-        self.model_id, self._load, self._model = model_id, load, None
+        self._id, self._load, self._model = model_id, load, None
+
+    @property
+    def model_id(self) -> str:
+        """The id the loaded model reports; before loading, the one it is expected to report."""
+        return self._id if self._model is None else self._model.model_id
 
     @property
     def loaded(self) -> bool:
