@@ -499,7 +499,7 @@ def remove_doc(
         if not files and done and done[0].op == "remove" and doc_id in {Path(n).stem for n in done[0].files}:
             return RemoveReport(doc_id, done[0].files, done[1])
         if not files:
-            raise CorpusError(f"no article {doc_id!r} in {folder}; `python -m rag list` shows the ids")
+            raise CorpusError(f"no article {doc_id!r} in the corpus; `python -m rag list` shows the ids")
         if len(files) == len(articles):
             raise CorpusError(f"{doc_id!r} is the last article in {folder}; add another before removing it")
         trash = _fresh_staging(folder)
