@@ -17,6 +17,8 @@ functions find that sentence and what of the question it leaves out:
 * ``unsupported_figures`` an answer none of whose figures the passages state; ``unstated`` an
   answer whose own words, counts or dates no passage holds; ``other_year`` the sources' figures
   for another year than asked;
+* ``cross_tokens`` / ``covered_across`` a sentence's and a term's other-language forms;
+* ``stated_in_sentence`` one cited sentence holds the answer's figures, year and subject;
 * ``check_messages`` the short prompt for the generator's own check of the stating sentence;
 * ``ungrounded`` the verdict the pipeline acts on (the pure checks, in order), with the notice
   the reader is told.
@@ -191,15 +193,15 @@ def covered_across(term: Term, text: str, story: str = "") -> bool | None:
     """
     known = None
     if term.lang == "en":
-        forms = [zh for zh, en in GLOSSARY if any(term.text in tokenize(f) for f in en) for zh in zh]
+        # an entry whose English form is the term itself ("industry" alone does not make 工信局)
+        forms = [z for zhs, ens in GLOSSARY if any(tokenize(f) == [term.text] for f in ens) for z in zhs]
         letters = re.sub(r"[^a-z]", "", term.text)
         if forms:
             known = any(f in normalize(text) for f in forms)
         if not known and len(letters) >= 4 and _looks_pinyin(term.text) and letters in _pinyin_text(text):
             known = True  # pinyin only confirms: many English words read as pinyin (China, Hong Kong)
     else:
-        forms = [en for zh, en in GLOSSARY if any(term.text in normalize(z) or normalize(z) in term.text
-                                                   for z in zh) for en in en]
+        forms = [f for zhs, ens in GLOSSARY if any(normalize(z) in term.text for z in zhs) for f in ens]
         tokens = set(tokenize(text))
         if forms:
             known = any(all(t in tokens for t in tokenize(f)) for f in forms)

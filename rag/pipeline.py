@@ -6,7 +6,9 @@ writes, the last one complete with citations and timings; ``ask()`` returns that
 
 Steps: check the question -> pick the answer language -> retrieve -> abstain early when
 nothing relevant was found -> cut passages to the prompt budget -> generate (or extract)
--> renumber citations -> attach the cited passages.
+-> renumber citations -> review (``rag.review``: repair, keep or withdraw) -> add what other
+articles say (conflicts, the source's date) -> attach the cited sentences. An abstention after
+retrieval shows the closest passages' sentences with their citations.
 
 Does not hold per-user state: conversation history is passed in by the caller.
 """

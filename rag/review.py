@@ -199,7 +199,8 @@ def closest_passages(question: str, texts: Sequence[str], groups: Sequence[str],
         scored = [(len(asked & (set(tokenize(text[a:b])) | cross_tokens(text[a:b]))), a, b) for a, b in spans]
         shared, a, b = max(scored, key=lambda x: x[0])  # first of the best
         best.append((-shared, i, a, b))
-    out, seen = [], set()
+    out: list[tuple[int, int, int]] = []
+    seen: set[str] = set()
     for _, i, a, b in sorted(best):
         if groups[i] not in seen and len(out) < n:
             seen.add(groups[i])

@@ -9,8 +9,9 @@ date of the source a "latest" answer relies on; ``language_drift`` tells when th
 in the question's language and ``language_fallback`` writes its figures in the right one.
 
 Conflicts between sources are ``rag.conflicts``; one story told once is ``rag.stories``;
-answers about another year or subject are withdrawn by ``rag.grounding``. Does not call the
-models and does not decide to regenerate: the pipeline does.
+answers about another year or subject are withdrawn by ``rag.grounding``; ``rag.review`` calls
+these checks in one step. Does not call the models and does not decide to regenerate: the
+pipeline does.
 """
 
 from __future__ import annotations
