@@ -208,8 +208,14 @@ def covered_across(term: Term, text: str, story: str = "") -> bool | None:
         if not known and term.proper and _pinyin_text(term.text) in re.sub(r"[^a-z]", "", normalize(text)):
             known = True
     if not known and story:
-        known = _covered(term, normalize(story), set(tokenize(story))) or known
+        known = _covered(term, normalize(story), _tokens(story)) or known
     return known
+
+
+@lru_cache(maxsize=64)
+def _tokens(text: str) -> frozenset[str]:
+    """The search tokens of ``text``, once per text (a whole article is read for many terms)."""
+    return frozenset(tokenize(text))
 
 
 def sub_questions(question: str) -> list[str]:
@@ -272,6 +278,11 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
     >>> missing_terms(q, "12人", [Evidence("印控克什米尔地区一座寺庙发生踩踏事故，12人死亡。")])
     ()
     """
+    # the same story told in the other language is read too: the sentence there may name what
+    # this telling leaves out (the city, the bureau's full name)
+    tellings = list(dict.fromkeys(e.story for e in evidence if e.story))
+    dates = {e.story: e.date for e in evidence if e.story}
+    evidence = [*evidence, *(Evidence(t, "", dates[t], t) for t in tellings)]
     places = support(question, answer, [e.text for e in evidence])
     if not places:
         return None

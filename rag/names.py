@@ -36,6 +36,7 @@ _SYLLABLE = (r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
              r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ui|"
              r"ue|ve|er|a|o|e|i|u|v)")
 _PINYIN_WORD = re.compile(rf"(?:{_SYLLABLE})+(?:'(?:{_SYLLABLE})+)*", re.IGNORECASE)
+_WHO = re.compile(r"\bwho(?:m|se)?\b|谁", re.IGNORECASE)
 _LATIN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}\b")
 
 
@@ -120,7 +121,7 @@ def english_names(answer: str, sources: Sequence[str], english_texts: Sequence[s
 
     A Chinese name left in the answer gets its English form; a pinyin-like name that no source,
     English text or the question holds (an invented spelling) is replaced by the sources' name
-    closest in spelling, or by the only one they give.
+    closest in spelling, or, when the question asks who, by the only one they give.
 
     >>> english_names("The head is 贾兴东 [1].", ["局长贾兴东表示"])
     ('The head is Jia Xingdong (贾兴东) [1].', ('贾兴东',))
@@ -150,7 +151,7 @@ def english_names(answer: str, sources: Sequence[str], english_texts: Sequence[s
         key = written.replace("-", "").replace(" ", "").casefold()
         score = {n: max(difflib.SequenceMatcher(None, key, p).ratio() for p in _orders(n)) for n in names}
         best = max(score, key=score.__getitem__)
-        if score[best] >= 0.75 or len(names) == 1:
+        if score[best] >= 0.75 or (len(names) == 1 and _WHO.search(question)):
             out = out[: m.start()] + forms[best] + out[m.end() :]
             replaced.append(written)
     return out, tuple(replaced)

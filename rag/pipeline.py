@@ -210,12 +210,21 @@ class Pipeline:
         from passage 2 cited as [1] is mis-cited (flagged later), not invented."""
         shown = [passages[n - 1] for n in order]
         shown += [p for p in passages if p not in shown]
-        groups = self.story_groups
+        tellings = self._tellings({p.hit.doc.doc_id for p in shown})
         return [Evidence(p.text, p.hit.doc.title, p.hit.doc.date, self.store.doc_text(p.hit.doc.doc_id),
-                         "\n".join(self.store.doc_text(d) for d in sorted(groups)
-                                   if d != p.hit.doc.doc_id and groups[d] == groups.get(p.hit.doc.doc_id)
-                                   and self.store.doc(d).lang != p.hit.chunk.lang))
+                         "\n".join(self.store.doc_text(d) for d in tellings[p.hit.doc.doc_id]
+                                   if self.store.doc(d).lang != p.hit.chunk.lang))
                 for p in shown]
+
+    def _tellings(self, doc_ids: set[str]) -> dict[str, list[str]]:
+        """``{doc_id: the other articles of its story}`` for ``doc_ids`` (``rag.stories``)."""
+        groups = self.story_groups
+        wanted = {groups.get(d, d) for d in doc_ids}
+        members: dict[str, list[str]] = {}
+        for d, g in groups.items():
+            if g in wanted:
+                members.setdefault(g, []).append(d)
+        return {d: sorted(o for o in members.get(groups.get(d, d), []) if o != d) for d in doc_ids}
 
     def _review(self, generator: Generator | None, question: str, answer: str, passages: Sequence[Passage],
                 order: Sequence[int], lang: Lang) -> Verdict:
@@ -233,11 +242,10 @@ class Pipeline:
 
     def _english_tellings(self, passages: Sequence[Passage], order: Sequence[int]) -> list[str]:
         """The English articles of the stories the cited (else shown) Chinese passages belong to."""
-        groups = self.story_groups
         docs = {passages[n - 1].hit.doc.doc_id for n in order} or {p.hit.doc.doc_id for p in passages}
-        stories = {groups.get(d) for d in docs}
-        return [self.store.doc_text(d) for d in sorted(groups)
-                if groups[d] in stories and self.store.doc(d).lang == "en"]
+        others = self._tellings(docs)
+        tellings = sorted({o for d in docs for o in [d, *others[d]]})
+        return [self.store.doc_text(d) for d in tellings if self.store.doc(d).lang == "en"]
 
     @property
     def story_groups(self) -> dict[str, str]:

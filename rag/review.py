@@ -86,7 +86,8 @@ def review(question: str, draft: str, evidence: Sequence[Evidence], lang: Lang, 
         text = rescale_figures(text, sources)[0] if lang == "en" else text
         unverified = unverified_figures(text, sources, question)
         return Verdict(True, text, (), tuple(unverified_notice(unverified, lang)), unverified)
-    text, notes = repair(question, draft, sources, lang, english_texts)
+    stories = [e.story for e in evidence[: cited or len(evidence)] if e.story]  # the other language's telling
+    text, notes = repair(question, draft, sources, lang, english_texts, stories)
     if not _words(text):
         return Verdict(False, text, (_EMPTY[lang],))
     held = stated_in_sentence(question, text, evidence, cited)
@@ -102,9 +103,10 @@ def review(question: str, draft: str, evidence: Sequence[Evidence], lang: Lang, 
     return Verdict(True, text, (), (*unverified_notice(unverified, lang), *notes), unverified, held)
 
 
-def repair(question: str, draft: str, sources: Sequence[str], lang: Lang,
-           english_texts: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
-    """The draft with the repairs made by code, and notes for the reader about them.
+def repair(question: str, draft: str, sources: Sequence[str], lang: Lang, english_texts: Sequence[str] = (),
+           stories: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
+    """The draft with the repairs made by code, and notes for the reader about them. People's
+    names are looked for in ``sources`` and ``stories`` (the same stories in the other language).
 
     >>> repair("How much?", "It raised 超过5亿元 [1], said Xindong Jia [1].",
     ...        ["贾兴东说，募资超过5亿元。"], "en", ["Jia Xingdong said"])
@@ -115,7 +117,7 @@ def repair(question: str, draft: str, sources: Sequence[str], lang: Lang,
         return text, ()
     text, _ = rescale_figures(text, sources)
     text = english_figures(text)
-    text, _ = english_names(text, sources, english_texts, question)
+    text, _ = english_names(text, [*sources, *stories], english_texts, question)
     if language_drift(text, lang):
         text = language_fallback(text, lang)
     return text, ()

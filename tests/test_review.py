@@ -10,6 +10,9 @@ from rag.grounding import Evidence, off_topic, stated_in_sentence
 from rag.names import chinese_names, english_form, english_names, name_in_english, pinyin_name
 from rag.review import abstention_text, closest_passages, review
 from rag.trust import unverified_figures
+from tests.conftest import make_doc
+from tests.fakes import FakeGenerator
+from tests.test_trust import load
 
 # The district official: named in the Chinese article only; the English article of the same
 # story tells the figures but not the bureau's head.
@@ -120,6 +123,10 @@ def test_english_form_of_a_chinese_name_falls_back_to_pinyin():
 def test_an_invented_english_name_is_replaced_by_the_sources_name():
     text, replaced = english_names("Jia Xindong heads the bureau [1].", [ZH_OFFICIAL.text])
     assert text == "Jia Xingdong (贾兴东) heads the bureau [1]." and replaced == ("Jia Xindong",)
+    # a name unlike the sources' one is replaced only when the question asks who
+    assert english_names("Zhang Wei heads it [1].", [ZH_OFFICIAL.text])[0] == "Zhang Wei heads it [1]."
+    text, _ = english_names("Zhang Wei heads it [1].", [ZH_OFFICIAL.text], question=OFFICIAL_Q)
+    assert text == "Jia Xingdong (贾兴东) heads it [1]."
     # places and words the sources or the question hold are left alone
     same, _ = english_names("Bao'an district built 9,630 [1].", [ZH_OFFICIAL.text], question=OFFICIAL_Q)
     assert same == "Bao'an district built 9,630 [1]."
@@ -146,3 +153,34 @@ def test_abstention_shows_the_closest_passages_of_different_stories():
         "[1] 智能手机占全球产量1/7。",
         "[2] 宝安区建成5G基站。",
     ]
+
+
+# --------------------------------------------------------------------------- in the pipeline
+
+NAMED_ZH = make_doc(
+    "n000",
+    "深圳2020年规模以上工业总产值3.7万亿元，专项扶持资金4.55亿元，扶持项目1030个。\n"
+    "深圳市工业和信息化局局长贾兴东表示，将继续推动工业互联网发展。",
+    "深圳工业总产值3.7万亿元", date="2021-01-20",
+)
+NAMED_EN = make_doc(
+    "n004",
+    "Industrial output reached 3.7 trillion yuan. The bureau funded 1,030 projects with 455 million yuan.\n"
+    "Jia Xingdong, director of the bureau, said the push would continue.",
+    "City's industrial output takes the lead", lang="en", date="2021-01-21",
+)
+
+
+def test_english_answer_names_the_official_as_the_same_story_in_english_does(settings):
+    p = load(settings, FakeGenerator("Xindong Jia [1]."), docs=[NAMED_ZH, NAMED_EN])
+    answer = p.ask("Who is the director of the Shenzhen industry and information technology bureau?")
+    assert not answer.abstained, answer.notices
+    assert answer.text.startswith("Jia Xingdong")
+
+
+def test_an_answer_of_only_markers_abstains_showing_the_closest_passages(settings):
+    p = load(settings, FakeGenerator("[1] [2]"), docs=[NAMED_ZH, NAMED_EN])
+    answer = p.ask("深圳工信局局长是谁？")
+    assert answer.abstained and answer.citations
+    assert answer.text.startswith("资料中没有找到这个问题的答案。")
+    assert "局长贾兴东" in answer.citations[0].text  # the sentence, not the chunk's first words
