@@ -36,6 +36,7 @@ _SYLLABLE = (r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
              r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ui|"
              r"ue|ve|er|a|o|e|i|u|v)")
 _PINYIN_WORD = re.compile(rf"(?:{_SYLLABLE})+(?:'(?:{_SYLLABLE})+)*", re.IGNORECASE)
+_PLACE = r"(?:区|市|县|省|镇|村|街道|新区)"  # jieba tags some places nr: 宝安 in 宝安区
 _WHO = re.compile(r"\bwho(?:m|se)?\b|谁", re.IGNORECASE)
 _LATIN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}\b")
 
@@ -47,8 +48,11 @@ def chinese_names(text: str) -> tuple[str, ...]:
 
     >>> chinese_names("宝安区工业和信息化局局长贾兴东表示")
     ('贾兴东',)
+    >>> chinese_names("宝安区工业和信息化局局长张东  雁告诉记者")  # a line break inside the name
+    ('张东雁',)
     """
     out: list[str] = []
+    text = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", text)
     for run in _HAN_RUN.findall(text):
         words = pos_cut(run)
         for k, (word, flag) in enumerate(words):
@@ -56,7 +60,7 @@ def chinese_names(text: str) -> tuple[str, ...]:
                 continue
             if len(word) == 1 and k + 1 < len(words) and 1 <= len(words[k + 1][0]) <= 2:
                 word += words[k + 1][0]
-            if 2 <= len(word) <= 4 and word not in out:
+            if 2 <= len(word) <= 4 and word not in out and not re.search(re.escape(word) + _PLACE, text):
                 out.append(word)
     return tuple(out)
 
@@ -144,7 +148,8 @@ def english_names(answer: str, sources: Sequence[str], english_texts: Sequence[s
     words = set(re.findall(r"[a-z']+", known)) - in_names
     for m in reversed(list(_LATIN_NAME.finditer(out))):
         written = m.group(0)
-        if written.casefold() in known or not _looks_pinyin(written) or not names:
+        said = re.search(rf"\b{re.escape(written.casefold())}\b", known)
+        if not names or not _looks_pinyin(written) or said:
             continue
         if any(w.casefold() in words for w in re.split(r"[ -]", written)):
             continue  # a place or a word of the sources (Shenzhen, Bao'an), not an invented name

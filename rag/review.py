@@ -90,9 +90,10 @@ def review(question: str, draft: str, evidence: Sequence[Evidence], lang: Lang, 
     text, notes = repair(question, draft, sources, lang, english_texts, stories)
     if not _words(text):
         return Verdict(False, text, (_EMPTY[lang],))
-    held = stated_in_sentence(question, text, evidence, cited)
+    checked = without_chinese_names(text) if lang == "en" else text
+    held = stated_in_sentence(question, checked, evidence, cited)
     if checks and not held:
-        if why := ungrounded(question, text, evidence, lang):
+        if why := ungrounded(question, checked, evidence, lang):
             return Verdict(False, text, (why,))
         if confirm is not None and min_confirm > 0 and lang == "zh":
             p = confirm(check_messages(question, text, evidence, lang), YES[lang], NO[lang])
@@ -118,9 +119,19 @@ def repair(question: str, draft: str, sources: Sequence[str], lang: Lang, englis
     text, _ = rescale_figures(text, sources)
     text = english_figures(text)
     text, _ = english_names(text, [*sources, *stories], english_texts, question)
-    if language_drift(text, lang):
+    if language_drift(without_chinese_names(text), lang):
         text = language_fallback(text, lang)
     return text, ()
+
+
+def without_chinese_names(text: str) -> str:
+    """``text`` without the Chinese names written after their English form (the checks read the
+    English answer as written by the model).
+
+    >>> without_chinese_names("Jia Xingdong (贾兴东) said so [1].")
+    'Jia Xingdong said so [1].'
+    """
+    return re.sub(r"\s*[(（][\u3400-\u9fff]{2,4}[)）]", "", text)
 
 
 def sentence_for_bare(answer: str, lang: Lang) -> str:

@@ -184,3 +184,12 @@ def test_an_answer_of_only_markers_abstains_showing_the_closest_passages(setting
     assert answer.abstained and answer.citations
     assert answer.text.startswith("资料中没有找到这个问题的答案。")
     assert "局长贾兴东" in answer.citations[0].text  # the sentence, not the chunk's first words
+
+
+def test_a_name_broken_by_a_line_break_and_a_place_tagged_as_a_name():
+    text = "宝安作为工业大区。宝安区工业和信息化局局长张东\n\n雁告诉记者，宝安区面临挑战。"
+    assert chinese_names(text) == ("张东雁",)
+    ev = [Evidence(text, "架起工业互联网这座桥")]
+    for draft in ["张东雁 [1]", "Dong Zhang [1].", "Zhang Dong [1]."]:  # a bare, reversed or cut name
+        verdict = review(OFFICIAL_Q, draft, ev, "en")
+        assert verdict.keep and verdict.text.startswith("Zhang Dongyan (张东雁) [1]"), (draft, verdict)
