@@ -39,7 +39,7 @@ from .index import IndexStore, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
 from .retrieval import Passage, Retriever, select_passages
-from .review import Verdict, abstention_text, cited_sentence, closest_passages, review
+from .review import Verdict, abstention_text, cited_sentence, closest_passages, recited, review
 from .stories import doc_vectors, drop_story_duplicates, story_groups
 from .trust import asks_latest, date_note, insist_on_language, language_drift, language_fallback
 from .types import Answer, Citation, Hit, Lang, Timings
@@ -182,6 +182,7 @@ class Pipeline:
             if self.settings.grounding_check:
                 timings = Timings(retrieval.ms, first_token_ms)
                 yield Answer(text, lang_, False, (), timings, mode, (*notices, CHECKING[lang_]))
+        text, rewriter = self._recited(text, passages, rewriter)
         verdict = self._review(generator, question, text, passages, rewriter.order, lang_)
         if not verdict.keep:
             notices += verdict.reasons
@@ -215,6 +216,22 @@ class Pipeline:
                          "\n".join(self.store.doc_text(d) for d in tellings[p.hit.doc.doc_id]
                                    if self.store.doc(d).lang != p.hit.chunk.lang))
                 for p in shown]
+
+    @staticmethod
+    def _recited(text: str, passages: Sequence[Passage],
+                 rewriter: CitationRewriter) -> tuple[str, CitationRewriter]:
+        """The answer with a marker moved to the passage that states its figures when the one it
+        names states none (``review.recited``), renumbered by a new rewriter; else as it was."""
+        if not rewriter.order:
+            return text, rewriter
+        order = rewriter.order
+        original = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1)) - 1]}]"
+                          if 1 <= int(m.group(1)) <= len(order) else m.group(0), text)
+        moved = recited(original, [f"{p.hit.doc.title}\n{p.text}" for p in passages])
+        if moved == original:
+            return text, rewriter
+        fresh = CitationRewriter(valid=len(passages))
+        return fresh.feed(moved) + fresh.finish(), fresh
 
     def _tellings(self, doc_ids: set[str]) -> dict[str, list[str]]:
         """``{doc_id: the other articles of its story}`` for ``doc_ids`` (``rag.stories``)."""

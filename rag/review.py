@@ -171,6 +171,32 @@ def _words(text: str) -> bool:
 # ---------------------------------------------------------------- what the reader is shown
 
 
+def recited(answer: str, sources: Sequence[str]) -> str:
+    """``answer`` with each marker ``[n]`` (numbering ``sources`` from 1) moved to the one other
+    source that states the figures of the words before it, when source ``n`` states none of them:
+    a small model cites [1] for a figure it read in [2].
+
+    >>> recited("占1/7[1]，增长5.5%[1]。", ["增长5.5%。", "智能手机占全球产量1/7。"])
+    '占1/7[2]，增长5.5%[1]。'
+    """
+    stated = [find_figures(s) for s in sources]
+    out, last, moved = [], 0, False
+    for m in CITATION_MARKER.finditer(answer):
+        out.append(answer[last : m.start()])
+        figures = find_figures(answer[last : m.start()])
+        n = int(re.sub(r"\D", "", m.group(0)) or 0)
+        marker = m.group(0)
+        if figures and re.fullmatch(r"[\[【]\s*\d+\s*[\]】]", marker) and 1 <= n <= len(sources):
+            others = [i for i in range(len(sources))
+                      if i != n - 1 and all(any(f.matches(g) for g in stated[i]) for f in figures)]
+            none_here = not any(f.matches(g) for f in figures for g in stated[n - 1])
+            if none_here and len(others) == 1:
+                marker, moved = f"[{others[0] + 1}]", True
+        out.append(marker)
+        last = m.end()
+    return "".join(out) + answer[last:] if moved else answer
+
+
 def cited_sentence(question: str, answer: str, n: int, passage: str) -> tuple[int, int] | None:
     """The span in ``passage`` of the sentence that states what ``answer`` cites ``[n]`` for (the
     words before each ``[n]``, back to the previous marker or sentence end); None when no sentence
@@ -187,12 +213,15 @@ def cited_sentence(question: str, answer: str, n: int, passage: str) -> tuple[in
             clause = answer[last : m.start()]
             clauses.append(re.split(r"(?<=[。！？!?;；])|(?<=\.\s)", clause.strip())[-1] or clause)
         last = m.end()
-    places = support(question, " ".join(clauses), [passage]) if clauses else []
-    if not places:
+    if not clauses:
         return None
     spans = sentence_spans(passage)
-    a, b = spans[places[0][1]]
-    return a, b
+    figures = find_figures(" ".join(clauses))
+    for a, b in spans if figures else []:  # the sentence stating the clause's figures, first
+        if all(any(f.matches(g) for g in find_figures(passage[a:b])) for f in figures):
+            return a, b
+    places = support(question, " ".join(clauses), [passage])
+    return spans[places[0][1]] if places else None
 
 
 def closest_passages(question: str, texts: Sequence[str], groups: Sequence[str],

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.figures import english_figures, find_figures
@@ -193,3 +195,24 @@ def test_a_name_broken_by_a_line_break_and_a_place_tagged_as_a_name():
     for draft in ["张东雁 [1]", "Dong Zhang [1].", "Zhang Dong [1]."]:  # a bare, reversed or cut name
         verdict = review(OFFICIAL_Q, draft, ev, "en")
         assert verdict.keep and verdict.text.startswith("Zhang Dongyan (张东雁) [1]"), (draft, verdict)
+
+
+class MisCitingGenerator(FakeGenerator):
+    """Answers "1/7" citing a passage of the prompt that does not state it."""
+
+    def stream(self, messages: list[dict], max_tokens: int = 256):
+        blocks = re.split(r"\n\n(?=\[\d+\] )", messages[-1]["content"])
+        wrong = next(re.match(r"\[(\d+)\]", b).group(1) for b in blocks
+                     if re.match(r"\[\d+\]", b) and "1/7" not in b)
+        self.reply = f"1/7 [{wrong}]"
+        return super().stream(messages, max_tokens)
+
+
+def test_a_figure_cited_to_the_wrong_passage_is_cited_to_the_one_that_states_it(settings):
+    shares = make_doc("s001", "2023年，深圳智能手机占全球产量1/7，新能源汽车占全球产量1/8。", "深圳制造",
+                      date="2024-01-10")
+    other = make_doc("s009", "2023年，深圳规模以上工业增加值增长5.5%。", "深圳工业", date="2024-01-10")
+    p = load(settings, MisCitingGenerator(), docs=[shares, other])
+    answer = p.ask("What share of the world's smartphones did Shenzhen make in 2023?")
+    assert not answer.abstained and answer.unverified_figures == (), answer.notices
+    assert [c.doc_id for c in answer.citations] == ["s001"] and "1/7" in answer.citations[0].text
