@@ -189,7 +189,8 @@ def recited(answer: str, sources: Sequence[str]) -> str:
         if figures and re.fullmatch(r"[\[【]\s*\d+\s*[\]】]", marker) and 1 <= n <= len(sources):
             others = [i for i in range(len(sources))
                       if i != n - 1 and all(any(f.matches(g) for g in stated[i]) for f in figures)]
-            none_here = not any(f.matches(g) for f in figures for g in stated[n - 1])
+            # either way round: 4.6万 (rounded) states the 46,600 of another telling
+            none_here = not any(f.matches(g) or g.matches(f) for f in figures for g in stated[n - 1])
             if none_here and len(others) == 1:
                 marker, moved = f"[{others[0] + 1}]", True
         out.append(marker)
