@@ -54,8 +54,8 @@ def same_figure(text: str, answers: Sequence[str]) -> bool:
 
     >>> same_figure("about 46,000 stations [1]", ["4.6万"]), same_figure("4.6 million", ["4.6万"])
     (True, False)
-    >>> same_figure("占全球七分之一", ["1/7"])
-    False
+    >>> same_figure("占全球七分之一", ["1/7"]), same_figure("增长12%", ["12万"])
+    (True, False)
     """
     wanted = {figure_key(f) for a in answers for f in find_figures(a)}
     return bool(wanted) and any(figure_key(f) in wanted for f in find_figures(text))

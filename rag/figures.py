@@ -4,7 +4,12 @@ Chinese news writes large numbers with 万 (10^4), 亿 (10^8) and 万亿 (10^12)
 answering in English gets them wrong ("7.3万" became "7.3 million"). These pure functions
 give the exact English form so the prompt can show it next to the Chinese figure.
 
-Does not handle numbers spelled in Chinese characters (三千) or fractions (五分之一).
+``english_figures`` writes the Chinese figures left in an English answer the English way
+("超过4.6万个" -> "more than 46,000"), so the figure an English reader sees is converted by code,
+never by the model.
+
+Does not handle numbers spelled in Chinese characters (三千) beyond the fractions and
+percentages written with 分之 (五分之一, 百分之二).
 """
 
 from __future__ import annotations
@@ -81,6 +86,51 @@ def annotate_for_english(text: str) -> str:
     return _CN_FIGURE.sub(repl, text)
 
 
+_QUALIFIERS = {"超过": "more than", "超": "more than", "逾": "more than", "多于": "more than",
+               "高于": "more than", "将近": "nearly", "接近": "nearly", "近": "nearly", "大约": "about",
+               "约": "about", "不到": "less than", "不足": "less than", "少于": "less than"}
+_CURRENCIES = {"人民币": "yuan", "元": "yuan", "美元": "US dollars", "港元": "Hong Kong dollars",
+               "欧元": "euros"}
+_QUALIFIER = "|".join(sorted(_QUALIFIERS, key=len, reverse=True))
+_CURRENCY = "|".join(sorted(_CURRENCIES, key=len, reverse=True))
+_CN_AMOUNT = re.compile(
+    rf"(?:(?P<q>{_QUALIFIER})\s*)?(?P<num>{_NUM})\s*(?P<mult>万亿|亿|万)"
+    rf"(?P<more>多)?\s*(?P<cur>{_CURRENCY})?(?P<mw>[个家项座台辆名人件只吨])?")
+
+
+def english_figures(text: str) -> str:
+    """``text`` (an English answer) with its Chinese figures written the English way, by code:
+    万/亿 values with their qualifier and currency, percentages and fractions written with 分之.
+
+    >>> english_figures("Shenzhen built 4.6万个 base stations [1], output 3.7万亿元 [2].")
+    'Shenzhen built 46,000 base stations [1], output 3.7 trillion yuan [2].'
+    >>> english_figures("It raised 超过5亿元 [1], 七分之一 of the total, up 百分之二.")
+    'It raised more than 500 million yuan [1], one seventh (1/7) of the total, up 2%.'
+    """
+
+    def amount(m: re.Match[str]) -> str:
+        words = [_QUALIFIERS[m.group("q")]] if m.group("q") else []
+        words += ["more than"] if m.group("more") and not words else []
+        words.append(english_amount(_num(m.group("num")) * _CN_UNITS[m.group("mult")]))
+        words += [_CURRENCIES[m.group("cur")]] if m.group("cur") else []
+        return " ".join(words)
+
+    out = _CN_AMOUNT.sub(amount, text)
+    for f in reversed(_word_figures(out)):
+        if re.search(r"[\u4e00-\u9fff]", f.text):
+            value = f"{f.value:g}%" if f.kind == "percent" else (
+                f"{f.value:g}‰" if f.kind == "permille" else f"{fraction_words(f.value)} ({_ratio(f)})")
+            out = out[: f.start] + value + out[f.end :]
+    return out.replace("％", "%")
+
+
+def _ratio(f: Figure) -> str:
+    """"1/7" for the fraction written 七分之一."""
+    m = _CN_FRACTION.fullmatch(f.text)
+    num, den = (cn_numeral(m.group(g)) if m else None for g in ("num", "den"))
+    return f"{num:g}/{den:g}" if num is not None and den else f"{f.value:.3g}"
+
+
 # --------------------------------------------------------------------------- finding figures
 
 _MULTIPLIERS = {
@@ -137,6 +187,9 @@ class Figure:
 
     def matches(self, other: Figure) -> bool:
         """Whether ``other`` (a figure in a source) is this figure, allowing this one's rounding."""
+        if {self.kind, other.kind} == {"fraction", "percent"}:  # 1/7 is 14.3%
+            a, b = (x.value * (100 if x.kind == "fraction" else 1) for x in (self, other))
+            return abs(a - b) <= max(self.tolerance, other.tolerance, 0.05) + abs(a) * 1e-9
         if self.kind != other.kind:
             return False
         return abs(self.value - other.value) <= self.tolerance + abs(self.value) * 1e-9
@@ -153,7 +206,77 @@ def english_figure(f: Figure) -> str:
         return f"{f.value:g}%"
     if f.kind == "points":
         return f"{f.value:g} percentage points"
-    return f.text if f.kind == "fraction" else english_amount(f.value)
+    if f.kind == "fraction":
+        return re.sub(r"\s", "", f.text) if "/" in f.text else f"{fraction_words(f.value)}"
+    return english_amount(f.value)
+
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+_CN_NUMERAL = r"[零〇一二两三四五六七八九十百]+|\d+(?:\.\d+)?"
+_CN_FRACTION = re.compile(rf"(?P<den>{_CN_NUMERAL}|百|千)分之(?P<num>{_CN_NUMERAL})")
+_EN_ORDINALS = {"half": 2, "halves": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "sixth": 6,
+                "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
+_EN_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+              "eight": 8, "nine": 9}
+_EN_FRACTION = re.compile(
+    r"\b(?P<num>a|an|one|two|three|four|five|six|seven|eight|nine)[\s-]+"
+    r"(?P<den>half|third|quarter|fourth|fifth|sixth|seventh|eighth|ninth|tenth)s?\b(?!-)", re.IGNORECASE)
+_EN_WORDS = {v: k for k, v in _EN_COUNTS.items() if k not in ("a", "an")}
+
+
+def cn_numeral(text: str) -> float | None:
+    """The value of a small number written in Chinese characters or digits (up to 999), or None.
+
+    >>> cn_numeral("七"), cn_numeral("八十八"), cn_numeral("十五"), cn_numeral("52.6"), cn_numeral("三百")
+    (7.0, 88.0, 15.0, 52.6, 300.0)
+    """
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    total, digit = 0, None
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        elif ch in "十百":
+            total += (1 if digit is None else digit) * (10 if ch == "十" else 100)
+            digit = None
+        else:
+            return None
+    return float(total + (digit or 0))
+
+
+def fraction_words(value: float) -> str:
+    """"one seventh" for 1/7, "two thirds" for 2/3; the decimal when it is no simple fraction.
+
+    >>> fraction_words(1 / 7), fraction_words(2 / 3), fraction_words(0.5), fraction_words(0.41)
+    ('one seventh', 'two thirds', 'one half', '0.41')
+    """
+    names = {v: k for k, v in _EN_ORDINALS.items() if k not in ("halves", "fourth")}
+    for den in range(2, 11):
+        num = round(value * den)
+        if 0 < num < den and abs(num / den - value) < 1e-9 and num in _EN_WORDS:
+            return f"{_EN_WORDS[num]} {names[den]}" + ("s" if num > 1 else "")
+    return f"{value:g}"
+
+
+def _word_figures(text: str) -> list[Figure]:
+    """Fractions and percentages written in words: 七分之一, 百分之八十八, one seventh."""
+    out = []
+    for m in _CN_FRACTION.finditer(text):
+        den = {"百": 100.0, "千": 1000.0}.get(m.group("den")) or cn_numeral(m.group("den"))
+        num = cn_numeral(m.group("num"))
+        if not den or num is None:
+            continue
+        if den in (100, 1000) and m.group("den") in "百千":
+            kind = "percent" if den == 100 else "permille"
+            out.append(Figure(m.group(0), num, kind, 0.05, m.start(), m.end()))
+        else:
+            out.append(Figure(m.group(0), num / den, "fraction", 1e-9, m.start(), m.end()))
+    for m in _EN_FRACTION.finditer(text):
+        num, den = _EN_COUNTS[m.group("num").lower()], _EN_ORDINALS[m.group("den").lower()]
+        if num < den:
+            out.append(Figure(m.group(0), num / den, "fraction", 1e-9, m.start(), m.end()))
+    return out
 
 
 def find_figures(text: str) -> list[Figure]:
@@ -168,6 +291,8 @@ def find_figures(text: str) -> list[Figure]:
     [('46,600', 46600.0), ('3.7 trillion', 3700000000000.0), ('2 percent', 2.0)]
     >>> [f.text for f in find_figures("1. 第3名，11月28日，2021-01-20，14:10，占1/7，增长２％")]
     ['1/7', '２％']
+    >>> [(f.text, f.kind) for f in find_figures("占七分之一，百分之八十八，about one seventh")]
+    [('七分之一', 'fraction'), ('百分之八十八', 'percent'), ('one seventh', 'fraction')]
     """
     plain = text.translate(_FULL_WIDTH)  # same length: offsets still point into ``text``
     plain = CITATION_MARKER.sub(lambda m: " " * len(m.group(0)), plain)
@@ -215,4 +340,6 @@ def find_figures(text: str) -> list[Figure]:
                 m.end(),
             )
         )
-    return out
+    words = _word_figures(text)
+    out = [f for f in out if not any(w.start <= f.start < w.end for w in words)]
+    return sorted(out + words, key=lambda f: f.start)

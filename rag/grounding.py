@@ -17,12 +17,18 @@ functions find that sentence and what of the question it leaves out:
 * ``unsupported_figures`` an answer none of whose figures the passages state; ``unstated`` an
   answer whose own words, counts or dates no passage holds; ``other_year`` the sources' figures
   for another year than asked;
+* ``cross_tokens`` / ``covered_across`` a sentence's and a term's other-language forms;
+* ``stated_in_sentence`` one cited sentence holds the answer's figures, year and subject;
 * ``check_messages`` the short prompt for the generator's own check of the stating sentence;
 * ``ungrounded`` the verdict the pipeline acts on (the pure checks, in order), with the notice
   the reader is told.
 
-Works within one language: a question and a passage in different languages share only their
-figures and years, so ``missing_terms`` then checks the years alone.
+Across languages (an English question over a Chinese article, the corpus's worst case), a term
+is matched through the glossary of ``rag.keyword``, the pinyin of the passage (``Bao'an`` in
+宝安区, ``Jia Xingdong`` for 贾兴东) and the other telling of the same story
+(``Evidence.story``); a term none of these can translate is not held against the passage.
+``stated_in_sentence`` tells when one cited sentence holds the answer's figures, the question's
+years (or the article's date implies them) and its subject: no check withdraws such an answer.
 """
 
 from __future__ import annotations
@@ -35,8 +41,9 @@ from functools import lru_cache
 from .chunking import sentence_spans
 from .figures import CITATION_MARKER, find_figures
 from .generation import prompt_text
-from .keyword import EN_STOPWORDS, normalize, pos_cut, stem, tokenize
+from .keyword import EN_STOPWORDS, GLOSSARY, expand_query, normalize, pos_cut, stem, tokenize
 from .lang import detect_lang
+from .names import _looks_pinyin, chinese_names, pinyin_name
 from .trust import rescale_figures
 from .types import Lang
 
@@ -117,6 +124,7 @@ class Evidence:
     title: str = ""
     date: str = ""  # ISO date of the article, "" when unknown
     article: str = ""  # the whole article ("" = the passage is all there is)
+    story: str = ""  # the same story told in the other language ("" = none known)
 
 
 def own_tokens(question: str, answer: str) -> set[str]:
@@ -134,14 +142,80 @@ def support(question: str, answer: str, sources: Sequence[str]) -> list[tuple[in
     own = own_tokens(question, answer)
     if not own:
         return []
+    answer_lang = detect_lang(CITATION_MARKER.sub("", answer))
     scored = []
     for i, text in enumerate(sources):
+        across = detect_lang(text) != answer_lang
         for j, sentence in enumerate(_sentences(text)):
-            shared = len(own & set(tokenize(sentence)))
+            tokens = set(tokenize(sentence)) | (cross_tokens(sentence) if across else set())
+            shared = len(own & tokens)
             if shared:
                 scored.append((shared, i, j))
     best = max((s for s, _, _ in scored), default=0)
     return [(i, j) for s, i, j in scored if s == best]
+
+
+@lru_cache(maxsize=2048)
+def cross_tokens(text: str) -> frozenset[str]:
+    """The other language's tokens of ``text``: glossary terms, and the pinyin of the people's
+    names of a Chinese text.
+
+    >>> sorted(cross_tokens("宝安区工信局局长贾兴东表示"))
+    ['bureau', 'industry', 'information', 'jia', 'technology', 'xingdong']
+    """
+    out = set(expand_query(text))
+    if re.search(r"[\u4e00-\u9fff]", text):
+        out |= {w for n in chinese_names(text) for w in pinyin_name(n).casefold().split()}
+    return frozenset(out)
+
+
+@lru_cache(maxsize=256)
+def _pinyin_text(text: str) -> str:
+    """The Han characters of ``text`` in pinyin, one run of letters: 宝安区 -> "baoanqu"."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin("".join(re.findall(r"[\u4e00-\u9fff]", text))))
+
+
+def covered_across(term: Term, text: str, story: str = "") -> bool | None:
+    """Whether ``text`` (in the other language than ``term``) speaks of ``term``: through the
+    glossary, the pinyin of a Chinese text, or ``story`` (the same news in the term's language).
+    None when none of these can tell (a term with no known translation).
+
+    >>> covered_across(Term("bao'an", True, "en"), "宝安区工信局局长贾兴东表示")
+    True
+    >>> covered_across(Term("shenzhen", True, "en"), "广州建成5G基站")
+    False
+    >>> covered_across(Term("kashmir", True, "en"), "克什米尔") is None
+    True
+    >>> covered_across(Term("深圳", True, "zh"), "Shenzhen built 46,000 base stations.")
+    True
+    """
+    known = None
+    if term.lang == "en":
+        # an entry whose English form is the term itself ("industry" alone does not make 工信局)
+        forms = [z for zhs, ens in GLOSSARY if any(tokenize(f) == [term.text] for f in ens) for z in zhs]
+        letters = re.sub(r"[^a-z]", "", term.text)
+        if forms:
+            known = any(f in normalize(text) for f in forms)
+        if not known and len(letters) >= 4 and _looks_pinyin(term.text) and letters in _pinyin_text(text):
+            known = True  # pinyin only confirms: many English words read as pinyin (China, Hong Kong)
+    else:
+        forms = [f for zhs, ens in GLOSSARY if any(normalize(z) in term.text for z in zhs) for f in ens]
+        tokens = set(tokenize(text))
+        if forms:
+            known = any(all(t in tokens for t in tokenize(f)) for f in forms)
+        if not known and term.proper and _pinyin_text(term.text) in re.sub(r"[^a-z]", "", normalize(text)):
+            known = True
+    if not known and story:
+        known = _covered(term, normalize(story), _tokens(story)) or known
+    return known
+
+
+@lru_cache(maxsize=64)
+def _tokens(text: str) -> frozenset[str]:
+    """The search tokens of ``text``, once per text (a whole article is read for many terms)."""
+    return frozenset(tokenize(text))
 
 
 def sub_questions(question: str) -> list[str]:
@@ -173,11 +247,20 @@ def _covered(term: Term, context: str, tokens: set[str]) -> bool:
 
 
 def _year_covered(year: str, sentence: str, date: str) -> bool:
-    """Whether a year of the question fits the sentence stating the answer: one it names, when
-    it names years; else the article appeared that year or the next (news reports last year's
-    figures); else (no year, no date) nothing says otherwise."""
+    """Whether a year of the question fits the sentence stating the answer: one it names, or
+    the start of the next ("截至2024年初" is the end of 2023), when it names years; else the
+    article appeared that year or the next (news reports last year's figures); else (no year,
+    no date) nothing says otherwise.
+
+    >>> _year_covered("2023", "截至2024年初，累计建成7.5万个。", "")
+    True
+    >>> _year_covered("2023", "全市建成7.5万个。", "2024-01-05")
+    True
+    """
     if named := set(_YEAR.findall(sentence)):
-        return year in named
+        nxt = str(int(year) + 1)
+        start = rf"{nxt}\s*年?(?:初|1月|一月)|(?:early|beginning of|start of) {nxt}"
+        return year in named or bool(re.search(start, sentence, re.IGNORECASE))
     return not date[:4].isdigit() or int(date[:4]) in (int(year), int(year) + 1)
 
 
@@ -195,6 +278,11 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
     >>> missing_terms(q, "12人", [Evidence("印控克什米尔地区一座寺庙发生踩踏事故，12人死亡。")])
     ()
     """
+    # the same story told in the other language is read too: the sentence there may name what
+    # this telling leaves out (the city, the bureau's full name)
+    tellings = list(dict.fromkeys(e.story for e in evidence if e.story))
+    dates = {e.story: e.date for e in evidence if e.story}
+    evidence = [*evidence, *(Evidence(t, "", dates[t], t) for t in tellings)]
     places = support(question, answer, [e.text for e in evidence])
     if not places:
         return None
@@ -213,12 +301,18 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
         whole, whole_tokens = wholes[i]
         src_lang = detect_lang(e.text)
         missing = []
+        years = [t.text for t in terms if re.fullmatch(r"\d{4}", t.text)]
+        # a change between years: the sentence of one of them is enough (each figure has its own)
+        if len(years) > 1 and any(_year_covered(y, sentences[j], e.date) for y in years):
+            years = []
         for t in terms:
             if re.fullmatch(r"\d{4}", t.text):
-                if not _year_covered(t.text, sentences[j], e.date):
+                if t.text in years and not _year_covered(t.text, sentences[j], e.date):
                     missing.append(t.text)
-            elif t.lang == src_lang and not (_covered(t, whole, whole_tokens) if t.proper
-                                             else _covered(t, context, tokens)):
+            elif t.lang != src_lang:
+                if t.proper and covered_across(t, whole, e.story) is False:
+                    missing.append(t.text)
+            elif not (_covered(t, whole, whole_tokens) if t.proper else _covered(t, context, tokens)):
                 missing.append(t.text)
         if best is None or len(missing) < len(best):
             best = tuple(missing)
@@ -461,3 +555,46 @@ def ungrounded(question: str, answer: str, evidence: Sequence[Evidence], lang: L
     if missing := off_topic(question, answer, evidence):
         return off_topic_notice(missing, lang)
     return ""
+
+
+def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence], cited: int = 0) -> bool:
+    """Whether one sentence of the first ``cited`` passages (all when 0) holds the answer: every
+    figure of it (beyond the question's), the question's year (one of them for a change between
+    years; a sentence naming none fits when the article's date implies it) and its subject (its
+    names, else one of its terms; across languages ``covered_across``). No check withdraws such
+    an answer.
+
+    >>> ev = [Evidence("2023年，深圳智能手机占全球产量1/7。", "深圳制造", "2024-01-10")]
+    >>> stated_in_sentence("2023年深圳智能手机占全球产量的多少？", "1/7[1]", ev)
+    True
+    >>> q = "What share of the world's smartphones did Shenzhen make in 2023?"
+    >>> stated_in_sentence(q, "One seventh [1].", ev)
+    True
+    >>> stated_in_sentence("2022年深圳智能手机占全球产量的多少？", "1/7[1]", ev)
+    False
+    """
+    asked = find_figures(question)
+    figures = [f for f in find_figures(answer) if not any(f.matches(g) for g in asked)]
+    if not figures:
+        return False
+    years = sorted(set(_YEAR.findall(question)))
+    terms = [t for t in key_terms(question) if not re.fullmatch(r"\d{4}", t.text)]
+    subject = [t for t in terms if t.proper] or terms
+    for e in evidence[: cited or len(evidence)]:
+        src_lang, sentences = detect_lang(e.text), _sentences(e.text)
+        whole = normalize(f"{e.title} {e.article or e.text}")
+        whole_tokens = set(tokenize(whole)) if any(t.proper and t.lang == "en" for t in subject) else set()
+        for j, sentence in enumerate(sentences):
+            stated = find_figures(sentence)
+            if not all(any(f.matches(g) for g in stated) for f in figures):
+                continue
+            fits = [_year_covered(y, sentence, e.date) for y in years]
+            if years and not (any(fits) if len(years) > 1 else fits[0]):
+                continue
+            context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
+            found = [covered_across(t, whole, e.story) if t.lang != src_lang
+                     else _covered(t, whole, whole_tokens) if t.proper
+                     else _covered(t, context, set(tokenize(context))) for t in subject]
+            if False not in found and (not subject or any(found) or all(t.lang != src_lang for t in subject)):
+                return True
+    return False

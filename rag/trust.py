@@ -9,8 +9,9 @@ date of the source a "latest" answer relies on; ``language_drift`` tells when th
 in the question's language and ``language_fallback`` writes its figures in the right one.
 
 Conflicts between sources are ``rag.conflicts``; one story told once is ``rag.stories``;
-answers about another year or subject are withdrawn by ``rag.grounding``. Does not call the
-models and does not decide to regenerate: the pipeline does.
+answers about another year or subject are withdrawn by ``rag.grounding``; ``rag.review`` calls
+these checks in one step. Does not call the models and does not decide to regenerate: the
+pipeline does.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from .figures import CITATION_MARKER, YEAR, english_amount, english_figure, find_figures
+from .figures import CITATION_MARKER, YEAR, Figure, english_amount, english_figure, find_figures
 from .lang import detect_lang, han_count
 from .types import Lang
 
@@ -36,13 +37,35 @@ def unverified_figures(answer: str, sources: Iterable[str], question: str = "") 
     ()
     >>> unverified_figures("About 47,000 base stations [1] in 2020.", ["2020年建成5G基站超4.6万个"])
     ('47,000',)
+
+    A change computed from two stated amounts (their difference, or its percentage of the
+    first) is stated too: the answer says so, and code, not the model, computed it.
+
+    >>> answer = "从4.6万个[1]增至7.5万个[2]，增加2.9万个，增长63%（由代码计算）。"
+    >>> unverified_figures(answer, ["4.6万个", "7.5万个"])
+    ()
     """
     stated = [f for s in (*sources, question) for f in find_figures(s)]
     out = []
     for f in find_figures(answer):
-        if not any(f.matches(g) for g in stated) and f.text not in out:
+        if not any(f.matches(g) for g in stated) and not _computed(f, stated) and f.text not in out:
             out.append(f.text)
     return tuple(out)
+
+
+def _computed(f: Figure, stated: Sequence[Figure]) -> bool:
+    """Whether ``f`` is the difference of two stated amounts, or that difference in percent of one."""
+    amounts = {g.value for g in stated if g.kind == "amount" and g.value}
+    if len(amounts) < 2 or len(amounts) > 40:
+        return False
+    for a in amounts:
+        for b in amounts:
+            if a < b and (
+                (f.kind == "amount" and abs(f.value - (b - a)) <= f.tolerance + 1e-9 * b)
+                or (f.kind == "percent" and abs(f.value - (b - a) / a * 100) <= max(f.tolerance, 0.5))
+            ):
+                return True
+    return False
 
 
 def unverified_notice(figures: Sequence[str], lang: Lang) -> list[str]:

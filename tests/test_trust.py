@@ -83,7 +83,8 @@ def test_unsupported_figure_is_flagged_in_the_answer(settings):
 def test_answer_whose_figures_are_all_unsupported_is_withdrawn(settings):
     p = load(settings, FakeGenerator("2020年深圳建成5G基站超5.2万个[1]，成为首个城市。"))
     answer = p.ask("2020年深圳建成了多少5G基站？")
-    assert answer.abstained and not answer.citations
+    assert answer.abstained and answer.unverified_figures == ()
+    assert all(f"[{c.n}] {c.text}" in answer.text for c in answer.citations)  # the closest passages
     assert "5.2万" in answer.notices[-1]
 
 
@@ -195,9 +196,14 @@ def test_dated_source_date_is_named_in_english():
 # --------------------------------------------------------------------------- abstention
 
 
-def test_sentinel_abstains_without_citations(settings):
+def test_sentinel_abstains_showing_the_closest_passages(settings):
     answer = load(settings, FakeGenerator("NO_ANSWER")).ask("广州2020年建成了多少个5G基站？")
-    assert answer.abstained and answer.citations == () and answer.unverified_figures == ()
+    assert answer.abstained and answer.unverified_figures == ()
+    assert answer.text.startswith("资料中没有找到这个问题的答案。\n未能确认答案；最相关的资料是：\n[1] ")
+    docs = [c.doc_id for c in answer.citations]
+    assert 1 <= len(docs) <= 2 and len(set(docs)) == len(docs)
+    for c in answer.citations:  # each a sentence of its article, shown after its number
+        assert f"[{c.n}] {c.text.strip()}" in answer.text and len(c.text) < 120
 
 
 class DoubtfulGenerator(FakeGenerator):
@@ -240,14 +246,24 @@ class CheckingGenerator(FakeGenerator):
 
 @pytest.mark.parametrize("p_yes,abstains", [(0.3, True), (0.9, False)])
 def test_generator_check_of_the_stating_sentence_withdraws_unconfirmed_answers(settings, p_yes, abstains):
-    gen = CheckingGenerator(p_yes, "超4.6万个[1]。")
-    answer = load(settings, gen, min_check_probability=0.8).ask("2020年深圳建成了多少5G基站？")
+    gen = CheckingGenerator(p_yes, "全国首个5G独立组网全覆盖的城市[1]。")
+    question = "2020年深圳成为了怎样的城市？"
+    answer = load(settings, gen, min_check_probability=0.8).ask(question)
     assert answer.abstained is abstains
     # the check is shown the sentence stating the answer, the question and the answer without markers
     assert len(gen.checked) == 1 and "2020年深圳建成5G基站超4.6万个" in gen.checked[0]
-    assert "问题：2020年深圳建成了多少5G基站？" in gen.checked[0] and "答案：超4.6万个。" in gen.checked[0]
+    assert f"问题：{question}" in gen.checked[0]
+    assert "答案：全国首个5G独立组网全覆盖的城市。" in gen.checked[0]
     if abstains:
-        assert "0.30" in answer.notices[-1] and not answer.citations
+        assert "0.30" in answer.notices[-1]
+
+
+def test_review_keeps_an_answer_whose_figure_year_and_subject_are_in_its_sentence(settings):
+    # the generator's own check doubts it (0.3), but the cited sentence states 2020, 深圳 and 4.6万
+    gen = CheckingGenerator(0.3, "超4.6万个[1]。")
+    answer = load(settings, gen, min_check_probability=0.8).ask("2020年深圳建成了多少5G基站？")
+    assert not answer.abstained and answer.text.startswith("超4.6万个[1]") and gen.checked == []
+    assert answer.citations[0].text.startswith("2020年深圳建成5G基站超4.6万个")  # the sentence, not the chunk
 
 
 def test_generator_check_is_not_asked_for_english_questions(settings):

@@ -1,0 +1,218 @@
+"""rag.review and what it calls: answers kept, repaired or withdrawn for the right reasons
+(pure functions; the pipeline's use is in test_trust)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from rag.figures import english_figures, find_figures
+from rag.grounding import Evidence, off_topic, stated_in_sentence
+from rag.names import chinese_names, english_form, english_names, name_in_english, pinyin_name
+from rag.review import abstention_text, closest_passages, review
+from rag.trust import unverified_figures
+from tests.conftest import make_doc
+from tests.fakes import FakeGenerator
+from tests.test_trust import load
+
+# The district official: named in the Chinese article only; the English article of the same
+# story tells the figures but not the bureau's head.
+ZH_OFFICIAL = Evidence(
+    "2020年，宝安区建成5G基站9630个。宝安区工业和信息化局局长贾兴东表示，将继续推动工业互联网发展。",
+    "宝安工业互联网", "2021-01-20",
+)
+EN_STORY = Evidence(
+    "Shenzhen industry and information technology bureau head said the city built 46,600 stations in 2020.",
+    "Shenzhen industry", "2021-01-21",
+)
+OFFICIAL_Q = "Who is the director of Bao'an District Industry and Information Technology Bureau?"
+
+
+@pytest.mark.parametrize("answer", ["The head is Jia Xingdong [1].",
+                                    "Jia Xingdong, head of the Bao'an District Industry Bureau [1]."])
+def test_english_terms_are_matched_in_a_chinese_sentence_not_held_against_it(answer):
+    # the English passage shares more English words with the answer, but the Chinese sentence
+    # names the official (贾兴东 is Jia Xingdong) and the district (宝安 is Bao'an)
+    assert off_topic(OFFICIAL_Q, answer, [ZH_OFFICIAL, EN_STORY]) == ()
+    verdict = review(OFFICIAL_Q, answer, [ZH_OFFICIAL, EN_STORY], "en", cited=1)
+    assert verdict.keep, verdict.reasons
+
+
+def test_a_place_the_chinese_sentence_does_not_name_still_counts_against_it():
+    guangzhou = Evidence("2020年，广州建成5G基站4.8万个。", "广州", "2021-01-20")
+    assert off_topic("How many base stations did Shenzhen build in 2020?", "48,000 [1].", [guangzhou])
+
+
+def test_a_year_is_implied_by_the_articles_date_for_a_change_between_years():
+    q = "深圳5G基站从2020年到2023年增加了多少？"
+    earlier = Evidence("2020年深圳建成5G基站4.6万个。", "深圳5G", "2021-01-20")
+    later = Evidence("全市累计建成5G基站7.5万个。", "深圳5G", "2024-01-10")  # dated the next year
+    answer = "2020年4.6万个[1]，2023年7.5万个[2]，增加2.9万个（由代码计算）。"
+    assert off_topic(q, "累计7.5万个[2]", [later]) == ()
+    assert review(q, answer, [earlier, later], "zh").keep
+
+
+def test_a_sentence_naming_another_year_is_still_withdrawn():
+    q = "2019年深圳建成多少5G基站？"
+    ev = [Evidence("2020年深圳建成5G基站4.6万个。", "深圳5G", "2021-01-20")]
+    verdict = review(q, "4.6万个[1]", ev, "zh")
+    assert not verdict.keep and "2020" in verdict.reasons[0]
+
+
+@pytest.mark.parametrize(("answer", "other"), [
+    ("1/7 [1]", "1/8 [1]"), ("about one seventh [1]", "one eighth [1]"),
+    ("约14.3%[1]", "约12.5%[1]"), ("七分之一[1]", "八分之一[1]"),
+])
+def test_fractions_are_found_in_the_cited_passage_whatever_their_form(answer, other):
+    passage = "在刚刚过去的2023年,深圳通信基站占全球产量1/2、智能手机占全球产量1/7。"
+    assert len(find_figures(answer)) == 1 and unverified_figures(answer, [passage]) == ()
+    assert unverified_figures(other, [passage])  # 1/8 is not stated
+
+
+def test_review_keeps_an_answer_whose_figure_year_and_subject_are_in_its_sentence():
+    ev = [Evidence("2023年，深圳智能手机占全球产量1/7。", "深圳制造", "2024-01-10")]
+    q = "What share of the world's smartphones did Shenzhen make in 2023?"
+    assert stated_in_sentence(q, "1/7 [1]", ev)
+    verdict = review(q, "1/7 [1]", ev, "en")
+    assert verdict.keep and verdict.held and verdict.unverified == ()
+    assert verdict.text == "One seventh (1/7) [1]."  # as an English reader says it
+
+
+def test_an_answer_of_only_markers_is_withdrawn():
+    verdict = review("深圳建成多少基站？", "[1] [2]", [ZH_OFFICIAL], "zh")
+    assert not verdict.keep and verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("chinese", "english"),
+    [
+        ("建成4.6万个基站", "建成46,000基站"),
+        ("3.7万亿元", "3.7 trillion yuan"),
+        ("超过5亿元", "more than 500 million yuan"),
+        ("超过12亿元", "more than 1.2 billion yuan"),
+        ("4.55亿元", "455 million yuan"),
+        ("近3万人", "nearly 30,000"),
+        ("百分之八十八", "88%"),
+    ],
+)
+def test_chinese_figures_are_written_in_english_by_code(chinese, english):
+    assert english_figures(chinese) == english
+
+
+def test_english_figures_keep_their_values():
+    for text in ["超过5亿元", "3.7万亿元", "4.6万个"]:
+        (before,), (after,) = find_figures(text), find_figures(english_figures(text))
+        assert before.matches(after) and after.matches(before)
+
+
+def test_english_form_of_a_chinese_name_comes_from_the_same_story_article():
+    english = ["Jia Xingdong, director of the Bao'an district bureau, said the plan would continue."]
+    assert chinese_names(ZH_OFFICIAL.text) == ("贾兴东",)
+    assert english_form("贾兴东", english) == "Jia Xingdong"
+    assert name_in_english("贾兴东", english) == "Jia Xingdong"
+    text, replaced = english_names("The head is 贾兴东 [1].", [ZH_OFFICIAL.text], english)
+    assert text == "The head is Jia Xingdong [1]." and replaced == ("贾兴东",)
+
+
+def test_english_form_of_a_chinese_name_falls_back_to_pinyin():
+    assert pinyin_name("贾兴东") == "Jia Xingdong"
+    assert name_in_english("贾兴东", []) == "Jia Xingdong (贾兴东)"
+    text, _ = english_names("The bureau is headed by 贾兴东 [1].", [ZH_OFFICIAL.text])
+    assert text == "The bureau is headed by Jia Xingdong (贾兴东) [1]."
+
+
+def test_an_invented_english_name_is_replaced_by_the_sources_name():
+    text, replaced = english_names("Jia Xindong heads the bureau [1].", [ZH_OFFICIAL.text])
+    assert text == "Jia Xingdong (贾兴东) heads the bureau [1]." and replaced == ("Jia Xindong",)
+    # a name unlike the sources' one is replaced only when the question asks who
+    assert english_names("Zhang Wei heads it [1].", [ZH_OFFICIAL.text])[0] == "Zhang Wei heads it [1]."
+    text, _ = english_names("Zhang Wei heads it [1].", [ZH_OFFICIAL.text], question=OFFICIAL_Q)
+    assert text == "Jia Xingdong (贾兴东) heads it [1]."
+    # places and words the sources or the question hold are left alone
+    same, _ = english_names("Bao'an district built 9,630 [1].", [ZH_OFFICIAL.text], question=OFFICIAL_Q)
+    assert same == "Bao'an district built 9,630 [1]."
+
+
+def test_review_of_an_english_answer_repairs_names_and_figures():
+    ev = [ZH_OFFICIAL, Evidence("宝安区投入超过5亿元。", "宝安", "2021-01-20")]
+    verdict = review(OFFICIAL_Q, "Xindong Jia [1], who spent 超过5亿元 [2].", ev, "en",
+                     english_texts=["Jia Xingdong said"])
+    assert verdict.text == "Jia Xingdong [1], who spent more than 500 million yuan [2]."
+
+
+def test_abstention_shows_the_closest_passages_of_different_stories():
+    texts = ["深圳很大。智能手机占全球产量1/7。", "宝安区建成5G基站。", "手机产量1/7。"]
+    found = closest_passages("深圳智能手机占全球产量多少？", texts, ["a", "b", "a"])
+    assert [i for i, _, _ in found] == [0, 1]  # the third is the first one's story again
+    i, a, b = found[0]
+    assert texts[i][a:b] == "智能手机占全球产量1/7。"
+    text = abstention_text("The articles do not contain the answer to this question.",
+                           [texts[i][a:b] for i, a, b in found], "en")
+    assert text.splitlines() == [
+        "The articles do not contain the answer to this question.",
+        "I could not confirm an answer; the most relevant passages are:",
+        "[1] 智能手机占全球产量1/7。",
+        "[2] 宝安区建成5G基站。",
+    ]
+
+
+# --------------------------------------------------------------------------- in the pipeline
+
+NAMED_ZH = make_doc(
+    "n000",
+    "深圳2020年规模以上工业总产值3.7万亿元，专项扶持资金4.55亿元，扶持项目1030个。\n"
+    "深圳市工业和信息化局局长贾兴东表示，将继续推动工业互联网发展。",
+    "深圳工业总产值3.7万亿元", date="2021-01-20",
+)
+NAMED_EN = make_doc(
+    "n004",
+    "Industrial output reached 3.7 trillion yuan. The bureau funded 1,030 projects with 455 million yuan.\n"
+    "Jia Xingdong, director of the bureau, said the push would continue.",
+    "City's industrial output takes the lead", lang="en", date="2021-01-21",
+)
+
+
+def test_english_answer_names_the_official_as_the_same_story_in_english_does(settings):
+    p = load(settings, FakeGenerator("Xindong Jia [1]."), docs=[NAMED_ZH, NAMED_EN])
+    answer = p.ask("Who is the director of the Shenzhen industry and information technology bureau?")
+    assert not answer.abstained, answer.notices
+    assert answer.text.startswith("Jia Xingdong")
+
+
+def test_an_answer_of_only_markers_abstains_showing_the_closest_passages(settings):
+    p = load(settings, FakeGenerator("[1] [2]"), docs=[NAMED_ZH, NAMED_EN])
+    answer = p.ask("深圳工信局局长是谁？")
+    assert answer.abstained and answer.citations
+    assert answer.text.startswith("资料中没有找到这个问题的答案。")
+    assert "局长贾兴东" in answer.citations[0].text  # the sentence, not the chunk's first words
+
+
+def test_a_name_broken_by_a_line_break_and_a_place_tagged_as_a_name():
+    text = "宝安作为工业大区。宝安区工业和信息化局局长张东\n\n雁告诉记者，宝安区面临挑战。"
+    assert chinese_names(text) == ("张东雁",)
+    ev = [Evidence(text, "架起工业互联网这座桥")]
+    for draft in ["张东雁 [1]", "Dong Zhang [1].", "Zhang Dong [1]."]:  # a bare, reversed or cut name
+        verdict = review(OFFICIAL_Q, draft, ev, "en")
+        assert verdict.keep and verdict.text.startswith("Zhang Dongyan (张东雁) [1]"), (draft, verdict)
+
+
+class MisCitingGenerator(FakeGenerator):
+    """Answers "1/7" citing a passage of the prompt that does not state it."""
+
+    def stream(self, messages: list[dict], max_tokens: int = 256):
+        blocks = re.split(r"\n\n(?=\[\d+\] )", messages[-1]["content"])
+        wrong = next(re.match(r"\[(\d+)\]", b).group(1) for b in blocks
+                     if re.match(r"\[\d+\]", b) and "1/7" not in b)
+        self.reply = f"1/7 [{wrong}]"
+        return super().stream(messages, max_tokens)
+
+
+def test_a_figure_cited_to_the_wrong_passage_is_cited_to_the_one_that_states_it(settings):
+    shares = make_doc("s001", "2023年，深圳智能手机占全球产量1/7，新能源汽车占全球产量1/8。", "深圳制造",
+                      date="2024-01-10")
+    other = make_doc("s009", "2023年，深圳规模以上工业增加值增长5.5%。", "深圳工业", date="2024-01-10")
+    p = load(settings, MisCitingGenerator(), docs=[shares, other])
+    answer = p.ask("What share of the world's smartphones did Shenzhen make in 2023?")
+    assert not answer.abstained and answer.unverified_figures == (), answer.notices
+    assert [c.doc_id for c in answer.citations] == ["s001"] and "1/7" in answer.citations[0].text
