@@ -181,9 +181,9 @@ _NEEDS_CONTEXT = re.compile(
 def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     """What the question's years and the kind of figure asked add to a sentence's score.
 
-    A sentence naming the asked year gains 0.08; one naming only other years loses 0.08
-    (unless the article's date is that year, or the year after: "去年"); a question asking a
-    share or an amount gives 0.04 to a sentence holding one.
+    A sentence naming the asked year gains 0.08, one naming only other years loses 0.08, one
+    naming none gains 0.04 when the article's date implies the year (dated that year or the
+    next: "去年"); a question asking a share or an amount gives 0.04 to a sentence holding one.
 
     >>> q = "2020年深圳建成了多少5G基站？"
     >>> sentence_bonus(q, "2020年深圳建成5G基站超4.6万个。")
@@ -191,14 +191,16 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     >>> sentence_bonus(q, "2023年深圳累计建成5G基站7.5万个。")
     -0.04
     >>> sentence_bonus(q, "深圳建成5G基站超4.6万个。", "2021-01-20")
-    0.04
+    0.08
     """
     years, found = years_asked(question), set(years_asked(sentence))
     bonus = 0.0
     if years and found & set(years):
         bonus += 0.08
-    elif years and found and not (doc_date[:4] in years or str(int(doc_date[:4] or 0) - 1) in years):
+    elif years and found:
         bonus -= 0.08
+    elif years and doc_date[:4].isdigit() and {doc_date[:4], str(int(doc_date[:4]) - 1)} & set(years):
+        bonus += 0.04
     figures = find_figures(sentence)
     share = any(f.kind in ("percent", "points") for f in figures)
     if (share and _PERCENT_ASKED.search(question)) or (figures and _AMOUNT_ASKED.search(question)):
@@ -484,6 +486,8 @@ def computed_change(question: str, years: tuple[str, str], stated: Sequence[tupl
         grew = "An increase" if diff > 0 else "A decrease"
         amount = (f"{abs(diff):.4f}".rstrip("0").rstrip(".") + " percentage points") if points \
             else english_amount(abs(diff))
-        en1, en2 = (f"{f.value:g}%" if points else english_amount(f.value) for f in (f1, f2))
+        currency = {"元": " yuan", "美元": " US dollars", "港元": " HK dollars"}.get(unit, "")
+        amount += "" if points else currency
+        en1, en2 = (f"{f.value:g}%" if points else english_amount(f.value) + currency for f in (f1, f2))
         text = f"{years[0]}: {en1} [{n1}]; {years[1]}: {en2} [{n2}]. {grew} of {amount}{COMPUTED_NOTE['en']}."
     return Computed(text, (f1, f2), amount)
