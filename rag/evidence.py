@@ -173,6 +173,10 @@ _PERCENT_ASKED = re.compile(
     r"比例|比重|占.*多少|百分之|百分比|增长了多少|增速|share|percent|rate|proportion", re.I)
 _AMOUNT_ASKED = re.compile(
     r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I)
+_DATE_ASKED = re.compile(r"哪天|哪一天|何时|什么时候|几月|日期|\bwhen\b|what date|which day", re.I)
+_DATE = re.compile(
+    r"\d{1,2}月\d{1,2}[日号]|(?:19|20)\d\d年\d{1,2}月|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I)
 _NEEDS_CONTEXT = re.compile(
     r"^\s*[“\"]?(?:其中|其|这|该|此|它|他|她|同时|另外|此外|而|并|但|对此|据此|为此|"
     r"(?:it|this|these|that|they|he|she|its|their|also|meanwhile|however)\b)", re.I)
@@ -183,7 +187,8 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
 
     A sentence naming the asked year gains 0.08, one naming only other years loses 0.08, one
     naming none gains 0.04 when the article's date implies the year (dated that year or the
-    next: "去年"); a question asking a share or an amount gives 0.04 to a sentence holding one.
+    next: "去年"); a question asking a share, an amount or a date gives 0.04 to a sentence
+    holding one.
 
     >>> q = "2020年深圳建成了多少5G基站？"
     >>> sentence_bonus(q, "2020年深圳建成5G基站超4.6万个。")
@@ -192,6 +197,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     -0.04
     >>> sentence_bonus(q, "深圳建成5G基站超4.6万个。", "2021-01-20")
     0.08
+    >>> when = "大会是哪天召开的？"
+    >>> sentence_bonus(when, "2023年11月28日,深圳召开大会。"), sentence_bonus(when, "大会很成功。")
+    (0.04, 0.0)
     """
     years, found = years_asked(question), set(years_asked(sentence))
     bonus = 0.0
@@ -203,7 +211,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
         bonus += 0.04
     figures = find_figures(sentence)
     share = any(f.kind in ("percent", "points") for f in figures)
-    if (share and _PERCENT_ASKED.search(question)) or (figures and _AMOUNT_ASKED.search(question)):
+    kind_asked = ((share and _PERCENT_ASKED.search(question)) or (figures and _AMOUNT_ASKED.search(question))
+                  or (_DATE_ASKED.search(question) and _DATE.search(sentence)))
+    if kind_asked:
         bonus += 0.04
     return round(bonus, 6)
 
