@@ -12,6 +12,7 @@ to the current directory.  Environment variables, all optional:
     RAG_PORT     chat UI port                        (default: 7860)
     RAG_LANG     answer language: auto, zh or en     (default: auto)
     RAG_NO_LLM   1 = extractive answers, no generator (default: 0)
+    RAG_EVIDENCE 0 = passages cut to windows instead of the chosen sentences, for comparisons (default: 1)
     RAG_GROUNDING 0 = keep answers the grounding check would withdraw, for comparisons (default: 1)
     RAG_EMBEDDER a sentence-transformers folder or hub id to use instead of the bundled e5
     RAG_GGUF     a GGUF file to use instead of the bundled Qwen model
@@ -111,6 +112,10 @@ class Settings:
     top_k: int = 5  # passages retrieved and shown
     prompt_passages: int = 3  # passages put into the generator's prompt
     prompt_chars: int = 600  # character budget of all passages (~0.7 Qwen tokens per Chinese char)
+    # Evidence first (rag.evidence): the sentences that answer each part of the question, not windows.
+    evidence: bool = True  # False = the windows of retrieval.select_passages (for comparisons)
+    evidence_chars: int = 360  # character budget of the chosen sentences (each part's best always shown)
+    evidence_hits: int = 4  # hits of each part whose sentences (and their neighbours) are scored
     min_score: float = 0.72  # best hit's e5 cosine (language-calibrated) below this: unrelated, abstain
 
     # --- hybrid retrieval (weights chosen on the first 12 XQuAD dev articles; README "Retrieval")
@@ -187,6 +192,8 @@ class Settings:
             changes["answer_lang"] = env["RAG_LANG"]
         if env.get("RAG_NO_LLM") in ("1", "true", "yes"):
             changes["use_llm"] = False
+        if env.get("RAG_EVIDENCE") in ("0", "false", "no"):
+            changes["evidence"] = False
         if env.get("RAG_GROUNDING") in ("0", "false", "no"):
             changes["grounding_check"] = False
         if env.get("RAG_EMBEDDER"):

@@ -47,10 +47,15 @@ def format_passage(n: int, hit: Hit, text: str, lang: Lang) -> str:
     return f"[{n}] {hit.doc.title}{date}\n{body}"
 
 
-def build_messages(question: str, passages: Sequence[tuple[Hit, str]], lang: Lang) -> list[Message]:
-    """Chat messages for ``question`` over ``passages`` (hit, text shown), numbered from 1."""
+def build_messages(question: str, passages: Sequence[tuple[Hit, str]], lang: Lang,
+                   parts: Sequence[str] = ()) -> list[Message]:
+    """Chat messages for ``question`` over ``passages`` (hit, text shown), numbered from 1; a
+    question of several ``parts`` lists them and asks for each with its citation."""
     blocks = "\n\n".join(format_passage(i, hit, text, lang) for i, (hit, text) in enumerate(passages, 1))
     user = prompt_text(f"user_{lang}").format(passages=blocks, question=question)
+    if len(parts) > 1:
+        listed = "".join(f"\n({i}) {p}" for i, p in enumerate(parts, 1))
+        user += "\n" + prompt_text(f"parts_{lang}").format(n=len(parts), parts=listed)
     return [{"role": "system", "content": prompt_text(f"system_{lang}")}, {"role": "user", "content": user}]
 
 

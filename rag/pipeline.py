@@ -5,7 +5,8 @@ generator once; ``stream()`` yields ``Answer`` snapshots whose text grows as the
 writes, the last one complete with citations and timings; ``ask()`` returns that last one.
 
 Steps: check the question -> pick the answer language -> retrieve -> abstain early when
-nothing relevant was found -> cut passages to the prompt budget -> generate (or extract)
+nothing relevant was found -> choose the evidence sentences of each part of the question
+(``rag.evidence``; a change between two years is computed there) -> generate (or extract)
 -> renumber citations -> review (``rag.review``: repair, keep or withdraw) -> add what other
 articles say (conflicts, the source's date) -> attach the cited sentences. An abstention after
 retrieval shows the closest passages' sentences with their citations.
@@ -31,6 +32,7 @@ from .conflicts import Source, conflict_note, find_conflicts
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .encoder2 import load_encoder2
 from .errors import ModelError, QuestionError
+from .evidence import Computed, EvidencePicker, Part, asks_change, computed_change, split_question
 from .extractive import extract_answer
 from .figures import figure_key, find_figures
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
@@ -38,7 +40,7 @@ from .grounding import Evidence
 from .index import IndexStore, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
-from .retrieval import Passage, Retriever, select_passages
+from .retrieval import Passage, Retrieval, Retriever, select_passages
 from .review import Verdict, abstention_text, cited_sentence, closest_passages, recited, review
 from .stories import doc_vectors, drop_story_duplicates, story_groups
 from .trust import asks_latest, date_note, insist_on_language, language_drift, language_fallback
@@ -132,18 +134,22 @@ class Pipeline:
             yield self._abstain(lang_, retrieval.ms, t0, notices, trace=Trace(stopped_by="retrieval"))
             return
         hits = self._distinct_stories(retrieval.hits)  # one telling of a story, unless another adds a figure
-        passages = select_passages(hits, retrieval.query_vector, self.embedder,
-                                   self.settings.prompt_passages, self.settings.prompt_chars)
+        parts = split_question(question) if self.settings.evidence else [question]
+        passages, computed = self._passages(question, history, retrieval, hits, parts, k, lang_)
         rewriter = CitationRewriter(valid=len(passages))
         text, first_token_ms, prompt_tokens = "", 0.0, 0
         evidence = tuple(p.text for p in passages)
-        if generator is None:
+        if computed is not None:  # a change between two years: both figures cited, the difference by code
+            text = rewriter.feed(computed.text) + rewriter.finish()
+            mode = "llm" if generator is not None else "extractive"
+        elif generator is None:
             raw, _ = extract_answer(passages, lang_)
             text = rewriter.feed(raw) + rewriter.finish()
             mode = "extractive"
         else:
             mode = "llm"
-            messages = build_messages(question, [(p.hit, p.text) for p in passages], lang_)
+            messages = build_messages(question, [(p.hit, p.text) for p in passages], lang_,
+                                      parts if len(parts) > 1 else ())
             prompt_tokens = generator.count_tokens(messages)
             if self._unlikely_answer(generator, messages):
                 ms = (time.perf_counter() - t0) * 1000
@@ -185,7 +191,8 @@ class Pipeline:
                 timings = Timings(retrieval.ms, first_token_ms)
                 yield Answer(text, lang_, False, (), timings, mode, (*notices, CHECKING[lang_]))
         text, rewriter = self._recited(text, passages, rewriter)
-        verdict = self._review(generator, question, text, passages, rewriter.order, lang_)
+        writer = generator if computed is None else None  # a computed answer: its figures are checked
+        verdict = self._review(writer, question, text, passages, rewriter.order, lang_)
         if not verdict.keep:
             notices += verdict.reasons
             yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens,
@@ -197,6 +204,37 @@ class Pipeline:
         timings = Timings(retrieval.ms, first_token_ms, (time.perf_counter() - t0) * 1000, prompt_tokens)
         yield Answer(text.strip(), lang_, False, citations, timings, mode, tuple(notices), verdict.unverified,
                      Trace(evidence))
+
+    def _passages(self, question: str, history: History, retrieval: Retrieval, hits: Sequence[Hit],
+                  parts: Sequence[str], k: int, lang: Lang) -> tuple[list[Passage], Computed | None]:
+        """What the answer is written from (``rag.evidence``): the sentences that answer each part
+        of the question, each part retrieved on its own; and for a question asking the change
+        between two years, the answer computed from the two figures (None otherwise)."""
+        s = self.settings
+        if not s.evidence:
+            passages = select_passages(hits, retrieval.query_vector, self.embedder, s.prompt_passages,
+                                       s.prompt_chars)
+            return passages, None
+        found = [Part(retrieval_query(question, history), retrieval.query_vector, tuple(hits), question)]
+        if len(parts) > 1:
+            found = []
+            for i, part in enumerate(parts):
+                query = retrieval_query(part, [(p, "") for p in parts[:i]] if i else history)
+                r = self.retriever.search(query, k)
+                ids = {h.chunk.chunk_id for h in r.hits}
+                more = [h for h in hits if h.chunk.chunk_id not in ids]  # the whole question's hits too
+                own = tuple(self._distinct_stories(r.hits))
+                found.append(Part(query, r.query_vector, own + tuple(more), part))
+        qlang = detect_lang(question)
+        retriever = self.retriever
+        bonus = {space: retriever._bonus(qlang, space) for space in ("e5", "encoder2")}
+        picker = EvidencePicker(self.store, self.embedder, retriever.encoder2, bonus)
+        passages, best = picker.select(found, s.evidence_chars, s.evidence_hits)
+        years = asks_change(question)
+        computed = None
+        if years and len(best) == 2 and best[0] != best[1]:
+            computed = computed_change(question, years, best, lang)
+        return passages, computed
 
     # ------------------------------------ trust checks (rag.trust, rag.conflicts, rag.grounding)
 

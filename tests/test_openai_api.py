@@ -123,10 +123,14 @@ def test_an_abstention_is_a_normal_message(client, served):
         chunks = list(client.chat.completions.create(model="news-qa", messages=question, stream=True))
     finally:
         generator.reply = REPLY
-    assert r.choices[0].message.content == prompt_text("abstain_en")
-    assert r.model_extra["citations"] == [] and r.choices[0].finish_reason == "stop"
+    content = r.choices[0].message.content
+    assert content.startswith(prompt_text("abstain_en")) and r.choices[0].finish_reason == "stop"
+    # the closest passages are shown with their citations, as the chat shows them
+    cited = r.model_extra["citations"]
+    assert ("I could not confirm an answer" in content) == bool(cited)
+    assert all(f"[{c['n']}]" in content for c in cited)
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks)
-    assert streamed == prompt_text("abstain_en") and chunks[-1].model_extra["citations"] == []
+    assert streamed == content and chunks[-1].model_extra["citations"] == cited
 
 
 def test_the_extractive_model_quotes_without_generating(client, served):

@@ -1,0 +1,167 @@
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from rag.evidence import EvidencePicker, Part, asks_change, computed_change, split_question
+from rag.index import IndexStore, build_index
+from rag.pipeline import Pipeline, chunk_params
+from rag.retrieval import select_passages
+from rag.types import Hit
+from tests.conftest import make_doc
+from tests.fakes import FakeEmbedder, FakeGenerator
+
+# --------------------------------------------------------------------------- parts of a question
+
+
+@pytest.mark.parametrize("question,parts", [
+    ("深圳规上工业增加值2020年增长了多少？2023年1—11月又增长了多少？",
+     ["深圳规上工业增加值2020年增长了多少？", "2023年1—11月又增长了多少？"]),
+    ("云工厂报价要多长时间，平台上入驻了多少家制造商？",
+     ["云工厂报价要多长时间", "平台上入驻了多少家制造商？"]),
+    ("深圳2020年和2023年的5G基站分别有多少个？",
+     ["深圳2020年的5G基站有多少个？", "深圳2023年的5G基站有多少个？"]),
+    ("2023年与2020年相比，深圳5G基站增加了多少个？",
+     ["2020年，深圳5G基站多少个？", "2023年，深圳5G基站多少个？"]),
+    ("Who presented Shenzhen's 2020 results, and who headed the bureau when the 2023 results came out?",
+     ["Who presented Shenzhen's 2020 results", "who headed the bureau when the 2023 results came out?"]),
+    ("What was China's 2020 index, and how many projects had Shenzhen's funds supported?",
+     ["What was China's 2020 index", "how many projects had Shenzhen's funds supported?"]),
+    ("How many base stations did Shenzhen have in 2020 and 2023 respectively?",
+     ["How many base stations did Shenzhen have in 2020?",
+      "How many base stations did Shenzhen have in 2023?"]),
+    ("How much did output grow from 2020 to 2023?", ["How much did output grow in 2020?",
+                                                     "How much did output grow in 2023?"]),
+])
+def test_questions_of_several_parts_are_split(question, parts):
+    assert split_question(question) == parts
+
+
+@pytest.mark.parametrize("question", [
+    "华为和富士康在工业互联网应用方面获得了什么国家级称号？",  # 和 joins names, not questions
+    "2018年12月，除了华为和富士康，还有哪家深圳企业入选了平台？",
+    "2018-2020年深圳累计投资多少？",  # a period, not two years
+    "By how many percentage points did the share rise between 2018 and 2020?",  # the article states it
+    "Which company joined Huawei and Foxconn on the list?",
+    "疫情初期，深圳用了多长时间把口罩日产量从2万只提升到1000万只？",
+])
+def test_questions_of_one_part_stay_whole(question):
+    if "between 2018 and 2020" in question:
+        assert len(split_question(question)) == 2 and asks_change(question) == ("2018", "2020")
+    else:
+        assert split_question(question) == [question]
+
+
+# --------------------------------------------------------------------------- choosing the sentence
+
+# The answer's sentence sits next to one about another year that shares more of the question's
+# words: windows ranked by cosine alone showed the neighbour; the asked year tips the choice.
+ARTICLE = make_doc(
+    "a5g",
+    "2023年深圳累计建成5G基站7.5万个。"
+    "2020年深圳5G基站4.6万个。"
+    "深圳还建成多功能智能杆9743根。",
+    "深圳5G建设",
+    date="2024-01-10",
+)
+QUESTION = "2020年深圳建成了多少个5G基站？"
+
+
+def _store(tmp_path, docs):
+    build_index(docs, FakeEmbedder(), tmp_path, chunk_params(_settings()), progress=False)
+    return IndexStore.load(tmp_path)
+
+
+def _settings():
+    from rag.config import Settings
+
+    return Settings()
+
+
+def test_the_sentence_holding_the_answer_is_chosen_over_its_neighbours(tmp_path):
+    store = _store(tmp_path, [ARTICLE])
+    emb = FakeEmbedder()
+    (chunk,) = store.chunks(store.doc_rows("a5g"))
+    hits = (Hit(chunk, store.doc("a5g"), 1.0, 1),)
+    qv = emb.embed([QUESTION], "query")[0]
+    budget = 16  # room for one sentence
+    windows = select_passages(hits, qv, emb, 3, budget)
+    assert "4.6万" not in windows[0].text  # what the windows showed: a neighbour
+    passages, best = EvidencePicker(store, emb).select([Part(QUESTION, qv, hits)], budget)
+    assert best[0][0] == "2020年深圳5G基站4.6万个。"
+    assert "4.6万" in passages[0].text and "7.5万" not in passages[0].text
+    p = passages[0]
+    assert p.text == store.doc_text("a5g")[p.start : p.end]  # an exact span of the article, for citations
+
+
+def test_each_part_gets_its_own_sentence(tmp_path):
+    store = _store(tmp_path, [ARTICLE])
+    emb = FakeEmbedder()
+    (chunk,) = store.chunks(store.doc_rows("a5g"))
+    hits = (Hit(chunk, store.doc("a5g"), 1.0, 1),)
+    questions = split_question("深圳2020年和2023年的5G基站分别有多少个？")
+    parts = [Part(q, emb.embed([q], "query")[0], hits) for q in questions]
+    passages, best = EvidencePicker(store, emb).select(parts, 16)
+    assert "4.6万" in best[0][0] and "7.5万" in best[1][0]
+    shown = "".join(p.text for p in passages)
+    assert "4.6万" in shown and "7.5万" in shown
+
+
+def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(tmp_path):
+    doc = make_doc("ctx", "深圳巴士集团是公交企业。它在车辆上加装了300多个传感器。天气很好。", "巴士")
+    store = _store(tmp_path, [doc])
+    emb = FakeEmbedder()
+    (chunk,) = store.chunks(store.doc_rows("ctx"))
+    hits = (Hit(chunk, store.doc("ctx"), 1.0, 1),)
+    q = "车辆上加装了多少个传感器？"
+    passages, _ = EvidencePicker(store, emb).select([Part(q, emb.embed([q], "query")[0], hits)], 24)
+    assert passages[0].text == "深圳巴士集团是公交企业。它在车辆上加装了300多个传感器。"
+
+
+# --------------------------------------------------------------------------- computed change
+
+
+def test_the_difference_is_computed_from_the_two_cited_figures(tmp_path):
+    s = replace(_settings(), corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", models_dir=tmp_path / "m",
+                min_score=0.1, grounding_check=False)
+    docs = [
+        make_doc("old", "2020年深圳建成5G基站超4.6万个，全国领先。\n深圳还建成多功能智能杆9743根。",
+                 "深圳2020年工业"),
+        make_doc("new", "截至2023年底，深圳累计建成5G基站7.5万个。\n制造业投资增长59.3%。", "深圳新型工业化",
+                 date="2024-01-10"),
+    ]
+    emb = FakeEmbedder()
+    build_index(docs, emb, s.index_dir, chunk_params(s), progress=False)
+    gen = FakeGenerator("7.5万个减去4.6万个是3.1万个[1]。")  # a model's arithmetic: never used
+    p = Pipeline.load(s, embedder=emb, generator=gen)
+    answer = p.ask("从2020年到2023年，深圳5G基站增加了多少个？")
+    assert answer.text == "2020年：4.6万个[1]；2023年：7.5万个[2]。增加2.9万个（按两处数字计算）。"
+    assert gen.seen == []  # written by code
+    first, second = answer.citations
+    assert "4.6万" in first.text and first.doc_id == "old"
+    assert "7.5万" in second.text and second.doc_id == "new"
+    for c in answer.citations:
+        assert c.text == p.store.doc_text(c.doc_id)[c.start : c.end]
+    assert answer.unverified_figures == ()
+    english = p.ask("How many more 5G base stations did Shenzhen have in 2023 compared with 2020?", lang="en")
+    assert english.text == ("2020: 46,000 [1]; 2023: 75,000 [2]. "
+                            "An increase of 29,000 (computed from the two figures).")
+
+
+def test_a_sentence_stating_the_change_itself_is_left_to_the_model():
+    q = "By how many percentage points did the share rise between 2018 and 2020?"
+    s = "2020年工业数字经济占行业增加值的比重达到了21%，较2018年提高2.7个百分点。"
+    assert computed_change(q, ("2018", "2020"), [(s, 1), (s, 1)], "en") is None
+
+
+def test_multi_part_prompt_lists_the_parts(tmp_path):
+    s = replace(_settings(), corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", models_dir=tmp_path / "m",
+                min_score=0.1, grounding_check=False)
+    emb = FakeEmbedder()
+    build_index([ARTICLE], emb, s.index_dir, chunk_params(s), progress=False)
+    gen = FakeGenerator("4.6万个[1]；7.5万个[1]。")
+    p = Pipeline.load(s, embedder=emb, generator=gen)
+    p.ask("深圳2020年和2023年的5G基站分别有多少个？")
+    user = gen.seen[0][1]["content"]
+    assert "这个问题有2问" in user and "(1) 深圳2020年的5G基站有多少个？" in user
