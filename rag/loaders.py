@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
@@ -394,7 +394,7 @@ def cleaner_id() -> str:
     """Changes whenever cleaning could give other text for the same bytes: the source of the modules
     that make Documents, and the versions of the libraries they parse with."""
     h = hashlib.sha256()
-    here = Path(__file__).parent
+    here = resources.files(__package__)
     for name in ("loaders.py", "cleaning.py", "lang.py"):
         h.update((here / name).read_bytes())
     for package in ("selectolax", "pypdf", "charset-normalizer", "pyyaml"):
