@@ -101,6 +101,9 @@ class Settings:
     query_prefix: str = "query: "  # e5 prompts; part of the index manifest
     passage_prefix: str = "passage: "
     embed_dtype: str = "auto"  # auto = bfloat16 where the CPU has AMX/AVX512-BF16, else float32
+    # auto = OpenVINO on the copy `rag prepare` converted, torch when there is none; "torch" or
+    # "openvino" force one (rag.embedding.choose_backend). Same vectors, same index, either way.
+    embed_backend: str = "auto"
     embed_batch_size: int = 32  # passages per forward pass (sorted by length first)
 
     # --- chunking (in embedding-model tokens, never above the model's 512) -----------

