@@ -39,6 +39,7 @@ from .grounding import (
     ungrounded,
 )
 from .keyword import expand_query, tokenize
+from .lang import detect_lang
 from .names import english_names
 from .trust import (
     drop_echoed_figures,
@@ -253,20 +254,32 @@ def closest_passages(question: str, texts: Sequence[str], groups: Sequence[str],
 
 def abstention_text(head: str, sentences: Sequence[str], lang: Lang, limit: int = 160) -> str:
     """The abstention (``head``, the prompt's sentence) followed by the closest sentences found,
-    numbered as their citations.
+    numbered as their citations. A sentence in the other language is not quoted (the reply stays in
+    the question's language): it is named, and the sources panel shows it.
 
     >>> print(abstention_text("资料中没有找到这个问题的答案。", ["智能手机占全球产量1/7。"], "zh"))
     资料中没有找到这个问题的答案。
     未能确认答案；最相关的资料是：
     [1] 智能手机占全球产量1/7。
+    >>> print(abstention_text("No answer.", ["智能手机占全球产量1/7。", "Phones: 1/7 of the world's."], "en"))
+    No answer.
+    I could not confirm an answer; the most relevant passages are:
+    [1] (a passage in Chinese, shown under the sources)
+    [2] Phones: 1/7 of the world's.
     """
     if not sentences:
         return head
     intro = ("未能确认答案；最相关的资料是：" if lang == "zh"
              else "I could not confirm an answer; the most relevant passages are:")
-    lines = [f"[{k}] " + re.sub(r"\s+", " ", s.strip())[:limit] + ("…" if len(s.strip()) > limit else "")
-             for k, s in enumerate(sentences, 1)]
-    return "\n".join([head, intro, *lines])
+    other = "（一段英文资料，见来源）" if lang == "zh" else "(a passage in Chinese, shown under the sources)"
+
+    def line(k: int, s: str) -> str:
+        if detect_lang(s) != lang:
+            return f"[{k}] {other}"
+        text = re.sub(r"\s+", " ", s.strip())
+        return f"[{k}] {text[:limit]}" + ("…" if len(text) > limit else "")
+
+    return "\n".join([head, intro, *(line(k, s) for k, s in enumerate(sentences, 1))])
 
 
 _EMPTY: dict[Lang, str] = {

@@ -147,14 +147,17 @@ def test_abstention_shows_the_closest_passages_of_different_stories():
     assert [i for i, _, _ in found] == [0, 1]  # the third is the first one's story again
     i, a, b = found[0]
     assert texts[i][a:b] == "智能手机占全球产量1/7。"
-    text = abstention_text("The articles do not contain the answer to this question.",
-                           [texts[i][a:b] for i, a, b in found], "en")
+    text = abstention_text("资料中没有找到这个问题的答案。", [texts[i][a:b] for i, a, b in found], "zh")
     assert text.splitlines() == [
-        "The articles do not contain the answer to this question.",
-        "I could not confirm an answer; the most relevant passages are:",
+        "资料中没有找到这个问题的答案。",
+        "未能确认答案；最相关的资料是：",
         "[1] 智能手机占全球产量1/7。",
         "[2] 宝安区建成5G基站。",
     ]
+    # an English reply stays English: the Chinese sentences are named, the sources panel shows them
+    english = abstention_text("No answer.", [texts[i][a:b] for i, a, b in found], "en").splitlines()
+    named = "(a passage in Chinese, shown under the sources)"
+    assert english[2:] == [f"[1] {named}", f"[2] {named}"]
 
 
 # --------------------------------------------------------------------------- in the pipeline
