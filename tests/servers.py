@@ -78,18 +78,7 @@ def subprocess_server(
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-            try:
-                if httpx.get(url, timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not start in {timeout} s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+        wait_until_up(proc, url, log, timeout)
         yield url, proc.pid
     finally:
         proc.send_signal(signal.SIGINT)
@@ -109,3 +98,19 @@ def rss_mb(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout: float = 180) -> None:
+    """Wait until ``url`` answers 200; RuntimeError with the log's tail if the server exits or is late."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server did not start in {timeout} s:\n{log.read_text()[-3000:]}")
+        time.sleep(0.5)
