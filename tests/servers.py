@@ -81,12 +81,7 @@ def subprocess_server(
         wait_until_up(proc, url, log, timeout)
         yield url, proc.pid
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def rss_mb(pid: int) -> float:
@@ -114,3 +109,13 @@ def wait_until_up(proc: subprocess.Popen, url: str, log: Path, timeout: float = 
         if time.monotonic() > deadline:
             raise RuntimeError(f"the server did not start in {timeout} s:\n{log.read_text()[-3000:]}")
         time.sleep(0.5)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    """Stop a server as Ctrl+C would; killed if it has not exited 20 s later."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

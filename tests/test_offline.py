@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -24,7 +23,7 @@ import httpx
 import pytest
 
 from rag.config import OFFLINE_ENV, set_offline
-from tests.servers import wait_until_up
+from tests.servers import stop, wait_until_up
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "深圳5G基站建成多少？"
@@ -147,12 +146,7 @@ def served(fixture_index, tmp_path: Path) -> Iterator[Served]:
         wait_until_up(proc, served.url, log)
         yield served
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
     assert connections.read_text() == "", f"outbound connections attempted:\n{connections.read_text()}"
     assert "Traceback" not in log.read_text(), log.read_text()[-3000:]
 
