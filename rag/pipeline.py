@@ -227,7 +227,7 @@ class Pipeline:
                 found.append(Part(query, r.query_vector, own + tuple(more), part))
         qlang = detect_lang(question)
         retriever = self.retriever
-        bonus = {space: retriever._bonus(qlang, space) for space in ("e5", "encoder2")}
+        bonus = {space: retriever.language_bonus(qlang, space) for space in ("e5", "encoder2")}
         picker = EvidencePicker(self.store, self.embedder, retriever.encoder2, bonus)
         passages, best = picker.select(found, s.evidence_chars, s.evidence_hits)
         years = asks_change(question)

@@ -132,7 +132,7 @@ class Retriever:
             "bm25": s.bm25_weight if store.keyword is not None else 0.0,
         }
 
-    def _bonus(self, qlang: str, space: str) -> dict[str, float]:
+    def language_bonus(self, qlang: str, space: str) -> dict[str, float]:
         """Score added to passages of each language for a question in ``qlang``."""
         s = self.settings
         cross = (
@@ -157,7 +157,7 @@ class Retriever:
             assert self.encoder2 is not None
             vectors["encoder2"] = self.encoder2.embed([question], kind="query")[0]
         for space, vec in vectors.items():
-            bonus = self._bonus(qlang, space)
+            bonus = self.language_bonus(qlang, space)
             found = [
                 (r, x + bonus[lang]) for lang in store.langs for r, x in store.search(vec, n, lang, space)
             ]
@@ -175,7 +175,7 @@ class Retriever:
             return Retrieval((), qv, (time.perf_counter() - t0) * 1000)
 
         for space, vec in vectors.items():
-            bonus = self._bonus(qlang, space)
+            bonus = self.language_bonus(qlang, space)
             scores[space] = store.similarities(vec, rows, space) + np.array([bonus[langs[r]] for r in rows])
         if "bm25" in rankings:
             scores["bm25"] = bm[rows]
@@ -202,7 +202,7 @@ class Retriever:
     def _best_sentences(self, qv: np.ndarray, rows: list[int], qlang: str) -> np.ndarray:
         """Per row, the best calibrated e5 cosine of one of its sentences (for re-scoring)."""
         chunks = self.store.chunks(rows)
-        bonus = self._bonus(qlang, "e5")
+        bonus = self.language_bonus(qlang, "e5")
         texts, owner = [], []
         for i, c in enumerate(chunks):
             for a, b in sentence_spans(c.text):
