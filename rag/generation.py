@@ -17,6 +17,9 @@ is recognised by the pipeline).
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -30,6 +33,8 @@ from .types import Hit, Lang
 
 NO_ANSWER = "NO_ANSWER"
 Message = dict[str, str]
+STATE_FORMAT = 1  # version of the saved prompt-state files; bump it to have old ones ignored
+log = logging.getLogger(__name__)
 
 
 def prompt_text(name: str) -> str:
@@ -104,6 +109,7 @@ class LlamaGenerator:
         # language. (llama-cpp-python's LlamaRAMCache would also copy 300 MB of logits per entry.)
         self._prefix_states: dict[str, tuple[object, int]] = {}  # system prompt -> (state, its tokens)
         self.model_id = path.name
+        self._path, self._n_ctx = path, n_ctx
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
 
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
@@ -187,6 +193,15 @@ class LlamaGenerator:
         return {self._llm.tokenize(w.encode("utf-8"), add_bos=False, special=False)[0] for w in words}
 
     def warm_up(self, messages: list[Message]) -> None:
+        """Have the state after ``messages``' system prompt ready for later questions: loaded from the
+        file saved beside the model at an earlier start, else computed (the whole prompt read once)
+        and saved there."""
+        if self._load_prompt_state(messages):
+            return
+        self._compute_prompt_state(messages)
+        self._save_prompt_state(messages)
+
+    def _compute_prompt_state(self, messages: list[Message]) -> None:
         """Process a prompt once and keep the state after its system prompt for later questions."""
         import numpy as np
         from llama_cpp.llama import LlamaState
@@ -202,6 +217,76 @@ class LlamaGenerator:
             n_tokens=s.n_tokens,
             llama_state=s.llama_state, llama_state_size=s.llama_state_size, seed=s.seed)
         self._prefix_states[messages[0]["content"]] = (state, n_system)
+
+    # ----------------------------------------------------------------- saved prompt states
+
+    def _state_meta(self, messages: list[Message]) -> dict | None:
+        """What a saved state must match: the model file's sha256 (from the ``.verified.json`` that
+        ``rag prepare`` wrote beside it), the prompt, the context size and the runtime's version.
+        None when the model has no record of its hash (nothing is saved then)."""
+        import llama_cpp
+
+        try:
+            sha = json.loads(self._path.with_name(self._path.name + ".verified.json").read_text())["sha256"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return {"format": STATE_FORMAT, "model_sha256": sha, "prompt": _chatml(messages),
+                "n_ctx": self._n_ctx, "llama_cpp": llama_cpp.__version__}
+
+    def _state_file(self, meta: dict) -> Path:
+        """``<model>.prompt-<hash of meta>.npz`` beside the model: one file per system prompt."""
+        digest = hashlib.sha256(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        return self._path.with_name(f"{self._path.name}.prompt-{digest[:20]}.npz")
+
+    def _load_prompt_state(self, messages: list[Message]) -> bool:
+        """Load the saved state of ``messages`` into the context; False (with a log line for a file
+        that is there but unusable: corrupt, foreign, from another runtime) to compute it instead."""
+        import numpy as np
+        from llama_cpp.llama import LlamaState
+
+        meta = self._state_meta(messages)
+        path = self._state_file(meta) if meta is not None else None
+        if path is None or not path.is_file():
+            return False
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                if json.loads(str(f["meta"])) != meta:
+                    raise ValueError("it was saved for another model or prompt")
+                ids, blob, n = f["input_ids"], f["llama_state"].tobytes(), int(f["n_tokens"])
+            tokens = self.prompt_tokens(messages)
+            fits = len(ids) == self._llm.n_ctx() and n >= len(tokens)
+            if not fits or not np.array_equal(ids[: len(tokens)], tokens):
+                raise ValueError("its tokens are not this prompt's")
+            state = LlamaState(input_ids=ids, scores=np.zeros((1, self._llm.n_vocab()), dtype=np.single),
+                               n_tokens=n, llama_state=blob, llama_state_size=len(blob), seed=0)
+            with self._lock:
+                self._llm.load_state(state)
+        except Exception as exc:  # noqa: BLE001 - any unusable file is recomputed, never fatal
+            log.warning("ignored the saved prompt state %s (%s); computing it again", path.name, exc)
+            return False
+        self._prefix_states[messages[0]["content"]] = (state, len(self._tokens(_chatml(messages[:1]))))
+        return True
+
+    def _save_prompt_state(self, messages: list[Message]) -> None:
+        """Write the state computed for ``messages`` beside the model (atomically); a failure to
+        write (read-only folder, full disk) only costs the computation at the next start."""
+        import numpy as np
+
+        meta = self._state_meta(messages)
+        saved = self._prefix_states.get(messages[0]["content"])
+        if meta is None or saved is None:
+            return
+        state, path = saved[0], self._state_file(meta)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        try:
+            np.savez(tmp, meta=np.array(json.dumps(meta, ensure_ascii=False)),
+                     input_ids=np.asarray(state.input_ids, dtype=np.intc),  # the whole n_ctx buffer
+                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8),
+                     n_tokens=np.array(state.n_tokens))
+            tmp.replace(path)
+        except OSError as exc:
+            log.warning("could not save the prompt state %s: %s", path.name, exc)
+            tmp.unlink(missing_ok=True)
 
 
 class TransformersGenerator:
