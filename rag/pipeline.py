@@ -23,6 +23,7 @@ import time
 import unicodedata
 from collections import deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
@@ -31,13 +32,13 @@ from .config import Settings
 from .conflicts import Source, conflict_note, find_conflicts
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .encoder2 import load_encoder2
-from .errors import ModelError, QuestionError
+from .errors import ModelError, QuestionError, RagError
 from .evidence import Computed, EvidencePicker, Part, asks_change, computed_change, split_question
 from .extractive import extract_answer
 from .figures import figure_key, find_figures
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
 from .grounding import Evidence
-from .index import IndexStore, target_manifest
+from .index import IndexStore, live_build, read_manifest, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
 from .retrieval import Passage, Retrieval, Retriever, select_passages
@@ -51,6 +52,26 @@ MAX_QUESTION_CHARS = 1000  # longer questions are cut, with a notice
 CHECKING = {"zh": "正在核对答案与所引资料……", "en": "Checking the answer against its sources…"}
 log = logging.getLogger(__name__)
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
+
+
+def _has_encoder2(index_dir) -> bool:
+    """Whether the live index records second-encoder vectors (read from its manifest alone)."""
+    live = live_build(index_dir)
+    try:
+        return live is not None and bool(read_manifest(live).encoder2_id)
+    except RagError:
+        return False
+
+
+def _load_generator(settings: Settings) -> tuple[Generator | None, str]:
+    """The generator with both languages' system prompts ready, or None and the reason."""
+    try:
+        generator = LlamaGenerator(settings.gguf_path, settings.n_ctx, settings.n_threads)
+        generator.warm_up(build_messages("?", [], "zh"))
+        generator.warm_up(build_messages("?", [], "en"))
+    except ModelError as exc:
+        return None, f"generator unavailable, answers are extractive: {exc}"
+    return generator, ""
 
 
 @dataclass
@@ -67,25 +88,35 @@ class Pipeline:
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder | None = None,
              generator: Generator | None = None, encoder2: Embedder | None = None) -> Pipeline:
-        embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
-        prefixes = (settings.query_prefix, settings.passage_prefix)
-        expected = target_manifest(embedder, chunk_params(settings), prefixes)
-        store = IndexStore.load(settings.index_dir, expected)
-        embedder.embed(["warm up"], kind="query")  # first call pays one-off kernel set-up
-        notices = []
-        if encoder2 is None and settings.encoder2_weight > 0 and store.has_encoder2:
+        """Load the index and the models. The parts that do not depend on each other load in
+        parallel threads (the runtimes release the GIL while they read and compile): the generator
+        with its system-prompt states, jieba's dictionary, the second encoder, and e5 then the index
+        (its manifest is checked against e5's id)."""
+        with ThreadPoolExecutor(max_workers=4, thread_name_prefix="load") as pool:
+            want_llm = generator is None and settings.use_llm
+            llm = pool.submit(_load_generator, settings) if want_llm else None
+            keywords = pool.submit(warm_up_keywords)  # jieba's dictionary, ~1 s, not on the first question
+            want2 = encoder2 is None and settings.encoder2_weight > 0 and _has_encoder2(settings.index_dir)
+            enc2 = pool.submit(load_encoder2, settings.encoder2) if want2 else None
             try:
-                encoder2 = load_encoder2(settings.encoder2)
-            except ModelError as exc:
-                notices.append(f"second retrieval encoder unavailable: {exc}")
-        warm_up_keywords()  # jieba's dictionary, about a second, now rather than on the first question
-        if generator is None and settings.use_llm:
-            try:
-                generator = LlamaGenerator(settings.gguf_path, settings.n_ctx, settings.n_threads)
-                generator.warm_up(build_messages("?", [], "zh"))
-                generator.warm_up(build_messages("?", [], "en"))
-            except ModelError as exc:
-                notices.append(f"generator unavailable, answers are extractive: {exc}")
+                embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
+                prefixes = (settings.query_prefix, settings.passage_prefix)
+                expected = target_manifest(embedder, chunk_params(settings), prefixes)
+                store = IndexStore.load(settings.index_dir, expected)
+                embedder.embed(["warm up"], kind="query")  # first call pays one-off kernel set-up
+            except BaseException:
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            notices = []
+            if enc2 is not None and store.has_encoder2:
+                try:
+                    encoder2 = enc2.result()
+                except ModelError as exc:
+                    notices.append(f"second retrieval encoder unavailable: {exc}")
+            keywords.result()
+            if llm is not None:
+                generator, notice = llm.result()
+                notices += [notice] if notice else []
         pipeline = cls(settings, store, embedder, generator, notices, encoder2=encoder2)
         pipeline.story_groups  # noqa: B018 - grouped once here, not on the first question
         return pipeline

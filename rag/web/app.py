@@ -3,7 +3,8 @@
 ``respond(message, history, pipeline, ...)`` is a plain generator (testable without a
 server) that yields the updated chat, the sources panel, the per-user source sections and a
 timings line as the answer streams; ``build_app(pipeline)`` returns the Blocks; ``main()``
-loads the pipeline once and serves it on 127.0.0.1.
+serves the page on 127.0.0.1 at once and loads the pipeline in the background
+(``rag.web.loading``): a question asked meanwhile shows a loading notice and waits for it.
 
 Per user: the chat history and the source sections (``gr.State``), nothing in globals. The
 pipeline and the corpus are shared: adding or deleting an article re-indexes (``rag.corpus``)
@@ -37,6 +38,7 @@ from rag.types import Answer, Citation
 from rag.web import openai_api
 from rag.web.arguments import answer_args, doc_id_arg
 from rag.web.guards import LoginGate, UploadsOnlyBlocks, uploaded_file
+from rag.web.loading import LOADING, PipelineLoader, is_ready, loaded
 
 log = logging.getLogger("rag.app")
 
@@ -226,21 +228,28 @@ def sources_html(sections: Sequence[Section]) -> str:
 def respond(
     message: str,
     history: list[dict],
-    pipeline: Pipeline,
+    pipeline: Pipeline | PipelineLoader,
     lang: str = "auto",
     k: int = 5,
     use_llm: bool = True,
     sections: Sequence[Section] = (),
 ) -> Iterator[tuple[list[dict], str, list[Section], str]]:
-    """Answer ``message``: yields (chat messages, sources html, sections, timings line) as it streams."""
+    """Answer ``message``: yields (chat messages, sources html, sections, timings line) as it streams.
+    While the pipeline is still loading, the answer first reads ``LOADING``."""
     sections = list(sections or [])
     turn = len(sections) + 1
-    _refresh(pipeline)  # articles added or removed from the command line
-    store = pipeline.store  # the index this answer is read from, even if another one is swapped in
     chat = list(history or []) + [{"role": "user", "content": html.escape(message or "")}]
-    chat.append({"role": "assistant", "content": "…"})
+    chat.append({"role": "assistant", "content": "…" if is_ready(pipeline) else LOADING})
     panel = sources_html(sections)
     yield list(chat), panel, sections, ""
+    try:
+        pipeline = loaded(pipeline)
+    except RagError as exc:
+        chat[-1] = {"role": "assistant", "content": f"⚠️ {html.escape(str(exc))}"}
+        yield list(chat), panel, sections, ""
+        return
+    _refresh(pipeline)  # articles added or removed from the command line
+    store = pipeline.store  # the index this answer is read from, even if another one is swapped in
     answer = None
     try:
         for answer in pipeline.stream(message, history_pairs(history), lang=lang, k=int(k), use_llm=use_llm):
@@ -351,16 +360,26 @@ def delete_article(doc_id: str, pipeline: Pipeline) -> str:
 # --------------------------------------------------------------------------- app
 
 
-def build_app(pipeline: Pipeline) -> gr.Blocks:
+def build_app(pipeline: Pipeline | PipelineLoader) -> gr.Blocks:
+    """The Blocks over ``pipeline``, or over the one a loader is loading (each handler waits for it;
+    ``main`` detaches its store once loaded)."""
     s = pipeline.settings
-    has_llm = pipeline.generator is not None
+    if isinstance(pipeline, PipelineLoader):
+        has_llm = s.use_llm  # the generator is loading: answers are extractive if it fails, with a notice
+    else:
+        has_llm = pipeline.generator is not None
+        corpus.detach(pipeline.store)  # keeps answering while a build replaces its folder
 
-    corpus.detach(pipeline.store)  # keeps answering while a build replaces its folder
+    def current() -> Pipeline:
+        return loaded(pipeline)
 
     def listing() -> tuple[list[list], gr.Dropdown]:
-        _refresh(pipeline)
-        docs = corpus.docs_of(pipeline.store)
+        _refresh(current())
+        docs = corpus.docs_of(current().store)
         return articles_table(docs), gr.Dropdown(choices=article_choices(docs), value=None)
+
+    def first_listing() -> tuple[list[list], gr.Dropdown]:  # on page load: never waits for the models
+        return listing() if is_ready(pipeline) else ([], gr.Dropdown(choices=[], value=None))
 
     with UploadsOnlyBlocks(title="新闻问答 · News Q&A", analytics_enabled=False) as demo:
         gr.Markdown(
@@ -447,13 +466,13 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             except ValueError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
             try:
-                return add_articles(paths or [], pipeline, progress), None
+                return add_articles(paths or [], current(), progress), None
             except RagError as exc:
                 return f"⚠️ {html.escape(str(exc))}", None
 
         def _delete(doc_id):
             try:
-                return delete_article(doc_id, pipeline)
+                return delete_article(doc_id, current())
             except RagError as exc:
                 return f"⚠️ {html.escape(str(exc))}"
 
@@ -480,7 +499,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             listing, None, [table, pick], **private
         )
         articles_tab.select(listing, None, [table, pick], **private)
-        demo.load(listing, None, [table, pick], **private)
+        demo.load(first_listing, None, [table, pick], **private)
 
         def answer(
             question: str,
@@ -494,16 +513,18 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 a = answer_args(question, history, lang, k, use_llm, s.top_k, has_llm and s.use_llm)
             except ValueError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
-            _refresh(pipeline)
             try:
-                return pipeline.ask(a.question, a.history, lang=a.lang, k=a.k, use_llm=a.use_llm).to_json()
+                p = current()
+                _refresh(p)
+                return p.ask(a.question, a.history, lang=a.lang, k=a.k, use_llm=a.use_llm).to_json()
             except RagError as exc:
                 raise gr.Error(str(exc)) from exc
 
         def articles() -> list[dict]:
             """The indexed articles: doc_id, title, date, lang, chunks, source, url."""
-            _refresh(pipeline)
-            return [d.to_json() for d in corpus.docs_of(pipeline.store)]
+            p = current()
+            _refresh(p)
+            return [d.to_json() for d in corpus.docs_of(p.store)]
 
         def delete(doc_id: str) -> dict:
             """Delete one article by its doc_id and re-index; returns the remaining count."""
@@ -512,10 +533,10 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             except ValueError as exc:
                 raise gr.Error(str(exc), print_exception=False) from None
             try:
-                delete_article(doc_id, pipeline)
+                delete_article(doc_id, current())
             except RagError as exc:
                 raise gr.Error(str(exc)) from exc
-            return {"deleted": doc_id, "articles": len(pipeline.store.docs())}
+            return {"deleted": doc_id, "articles": len(current().store.docs())}
 
         gr.api(answer, api_name="answer")
         gr.api(articles, api_name="articles")
@@ -577,7 +598,8 @@ def launch_options(settings: Settings) -> dict:
     }
 
 
-def launch(demo: gr.Blocks, settings: Settings, pipeline: Pipeline | None = None, **extra: object) -> None:
+def launch(demo: gr.Blocks, settings: Settings, pipeline: Pipeline | PipelineLoader | None = None,
+           **extra: object) -> None:
     """Queue and serve ``demo`` as ``python -m rag serve`` does (``extra``: more launch() arguments;
     its ``app_kwargs`` are merged with ours, middleware added inside the log-in gate); with
     ``pipeline``, the OpenAI-compatible API beside it under /v1 (``rag.web.openai_api``)."""
@@ -591,13 +613,23 @@ def launch(demo: gr.Blocks, settings: Settings, pipeline: Pipeline | None = None
     demo.queue(default_concurrency_limit=CONCURRENCY).launch(**options, **extra)
 
 
-def main(settings: Settings | None = None) -> None:
-    settings = settings or Settings.from_env()
-    launch_options(settings)  # an unsafe address is refused before anything loads
+def load_for_serving(settings: Settings) -> Pipeline:
+    """``Pipeline.load``, its store detached (answers go on while a build replaces its folder) and
+    its notices logged."""
     pipeline = Pipeline.load(settings)
+    corpus.detach(pipeline.store)
     for notice in pipeline.notices:
         log.warning(notice)
-    launch(build_app(pipeline), settings, pipeline)
+    return pipeline
+
+
+def main(settings: Settings | None = None) -> None:
+    """Serve the page now and load the models meanwhile: questions asked before they are loaded
+    wait for them (``rag.web.loading``)."""
+    settings = settings or Settings.from_env()
+    launch_options(settings)  # an unsafe address is refused before anything loads
+    loader = PipelineLoader(settings, load_for_serving).start()
+    launch(build_app(loader), settings, loader)
 
 
 if __name__ == "__main__":

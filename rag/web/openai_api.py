@@ -49,6 +49,7 @@ from rag.config import Settings
 from rag.errors import QuestionError, RagError
 from rag.pipeline import Pipeline, check_question
 from rag.types import Answer, Citation
+from rag.web.loading import PipelineLoader, loaded
 
 log = logging.getLogger("rag.api")
 T = TypeVar("T")
@@ -346,7 +347,7 @@ class _EventStream(StreamingResponse):
 class OpenAIApi:
     """The /v1 endpoints over ``pipeline``; ``routes()`` for the server (``rag.web.app.launch``)."""
 
-    pipeline: Pipeline
+    pipeline: Pipeline | PipelineLoader  # a loader while the server starts (rag.web.loading)
     settings: Settings  # the server's: its log-in (auth_user, auth_password) guards /v1 too
     concurrency: int = 4  # answers at once; the chat has as many of its own (rag.web.app.CONCURRENCY)
 
@@ -435,16 +436,17 @@ class OpenAIApi:
     # ------------------------------------------------------------ answering (in worker threads)
 
     def _notices(self, req: ChatRequest) -> tuple[str, ...]:
-        if req.use_llm and self.pipeline.generator is None and not self.pipeline.notices:
+        p = loaded(self.pipeline)
+        if req.use_llm and p.generator is None and not p.notices:
             return (NO_GENERATOR,)  # served with --no-llm: say why the answer quotes
         return ()
 
     def _answers(self, req: ChatRequest) -> Iterator[Answer]:
+        pipeline = loaded(self.pipeline)  # waits while the server is still loading the models
         try:
-            corpus.refresh(self.pipeline)  # articles added or removed from the command line
+            corpus.refresh(pipeline)  # articles added or removed from the command line
         except RagError as exc:
             log.warning("kept the loaded index: %s", exc)
-        pipeline = self.pipeline
         if req.max_tokens < pipeline.settings.max_new_tokens:
             pipeline = copy.copy(pipeline)
             pipeline.settings = replace(pipeline.settings, max_new_tokens=req.max_tokens)
@@ -483,6 +485,6 @@ class OpenAIApi:
                     await anyio.to_thread.run_sync(events.close)
 
 
-def routes(pipeline: Pipeline, settings: Settings, concurrency: int = 4) -> list[Route]:
+def routes(pipeline: Pipeline | PipelineLoader, settings: Settings, concurrency: int = 4) -> list[Route]:
     """The /v1 routes of ``pipeline`` behind the log-in of ``settings``, for a Starlette or FastAPI app."""
     return OpenAIApi(pipeline, settings, concurrency).routes()
