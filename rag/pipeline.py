@@ -92,6 +92,8 @@ class Pipeline:
         parallel threads (the runtimes release the GIL while they read and compile): the generator
         with its system-prompt states, jieba's dictionary, the second encoder, and e5 then the index
         (its manifest is checked against e5's id)."""
+        if live_build(settings.index_dir) is None:
+            IndexStore.load(settings.index_dir)  # no index: its error now, before any model loads
         with ThreadPoolExecutor(max_workers=4, thread_name_prefix="load") as pool:
             want_llm = generator is None and settings.use_llm
             llm = pool.submit(_load_generator, settings) if want_llm else None
