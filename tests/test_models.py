@@ -337,3 +337,39 @@ def test_real_gguf_assembles_and_verifies(tmp_path: Path) -> None:
         assert models.gguf_is_prepared(out)
     finally:
         out.unlink()
+
+
+def _prepared_e5() -> Path:
+    path = Path(Settings.from_env().embedder_path)
+    if not models.e5_openvino_is_prepared(path):
+        pytest.skip("the OpenVINO copy of e5 is not prepared: run `python -m rag prepare`")
+    return path
+
+
+@pytest.mark.models
+def test_the_openvino_path_tokenizes_as_transformers_does() -> None:
+    from transformers import AutoTokenizer
+
+    from rag.embedding import FastTokenizer, tokenizer_spec
+
+    path = _prepared_e5()
+    theirs, ours = AutoTokenizer.from_pretrained(path), FastTokenizer(tokenizer_spec(path), 512)
+    texts = [*TEXTS, "  runs of  spaces\tand\nnewlines  ", "", "深圳 5G " * 400]
+    assert ours.pad_token_id == theirs.pad_token_id
+    for options in ({"add_special_tokens": False}, {"truncation": True, "max_length": 512}):
+        assert ours(texts, **options)["input_ids"] == theirs(texts, **options)["input_ids"]
+        assert ours(texts[0], **options)["input_ids"] == theirs(texts[0], **options)["input_ids"]
+
+
+@pytest.mark.models
+def test_the_openvino_embedder_imports_neither_torch_nor_transformers() -> None:
+    import subprocess
+    import sys
+
+    path = _prepared_e5()
+    code = ("import sys; from rag.embedding import SentenceTransformerEmbedder as E; "
+            f"e = E({str(path)!r}, backend='openvino'); e.embed(['深圳 5G'], 'query'); "
+            "heavy = ('torch', 'transformers', 'sentence_transformers'); "
+            "print(sorted(m for m in heavy if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

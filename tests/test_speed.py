@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from rag.config import Settings
 from rag.embedding import SentenceTransformerEmbedder
 from rag.models import models_ready
-from rag.speed import cpu_info, format_table, peak_gflops
+from rag.speed import _first_delta_s, cpu_info, format_table, peak_gflops
+from tests.conftest import fixture_library
+from tests.fakes import FakeGenerator
+from tests.servers import in_process
 
 TEXTS = [
     "深圳2020年规模以上工业总产值3.7万亿元，连续两年位居全国大中城市首位。",
@@ -42,6 +48,18 @@ def test_speed_table_shows_ratios():
     table = format_table(result)
     assert "| embedding, chunks/s | 20.0 | 60.0 | 3.00x" in table
     assert "10000 chunks" in table and "12.0 s / 3000 MB" in table
+    result["cold_start"] = {"ready_s": 5.0, "first_answer_s": 21.5, "peak_rss_mb": 3000}
+    table = format_table(result)
+    assert "| chat ready after start (page served) / peak RSS |  | 5.0 s / 3000 MB |" in table
+    assert "| first question answered after start (first text) |  | 21.5 s |" in table
+
+
+def test_the_first_answer_is_timed_on_the_api_stream(settings):
+    s = replace(settings, use_llm=True, encoder2="")
+    pipeline = fixture_library(s, FakeGenerator("深圳建成5G基站超4.6万个[1]。"))
+    with in_process(pipeline) as url:
+        t0 = time.perf_counter()
+        assert _first_delta_s(url, "深圳5G基站建成多少？", "news-qa", t0, 60) is not None
 
 
 def test_speed_table_names_the_cpu_paths_and_the_physical_limit():
