@@ -5,7 +5,9 @@
   runtime can reuse its KV cache across questions. English prompts show the English value
   next to every 万/亿 figure (``rag.figures``).
 * ``Generator`` is the narrow interface: ``stream(messages) -> Iterator[str]``.
-  ``LlamaGenerator`` runs a GGUF file with llama-cpp-python (the default);
+  ``LlamaGenerator`` runs a GGUF file with llama-cpp-python (the default); the KV state after
+  each language's system prompt is computed once and saved beside the model
+  (``<model>.prompt-<hash>.npz``, checked against the model's sha256 and the prompt text);
   ``TransformersGenerator`` runs a Hugging Face folder or GGUF with transformers (for GPUs
   or other models). Tests use a fake.
 * ``CitationRewriter`` renumbers ``[n]`` markers as text streams: the first passage cited
