@@ -462,7 +462,9 @@ def unfound_names_notice(names: Sequence[str], lang: Lang) -> str:
 
 
 _COUNTED = "辆台个人家座艘架部套件条项只名位次"  # measure words of a count
-_COUNT_ASKED = re.compile(rf"多少\s*[{_COUNTED}吨元]|几\s*[{_COUNTED}]|\bhow many\b", re.IGNORECASE)
+_RATE_ASKED = re.compile(r"百分|比例|占比|比重|percent|share|rate|proportion", re.IGNORECASE)
+_COUNT_ASKED = re.compile(rf"(?:多少\s*[{_COUNTED}吨元]|几\s*[{_COUNTED}])(?!力|民|均|工)|\bhow many\b",
+                          re.IGNORECASE)  # not 多少人力 (labour saved), 多少人均
 
 
 def wrong_measure(question: str, answer: str) -> bool:
@@ -471,12 +473,12 @@ def wrong_measure(question: str, answer: str) -> bool:
 
     >>> wrong_measure("深圳2023年新能源汽车产量是多少辆？", "产量增长125.8%[1]")
     True
-    >>> wrong_measure("深圳建成多少个5G基站？", "4.6万个，占全省40%[1]")
-    False
-    >>> wrong_measure("增长了多少？", "5.5%[1]")
-    False
+    >>> wrong_measure("建成多少个5G基站？", "4.6万个，占40%[1]"), wrong_measure("节省了多少人力？", "88%[1]")
+    (False, False)
+    >>> wrong_measure("增长了多少？", "5.5%[1]"), wrong_measure("How many percent?", "12% [1]")
+    (False, False)
     """
-    if not _COUNT_ASKED.search(question):
+    if not _COUNT_ASKED.search(question) or _RATE_ASKED.search(question):
         return False
     asked = find_figures(question)
     own = [f for f in find_figures(CITATION_MARKER.sub("", answer)) if not any(f.matches(g) for g in asked)]
@@ -711,12 +713,13 @@ def name_in(name: str, text: str) -> bool:
 
     >>> name_in("Jia Xingdong", "局长贾兴东表示"), name_in("贾兴东", "Jia Xingdong said")
     (True, True)
-    >>> name_in("Li Jiabin", "局长贾兴东表示")
-    False
+    >>> name_in("Li Jiabin", "局长贾兴东表示"), name_in("Ping An", "平安集团")  # a company, not tagged a name
+    (False, True)
     """
     if name.casefold() in text.casefold():
         return True
     if re.search(r"[\u3400-\u9fff]", name):
         return english_form(name, [text]) is not None
     key = re.sub(r"[^a-z]", "", name.casefold())
-    return any(key in _orders(n) for n in chinese_names(text))
+    in_names = any(key in _orders(n) for n in chinese_names(text))
+    return in_names or (len(key) >= 4 and key in _pinyin_text(text))
