@@ -450,6 +450,36 @@ def unfound_names(question: str, answer: str, sources: Sequence[str]) -> tuple[s
     return tuple(out)
 
 
+def unnamed_role(question: str, answer: str, evidence: Sequence[Evidence]) -> str:
+    """For a question asking who holds a role ("Who is the mayor?"), the role when no sentence
+    naming the person the answer gives says it (itself or the one before), in its own language,
+    "" otherwise (a role the other language's sentence cannot be judged on is not held against it).
+
+    >>> ev = [Evidence("Jia Xingdong, director of the industry bureau, said so.")]
+    >>> unnamed_role("Who is the mayor of Shenzhen?", "The mayor is Jia Xingdong [1].", ev)
+    'mayor'
+    >>> unnamed_role("Who is the director of the bureau?", "Jia Xingdong [1].", ev)
+    ''
+    """
+    names = answer_names(question, answer)
+    roles = [t for t in key_terms(question) if not t.proper and not re.fullmatch(r"\d{4}", t.text)]
+    if not names or not roles or not _WHO_ASKED.search(question):
+        return ""
+    for e in evidence:
+        sentences = _sentences(e.text)
+        for j, sentence in enumerate(sentences):
+            if not all(name_in(n, sentence) for n in names):
+                continue
+            context = normalize(" ".join(sentences[max(j - 1, 0) : j + 1]))
+            same = [t for t in roles if t.lang == detect_lang(e.text)]
+            if not same or any(_covered(t, context, set(tokenize(context))) for t in same):
+                return ""
+    return roles[0].text if any(all(name_in(n, e.text) for n in names) for e in evidence) else ""
+
+
+_WHO_ASKED = re.compile(r"\bwho(?:m|se)?\b|谁", re.IGNORECASE)
+
+
 def unfound_names_notice(names: Sequence[str], lang: Lang) -> str:
     """Why an answer was withdrawn for ``unfound_names``.
 

@@ -34,12 +34,14 @@ from .grounding import (
     Evidence,
     check_messages,
     cross_tokens,
+    off_topic_notice,
     stated_in_sentence,
     support,
     unconfirmed_notice,
     unfound_names,
     unfound_names_notice,
     ungrounded,
+    unnamed_role,
     wrong_measure,
     wrong_measure_notice,
 )
@@ -125,6 +127,8 @@ def _why(question: str, text: str, evidence: Sequence[Evidence], known: Sequence
         return unfound_names_notice(names, lang), False
     if wrong_measure(question, checked):
         return wrong_measure_notice(lang), False
+    if role := unnamed_role(question, checked, evidence):
+        return off_topic_notice([role], lang), False
     if stated_in_sentence(question, checked, evidence, cited):
         return "", True
     if why := ungrounded(question, checked, evidence, lang):

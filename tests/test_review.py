@@ -311,3 +311,11 @@ def test_a_two_part_question_is_answered_part_by_part_in_the_pipeline(settings):
     assert not answer.abstained, answer.notices
     assert "2%" in answer.text and "5.5%" in answer.text
     assert "不要重复问题" in generator.seen[0][-1]["content"]  # the parts prompt asks for answers only
+
+
+def test_a_real_name_given_for_a_role_its_sentence_does_not_say_is_withdrawn():
+    sentence = "Jia Xingdong, director of Shenzhen Industry and Information Bureau, said so."
+    ev = [Evidence(sentence, "Output", "2021-01-21")]
+    verdict = review("Who is the mayor of Shenzhen?", "The mayor of Shenzhen is Jia Xingdong [1].", ev, "en")
+    assert not verdict.keep and "mayor" in verdict.reasons[0]
+    assert review("Who is the director of Shenzhen's industry bureau?", "Jia Xingdong [1].", ev, "en").keep
