@@ -465,16 +465,18 @@ def unnamed_role(question: str, answer: str, evidence: Sequence[Evidence]) -> st
     roles = [t for t in key_terms(question) if not t.proper and not re.fullmatch(r"\d{4}", t.text)]
     if not names or not roles or not _WHO_ASKED.search(question):
         return ""
+    naming = False  # a sentence names the person (none: nothing to judge)
     for e in evidence:
         sentences = _sentences(e.text)
         for j, sentence in enumerate(sentences):
             if not all(name_in(n, sentence) for n in names):
                 continue
+            naming = True
             context = normalize(" ".join(sentences[max(j - 1, 0) : j + 1]))
-            same = [t for t in roles if t.lang == detect_lang(e.text)]
+            same = [t for t in roles if t.lang == detect_lang(sentence)]
             if not same or any(_covered(t, context, set(tokenize(context))) for t in same):
                 return ""
-    return roles[0].text if any(all(name_in(n, e.text) for n in names) for e in evidence) else ""
+    return roles[0].text if naming else ""
 
 
 _WHO_ASKED = re.compile(r"\bwho(?:m|se)?\b|谁", re.IGNORECASE)
