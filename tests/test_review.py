@@ -310,7 +310,7 @@ def test_a_two_part_question_is_answered_part_by_part_in_the_pipeline(settings):
     answer = load(settings, generator, docs=growth).ask(TWO_PARTS)
     assert not answer.abstained, answer.notices
     assert "2%" in answer.text and "5.5%" in answer.text
-    assert "不要重复问题" in generator.seen[0][-1]["content"]  # the parts prompt asks for answers only
+    assert "(2) 2023年1—11月又增长了多少？" in generator.seen[0][-1]["content"]  # each part listed
 
 
 def test_a_real_name_given_for_a_role_its_sentence_does_not_say_is_withdrawn():
