@@ -43,7 +43,7 @@ from .figures import CITATION_MARKER, find_figures
 from .generation import prompt_text
 from .keyword import EN_STOPWORDS, GLOSSARY, expand_query, normalize, pos_cut, stem, tokenize
 from .lang import detect_lang
-from .names import _looks_pinyin, chinese_names, pinyin_name
+from .names import _LATIN_NAME, _looks_pinyin, _orders, chinese_names, english_form, pinyin_name
 from .trust import rescale_figures
 from .types import Lang
 
@@ -395,16 +395,133 @@ def uncounted(question: str, answer: str, sources: Sequence[str]) -> tuple[str, 
     ('25次',)
     >>> uncounted("春运何时开始？", "1月17日[1]", ["2022年春运从1月17日开始。"])
     ()
+    >>> uncounted("用了多长时间？", "用了1个半月，转产只需1小时[1]", ["仅用一个半月；只需1个小时。"])
+    ()
     """
     text = normalize(" ".join(sources))
     out = []
     for m in _COUNT.finditer(normalize(CITATION_MARKER.sub("", answer))):
         number, unit = m.group(1), m.group(2)
-        pattern = rf"(?<![\d.]){re.escape(number)}\s*{re.escape(unit)}"
+        forms = "|".join([re.escape(number), *_han_numbers(number)])
+        # "1个小时" for "1小时", "一个半月" for "1个半月"
+        pattern = rf"(?<![\d.{_HAN_DIGITS}])(?:{forms})\s*(?:个\s*)?{re.escape(unit)}"
         written = re.search(pattern, text) or re.search(pattern, normalize(question))
         if not written and m.group(0) not in out:
             out.append(m.group(0))
     return tuple(out)
+
+
+_HAN_DIGITS = "〇零一二两三四五六七八九十百"
+
+
+def _han_numbers(number: str) -> list[str]:
+    """How Chinese writes a whole ``number`` below 100 in characters ([] for others).
+
+    >>> _han_numbers("1"), _han_numbers("2"), _han_numbers("15"), _han_numbers("40"), _han_numbers("1.5")
+    (['一'], ['二', '两'], ['十五'], ['四十'], [])
+    """
+    if not number.isdigit() or not 0 < int(number) < 100:
+        return []
+    digits = "零一二三四五六七八九"
+    tens, ones = divmod(int(number), 10)
+    if not tens:
+        return [digits[ones], *(["两"] if ones == 2 else [])]
+    head = ("" if tens == 1 else digits[tens]) + "十"
+    return [head + (digits[ones] if ones else "")]
+
+
+def unfound_names(question: str, answer: str, sources: Sequence[str]) -> tuple[str, ...]:
+    """The people's names of ``answer`` (``answer_names``) that no source gives in either
+    language: an invented name ("Li Jiabin" when the articles name no such person).
+
+    >>> unfound_names("Who is the mayor?", "The mayor is Li Jiabin [1].", ["局长贾兴东表示", "杨少昆 摄"])
+    ('Li Jiabin',)
+    >>> unfound_names("Who heads it?", "Jia Xingdong [1].", ["局长贾兴东表示"])
+    ()
+    """
+    words = set(re.findall(r"[a-z']+", " ".join(sources).casefold()))
+    out = []
+    for name in answer_names(question, answer):
+        latin = not re.search(r"[\u3400-\u9fff]", name)
+        if latin and any(w.casefold() in words for w in re.split(r"[ -]", name)):
+            continue  # a word of the sources (Shenzhen, Bao'an), not an invented name
+        if not any(name_in(name, s) for s in sources):
+            out.append(name)
+    return tuple(out)
+
+
+def unnamed_role(question: str, answer: str, evidence: Sequence[Evidence]) -> str:
+    """For a question asking who holds a role ("Who is the mayor?"), the role when no sentence
+    naming the person the answer gives says it (itself or the one before), in its own language,
+    "" otherwise (a role the other language's sentence cannot be judged on is not held against it).
+
+    >>> ev = [Evidence("Jia Xingdong, director of the industry bureau, said so.")]
+    >>> unnamed_role("Who is the mayor of Shenzhen?", "The mayor is Jia Xingdong [1].", ev)
+    'mayor'
+    >>> unnamed_role("Who is the director of the bureau?", "Jia Xingdong [1].", ev)
+    ''
+    """
+    names = answer_names(question, answer)
+    roles = [t for t in key_terms(question) if not t.proper and not re.fullmatch(r"\d{4}", t.text)]
+    if not names or not roles or not _WHO_ASKED.search(question):
+        return ""
+    naming = False  # a sentence names the person (none: nothing to judge)
+    for e in evidence:
+        sentences = _sentences(e.text)
+        for j, sentence in enumerate(sentences):
+            if not all(name_in(n, sentence) for n in names):
+                continue
+            naming = True
+            context = normalize(" ".join(sentences[max(j - 1, 0) : j + 1]))
+            same = [t for t in roles if t.lang == detect_lang(sentence)]
+            if not same or any(_covered(t, context, set(tokenize(context))) for t in same):
+                return ""
+    return roles[0].text if naming else ""
+
+
+_WHO_ASKED = re.compile(r"\bwho(?:m|se)?\b|谁", re.IGNORECASE)
+
+
+def unfound_names_notice(names: Sequence[str], lang: Lang) -> str:
+    """Why an answer was withdrawn for ``unfound_names``.
+
+    >>> unfound_names_notice(["Li Jiabin"], "en")
+    'An answer was written, but no source names Li Jiabin.'
+    """
+    if lang == "zh":
+        return f"模型写出了答案，但资料中没有提到{'、'.join(names)}。"
+    return f"An answer was written, but no source names {', '.join(names)}."
+
+
+_COUNTED = "辆台个人家座艘架部套件条项只名位次"  # measure words of a count
+_RATE_ASKED = re.compile(r"百分|比例|占比|比重|percent|share|rate|proportion", re.IGNORECASE)
+_COUNT_ASKED = re.compile(rf"(?:多少\s*[{_COUNTED}吨元]|几\s*[{_COUNTED}])(?!力|民|均|工)|\bhow many\b",
+                          re.IGNORECASE)  # not 多少人力 (labour saved), 多少人均
+
+
+def wrong_measure(question: str, answer: str) -> bool:
+    """Whether ``question`` asks for a count ("多少辆", "how many") and every figure ``answer``
+    gives is a rate or a share (a growth rate is not an output in vehicles).
+
+    >>> wrong_measure("深圳2023年新能源汽车产量是多少辆？", "产量增长125.8%[1]")
+    True
+    >>> wrong_measure("建成多少个5G基站？", "4.6万个，占40%[1]"), wrong_measure("节省了多少人力？", "88%[1]")
+    (False, False)
+    >>> wrong_measure("增长了多少？", "5.5%[1]"), wrong_measure("How many percent?", "12% [1]")
+    (False, False)
+    """
+    if not _COUNT_ASKED.search(question) or _RATE_ASKED.search(question):
+        return False
+    asked = find_figures(question)
+    own = [f for f in find_figures(CITATION_MARKER.sub("", answer)) if not any(f.matches(g) for g in asked)]
+    return bool(own) and all(f.kind in ("percent", "points", "permille") for f in own)
+
+
+def wrong_measure_notice(lang: Lang) -> str:
+    """Why an answer was withdrawn for ``wrong_measure``."""
+    if lang == "zh":
+        return "模型写出了答案，但只给出了比率，没有给出问题所问的数量。"
+    return "An answer was written, but it gives only a rate, not the number asked for."
 
 
 def unstated_notice(lang: Lang) -> str:
@@ -575,7 +692,8 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
     """
     asked = find_figures(question)
     figures = [f for f in find_figures(answer) if not any(f.matches(g) for g in asked)]
-    if not figures:
+    names = [] if figures else answer_names(question, answer)
+    if not figures and not names:
         return False
     years = sorted(set(_YEAR.findall(question)))
     terms = [t for t in key_terms(question) if not re.fullmatch(r"\d{4}", t.text)]
@@ -588,6 +706,8 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
             stated = find_figures(sentence)
             if not all(any(f.matches(g) for g in stated) for f in figures):
                 continue
+            if not all(name_in(n, sentence) for n in names):
+                continue
             fits = [_year_covered(y, sentence, e.date) for y in years]
             if years and not (any(fits) if len(years) > 1 else fits[0]):
                 continue
@@ -595,6 +715,43 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
             found = [covered_across(t, whole, e.story) if t.lang != src_lang
                      else _covered(t, whole, whole_tokens) if t.proper
                      else _covered(t, context, set(tokenize(context))) for t in subject]
-            if False not in found and (not subject or any(found) or all(t.lang != src_lang for t in subject)):
+            if subject is terms:  # no names asked: most of the terms the sentence can be judged on
+                judged = [f for f in found if f is not None]
+                if 2 * sum(judged) >= len(judged):
+                    return True
+            elif False not in found and (any(found) or all(t.lang != src_lang for t in subject)):
                 return True
     return False
+
+
+def answer_names(question: str, answer: str) -> list[str]:
+    """The people's names ``answer`` gives that ``question`` does not: Chinese names, and
+    pinyin-like Latin ones ("Jia Xingdong").
+
+    >>> answer_names("谁发布了数据？", "局长贾兴东发布[1]")
+    ['贾兴东']
+    >>> answer_names("Who said it?", "Jia Xingdong said [1].")
+    ['Jia Xingdong']
+    """
+    text = CITATION_MARKER.sub("", answer)
+    latin = [m.group(0) for m in _LATIN_NAME.finditer(text) if _looks_pinyin(m.group(0))]
+    names = dict.fromkeys([*chinese_names(text), *latin])
+    return [n for n in names if n.casefold() not in question.casefold()]
+
+
+def name_in(name: str, text: str) -> bool:
+    """Whether ``text`` gives the person ``name``: as written, or across languages (the pinyin
+    of a Chinese name either way round).
+
+    >>> name_in("Jia Xingdong", "局长贾兴东表示"), name_in("贾兴东", "Jia Xingdong said")
+    (True, True)
+    >>> name_in("Li Jiabin", "局长贾兴东表示"), name_in("Ping An", "平安集团")  # a company, not tagged a name
+    (False, True)
+    """
+    if name.casefold() in text.casefold():
+        return True
+    if re.search(r"[\u3400-\u9fff]", name):
+        return english_form(name, [text]) is not None
+    key = re.sub(r"[^a-z]", "", name.casefold())
+    in_names = any(key in _orders(n) for n in chinese_names(text))
+    return in_names or (len(key) >= 4 and key in _pinyin_text(text))

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .chunking import sentence_spans
+from .evidence import split_question
 from .figures import CITATION_MARKER, english_figures, find_figures, fraction_words
 from .grounding import (
     NO,
@@ -33,10 +34,16 @@ from .grounding import (
     Evidence,
     check_messages,
     cross_tokens,
+    off_topic_notice,
     stated_in_sentence,
     support,
     unconfirmed_notice,
+    unfound_names,
+    unfound_names_notice,
     ungrounded,
+    unnamed_role,
+    wrong_measure,
+    wrong_measure_notice,
 )
 from .keyword import expand_query, tokenize
 from .lang import detect_lang
@@ -91,18 +98,99 @@ def review(question: str, draft: str, evidence: Sequence[Evidence], lang: Lang, 
     text, notes = repair(question, draft, sources, lang, english_texts, stories)
     if not _words(text):
         return Verdict(False, text, (_EMPTY[lang],))
-    checked = without_chinese_names(text) if lang == "en" else text
-    held = stated_in_sentence(question, checked, evidence, cited)
-    if checks and not held:
-        if why := ungrounded(question, checked, evidence, lang):
+    known = [t for e in evidence for t in (e.text, e.article, e.story) if t] + list(english_texts)
+    parts = split_question(question) if checks else [question]
+    spans = answer_parts(text, len(parts)) if len(parts) > 1 else None
+    held = False
+    if spans:  # each part of the answer checked against its own part of the question
+        text, failed, held = _review_parts(parts, text, spans, evidence, known, lang, confirm, min_confirm)
+        if len(failed) == len(parts):
+            return Verdict(False, text, (next(filter(None, failed), _NOT_FOUND[lang]),))
+        notes = (*notes, *filter(None, failed))
+    elif checks:
+        why, held = _why(question, text, evidence, known, lang, cited, confirm, min_confirm)
+        if why:
             return Verdict(False, text, (why,))
-        if confirm is not None and min_confirm > 0 and lang == "zh":
-            p = confirm(check_messages(question, text, evidence, lang), YES[lang], NO[lang])
-            if p < min_confirm:
-                return Verdict(False, text, (unconfirmed_notice(p, lang),))
     unverified = unverified_figures(text, sources, question)
     text = sentence_for_bare(text, lang)
     return Verdict(True, text, (), (*unverified_notice(unverified, lang), *notes), unverified, held)
+
+
+def _why(question: str, text: str, evidence: Sequence[Evidence], known: Sequence[str], lang: Lang,
+         cited: int, confirm: Confirm | None, min_confirm: float) -> tuple[str, bool]:
+    """Why ``text`` (an answer to ``question``) is withdrawn, "" when it stands; and whether one
+    of the first ``cited`` passages holds its figure, year and subject. A name no source gives
+    (``known``: passages, articles, other tellings) or only a rate for a count withdraws it even
+    then; the other checks never withdraw such an answer."""
+    checked = without_chinese_names(text) if lang == "en" else text
+    if names := unfound_names(question, checked, known):
+        return unfound_names_notice(names, lang), False
+    if wrong_measure(question, checked):
+        return wrong_measure_notice(lang), False
+    if role := unnamed_role(question, checked, evidence):
+        return off_topic_notice([role], lang), False
+    if stated_in_sentence(question, checked, evidence, cited):
+        return "", True
+    if why := ungrounded(question, checked, evidence, lang):
+        return why, False
+    if confirm is not None and min_confirm > 0 and lang == "zh":
+        p = confirm(check_messages(question, text, evidence, lang), YES[lang], NO[lang])
+        if p < min_confirm:
+            return unconfirmed_notice(p, lang), False
+    return "", False
+
+
+def _review_parts(parts: Sequence[str], text: str, spans: Sequence[tuple[int, int]],
+                  evidence: Sequence[Evidence], known: Sequence[str], lang: Lang,
+                  confirm: Confirm | None, min_confirm: float) -> tuple[str, list[str], bool]:
+    """Each numbered part of ``text`` reviewed against its own part of the question and the
+    passages it cites (those first). Returns the text with each withdrawn or unanswered part
+    replaced by a "not found" line; one entry per such part (the numbered reason, "" when the
+    model itself said the sources do not answer it); and whether every part is held by its
+    sentence."""
+    out, failed, held = [], [], True
+    for k, (part, (a, b)) in enumerate(zip(parts, spans, strict=True), 1):
+        piece = text[a:b]
+        markers = (int(n) for n in re.findall(r"\[(\d+)\]", piece))
+        own = list(dict.fromkeys(n for n in markers if 1 <= n <= len(evidence)))
+        ev = [evidence[n - 1] for n in own] + [e for i, e in enumerate(evidence, 1) if i not in own]
+        unanswered = bool(_SAYS_NOT_FOUND.search(piece))
+        why, ok = "", False
+        if not unanswered:
+            why, ok = _why(part, piece, ev, known, lang, len(own), confirm, min_confirm)
+        held = held and ok
+        if why or unanswered:
+            failed.append(f"({k}) {why}" if why else "")
+            piece = f"({k}) {_PART_NOT_FOUND[lang]}" + ("\n" if piece.endswith("\n") else " ")
+        out.append(piece)
+    return text[: spans[0][0]] + "".join(out).rstrip() + text[spans[-1][1] :], failed, held
+
+
+def answer_parts(answer: str, n: int) -> list[tuple[int, int]] | None:
+    """The spans of the ``n`` numbered parts of ``answer`` ("(1) … (2) …"), the first from the
+    start; None unless it numbers exactly 1 to ``n`` in order.
+
+    >>> a = "(1) 增长了2%。[1] (2) 增长了5.5%。[2]"
+    >>> [a[x:y] for x, y in answer_parts(a, 2)], answer_parts("增长了2%。[1]", 2)
+    (['(1) 增长了2%。[1] ', '(2) 增长了5.5%。[2]'], None)
+    """
+    marks = list(re.finditer(r"[(（]\s*(\d)\s*[)）]", answer))
+    if [int(m.group(1)) for m in marks] != list(range(1, n + 1)):
+        return None
+    starts = [0] + [m.start() for m in marks[1:]]
+    return [(a, b) for a, b in zip(starts, [*starts[1:], len(answer)], strict=True)]
+
+
+def drop_echoed_parts(answer: str, parts: Sequence[str]) -> str:
+    """``answer`` without the parts of the question it repeats after their numbers.
+
+    >>> drop_echoed_parts("(1) 要多久？1分钟[1] (2) 有多少家？上万家[1]", ["要多久？", "有多少家？"])
+    '(1) 1分钟[1] (2) 上万家[1]'
+    """
+    for k, part in enumerate(parts, 1):
+        asked = re.escape(part.strip().rstrip("？?。.")) + r"\s*[？?:：]?\s*"
+        answer = re.sub(rf"([(（]\s*{k}\s*[)）]\s*){asked}", r"\1", answer, count=1)
+    return answer
 
 
 def repair(question: str, draft: str, sources: Sequence[str], lang: Lang, english_texts: Sequence[str] = (),
@@ -115,6 +203,8 @@ def repair(question: str, draft: str, sources: Sequence[str], lang: Lang, englis
     ('It raised more than 500 million yuan [1], said Jia Xingdong [1].', ())
     """
     text = drop_echoed_figures(draft, lang)
+    parts = split_question(question)
+    text = drop_echoed_parts(text, parts) if len(parts) > 1 else text
     if lang != "en":
         return text, ()
     text, _ = rescale_figures(text, sources)
@@ -282,6 +372,18 @@ def abstention_text(head: str, sentences: Sequence[str], lang: Lang, limit: int 
     return "\n".join([head, intro, *(line(k, s) for k, s in enumerate(sentences, 1))])
 
 
+_SAYS_NOT_FOUND = re.compile(r"没有找到|未提及|没有提到|未说明|not in the sources"
+                             r"|not (?:mentioned|specified|stated|given)"
+                             r"|do(?:es)? not (?:say|mention|state|answer)",
+                             re.IGNORECASE)  # how a part answers that the sources do not say
+_NOT_FOUND: dict[Lang, str] = {
+    "zh": "模型认为资料中没有这些问题的答案。",
+    "en": "The model found no answer to any part in the passages.",
+}
+_PART_NOT_FOUND: dict[Lang, str] = {
+    "zh": "资料中没有找到这一问的答案。",
+    "en": "The articles do not answer this part.",
+}
 _EMPTY: dict[Lang, str] = {
     "zh": "模型没有写出答案，只给了引用编号。",
     "en": "The model wrote no answer, only citation markers.",

@@ -219,3 +219,103 @@ def test_a_figure_cited_to_the_wrong_passage_is_cited_to_the_one_that_states_it(
     answer = p.ask("What share of the world's smartphones did Shenzhen make in 2023?")
     assert not answer.abstained and answer.unverified_figures == (), answer.notices
     assert [c.doc_id for c in answer.citations] == ["s001"] and "1/7" in answer.citations[0].text
+
+
+# --------------------------------------------------------------------------- keeping right answers
+
+
+@pytest.mark.parametrize(("question", "draft", "sentence"), [
+    ("疫情初期，深圳用了多长时间把口罩日产量从2万只提升到1000万只？", "用了1个半月时间[1]",
+     "据报道，疫情暴发初期，深圳仅用一个半月时间推动全市口罩日产量2万只提升至1000万只。"),
+    ("创维的柔性制造车间把混线转产时间缩短到了多少？", "1小时内[1]",
+     "创维柔性制造车间的混线转产时间由过去超过4个小时缩短至1个小时内，可辐射15条产线。"),
+])
+def test_a_count_written_in_chinese_numerals_or_with_a_measure_word_is_stated(question, draft, sentence):
+    verdict = review(question, draft, [Evidence(sentence, "深圳制造", "2021-03-01")], "zh")
+    assert verdict.keep, verdict.reasons
+
+
+def test_a_figure_and_year_in_the_sentence_with_most_of_the_subject_is_kept():
+    # "该平台" (the platform) and "比去年同期" say 云工厂 and 同比 in other words
+    sentence = "2021年上半年，该平台撮合采购100多亿元，比去年同期增长480%。"
+    ev = [Evidence(sentence, "云工厂：线上工厂", "2021-08-01")]
+    verdict = review("云工厂平台2021年上半年撮合采购额同比增长了多少？", "480%[1]", ev, "zh")
+    assert verdict.keep and verdict.held, verdict.reasons
+
+
+GROWTH_2020 = Evidence("深圳2020年规模以上工业增加值预计实现增长2%，总产值3.7万亿元。", "深圳工业成绩单",
+                       "2021-01-20")
+GROWTH_2023 = Evidence("2023年1—11月,深圳规模以上工业增加值同比增长5.5%,制造业投资增长59.3%。", "新型工业化",
+                       "2024-01-10")
+TWO_PARTS = "深圳规上工业增加值2020年增长了多少？2023年1—11月又增长了多少？"
+
+
+def test_each_part_of_a_two_part_answer_is_checked_against_its_own_sentence():
+    draft = "(1) 深圳规上工业增加值2020年增长了2%。[1]\n(2) 2023年1—11月又增长了5.5%。[2]"
+    verdict = review(TWO_PARTS, draft, [GROWTH_2020, GROWTH_2023], "zh")
+    assert verdict.keep and verdict.held, verdict.reasons
+    assert verdict.text == draft
+
+
+def test_a_wrong_part_is_withdrawn_and_the_right_one_kept():
+    draft = "(1) 2020年增长了2%。[1]\n(2) 2023年1—11月增长了8.8%。[2]"  # 8.8% is in no passage
+    verdict = review(TWO_PARTS, draft, [GROWTH_2020, GROWTH_2023], "zh")
+    assert verdict.keep, verdict.reasons
+    assert verdict.text.startswith("(1) 2020年增长了2%。[1]") and "8.8%" not in verdict.text
+    assert "资料中没有找到这一问的答案" in verdict.text
+    assert any(n.startswith("(2)") and "8.8%" in n for n in verdict.notes)
+
+
+def test_parts_answered_by_repeating_the_question_lose_the_repetition():
+    draft = ("(1) 深圳规上工业增加值2020年增长了多少？2%[1]\n"
+             "(2) 2023年1—11月又增长了多少？5.5%[2]")
+    verdict = review(TWO_PARTS, draft, [GROWTH_2020, GROWTH_2023], "zh")
+    assert verdict.keep and verdict.text == "(1) 2%[1]\n(2) 5.5%[2]", verdict
+
+
+def test_a_two_part_answer_with_no_part_answered_is_withdrawn():
+    draft = "(1) 资料中没有找到。\n(2) 2023年1—11月增长了8.8%。[2]"
+    assert not review(TWO_PARTS, draft, [GROWTH_2020, GROWTH_2023], "zh").keep
+
+
+@pytest.mark.parametrize(("question", "draft", "lang"), [
+    ("Who is the mayor of Shenzhen?", "The mayor of Shenzhen is Li Jiabin. [1]", "en"),
+    ("深圳市长是谁？", "深圳市长是李佳斌。[1]", "zh"),
+])
+def test_a_name_no_source_gives_is_withdrawn(question, draft, lang):
+    ev = [Evidence("深圳市工业和信息化局局长贾兴东昨日透露上述信息。", "深圳工业", "2021-01-20"),
+          Evidence("深圳特区报记者 杨少昆 摄", "深圳工业", "2021-01-20")]
+    verdict = review(question, draft, ev, lang)
+    assert not verdict.keep
+    assert "Li Jiabin" in verdict.reasons[0] or "李佳斌" in verdict.reasons[0]
+
+
+def test_a_name_the_sources_give_in_the_other_language_is_kept():
+    ev = [Evidence("深圳市工业和信息化局局长贾兴东昨日透露上述信息。", "深圳工业", "2021-01-20")]
+    verdict = review("Who is the director of Shenzhen's industry bureau?", "Jia Xingdong [1].", ev, "en")
+    assert verdict.keep, verdict.reasons
+
+
+def test_a_rate_given_for_a_count_is_withdrawn_even_from_its_own_sentence():
+    ev = [Evidence("2023年1—11月,全市新能源汽车产量总体增长125.8%。", "深圳汽车", "2024-01-10")]
+    verdict = review("深圳2023年新能源汽车产量是多少辆？", "产量增长125.8%[1]", ev, "zh")
+    assert not verdict.keep and "比率" in verdict.reasons[0]
+    assert review("深圳2023年新能源汽车产量增长了多少？", "增长125.8%[1]", ev, "zh").keep
+
+
+def test_a_two_part_question_is_answered_part_by_part_in_the_pipeline(settings):
+    growth = [make_doc("g000", GROWTH_2020.text, GROWTH_2020.title, date=GROWTH_2020.date),
+              make_doc("g001", GROWTH_2023.text, GROWTH_2023.title, date=GROWTH_2023.date)]
+    generator = FakeGenerator("(1) 2020年增长了2%[1]\n(2) 2023年1—11月增长了5.5%[2]")
+    answer = load(settings, generator, docs=growth).ask(TWO_PARTS)
+    assert not answer.abstained, answer.notices
+    assert "2%" in answer.text and "5.5%" in answer.text
+    assert "(2) 2023年1—11月又增长了多少？" in generator.seen[0][-1]["content"]  # each part listed
+
+
+def test_a_real_name_given_for_a_role_its_sentence_does_not_say_is_withdrawn():
+    sentence = "Jia Xingdong, director of Shenzhen Industry and Information Bureau, said so."
+    ev = [Evidence(sentence, "Output", "2021-01-21")]
+    verdict = review("Who is the mayor of Shenzhen?", "The mayor of Shenzhen is Jia Xingdong [1].", ev, "en")
+    assert not verdict.keep and "mayor" in verdict.reasons[0]
+    assert review("Who is the director of Shenzhen's industry bureau?", "Jia Xingdong [1].", ev, "en").keep
