@@ -66,7 +66,8 @@ _QUALIFIER = re.compile(
     r"(?:超过|超|逾|近|将近|接近|约|大约|不到|不足|more than|nearly|about|over|almost)\s*$", re.I)
 _UNIT = re.compile(
     r"\s(?:yuan|US dollars|dollars|times|fold)\b"
-    r"|(?:多|余)?(?:万亿|亿|万)?(?:多|余)?(?:美元|港元|欧元|元|个百分点|[个家根项座条名位倍次台辆只件人户所吨款种])?", re.I)
+    r"|(?:多|余)?(?:万亿|亿|万)?(?:多|余)?"
+    r"(?:美元|港元|欧元|元|个百分点|[个家根项座条名位倍次台辆只件人户所吨款种])?", re.I)
 _EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:of\s+)?[A-Z][a-zA-Z'’-]+)*")
 _EN_COMMON = {"The", "In", "It", "On", "At", "By", "For", "As", "This", "That", "A", "An", "And", "But",
               "China", "Chinese", "Shenzhen", "According", "Mr", "Ms", "Dr", "He", "She", "They", "We"}
