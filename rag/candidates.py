@@ -55,7 +55,7 @@ _NAME_Q = re.compile(
 
 _CN_NUMBER = r"[一二两三四五六七八九十半几]+"
 _DURATION = re.compile(
-    rf"(?:\d{{1,3}}(?:\.\d+)?|{_CN_NUMBER})\s*(?:个)?半?(?:个)?(?:小时|分钟|秒钟?|天|周|星期|个月|(?<=[个半])月|年)半?"
+    rf"(?:(?<![\d.])\d{{1,3}}(?:\.\d+)?|{_CN_NUMBER})\s*(?:个)?半?(?:个)?(?:小时|分钟|秒钟?|天|周|星期|个月|(?<=[个半])月|年)半?"
     r"|\b(?:\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:and a half\s+)?"
     r"(?:hours?|minutes?|seconds?|days?|weeks?|months?|years?)(?:\s+and\s+a\s+half)?\b", re.I)
 _DATE = re.compile(
@@ -70,9 +70,10 @@ _UNIT = re.compile(
     r"(?:美元|港元|欧元|元|个百分点|[个家根项座条名位倍次台辆只件人户所吨款种])?", re.I)
 _EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:of\s+)?[A-Z][a-zA-Z'’-]+)*")
 _EN_COMMON = {"The", "In", "It", "On", "At", "By", "For", "As", "This", "That", "A", "An", "And", "But",
-              "China", "Chinese", "Shenzhen", "According", "Mr", "Ms", "Dr", "He", "She", "They", "We"}
-_ZH_ITEM = re.compile(  # an item of an enumeration: between 、 (or after a comma, before 等/和)
-    r"(?<=[、：:，,])[^、，。；：,;]{2,8}?(?=等|、|和|及|[，。；,])|[^、，。；：,;]{2,8}(?=、)")
+              "China", "Chinese", "Shenzhen", "According", "Mr", "Ms", "Dr", "He", "She", "They", "We",
+              "Internet", "Information", "Industry", "Technology", "Ministry", "Ministry of Industry"}
+_ZH_ITEM = re.compile(  # an item of an enumeration: before or after a 、
+    r"(?<=、)[^、，。；：,;]{2,8}?(?=等|、|和|及|[，。；,])|[^、，。；：,;]{2,8}(?=、)")
 _ZH_EDGE = re.compile(r"^(?:在|和|与|及|以及|包括|如|涵盖|覆盖)|(?:等领域|等行业|等)$")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -140,12 +141,20 @@ def _spans(kind: str, sentence: str) -> list[tuple[int, int]]:
             unit = _UNIT.match(sentence, f.end)
             out.append((start, unit.end() if unit else f.end))
         return out
+    if kind == "figure+":  # a figure question may be answered by a duration ("缩短到了多少" -> 1个小时)
+        return _spans("figure", sentence) + _spans("duration", sentence)
     if kind == "duration":
         return [m.span() for m in _DURATION.finditer(sentence)
                 if not re.match(r"(?:19|20)\d\d年", m.group(0))]
     if kind == "date":
         return [m.span() for m in _DATE.finditer(sentence)]
-    spans = [m.span() for m in _EN_NAME.finditer(sentence) if m.group(0) not in _EN_COMMON]
+    spans = []
+    for m in _EN_NAME.finditer(sentence):
+        words, start = m.group(0).split(" "), m.start()
+        while words and (words[0] in _EN_COMMON or words[0] in _MONTHS or words[0] == "of"):
+            start += len(words.pop(0)) + 1
+        if words and " ".join(words) not in _EN_COMMON:
+            spans.append((start, m.end()))
     if re.search(r"[\u4e00-\u9fff]", sentence):
         for name in chinese_names(sentence):
             spans.append((sentence.find(name), sentence.find(name) + len(name)))
@@ -160,6 +169,19 @@ def _spans(kind: str, sentence: str) -> list[tuple[int, int]]:
                 a = sentence.find(item, m.start())
                 spans.append((a, a + len(item)))
     return spans
+
+
+def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` in order, a span inside (or overlapping) a longer one dropped.
+
+    >>> _disjoint([(5, 8), (0, 3), (1, 2), (6, 10)])
+    [(0, 3), (6, 10)]
+    """
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(set(spans), key=lambda x: (x[0] - x[1], x[0])):  # longest first
+        if all(e <= a or s >= b for a, b in out):
+            out.append((s, e))
+    return sorted(out)
 
 
 def extract_candidates(question: str, passages: Sequence[str]) -> list[Candidate]:
@@ -189,7 +211,7 @@ def extract_candidates(question: str, passages: Sequence[str]) -> list[Candidate
     for n, passage in enumerate(passages):
         for a, b in sentence_spans(passage):
             sentence = passage[a:b].strip()
-            for s, e in sorted(set(_spans(kind, sentence))):
+            for s, e in _disjoint(_spans("figure+" if kind == "figure" else kind, sentence)):
                 text = sentence[s:e].strip(" ，,。.")
                 if not text or text in seen or text.casefold() in folded_q:
                     continue
