@@ -316,6 +316,19 @@ def english_date(text: str) -> str:
     return out + (f", {year}" if year and day else f" {year}" if year else "")
 
 
+def chinese_date(text: str) -> str:
+    """An English date written the Chinese way (a Chinese answer quoting an English article).
+
+    >>> chinese_date("March 2020"), chinese_date("November 28, 2023"), chinese_date("2020年3月")
+    ('2020年3月', '2023年11月28日', '2020年3月')
+    """
+    m = re.fullmatch(r"([A-Z][a-z]+)(?:\s+(\d{1,2}))?(?:,?\s+((?:19|20)\d\d))?", text)
+    if not m or m.group(1) not in _MONTHS:
+        return text
+    month, day, year = _MONTHS.index(m.group(1)) + 1, m.group(2), m.group(3)
+    return (f"{year}年" if year else "") + f"{month}月" + (f"{day}日" if day else "")
+
+
 def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Sequence[str] = ()) -> str:
     """The chosen candidate as the answer, with its citation ``[number]``; for an English reader
     its figures, dates and Chinese names converted by code.
@@ -328,7 +341,7 @@ def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Seque
     """
     text = choice.candidate.text
     if lang == "zh":
-        return f"{text}[{number}]。"
+        return f"{chinese_date(text) if choice.candidate.kind == 'date' else text}[{number}]。"
     if choice.candidate.kind == "date":
         text = english_date(text)
     elif choice.candidate.kind == "name" and text in chinese_names(choice.candidate.sentence or text):

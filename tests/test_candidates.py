@@ -207,3 +207,8 @@ def test_real_scorer_picks_the_clearly_right_candidate():
     scores = generator.candidate_scores(candidate_messages("广州2020年建成了多少个5G基站？", other, "zh"),
                                         [c.text for c in other] + [NOT_STATED])
     assert choose(other, scores).decision == "abstain"
+
+
+def test_a_chinese_answer_quoting_an_english_date_writes_it_the_chinese_way():
+    d = Candidate("March 2020", "date", 0, "In March 2020, Bao'an was named a national base.")
+    assert written_answer(Choice("answer", d, 0.9), 1, "zh") == "2020年3月[1]。"
