@@ -271,12 +271,15 @@ def probabilities(scores: Sequence[tuple[float, int]], length_power: float = 0.0
 
 def choose(candidates: Sequence[Candidate], scores: Sequence[tuple[float, int]], *,
            min_probability: float = 0.5, min_likely: float = 0.2, tie_margin: float = 0.1,
-           length_power: float = 0.0) -> Choice:
+           length_power: float = 0.0, cross_language: bool = False) -> Choice:
     """The decision from the scores of ``candidates`` followed by the "not stated" option's.
 
     Abstain when "not stated" wins, or when the best candidate's probability is below
     ``min_likely``; answer when it reaches ``min_probability`` and leads the next candidate by
-    ``tie_margin``; otherwise undecided.
+    ``tie_margin``; otherwise undecided. When the question and the sentences are in different
+    languages (``cross_language``) "not stated" wins far too often (a Chinese span is an unlikely
+    reply to an English question), so its win (or no candidate being likely) leaves the question
+    undecided instead.
 
     >>> cs = [Candidate("15条", "figure", 0, "s"), Candidate("39条", "figure", 0, "s")]
     >>> choose(cs, [(-0.2, 3), (-3.0, 3), (-4.0, 4)]).candidate.text
@@ -291,9 +294,9 @@ def choose(candidates: Sequence[Candidate], scores: Sequence[tuple[float, int]],
     order = sorted(range(len(cand_p)), key=lambda i: -cand_p[i])
     best = order[0]
     if stated_p > cand_p[best]:
-        return Choice("abstain", None, stated_p, "not stated")
+        return Choice("undecided" if cross_language else "abstain", None, stated_p, "not stated")
     if cand_p[best] < min_likely:
-        return Choice("abstain", None, cand_p[best], "no candidate likely")
+        return Choice("undecided" if cross_language else "abstain", None, cand_p[best], "no candidate likely")
     second = cand_p[order[1]] if len(order) > 1 else 0.0
     if cand_p[best] - second < tie_margin:
         return Choice("undecided", candidates[best], cand_p[best], "tie")

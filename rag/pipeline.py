@@ -266,8 +266,9 @@ class Pipeline:
         t = time.perf_counter()
         messages = candidate_messages(question, candidates, lang)
         scores = generator.candidate_scores(messages, [c.text for c in candidates] + [NOT_STATED])
+        cross = detect_lang(question) != detect_lang(" ".join(c.sentence for c in candidates))
         choice = choose(candidates, scores, min_probability=s.candidate_probability,
-                        min_likely=s.candidate_min_likely)
+                        min_likely=s.candidate_min_likely, cross_language=cross)
         tokens = generator.count_tokens(messages)
         log.info("candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f", len(candidates), tokens,
                  (time.perf_counter() - t) * 1000, choice.decision,

@@ -106,6 +106,11 @@ def test_choice_abstains_when_not_stated_wins():
     assert choice.decision == "abstain" and choice.reason == "not stated" and choice.candidate is None
 
 
+def test_not_stated_across_languages_is_left_to_free_generation():
+    choice = choose(CANDS, [(-4.0, 3), (-5.0, 3), (-0.2, 10)], cross_language=True)
+    assert choice.decision == "undecided" and choice.reason == "not stated"
+
+
 def test_choice_abstains_when_no_candidate_is_likely():
     many = [Candidate(f"{n}个", "figure", 0, "s") for n in range(10, 18)]
     choice = choose(many, [(-2.0, 3)] * 8 + [(-2.5, 10)], min_likely=0.2)
