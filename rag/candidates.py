@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from .chunking import sentence_spans
 from .evidence import years_asked
-from .figures import YEAR, english_figures, find_figures
+from .figures import YEAR, cn_numeral, english_figures, find_figures
 from .keyword import pos_cut
 from .names import chinese_names, name_in_english
 from .types import Lang
@@ -332,6 +332,26 @@ def chinese_date(text: str) -> str:
     return (f"{year}年" if year else "") + f"{month}月" + (f"{day}日" if day else "")
 
 
+_DURATION_UNITS = {"小时": "hour", "分钟": "minute", "秒": "second", "秒钟": "second", "天": "day",
+                   "周": "week", "星期": "week", "月": "month", "年": "year"}
+
+
+def english_duration(text: str) -> str:
+    """A Chinese duration in English, the Chinese after it.
+
+    >>> english_duration("一个半月"), english_duration("1个小时"), english_duration("3天")
+    ('1.5 months (一个半月)', '1 hour (1个小时)', '3 days (3天)')
+    """
+    m = re.fullmatch(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)?\s*个?(半)?个?"
+                     r"(小时|分钟|秒钟?|天|周|星期|月|年)(半)?", text)
+    value = cn_numeral(m.group(1)) if m and m.group(1) else (0.0 if m else None)
+    if value is None:
+        return text
+    value += 0.5 if m.group(2) or m.group(4) else 0.0
+    unit = _DURATION_UNITS[m.group(3)] + ("" if value == 1 else "s")
+    return f"{value:g} {unit} ({text})"
+
+
 def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Sequence[str] = ()) -> str:
     """The chosen candidate as the answer, with its citation ``[number]``; for an English reader
     its figures, dates and Chinese names converted by code.
@@ -347,9 +367,10 @@ def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Seque
         return f"{chinese_date(text) if choice.candidate.kind == 'date' else text}[{number}]。"
     if choice.candidate.kind == "date":
         text = english_date(text)
+    elif re.search(r"[\u4e00-\u9fff]", text) and english_duration(text) != text:
+        text = english_duration(text)
     elif choice.candidate.kind == "name" and text in chinese_names(choice.candidate.sentence or text):
         text = name_in_english(text, english_texts)
     else:
         text = english_figures(text)
-    text = re.sub(r"([\d,.]+)\s*个(?:小时)", r"\1 hours", text)
     return f"{text[:1].upper()}{text[1:]} [{number}]."

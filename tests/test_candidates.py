@@ -219,3 +219,8 @@ def test_real_scorer_picks_the_clearly_right_candidate():
 def test_a_chinese_answer_quoting_an_english_date_writes_it_the_chinese_way():
     d = Candidate("March 2020", "date", 0, "In March 2020, Bao'an was named a national base.")
     assert written_answer(Choice("answer", d, 0.9), 1, "zh") == "2020年3月[1]。"
+
+
+def test_a_chinese_duration_is_written_in_english_by_code():
+    c = Candidate("一个半月", "duration", 0, "仅用一个半月时间将口罩日产量提升到1000万只。")
+    assert written_answer(Choice("answer", c, 0.9), 1, "en") == "1.5 months (一个半月) [1]."
