@@ -184,14 +184,18 @@ def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return sorted(out)
 
 
-def extract_candidates(question: str, passages: Sequence[str]) -> list[Candidate]:
+def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[str] = ()) -> list[Candidate]:
     """The spans of the kind ``question`` asks for in the sentences of ``passages``, best passage
     first, without repeats, without those the question itself states, and without those of a
-    sentence about another year than the one the question asks.
+    sentence about another year than the one the question asks; a sentence naming no year is
+    about its article's year or the year before (``dates``: each passage's article date).
 
     >>> q = "2020年深圳建成了多少个5G基站？"
     >>> [c.text for c in extract_candidates(q, ["2020年，深圳建成5G基站超4.6万个。2023年累计建成7.5万个。"])]
     ['超4.6万个']
+    >>> [c.text for c in extract_candidates("2022年深圳建成了多少个5G基站？", ["深圳建成5G基站超4.6万个。"],
+    ...                                     ["2021-01-20"])]
+    []
     >>> [c.text for c in extract_candidates("发布成绩单的局长是谁？", ["局长贾兴东透露上述信息。"])]
     ['贾兴东']
     >>> [c.text for c in extract_candidates("When was the base named?", ["In March 2020, Bao'an was named."])]
@@ -209,6 +213,8 @@ def extract_candidates(question: str, passages: Sequence[str]) -> list[Candidate
     out: list[Candidate] = []
     seen: set[str] = set()
     for n, passage in enumerate(passages):
+        date = dates[n][:4] if n < len(dates) and dates[n][:4].isdigit() else ""
+        implied = {date, str(int(date) - 1)} if date else set()
         for a, b in sentence_spans(passage):
             sentence = passage[a:b].strip()
             for s, e in _disjoint(_spans("figure+" if kind == "figure" else kind, sentence)):
@@ -217,7 +223,8 @@ def extract_candidates(question: str, passages: Sequence[str]) -> list[Candidate
                     continue
                 if kind == "figure" and any(round(f.value, 6) in in_question for f in find_figures(text)):
                     continue
-                if asked and kind != "date" and (years := _year_of(sentence, s)) and not years & asked:
+                years = _year_of(sentence, s) or implied
+                if asked and kind != "date" and years and not years & asked:
                     continue  # a figure of another year: years are code's job
                 seen.add(text)
                 out.append(Candidate(text, kind if kind != "duration" else "duration", n, sentence))

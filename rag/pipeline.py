@@ -260,7 +260,8 @@ class Pipeline:
         if not s.answer_candidates or generator is None or len(parts) > 1 \
                 or not hasattr(generator, "candidate_scores"):
             return None, 0
-        candidates = extract_candidates(question, [p.text for p in passages])
+        texts, dates = [p.text for p in passages], [p.hit.doc.date for p in passages]
+        candidates = extract_candidates(question, texts, dates)
         if not candidates:
             return None, 0
         t = time.perf_counter()

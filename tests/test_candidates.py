@@ -53,8 +53,11 @@ def test_a_figure_of_another_year_is_dropped_by_code():
     passages = ["2020年，深圳建成5G基站超4.6万个。", "截至2023年底，全市累计建成5G基站7.5万个。"]
     assert texts("2020年深圳建成了多少个5G基站？", passages) == ["超4.6万个"]
     assert texts("How many 5G base stations did Shenzhen have in 2023?", passages) == ["7.5万个"]
-    # no year in the sentence: kept (the article's date may imply it)
-    assert texts("2020年深圳建成了多少个5G基站？", ["深圳建成5G基站超4.6万个。"]) == ["超4.6万个"]
+    # no year in the sentence: its article's date (that year or the next) implies it
+    q, no_year = "2020年深圳建成了多少个5G基站？", ["深圳建成5G基站超4.6万个。"]
+    assert texts(q, no_year) == ["超4.6万个"]
+    assert [c.text for c in extract_candidates(q, no_year, ["2021-01-20"])] == ["超4.6万个"]
+    assert extract_candidates("2022年深圳建成了多少个5G基站？", no_year, ["2021-01-20"]) == []
 
 
 def test_a_value_the_question_states_is_not_a_candidate():
