@@ -171,7 +171,7 @@ def test_pipeline_abstains_when_not_stated_wins(fixture_index):
 def test_pipeline_tie_falls_back_to_free_generation(fixture_index, monkeypatch):
     import rag.pipeline
 
-    def two(question, passages):  # the evidence sentence and another figure, equally likely
+    def two(question, passages, dates=()):  # the evidence sentence and another figure, equally likely
         return [Candidate(t, "figure", 0, passages[0]) for t in ("3.7万亿元", "4.55亿元")]
 
     monkeypatch.setattr(rag.pipeline, "extract_candidates", two)
