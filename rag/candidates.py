@@ -42,6 +42,8 @@ _WHY = re.compile(
     r"为什么|为何|原因|如何|怎样|怎么|说了什么|表示了什么|有何|意义|"
     r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
     r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b", re.I)
+_COUNT_Q = re.compile(  # a count asked: a share is no answer
+    r"多少[个家根项座条名位次台辆只件人户所吨款种]|几[个家项座条名位台辆]|\bhow many\b", re.I)
 _DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bhow long\b", re.I)
 _FIGURE_Q = re.compile(
     r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
@@ -209,6 +211,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
         return []
     asked = set(years_asked(question))
     in_question = {round(f.value, 6) for f in find_figures(question)}
+    count = bool(_COUNT_Q.search(question))
     folded_q = question.casefold()
     out: list[Candidate] = []
     seen: set[str] = set()
@@ -221,8 +224,11 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                 text = sentence[s:e].strip(" ，,。.")
                 if not text or text in seen or text.casefold() in folded_q:
                     continue
-                if kind == "figure" and any(round(f.value, 6) in in_question for f in find_figures(text)):
+                figures = find_figures(text) if kind == "figure" else []
+                if any(round(f.value, 6) in in_question for f in figures):
                     continue
+                if count and any(f.kind != "amount" for f in figures):
+                    continue  # "how many" is not answered by a share
                 years = _year_of(sentence, s) or implied
                 if asked and kind != "date" and years and not years & asked:
                     continue  # a figure of another year: years are code's job

@@ -60,6 +60,11 @@ def test_a_figure_of_another_year_is_dropped_by_code():
     assert extract_candidates("2022年深圳建成了多少个5G基站？", no_year, ["2021-01-20"]) == []
 
 
+def test_how_many_is_not_answered_by_a_share():
+    found = texts("深圳新能源汽车产量是多少辆？", ["深圳新能源汽车产量增长125.8%，达到180万辆。"])
+    assert found == ["180万辆"]
+
+
 def test_a_value_the_question_states_is_not_a_candidate():
     found = texts("How long did it take Shenzhen to raise daily mask output from 20,000 to 10 million?",
                   ["Shenzhen raised daily mask output from 20,000 to 10 million in a month and a half."])
