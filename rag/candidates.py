@@ -292,7 +292,8 @@ def choose(candidates: Sequence[Candidate], scores: Sequence[tuple[float, int]],
     ``tie_margin``; otherwise undecided. When the question and the sentences are in different
     languages (``cross_language``) "not stated" wins far too often (a Chinese span is an unlikely
     reply to an English question), so its win (or no candidate being likely) leaves the question
-    undecided instead.
+    undecided instead; and so does it for names and list items, which the extraction misses
+    more often (a company jieba does not tag is no candidate, and "not stated" then wins).
 
     >>> cs = [Candidate("15条", "figure", 0, "s"), Candidate("39条", "figure", 0, "s")]
     >>> choose(cs, [(-0.2, 3), (-3.0, 3), (-4.0, 4)]).candidate.text
@@ -304,12 +305,13 @@ def choose(candidates: Sequence[Candidate], scores: Sequence[tuple[float, int]],
     *cand_p, stated_p = p
     if not candidates:
         return Choice("undecided", None, 0.0, "no candidate")
+    trusted = not cross_language and candidates[0].kind in ("figure", "duration", "date")
     order = sorted(range(len(cand_p)), key=lambda i: -cand_p[i])
     best = order[0]
     if stated_p > cand_p[best]:
-        return Choice("undecided" if cross_language else "abstain", None, stated_p, "not stated")
+        return Choice("abstain" if trusted else "undecided", None, stated_p, "not stated")
     if cand_p[best] < min_likely:
-        return Choice("undecided" if cross_language else "abstain", None, cand_p[best], "no candidate likely")
+        return Choice("abstain" if trusted else "undecided", None, cand_p[best], "no candidate likely")
     second = cand_p[order[1]] if len(order) > 1 else 0.0
     if cand_p[best] - second < tie_margin:
         return Choice("undecided", candidates[best], cand_p[best], "tie")

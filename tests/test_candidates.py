@@ -119,6 +119,11 @@ def test_not_stated_across_languages_is_left_to_free_generation():
     assert choice.decision == "undecided" and choice.reason == "not stated"
 
 
+def test_not_stated_for_a_name_is_left_to_free_generation():
+    names = [Candidate("深圳巴士", "name", 0, "深圳巴士利用华龙讯达的平台。")]
+    assert choose(names, [(-6.0, 4), (-0.1, 10)]).decision == "undecided"
+
+
 def test_choice_abstains_when_no_candidate_is_likely():
     many = [Candidate(f"{n}个", "figure", 0, "s") for n in range(10, 18)]
     choice = choose(many, [(-2.0, 3)] * 8 + [(-2.5, 10)], min_likely=0.2)
