@@ -14,6 +14,7 @@ to the current directory.  Environment variables, all optional:
     RAG_NO_LLM   1 = extractive answers, no generator (default: 0)
     RAG_EVIDENCE 0 = passages cut to windows instead of the chosen sentences, for comparisons (default: 1)
     RAG_GROUNDING 0 = keep answers the grounding check would withdraw, for comparisons (default: 1)
+    RAG_CANDIDATES 0 = no candidate choice for figure/date/name questions, for comparisons (default: 1)
     RAG_EMBEDDER a sentence-transformers folder or hub id to use instead of the bundled e5
     RAG_GGUF     a GGUF file to use instead of the bundled Qwen model
     RAG_RETRIEVAL a retrieval preset of RETRIEVAL_PRESETS (default: hybrid), for comparisons
@@ -162,6 +163,12 @@ class Settings:
     # dev questions 51-100:
     # rejection at noise 1.0 0.42 -> 0.72, accuracy at noise 0.4 0.94 -> 0.92 (0.9: 0.80 / 0.84).
     min_check_probability: float = 0.85
+    # The model chooses, code writes the figure (rag.candidates): a question asking a figure, a
+    # date, a name or a list item is answered with the evidence span the generator scores highest
+    # under a short prompt (or abstains when "not stated" wins), before the gate and free writing.
+    answer_candidates: bool = True  # False = free generation only, for comparisons (RAG_CANDIDATES=0)
+    candidate_probability: float = 0.5  # the best candidate's share of the options needed to answer
+    candidate_min_likely: float = 0.2  # below this for every candidate: abstain (no candidate is likely)
 
     # --- chat UI ---------------------------------------------------------------------
     host: str = "127.0.0.1"  # never a public address unless asked
@@ -199,6 +206,8 @@ class Settings:
             changes["evidence"] = False
         if env.get("RAG_GROUNDING") in ("0", "false", "no"):
             changes["grounding_check"] = False
+        if env.get("RAG_CANDIDATES") in ("0", "false", "no"):
+            changes["answer_candidates"] = False
         if env.get("RAG_EMBEDDER"):
             changes["embedder"] = env["RAG_EMBEDDER"]
         if env.get("RAG_GGUF"):

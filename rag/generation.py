@@ -174,6 +174,32 @@ class LlamaGenerator:
             llm.eval(tokens[llm.n_tokens :])
             return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
 
+    def candidate_scores(self, messages: list[Message], options: Sequence[str]) -> list[tuple[float, int]]:
+        """(log-probability, tokens) of each option as the whole reply to ``messages``: its tokens
+        then ``<|im_end|>``. The prompt is read once; every option continues from its KV state (the
+        option's tokens are read in one batch with the logits of each position kept)."""
+        import numpy as np
+
+        llm = self._llm
+        end = self._tokens("<|im_end|>")
+        last = self.first_token_logits(messages)  # reads the prompt, or reuses it when already read
+        out = []
+        with self._lock:
+            n = llm.n_tokens  # the prompt, read by first_token_logits
+            for option in options:
+                seq = self._llm.tokenize(option.encode("utf-8"), add_bos=False, special=False) + end
+                llm._ctx.kv_cache_seq_rm(-1, n, -1)
+                llm._batch.set_batch(batch=seq, n_past=n, logits_all=True)
+                llm._ctx.decode(llm._batch)
+                rows = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(seq), llm.n_vocab()))
+                logits = np.vstack([last[None, :], rows[:-1].astype(np.float64)])
+                top = logits.max(axis=1, keepdims=True)
+                logz = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
+                out.append((float((logits[np.arange(len(seq)), seq] - logz).sum()), len(seq)))
+            llm._ctx.kv_cache_seq_rm(-1, n, -1)
+            llm.n_tokens = n  # the context holds the prompt again, as first_token_logits left it
+        return out
+
     def start_probability(self, messages: list[Message], words: Sequence[str]) -> float:
         """Probability that the reply to ``messages`` starts with the first token of one of ``words``."""
         import numpy as np

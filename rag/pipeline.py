@@ -27,6 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
+from .candidates import NOT_STATED, Choice, candidate_messages, choose, extract_candidates, written_answer
 from .chunking import ChunkParams, sentence_spans
 from .config import Settings
 from .conflicts import Source, conflict_note, find_conflicts
@@ -172,9 +173,21 @@ class Pipeline:
         rewriter = CitationRewriter(valid=len(passages))
         text, first_token_ms, prompt_tokens = "", 0.0, 0
         evidence = tuple(p.text for p in passages)
+        chooser = generator if computed is None else None  # a computed change is not chosen among candidates
+        choice, choice_tokens = self._choice(chooser, question, passages, parts, lang_)
         if computed is not None:  # a change between two years: both figures cited, the difference by code
             text = rewriter.feed(computed.text) + rewriter.finish()
             mode = "llm" if generator is not None else "extractive"
+        elif choice is not None and choice.decision == "abstain":  # "not stated" won, or nothing is likely
+            first_token_ms = (time.perf_counter() - t0) * 1000
+            yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, choice_tokens, passages,
+                                question, Trace(evidence, stopped_by="candidates"))
+            return
+        elif choice is not None and choice.decision == "answer":  # the model chose, code writes it
+            n = choice.candidate.passage + 1
+            text = rewriter.feed(written_answer(choice, n, lang_, self._english_tellings(passages, [n])))
+            text += rewriter.finish()
+            first_token_ms, prompt_tokens, mode = (time.perf_counter() - t0) * 1000, choice_tokens, "llm"
         elif generator is None:
             raw, _ = extract_answer(passages, lang_)
             text = rewriter.feed(raw) + rewriter.finish()
@@ -224,7 +237,9 @@ class Pipeline:
                 timings = Timings(retrieval.ms, first_token_ms)
                 yield Answer(text, lang_, False, (), timings, mode, (*notices, CHECKING[lang_]))
         text, rewriter = self._recited(text, passages, rewriter)
-        writer = generator if computed is None else None  # a computed answer: its figures are checked
+        # a computed or chosen answer (its words copied from a source): its figures are checked
+        chosen = choice is not None and choice.decision == "answer"
+        writer = generator if computed is None and not chosen else None
         verdict = self._review(writer, question, text, passages, rewriter.order, lang_)
         if not verdict.keep:
             notices += verdict.reasons
@@ -268,6 +283,31 @@ class Pipeline:
         if years and len(best) == 2 and best[0] != best[1]:
             computed = computed_change(question, years, best, lang)
         return passages, computed
+
+    def _choice(self, generator: Generator | None, question: str, passages: Sequence[Passage],
+                parts: Sequence[str], lang: Lang) -> tuple[Choice | None, int]:
+        """The candidate answer chosen by the generator's scores (``rag.candidates``), for a
+        one-part question asking a figure, a date, a name or a list item; None when the step is
+        off or does not apply (the answer is then written freely); and the scoring prompt's tokens."""
+        s = self.settings
+        if not s.answer_candidates or generator is None or len(parts) > 1 \
+                or not hasattr(generator, "candidate_scores"):
+            return None, 0
+        texts, dates = [p.text for p in passages], [p.hit.doc.date for p in passages]
+        candidates = extract_candidates(question, texts, dates)
+        if not candidates:
+            return None, 0
+        t = time.perf_counter()
+        messages = candidate_messages(question, candidates, lang)
+        scores = generator.candidate_scores(messages, [c.text for c in candidates] + [NOT_STATED])
+        cross = detect_lang(question) != detect_lang(" ".join(c.sentence for c in candidates))
+        choice = choose(candidates, scores, min_probability=s.candidate_probability,
+                        min_likely=s.candidate_min_likely, cross_language=cross)
+        tokens = generator.count_tokens(messages)
+        log.info("candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f", len(candidates), tokens,
+                 (time.perf_counter() - t) * 1000, choice.decision,
+                 choice.candidate.text if choice.candidate else "", choice.probability)
+        return choice, tokens
 
     # ------------------------------------ trust checks (rag.trust, rag.conflicts, rag.grounding)
 

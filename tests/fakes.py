@@ -83,3 +83,17 @@ class FakeEncoder2(FakeEmbedder):
 
     model_id = "fake-encoder2"
     dim = 32
+
+
+class FakeScorer(FakeGenerator):
+    """A FakeGenerator that also scores candidate answers (``rag.candidates``): each option gets its
+    scripted log-probability (``scores``; -20 when not scripted), its length standing for its tokens."""
+
+    def __init__(self, scores: dict[str, float], reply: str | None = None) -> None:
+        super().__init__(reply)
+        self.scores = scores
+        self.scored: list[tuple[list[dict], list[str]]] = []  # (messages, options) of every call
+
+    def candidate_scores(self, messages: list[dict], options: Sequence[str]) -> list[tuple[float, int]]:
+        self.scored.append((messages, list(options)))
+        return [(self.scores.get(o, -20.0), max(1, len(o))) for o in options]

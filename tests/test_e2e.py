@@ -52,7 +52,9 @@ def test_english_question_answers_in_english_from_chinese_figures(pipeline):
 
 def test_the_prompt_is_read_once_per_question(pipeline):
     """The abstention check reads the prompt; the answer must not read it again, and the fixed
-    system prompt is not read for any question after the first."""
+    system prompt is not read for any question after the first. (Written freely: the candidate
+    step, which would answer this question from a short prompt of its own, is off.)"""
+    pipeline = replace(pipeline, settings=replace(pipeline.settings, answer_candidates=False))
     llm, read = pipeline.generator._llm, []
     original = llm.eval
     llm.eval = lambda tokens: (read.append(len(tokens)), original(tokens))[1]
