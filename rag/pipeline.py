@@ -139,7 +139,8 @@ class Pipeline:
             yield self._abstain(lang_, retrieval.ms, t0, notices, trace=Trace(stopped_by="retrieval"))
             return
         hits = self._distinct_stories(retrieval.hits)  # one telling of a story, unless another adds a figure
-        parts = split_question(question) if self.settings.evidence else [question]
+        # the earlier questions carried in front of a follow-up are context, not parts to answer
+        parts = split_question(follow.core) if self.settings.evidence else [question]
         passages, computed = self._passages(question, history, retrieval, hits, parts, k, lang_)
         rewriter = CitationRewriter(valid=len(passages))
         text, first_token_ms, prompt_tokens = "", 0.0, 0
@@ -235,7 +236,7 @@ class Pipeline:
         bonus = {space: retriever.language_bonus(qlang, space) for space in ("e5", "encoder2")}
         picker = EvidencePicker(self.store, self.embedder, retriever.encoder2, bonus)
         passages, best = picker.select(found, s.evidence_chars, s.evidence_hits)
-        years = asks_change(question)
+        years = asks_change(parts[0] if len(parts) == 1 else question)  # not a change the context asked
         computed = None
         if years and len(best) == 2 and best[0] != best[1]:
             computed = computed_change(question, years, best, lang)
