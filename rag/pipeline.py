@@ -5,7 +5,7 @@ generator once; ``stream()`` yields ``Answer`` snapshots whose text grows as the
 writes, the last one complete with citations and timings; ``ask()`` returns that last one.
 
 Steps: check the question -> pick the answer language -> make a follow-up stand alone
-(``rag.followup``; the rewritten question is shown among the notices) -> retrieve -> abstain early when
+(``rag.followup``; a rewritten question is shown among the notices) -> retrieve -> abstain early when
 nothing relevant was found -> choose the evidence sentences of each part of the question
 (``rag.evidence``; a change between two years is computed there) -> generate (or extract)
 -> renumber citations -> review (``rag.review``: repair, keep or withdraw) -> add what other
@@ -127,7 +127,7 @@ class Pipeline:
         notices += [notice] if notice else []
         lang_: Lang = pick_lang(question, lang or self.settings.answer_lang)
         follow = standalone(question, history)  # what every later step reads; the reader is told
-        question, history = follow.text, ()
+        question = follow.text
         notices += follow.notices
         k = k or self.settings.top_k
         use_llm = self.settings.use_llm if use_llm is None else use_llm
@@ -139,8 +139,7 @@ class Pipeline:
             yield self._abstain(lang_, retrieval.ms, t0, notices, trace=Trace(stopped_by="retrieval"))
             return
         hits = self._distinct_stories(retrieval.hits)  # one telling of a story, unless another adds a figure
-        # the earlier questions carried in front of a follow-up are context, not parts to answer
-        parts = split_question(follow.core) if self.settings.evidence else [question]
+        parts = split_question(question) if self.settings.evidence else [question]
         passages, computed = self._passages(question, history, retrieval, hits, parts, k, lang_)
         rewriter = CitationRewriter(valid=len(passages))
         text, first_token_ms, prompt_tokens = "", 0.0, 0
@@ -236,7 +235,7 @@ class Pipeline:
         bonus = {space: retriever.language_bonus(qlang, space) for space in ("e5", "encoder2")}
         picker = EvidencePicker(self.store, self.embedder, retriever.encoder2, bonus)
         passages, best = picker.select(found, s.evidence_chars, s.evidence_hits)
-        years = asks_change(parts[0] if len(parts) == 1 else question)  # not a change the context asked
+        years = asks_change(question)
         computed = None
         if years and len(best) == 2 and best[0] != best[1]:
             computed = computed_change(question, years, best, lang)
@@ -475,7 +474,7 @@ def retrieval_query(question: str, history: History) -> str:
     >>> retrieval_query("Who heads Bao'an district's industry bureau?", [("And who said that?", "")])
     "Who heads Bao'an district's industry bureau?"
     """
-    return standalone(question, history).text
+    return standalone(question, history).query
 
 
 def cite(passages: Sequence[Passage], order: Sequence[int], answer: str = "",
