@@ -4,7 +4,8 @@
 generator once; ``stream()`` yields ``Answer`` snapshots whose text grows as the model
 writes, the last one complete with citations and timings; ``ask()`` returns that last one.
 
-Steps: check the question -> pick the answer language -> retrieve -> abstain early when
+Steps: check the question -> pick the answer language -> make a follow-up stand alone
+(``rag.followup``; a rewritten question is shown among the notices) -> retrieve -> abstain early when
 nothing relevant was found -> choose the evidence sentences of each part of the question
 (``rag.evidence``; a change between two years is computed there) -> generate (or extract)
 -> renumber citations -> review (``rag.review``: repair, keep or withdraw) -> add what other
@@ -37,6 +38,7 @@ from .errors import ModelError, QuestionError, RagError
 from .evidence import Computed, EvidencePicker, Part, asks_change, computed_change, split_question
 from .extractive import extract_answer
 from .figures import figure_key, find_figures
+from .followup import standalone
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
 from .grounding import Evidence
 from .index import IndexStore, live_build, read_manifest, target_manifest
@@ -158,6 +160,9 @@ class Pipeline:
         question, notices = check_question(question)
         notices += [notice] if notice else []
         lang_: Lang = pick_lang(question, lang or self.settings.answer_lang)
+        follow = standalone(question, history)  # what every later step reads; the reader is told
+        question = follow.text
+        notices += follow.notices
         k = k or self.settings.top_k
         use_llm = self.settings.use_llm if use_llm is None else use_llm
         notices += self.notices if use_llm else []
@@ -530,41 +535,19 @@ def pick_lang(question: str, setting: str) -> Lang:
     return detect_lang(question)
 
 
-_FOLLOW_UP = re.compile(
-    r"^(那|那么|还有|而|它|他|她|其|这|该|and\b|what about\b|how about\b|and who\b|who said)", re.I)
-
-
 def retrieval_query(question: str, history: History) -> str:
-    """The text to retrieve with: an elliptical follow-up carries the question it follows, and
-    when that one was elliptical too, the one before (at most two earlier questions): in
-    "云工厂…？" -> "它上半年撮合了多少采购？" -> "同比增长了多少？" the last needs both.
-
-    A question is elliptical when it is short (under 16 characters in Chinese, 6 words in
-    English) or opens like a follow-up (``_FOLLOW_UP``: 那…, 它…, "And…", "What about…").
-    On eval/dialogues.jsonl the chain puts the right article first for 19 of 26 follow-ups
-    (18 with the previous question only) and within the top three as often.
+    """The text to retrieve with: the question made to stand alone (``rag.followup``), an
+    elliptical follow-up with the earlier questions it needs (at most two) in front.
 
     >>> retrieval_query("那2023年呢？", [("2020年深圳建成多少5G基站？", "4.6万个[1]")])
-    '2020年深圳建成多少5G基站？ 那2023年呢？'
+    '2023年深圳建成多少5G基站？'
     >>> chain = [("云工厂平台入驻了多少家制造商？", "上万家"), ("它上半年撮合了多少采购？", "100多亿元")]
     >>> retrieval_query("同比增长了多少？", chain)
-    '云工厂平台入驻了多少家制造商？ 它上半年撮合了多少采购？ 同比增长了多少？'
+    '（接着问“云工厂平台入驻了多少家制造商”“它上半年撮合了多少采购”）同比增长了多少？'
     >>> retrieval_query("Who heads Bao'an district's industry bureau?", [("And who said that?", "")])
     "Who heads Bao'an district's industry bureau?"
     """
-
-    def elliptical(q: str) -> bool:
-        short = len(q) < 16 if detect_lang(q) == "zh" else len(q.split()) < 6
-        return short or bool(_FOLLOW_UP.match(q.strip()))
-
-    context: list[str] = []
-    current = question
-    for previous, _ in reversed(history):
-        if len(context) == 2 or not elliptical(current):
-            break
-        context.insert(0, previous[:MAX_QUESTION_CHARS])
-        current = previous
-    return " ".join([*context, question])
+    return standalone(question, history).query
 
 
 def cite(passages: Sequence[Passage], order: Sequence[int], answer: str = "",
