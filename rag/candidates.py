@@ -352,10 +352,10 @@ _DURATION_UNITS = {"小时": "hour", "分钟": "minute", "秒": "second", "秒�
 
 
 def english_duration(text: str) -> str:
-    """A Chinese duration in English, the Chinese after it.
+    """A Chinese duration in English (the cited sentence shows the Chinese).
 
     >>> english_duration("一个半月"), english_duration("1个小时"), english_duration("3天")
-    ('1.5 months (一个半月)', '1 hour (1个小时)', '3 days (3天)')
+    ('1.5 months', '1 hour', '3 days')
     """
     m = re.fullmatch(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)?\s*个?(半)?个?"
                      r"(小时|分钟|秒钟?|天|周|星期|月|年)(半)?", text)
@@ -364,7 +364,7 @@ def english_duration(text: str) -> str:
         return text
     value += 0.5 if m.group(2) or m.group(4) else 0.0
     unit = _DURATION_UNITS[m.group(3)] + ("" if value == 1 else "s")
-    return f"{value:g} {unit} ({text})"
+    return f"{value:g} {unit}"
 
 
 def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Sequence[str] = ()) -> str:

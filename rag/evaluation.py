@@ -247,15 +247,24 @@ def answer_language(text: str) -> str | None:
 
     Citation markers are ignored. An answer with fewer than 2 Han characters and fewer than
     4 Latin letters (a bare figure such as "46,600 [1]", "52.6%" or "5G") is neutral: it
-    reads the same in both languages.
+    reads the same in both languages. A gloss in brackets (an English name's Chinese original,
+    a Chinese figure's English value) does not count when the rest of the answer can tell.
 
     >>> answer_language("约4.6万个[1]。"), answer_language("About 46,000 [1]."), answer_language("46,600 [1]")
     ('zh', 'en', None)
+    >>> answer_language("Li Qin (李钦) [1]."), answer_language("总产值3.7万亿元（572 billion US dollars）")
+    ('en', 'zh')
     """
     t = CITATION_MARKER.sub("", unicodedata.normalize("NFKC", text))
-    if han_count(t) < 2 and len(re.findall(r"[A-Za-z]", t)) < 4:
-        return None
-    return detect_lang(t)
+    unglossed = re.sub(r"\([^()]*\)", "", t)
+    if _tells(unglossed):
+        return detect_lang(unglossed)
+    return detect_lang(t) if _tells(t) else None
+
+
+def _tells(text: str) -> bool:
+    """Whether ``text`` has enough letters to tell its language (2 Han, or 4 Latin letters)."""
+    return han_count(text) >= 2 or len(re.findall(r"[A-Za-z]", text)) >= 4
 
 
 def first_hit_rank(hits: Sequence[Hit], sources: Iterable[str]) -> int | None:

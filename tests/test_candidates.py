@@ -236,4 +236,4 @@ def test_a_chinese_answer_quoting_an_english_date_writes_it_the_chinese_way():
 
 def test_a_chinese_duration_is_written_in_english_by_code():
     c = Candidate("一个半月", "duration", 0, "仅用一个半月时间将口罩日产量提升到1000万只。")
-    assert written_answer(Choice("answer", c, 0.9), 1, "en") == "1.5 months (一个半月) [1]."
+    assert written_answer(Choice("answer", c, 0.9), 1, "en") == "1.5 months [1]."
