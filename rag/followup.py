@@ -31,6 +31,7 @@ from .lang import detect_lang
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
 MAX_CONTEXT = 2  # earlier questions carried in front of a follow-up code cannot fold in
 LOOK_BACK = 4  # earlier turns read to resolve the chain of follow-ups
+EARLIER_CHARS = 1000  # an earlier question or answer is read up to this (the pipeline's question limit)
 NOTICE = {"zh": "按上文理解为：{}", "en": "Read in context as: {}"}
 
 _FOLLOW_UP = re.compile(
@@ -115,7 +116,7 @@ def standalone(question: str, history: History = ()) -> Followup:
     previous: Followup | None = None
     answer = ""
     for q, a in list(history)[-LOOK_BACK:]:
-        previous, answer = _resolve(q, previous, answer), a
+        previous, answer = _resolve(q[:EARLIER_CHARS], previous, answer), a[:EARLIER_CHARS]
     return _resolve(question, previous, answer)
 
 
