@@ -301,7 +301,8 @@ def test_openvino_copy_is_converted_once_and_agrees_with_fp32(e5_dir: Path, st_m
 
     folder = models.prepare_e5_openvino(e5_dir)
     assert folder == converted_dir(e5_dir, "openvino") and models.e5_openvino_is_prepared(e5_dir)
-    assert {p.name for p in folder.iterdir()} == {"openvino_model.xml", "openvino_model.bin", "prepared.json"}
+    assert {p.name for p in folder.iterdir()} == {"openvino_model.xml", "openvino_model.bin", "prepared.json",
+                                                  "tokenizer.json"}  # loads without transformers
     ov = SentenceTransformerEmbedder(str(e5_dir), backend="openvino")
     for kind in ("query", "passage"):
         cosines = (ov.embed(TEXTS, kind) * st_model.encode(TEXTS, prompt_name=kind)).sum(axis=1)
