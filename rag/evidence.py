@@ -34,7 +34,7 @@ import numpy as np
 from .chunking import sentence_spans
 from .embedding import Embedder
 from .figures import YEAR, Figure, english_amount, find_figures
-from .keyword import KeywordIndex, expand_query, tokenize
+from .keyword import KeywordIndex, expand_query, pos_cut, tokenize
 from .lang import detect_lang
 from .retrieval import Passage
 from .types import Hit, Lang
@@ -148,6 +148,91 @@ def split_question(question: str) -> list[str]:
         for clause in _clauses(sentence):
             parts.extend(_by_year(clause, bool(_CHANGE.search(clause))))
     return parts or [question]
+
+
+# An elliptical later part ("到2024年初全市累计有多少个？", "局长又是谁？", "how many did the city
+# have?", "its output") takes from the part before it what it leaves out.
+_ZH_MEASURE = "个家项座台辆名位根条所户件次倍吨元"
+_ZH_BARE = re.compile(rf"(?:多少|几)([{_ZH_MEASURE}])(?=[呢吗]?\s*[？?]?\s*$)")
+_ZH_AFTER = re.compile(rf"(?:多少|几)[{_ZH_MEASURE}]([^，,；;。？?呢吗的]{{1,12}}?)\s*[呢吗]?\s*[？?]?\s*$")
+_ZH_BEFORE = re.compile(
+    r"([^，,；;。？?的了在中有是为]{1,10}?)(?:又|还|则|也)?(?:是|有|为)(?:谁|多少|什么|哪)")
+_ZH_WHO = re.compile(r"([^，,；;。？?的了在中]{1,10}?)((?:又|还|则|也)?是谁)")
+_EN_AUX = r"(?:had|has|have|did|do|does|were|was|are|is|will|would|could|can)"
+_EN_BARE = re.compile(rf"\bhow (many|much)\s+(?={_EN_AUX}\b)", re.I)
+_EN_NOUN = re.compile(rf"\bhow (?:many|much)\s+((?:(?!{_EN_AUX}\b)[\w'’-]+\s+){{1,5}}?){_EN_AUX}\b", re.I)
+_EN_BACK = re.compile(r"\b(?:its|their|the city's|the city’s)\s+", re.I)
+_EN_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b([A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*?)(?:'s|’s)\b")
+
+
+def _zh_thing(part: str) -> str:
+    """What a Chinese part asks about: the noun after "多少个", else the one before "是谁/有多少".
+
+    >>> _zh_thing("宝安区建成了多少个5G基站？"), _zh_thing("发布成绩单的工信局局长是谁？")
+    ('5G基站', '工信局局长')
+    """
+    m = _ZH_AFTER.search(part) or _ZH_BEFORE.search(part)
+    return m.group(1).strip() if m else ""
+
+
+def _zh_places(text: str) -> list[str]:
+    return [w for w, flag in pos_cut(text) if flag == "ns"]
+
+
+def self_contained(part: str, before: str) -> str:
+    """``part`` with what it leaves out taken from the part ``before`` it: the thing counted
+    after a bare measure word or "how many", a shorter title of the same person ("局长" after
+    "工信局局长"), the place when it names none, and the name "its" / "the city's" stand for.
+    A part that leaves nothing out is returned unchanged.
+
+    >>> self_contained("到2024年初深圳全市累计有多少个？", "宝安区在2021年的报道中建成了多少个5G基站？")
+    '到2024年初深圳全市累计有多少个5G基站？'
+    >>> self_contained("2024年初介绍新型工业化成效的局长又是谁？",
+    ...                "发布深圳2020年工业成绩单的工信局局长是谁？")
+    '深圳2024年初介绍新型工业化成效的工信局局长又是谁？'
+    >>> self_contained("现在平台上入驻了多少家制造商？", "云工厂给非标零部件报价要多长时间？")
+    '现在平台上入驻了多少家制造商？'
+    >>> self_contained("how many did Shenzhen have citywide by early 2024?",
+    ...                "By 2021, how many 5G base stations had Bao'an district built")
+    'how many 5G base stations did Shenzhen have citywide by early 2024?'
+    >>> self_contained("how fast did its new energy vehicle production grow in 2023?",
+    ...                "What was Shenzhen's industrial output in 2020")
+    "how fast did Shenzhen's new energy vehicle production grow in 2023?"
+    """
+    if detect_lang(part) == "en":
+        return _en_contained(part, before)
+    thing, out = _zh_thing(before), part
+    if thing and (m := _ZH_BARE.search(out)):
+        out = out[: m.end()] + thing + out[m.end():]
+    elif thing and (m := _ZH_WHO.search(out)) and thing.endswith(m.group(1)) and thing != m.group(1):
+        out = out[: m.start(1)] + thing + out[m.end(1):]
+    places = _zh_places(before)
+    if out != part and places and not _zh_places(out):
+        out = places[0] + out
+    return out
+
+
+def contained_parts(parts: Sequence[str]) -> list[str]:
+    """Each part made to stand alone with the one before it (``evidence.self_contained``).
+
+    >>> contained_parts(["宝安区建成了多少个5G基站？", "到2024年初深圳全市累计有多少个？"])
+    ['宝安区建成了多少个5G基站？', '到2024年初深圳全市累计有多少个5G基站？']
+    """
+    out: list[str] = []
+    for part in parts:
+        out.append(self_contained(part, out[-1]) if out else part)
+    return out
+
+
+def _en_contained(part: str, before: str) -> str:
+    out = part
+    noun = _EN_NOUN.search(before)
+    if noun and (m := _EN_BARE.search(out)) and m.group(1).lower() in noun.group(0).lower():
+        out = out[: m.end()] + noun.group(1) + out[m.end():]
+    name = _EN_NAME.search(before)
+    if name and not _EN_NAME.search(out) and name.group(1) not in out:
+        out = _EN_BACK.sub(f"{name.group(1)}'s ", out, count=1)
+    return out
 
 
 def asks_change(question: str) -> tuple[str, str] | None:

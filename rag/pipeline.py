@@ -35,7 +35,15 @@ from .conflicts import Source, conflict_note, find_conflicts
 from .embedding import Embedder, SentenceTransformerEmbedder
 from .encoder2 import load_encoder2
 from .errors import ModelError, QuestionError, RagError
-from .evidence import Computed, EvidencePicker, Part, asks_change, computed_change, split_question
+from .evidence import (
+    Computed,
+    EvidencePicker,
+    Part,
+    asks_change,
+    computed_change,
+    contained_parts,
+    split_question,
+)
 from .extractive import extract_answer
 from .figures import figure_key, find_figures
 from .followup import standalone
@@ -45,6 +53,7 @@ from .index import IndexStore, live_build, read_manifest, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
 from .retrieval import Passage, Retrieval, Retriever, select_passages
+from .review import _PART_NOT_FOUND as PART_NOT_FOUND
 from .review import Verdict, abstention_text, cited_sentence, closest_passages, recited, review
 from .stories import doc_vectors, drop_story_duplicates, story_groups
 from .trust import asks_latest, date_note, insist_on_language, language_drift, language_fallback
@@ -180,6 +189,7 @@ class Pipeline:
         evidence = tuple(p.text for p in passages)
         chooser = generator if computed is None else None  # a computed change is not chosen among candidates
         choice, choice_tokens = self._choice(chooser, question, passages, parts, lang_)
+        by_part, part_tokens = self._part_choices(chooser, parts, passages, lang_)
         if computed is not None:  # a change between two years: both figures cited, the difference by code
             text = rewriter.feed(computed.text) + rewriter.finish()
             mode = "llm" if generator is not None else "extractive"
@@ -193,6 +203,9 @@ class Pipeline:
             text = rewriter.feed(written_answer(choice, n, lang_, self._english_tellings(passages, [n])))
             text += rewriter.finish()
             first_token_ms, prompt_tokens, mode = (time.perf_counter() - t0) * 1000, choice_tokens, "llm"
+        elif by_part:  # each part's answer chosen among its candidates, written by code
+            text = rewriter.feed(by_part) + rewriter.finish()
+            first_token_ms, prompt_tokens, mode = (time.perf_counter() - t0) * 1000, part_tokens, "llm"
         elif generator is None:
             raw, _ = extract_answer(passages, lang_)
             text = rewriter.feed(raw) + rewriter.finish()
@@ -200,7 +213,7 @@ class Pipeline:
         else:
             mode = "llm"
             messages = build_messages(question, [(p.hit, p.text) for p in passages], lang_,
-                                      parts if len(parts) > 1 else ())
+                                      contained_parts(parts) if len(parts) > 1 else ())
             prompt_tokens = generator.count_tokens(messages)
             if self._unlikely_answer(generator, messages):
                 ms = (time.perf_counter() - t0) * 1000
@@ -243,7 +256,7 @@ class Pipeline:
                 yield Answer(text, lang_, False, (), timings, mode, (*notices, CHECKING[lang_]))
         text, rewriter = self._recited(text, passages, rewriter)
         # a computed or chosen answer (its words copied from a source): its figures are checked
-        chosen = choice is not None and choice.decision == "answer"
+        chosen = (choice is not None and choice.decision == "answer") or bool(by_part)
         writer = generator if computed is None and not chosen else None
         verdict = self._review(writer, question, text, passages, rewriter.order, lang_)
         if not verdict.keep:
@@ -271,8 +284,9 @@ class Pipeline:
         found = [Part(retrieval_query(question, history), retrieval.query_vector, tuple(hits), question)]
         if len(parts) > 1:
             found = []
-            for i, part in enumerate(parts):
-                query = retrieval_query(part, [(p, "") for p in parts[:i]] if i else history)
+            contained = contained_parts(parts)  # an elliptical part retrieved with what it leaves out
+            for i, (part, whole) in enumerate(zip(parts, contained, strict=True)):
+                query = retrieval_query(whole, [(p, "") for p in contained[:i]] if i else history)
                 r = self.retriever.search(query, k)
                 ids = {h.chunk.chunk_id for h in r.hits}
                 more = [h for h in hits if h.chunk.chunk_id not in ids]  # the whole question's hits too
@@ -313,6 +327,29 @@ class Pipeline:
                  (time.perf_counter() - t) * 1000, choice.decision,
                  choice.candidate.text if choice.candidate else "", choice.probability)
         return choice, tokens
+
+    def _part_choices(self, generator: Generator | None, parts: Sequence[str], passages: Sequence[Passage],
+                      lang: Lang) -> tuple[str, int]:
+        """For a question of several parts, each part answered on its own: the candidate the
+        generator scores highest for that part alone (with what an elliptical part leaves out,
+        ``contained_parts``), written by code with its citation as "(1) … (2) …", a part whose
+        "not stated" wins saying so. "" when a part is undecided or not one part is answered (the
+        answer is then written freely), and the scoring prompts' tokens."""
+        if len(parts) < 2:
+            return "", 0
+        lines, tokens, answered = [], 0, False
+        for k, part in enumerate(contained_parts(parts), 1):
+            choice, used = self._choice(generator, part, passages, [part], lang)
+            tokens += used
+            if choice is None or choice.decision not in ("answer", "abstain"):
+                return "", tokens
+            if choice.decision == "abstain":
+                lines.append(f"({k}) {PART_NOT_FOUND[lang]}")
+                continue
+            n = choice.candidate.passage + 1
+            lines.append(f"({k}) {written_answer(choice, n, lang, self._english_tellings(passages, [n]))}")
+            answered = True
+        return ("\n".join(lines) if answered else ""), tokens
 
     # ------------------------------------ trust checks (rag.trust, rag.conflicts, rag.grounding)
 
