@@ -393,6 +393,19 @@ def pick(scores: Sequence[Sequence[float]], sizes: Sequence[int], budget: int,
     return chosen
 
 
+def part_evidence(scores: Sequence[float], chosen: Sequence[int], margin: float = 0.12) -> list[int]:
+    """The chosen sentences that are a part's own evidence: those it scores within ``margin`` of
+    its best chosen one, best first.
+
+    >>> part_evidence([0.9, 0.1, 0.85, 0.7], [0, 1, 2, 3])
+    [0, 2]
+    """
+    if not chosen:
+        return []
+    top = max(scores[i] for i in chosen)
+    return sorted((i for i in chosen if scores[i] >= top - margin), key=lambda i: -scores[i])
+
+
 class EvidencePicker:
     """Scores candidate sentences with the loaded encoders and the store's articles."""
 
@@ -405,15 +418,25 @@ class EvidencePicker:
                max_hits: int = 4) -> tuple[list[Passage], list[tuple[str, int]]]:
         """The passages to show, and for each part its best sentence with the number (1-based) of
         the passage holding it: (sentence, number)."""
+        passages, best, _ = self.select_parts(parts, budget, max_hits)
+        return passages, best
+
+    def select_parts(self, parts: Sequence[Part], budget: int, max_hits: int = 4
+                     ) -> tuple[list[Passage], list[tuple[str, int]], list[tuple[int, ...]]]:
+        """``select``, and for each part the numbers of the passages holding its own evidence: the
+        shown sentences scoring within ``pick``'s margin of the part's best, best first."""
         hits = [h for p in parts for h in p.hits[:max_hits]]
         articles = {h.chunk.doc_id: self.store.doc_text(h.chunk.doc_id) for h in hits}
         sentences = candidate_sentences(hits, articles)
         if not sentences:
-            return [], []
+            return [], [], []
         scores = self._scores(parts, sentences)
         chosen = pick(scores, [len(s.text) for s in sentences], budget)
         chosen = self._with_context(chosen, sentences, budget)
-        return self._passages(chosen, sentences, scores, parts)
+        passages, best, number = self._passages(chosen, sentences, scores, parts)
+        own = [tuple(dict.fromkeys(number[i] for i in part_evidence(sc, chosen) if i in number))
+               for sc in scores]
+        return passages, best, own
 
     def _scores(self, parts: Sequence[Part], sentences: Sequence[Sentence]) -> list[list[float]]:
         texts = [s.text for s in sentences]
@@ -455,8 +478,9 @@ class EvidencePicker:
         return out
 
     def _passages(self, chosen: list[int], sentences: Sequence[Sentence], scores: list[list[float]],
-                  parts: Sequence[Part]) -> tuple[list[Passage], list[tuple[str, int]]]:
-        """Chosen sentences grouped into contiguous spans, in the order they were chosen."""
+                  parts: Sequence[Part]) -> tuple[list[Passage], list[tuple[str, int]], dict[int, int]]:
+        """Chosen sentences grouped into contiguous spans, in the order they were chosen; each
+        part's best sentence with its passage's number; and the passage number of each sentence."""
         groups: list[list[int]] = []
         for i in chosen:
             s = sentences[i]
@@ -480,7 +504,7 @@ class EvidencePicker:
                           if hit.chunk.start <= sentences[i].start and sentences[i].end <= hit.chunk.end)
             passages.append(Passage(hit, self.store.doc_text(doc)[a:b], a, b, marks))
         number = {i: n for n, g in enumerate(groups, 1) for i in g}
-        return passages, [(sentences[b].text, number[b]) for b in best if b in number]
+        return passages, [(sentences[b].text, number[b]) for b in best if b in number], number
 
     def _covering_hit(self, hit: Hit, a: int, b: int) -> Hit:
         """``hit`` when its chunk holds [a, b), else the same hit with the article's chunk that does."""

@@ -183,13 +183,13 @@ class Pipeline:
             return
         hits = self._distinct_stories(retrieval.hits)  # one telling of a story, unless another adds a figure
         parts = split_question(question) if self.settings.evidence else [question]
-        passages, computed = self._passages(question, history, retrieval, hits, parts, k, lang_)
+        passages, computed, own = self._passages(question, history, retrieval, hits, parts, k, lang_)
         rewriter = CitationRewriter(valid=len(passages))
         text, first_token_ms, prompt_tokens = "", 0.0, 0
         evidence = tuple(p.text for p in passages)
         chooser = generator if computed is None else None  # a computed change is not chosen among candidates
         choice, choice_tokens = self._choice(chooser, question, passages, parts, lang_)
-        by_part, part_tokens = self._part_choices(chooser, parts, passages, lang_)
+        by_part, part_tokens = self._part_choices(chooser, parts, passages, own, lang_)
         if computed is not None:  # a change between two years: both figures cited, the difference by code
             text = rewriter.feed(computed.text) + rewriter.finish()
             mode = "llm" if generator is not None else "extractive"
@@ -272,15 +272,17 @@ class Pipeline:
                      Trace(evidence))
 
     def _passages(self, question: str, history: History, retrieval: Retrieval, hits: Sequence[Hit],
-                  parts: Sequence[str], k: int, lang: Lang) -> tuple[list[Passage], Computed | None]:
+                  parts: Sequence[str], k: int, lang: Lang
+                  ) -> tuple[list[Passage], Computed | None, list[tuple[int, ...]]]:
         """What the answer is written from (``rag.evidence``): the sentences that answer each part
-        of the question, each part retrieved on its own; and for a question asking the change
-        between two years, the answer computed from the two figures (None otherwise)."""
+        of the question, each part retrieved on its own; for a question asking the change between
+        two years, the answer computed from the two figures (None otherwise); and for each part the
+        numbers of the passages holding its own evidence."""
         s = self.settings
         if not s.evidence:
             passages = select_passages(hits, retrieval.query_vector, self.embedder, s.prompt_passages,
                                        s.prompt_chars)
-            return passages, None
+            return passages, None, []
         found = [Part(retrieval_query(question, history), retrieval.query_vector, tuple(hits), question)]
         if len(parts) > 1:
             found = []
@@ -296,12 +298,12 @@ class Pipeline:
         retriever = self.retriever
         bonus = {space: retriever.language_bonus(qlang, space) for space in ("e5", "encoder2")}
         picker = EvidencePicker(self.store, self.embedder, retriever.encoder2, bonus)
-        passages, best = picker.select(found, s.evidence_chars, s.evidence_hits)
+        passages, best, own = picker.select_parts(found, s.evidence_chars, s.evidence_hits)
         years = asks_change(question)
         computed = None
         if years and len(best) == 2 and best[0] != best[1]:
             computed = computed_change(question, years, best, lang)
-        return passages, computed
+        return passages, computed, own
 
     def _choice(self, generator: Generator | None, question: str, passages: Sequence[Passage],
                 parts: Sequence[str], lang: Lang) -> tuple[Choice | None, int]:
@@ -329,24 +331,25 @@ class Pipeline:
         return choice, tokens
 
     def _part_choices(self, generator: Generator | None, parts: Sequence[str], passages: Sequence[Passage],
-                      lang: Lang) -> tuple[str, int]:
-        """For a question of several parts, each part answered on its own: the candidate the
-        generator scores highest for that part alone (with what an elliptical part leaves out,
-        ``contained_parts``), written by code with its citation as "(1) … (2) …", a part whose
-        "not stated" wins saying so. "" when a part is undecided or not one part is answered (the
-        answer is then written freely), and the scoring prompts' tokens."""
-        if len(parts) < 2:
+                      own: Sequence[tuple[int, ...]], lang: Lang) -> tuple[str, int]:
+        """For a question of several parts, each part answered from its own evidence (``own``: the
+        numbers of its passages): the candidate the generator scores highest for that part alone
+        (with what an elliptical part leaves out, ``contained_parts``), written by code with its
+        citation as "(1) … (2) …", a part whose "not stated" wins saying so. "" when a part is
+        undecided or not one part is answered (the answer is then written freely), and the
+        scoring prompts' tokens."""
+        if len(parts) < 2 or len(own) != len(parts):
             return "", 0
         lines, tokens, answered = [], 0, False
-        for k, part in enumerate(contained_parts(parts), 1):
-            choice, used = self._choice(generator, part, passages, [part], lang)
+        for k, (part, numbers) in enumerate(zip(contained_parts(parts), own, strict=True), 1):
+            choice, used = self._choice(generator, part, [passages[n - 1] for n in numbers], [part], lang)
             tokens += used
             if choice is None or choice.decision not in ("answer", "abstain"):
                 return "", tokens
             if choice.decision == "abstain":
                 lines.append(f"({k}) {PART_NOT_FOUND[lang]}")
                 continue
-            n = choice.candidate.passage + 1
+            n = numbers[choice.candidate.passage]
             lines.append(f"({k}) {written_answer(choice, n, lang, self._english_tellings(passages, [n]))}")
             answered = True
         return ("\n".join(lines) if answered else ""), tokens
