@@ -4,13 +4,22 @@ from dataclasses import replace
 
 import pytest
 
-from rag.evidence import EvidencePicker, Part, asks_change, computed_change, split_question
+from rag.evidence import (
+    EvidencePicker,
+    Part,
+    asks_change,
+    computed_change,
+    contained_parts,
+    part_evidence,
+    self_contained,
+    split_question,
+)
 from rag.index import IndexStore, build_index
 from rag.pipeline import Pipeline, chunk_params
 from rag.retrieval import select_passages
 from rag.types import Hit
 from tests.conftest import make_doc
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FakeEmbedder, FakeGenerator, FakeScorer
 
 # --------------------------------------------------------------------------- parts of a question
 
@@ -51,6 +60,37 @@ def test_questions_of_one_part_stay_whole(question):
         assert len(split_question(question)) == 2 and asks_change(question) == ("2018", "2020")
     else:
         assert split_question(question) == [question]
+
+
+@pytest.mark.parametrize("part,before,whole", [
+    ("到2024年初深圳全市累计有多少个？", "宝安区在2021年的报道中建成了多少个5G基站？",
+     "到2024年初深圳全市累计有多少个5G基站？"),  # the thing counted
+    ("2024年初介绍新型工业化成效的局长又是谁？", "发布深圳2020年工业成绩单的工信局局长是谁？",
+     "深圳2024年初介绍新型工业化成效的工信局局长又是谁？"),  # the full title, and the place
+    ("how many did Shenzhen have citywide by early 2024?",
+     "By the 2021 report, how many 5G base stations had Bao'an district built",
+     "how many 5G base stations did Shenzhen have citywide by early 2024?"),
+    ("who headed the city's industry bureau in 2023?", "Who presented Shenzhen's 2020 industrial results",
+     "who headed Shenzhen's industry bureau in 2023?"),
+])
+def test_an_elliptical_part_takes_what_it_leaves_out_from_the_part_before(part, before, whole):
+    assert self_contained(part, before) == whole
+
+
+@pytest.mark.parametrize("part,before", [
+    ("现在平台上入驻了多少家制造商？", "云工厂给非标零部件报价要多长时间？"),  # says what it counts
+    ("规划面积多大？", "宝安区的工业互联网集聚区选在哪里？"),
+    ("同一年工业互联网发展总指数是多少？", "2020年全国工业互联网产业规模有多大？"),
+    ("how many projects had Shenzhen's funds supported?", "What was China's 2020 index"),
+])
+def test_a_part_that_leaves_nothing_out_is_kept(part, before):
+    assert self_contained(part, before) == part
+
+
+def test_the_parts_are_made_whole_in_turn():
+    parts = ["宝安区建成了多少个5G基站？", "到2024年初深圳全市累计有多少个？", "2023年呢有多少个？"]
+    assert contained_parts(parts)[1:] == ["到2024年初深圳全市累计有多少个5G基站？",
+                                          "深圳2023年呢有多少个5G基站？"]  # the place of the part before
 
 
 # --------------------------------------------------------------------------- choosing the sentence
@@ -165,3 +205,57 @@ def test_multi_part_prompt_lists_the_parts(tmp_path):
     p.ask("深圳2020年和2023年的5G基站分别有多少个？")
     user = gen.seen[0][1]["content"]
     assert "这个问题有2问" in user and "(1) 深圳2020年的5G基站有多少个？" in user
+
+
+def test_an_elliptical_part_finds_its_sentence_with_what_it_leaves_out(tmp_path):
+    # the bare part ("…累计有多少个？") matches a sentence about policies of the asked year best;
+    # with the thing it counts taken from the part before, the base-station sentence wins
+    text = "2024年深圳全市累计发布政策20项。全市累计建设5G基站超过7.5万个。深圳还建成多功能智能杆9743根。"
+    doc = make_doc("sz", text, "深圳新型工业化", date="2024-01-10")
+    store = _store(tmp_path, [doc])
+    emb = FakeEmbedder()
+    (chunk,) = store.chunks(store.doc_rows("sz"))
+    hits = (Hit(chunk, store.doc("sz"), 1.0, 1),)
+    bare = "到2024年初深圳全市累计有多少个？"
+    whole = self_contained(bare, "宝安区建成了多少个5G基站？")
+    best = {}
+    for text in (bare, whole):
+        part = Part(text, emb.embed([text], "query")[0], hits, bare)
+        _, found = EvidencePicker(store, emb).select([part], 30)
+        best[text] = found[0][0]
+    assert best[bare] == "2024年深圳全市累计发布政策20项。"  # what the part alone found
+    assert best[whole] == "全市累计建设5G基站超过7.5万个。"
+
+
+def test_a_part_s_own_evidence_is_what_it_scores_near_its_best():
+    assert part_evidence([0.2, 0.9, 0.85, 0.1], [3, 1, 2, 0]) == [1, 2]
+    assert part_evidence([0.2, 0.9], []) == []
+
+
+class _PartScorer(FakeScorer):
+    """Scores for the part it is asked: Bao'an's count for the Bao'an part, the city's otherwise."""
+
+    def candidate_scores(self, messages, options):
+        self.scored.append((messages, list(options)))
+        want = "9630个" if "宝安区" in messages[-1]["content"] else "超过7.5万个"
+        return [(-0.1 if o == want else -8.0, max(1, len(o))) for o in options]
+
+
+def test_each_part_is_answered_from_its_own_evidence(tmp_path):
+    s = replace(_settings(), corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", models_dir=tmp_path / "m",
+                min_score=0.1, grounding_check=False)
+    docs = [make_doc("ba", "截至目前，宝安区建成5G基站9630个。宝安区还成立了引导基金。", "宝安区工业互联网",
+                     date="2021-03-01"),
+            make_doc("sz", "全市累计建设5G基站超过7.5万个。继往开来，2024年深圳将推进新型工业化。",
+                     "深圳新型工业化", date="2024-01-10")]
+    emb = FakeEmbedder()
+    build_index(docs, emb, s.index_dir, chunk_params(s), progress=False)
+    gen = _PartScorer({}, reply="(1) 超过7.5万个[2]。(2) 超过7.5万个[2]。")  # a free answer: never used
+    p = Pipeline.load(s, embedder=emb, generator=gen)
+    answer = p.ask("宝安区在2021年的报道中建成了多少个5G基站？到2024年初深圳全市累计有多少个？")
+    assert answer.text == "(1) 9630个[1]。\n(2) 超过7.5万个[2]。"
+    assert [c.doc_id for c in answer.citations] == ["ba", "sz"]
+    assert gen.seen == []  # written by code from the chosen spans
+    (first, options1), (second, options2) = gen.scored
+    assert "9630" not in second[-1]["content"] and "7.5万" not in first[-1]["content"]  # its own evidence
+    assert "5G基站？" in second[-1]["content"]  # asked with what it leaves out
