@@ -43,7 +43,7 @@ _WHY = re.compile(
     r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
     r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b", re.I)
 _COUNT_Q = re.compile(  # a count asked: a share is no answer
-    r"多少[个家根项座条名位次台辆只件人户所吨款种]|几[个家项座条名位台辆]|\bhow many\b", re.I)
+    r"多少(?:[个家根项座条名位次台辆只件户所吨款种]|人(?![力工]))|几[个家项座条名位台辆]|\bhow many\b", re.I)
 _DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bhow long\b", re.I)
 _FIGURE_Q = re.compile(
     r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
@@ -76,6 +76,9 @@ _EN_COMMON = {"The", "In", "It", "On", "At", "By", "For", "As", "This", "That", 
               "Internet", "Information", "Industry", "Technology", "Ministry", "Ministry of Industry"}
 _ZH_ITEM = re.compile(  # an item of an enumeration: before or after a 、
     r"(?<=、)[^、，。；：,;]{2,8}?(?=等|、|和|及|[，。；,])|[^、，。；：,;]{2,8}(?=、)")
+_ORG_END = re.compile(  # the last word of an organisation's name
+    r"(?:公司|集团|研究院|分院|学院|大学|研究所|实验室|中心|协会|联盟|委员会|基金会|银行|组织|局|厅|署)$")
+_ORG_TAGS = {"n", "nr", "ns", "nt", "nz", "ng", "t", "a", "eng", "j", "nrt", "vn"}  # words a name is made of
 _ZH_EDGE = re.compile(r"^(?:在|和|与|及|以及|包括|如|涵盖|覆盖)|(?:等领域|等行业|等)$")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -165,12 +168,41 @@ def _spans(kind: str, sentence: str) -> list[tuple[int, int]]:
             if flag in ("nt", "nz") and len(word) >= 2:
                 spans.append((sentence.find(word, at), sentence.find(word, at) + len(word)))
             at += len(word)
+        spans += _organisations(sentence)
         for m in _ZH_ITEM.finditer(sentence):
             item = _ZH_EDGE.sub("", m.group(0))
             if len(item) >= 2:
                 a = sentence.find(item, m.start())
                 spans.append((a, a + len(item)))
     return spans
+
+
+def _organisations(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the organisations' names in a Chinese ``sentence`` that jieba does not tag as
+    one word: a run of nouns ending with an organisation word (研究院, 公司, 集团, ...).
+
+    >>> s = "金砖国家未来网络研究院中国分院，成为落地深圳的首个国际组织。"
+    >>> [s[a:b] for a, b in _organisations(s)]
+    ['金砖国家未来网络研究院中国分院']
+    """
+    out, run, at = [], [], 0  # run: (start, end, word) of the nouns read so far
+    for word, flag in pos_cut(sentence):
+        start = sentence.find(word, at)
+        at = start + len(word) if start >= 0 else at
+        if start < 0 or flag not in _ORG_TAGS:
+            run = []
+            continue
+        run.append((start, at, word))
+        if _ORG_END.search(word) and len(run) > 1:
+            first = next(i for i, r in enumerate(run) if r[2] not in _ORG_SKIP)
+            if at - run[first][0] >= 4 and first < len(run) - 1:
+                if out and out[-1][0] == run[first][0]:
+                    out.pop()  # the same run, grown: 研究院 -> 研究院中国分院
+                out.append((run[first][0], at))
+    return out
+
+
+_ORG_SKIP = {"首个", "其中", "记者"}
 
 
 def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

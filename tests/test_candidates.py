@@ -65,6 +65,20 @@ def test_how_many_is_not_answered_by_a_share():
     assert found == ["180万辆"]
 
 
+def test_an_amount_of_labour_is_answered_by_a_share():
+    # "多少人力" asks how much labour, not how many people: the share saved is the answer
+    found = texts("富士康的“熄灯工厂”节省了多少人力？", ["令生产效率提高30%，人力节省88%，提升效益2.5倍。"])
+    assert "88%" in found
+    assert texts("工厂有多少人？", ["工厂员工减少了88%，现有200人。"]) == ["200人"]
+
+
+def test_an_organisation_jieba_splits_is_one_candidate():
+    found = texts("Which was the first international organization to set up in Shenzhen?",
+                  ["金砖国家未来网络研究院中国分院，成为落地深圳的首个国际组织。"])
+    assert "金砖国家未来网络研究院中国分院" in found
+    assert "深圳巴士集团" in texts("哪家公司利用了这个平台？", ["深圳巴士集团利用华龙讯达的平台。"])
+
+
 def test_a_value_the_question_states_is_not_a_candidate():
     found = texts("How long did it take Shenzhen to raise daily mask output from 20,000 to 10 million?",
                   ["Shenzhen raised daily mask output from 20,000 to 10 million in a month and a half."])
