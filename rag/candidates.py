@@ -55,6 +55,11 @@ _DATE_Q = re.compile(
 _NAME_Q = re.compile(
     r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b", re.I)
 
+_PERSON_Q = re.compile(  # a person asked for: an organisation or a list item is no answer
+    r"谁|哪位|什么人|\bwho(?:m|se)?\b|\bwhich (?:[\w'’-]+ ){0,3}?(?:executive|official|director|manager|"
+    r"head|leader|chairman|chairwoman|president|mayor|minister|secretary|expert|professor|scientist|"
+    r"engineer|researcher|person|spokes(?:man|woman|person)|founder|CEO|chief)\b", re.I)
+
 _CN_NUMBER = r"[一二两三四五六七八九十半几]+"
 _DURATION = re.compile(
     rf"(?:(?<![\d.])\d{{1,3}}(?:\.\d+)?|{_CN_NUMBER})\s*(?:个)?半?(?:个)?(?:小时|分钟|秒钟?|天|周|星期|个月|(?<=[个半])月|年)半?"
@@ -205,6 +210,22 @@ def _organisations(sentence: str) -> list[tuple[int, int]]:
 _ORG_SKIP = {"首个", "其中", "记者"}
 
 
+def _people(candidates: list[Candidate]) -> list[Candidate]:
+    """Of name ``candidates``, for a question asking a person: those that may be one (a Chinese
+    person's name, jieba's ``nr``, or an English name) when any Chinese person's name is among
+    them; all of them otherwise (a name jieba misses stays a candidate).
+
+    >>> cs = [Candidate("RGB电子有限公司", "name", 0, "创维-RGB电子有限公司生产车间。"),
+    ...       Candidate("尹占江", "name", 1, "创维-RGB公司总裁助理尹占江告诉记者。")]
+    >>> [c.text for c in _people(cs)]
+    ['尹占江']
+    """
+    people = [c for c in candidates if c.text in chinese_names(c.sentence)]
+    if not people:
+        return candidates
+    return [c for c in candidates if c in people or not re.search(r"[\u4e00-\u9fff]", c.text)]
+
+
 def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """``spans`` in order, a span inside (or overlapping) a longer one dropped.
 
@@ -244,6 +265,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     asked = set(years_asked(question))
     in_question = {round(f.value, 6) for f in find_figures(question)}
     count = bool(_COUNT_Q.search(question))
+    person = kind == "name" and bool(_PERSON_Q.search(question))
     folded_q = question.casefold()
     out: list[Candidate] = []
     seen: set[str] = set()
@@ -266,7 +288,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                     continue  # a figure of another year: years are code's job
                 seen.add(text)
                 out.append(Candidate(text, kind if kind != "duration" else "duration", n, sentence))
-    return out[:MAX_CANDIDATES]
+    return (_people(out) if person else out)[:MAX_CANDIDATES]
 
 
 def _shown(sentence: str, texts: Sequence[str]) -> str:

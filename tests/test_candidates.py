@@ -106,6 +106,16 @@ def test_names_chinese_and_english():
     assert "Hualong" in en and "Huawei" not in en and "Foxconn" not in en
 
 
+def test_a_question_asking_a_person_is_answered_by_a_person_not_a_company():
+    found = texts("Which Skyworth-RGB executive described the company's 5G flexible manufacturing workshop?",
+                  ["在深圳创维-RGB电子有限公司生产车间，记者看到了5G+柔性制造车间。",
+                   "创维-RGB公司总裁助理尹占江告诉记者，创维柔性制造车间的库容量提升了2.5倍；"])
+    assert found == ["尹占江"]
+    # a company asked for keeps the companies
+    bus = ["深圳巴士集团利用华龙讯达的平台，总经理王明说。"]
+    assert "深圳巴士集团" in texts("哪家公司利用了这个平台？", bus)
+
+
 def test_list_items():
     found = texts("除了电子、机械装备和生物医药，深圳的工业互联网还应用到了哪个制造领域？",
                   ["深圳在电子制造、机械装备、精密制造、生物医药、服装等领域开展了应用。"])
