@@ -97,6 +97,7 @@ class Candidate:
     kind: str  # "figure", "duration", "date", "name" or "item"
     passage: int  # 0-based passage it comes from
     sentence: str  # the sentence holding it (shown to the scorer)
+    date: str = ""  # its article's date (YYYY-MM-DD), when known
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                 if asked and kind != "date" and years and not years & asked:
                     continue  # a figure of another year: years are code's job
                 seen.add(text)
-                out.append(Candidate(text, kind if kind != "duration" else "duration", n, sentence))
+                out.append(Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""))
     return (_people(out) if person else out)[:MAX_CANDIDATES]
 
 
@@ -316,11 +317,91 @@ def candidate_messages(question: str, candidates: Sequence[Candidate], lang: Lan
     '资料：\\n已完成15条线路的建模。\\n\\n问题：完成了多少条线路的建模？'
     """
     sentences: dict[str, list[str]] = {}
+    dated: dict[str, str] = {}
     for c in candidates:
         sentences.setdefault(c.sentence, []).append(c.text)
-    text = "\n".join(_shown(s, texts) for s, texts in sentences.items())
+        dated.setdefault(c.sentence, c.date)
+    year_asked = bool(years_asked(question))
+    text = "\n".join(_dated(_shown(s, texts), dated[s] if year_asked else "", lang)
+                     for s, texts in sentences.items())
     user = f"资料：\n{text}\n\n问题：{question}" if lang == "zh" else f"Text:\n{text}\n\nQuestion: {question}"
     return [{"role": "system", "content": INSTRUCTION[lang]}, {"role": "user", "content": user}]
+
+
+def surface_forms(candidate: Candidate) -> list[str]:
+    """The ways a reply may write ``candidate``: as the source does, and for a figure also without
+    its qualifier, its unit, or both (a reply "7.5万" gives the candidate "超过7.5万个").
+
+    >>> surface_forms(Candidate("超过7.5万个", "figure", 0, ""))
+    ['超过7.5万个', '7.5万', '超过7.5万', '7.5万个']
+    >>> surface_forms(Candidate("nearly 10,000", "figure", 0, ""))
+    ['nearly 10,000', '10,000']
+    """
+    text = candidate.text
+    figures = find_figures(text) if candidate.kind == "figure" else []
+    if len(figures) != 1:
+        return [text]
+    f = figures[0]
+    forms = [text, f.text, text[: f.end].strip(), text[f.start :].strip()]
+    return [t for t in dict.fromkeys(forms) if t]
+
+
+def scoring_options(candidates: Sequence[Candidate]) -> tuple[list[str], list[int]]:
+    """The options to score for ``candidates`` (each one's surface forms, a form another
+    candidate already has left to that one) then ``NOT_STATED``, and the index of the candidate
+    each option stands for (``len(candidates)`` for ``NOT_STATED``).
+
+    >>> cs = [Candidate("超4.6万个", "figure", 0, ""), Candidate("4.6万", "figure", 0, "")]
+    >>> scoring_options(cs)
+    (['超4.6万个', '超4.6万', '4.6万个', '4.6万', 'NOT_STATED'], [0, 0, 0, 1, 2])
+    """
+    options, owner = [], []
+    taken = {c.text for c in candidates}
+    for i, c in enumerate(candidates):
+        for form in surface_forms(c):
+            if form == c.text or (form not in taken and form not in options):
+                options.append(form)
+                owner.append(i)
+    return [*options, NOT_STATED], [*owner, len(candidates)]
+
+
+def merged_scores(scores: Sequence[tuple[float, int]], owner: Sequence[int]) -> list[tuple[float, int]]:
+    """One (log-probability, tokens) per candidate and ``NOT_STATED`` from the scores of the
+    options ``scoring_options`` gave: the probabilities of a candidate's forms added up, its
+    tokens those of its first form.
+
+    >>> [(round(lp, 3), n) for lp, n in merged_scores([(-1.0, 3), (-1.0, 2), (-0.5, 4)], [0, 0, 1])]
+    [(-0.307, 3), (-0.5, 4)]
+    """
+    out: dict[int, tuple[float, int]] = {}
+    for (lp, n), i in zip(scores, owner, strict=True):
+        if i in out:
+            top = max(out[i][0], lp)
+            out[i] = (top + math.log(math.exp(out[i][0] - top) + math.exp(lp - top)), out[i][1])
+        else:
+            out[i] = (lp, n)
+    return [out[i] for i in sorted(out)]
+
+
+def _dated(sentence: str, date: str, lang: Lang) -> str:
+    """``sentence`` after its article's month when it names no year itself (``date``: YYYY-MM-DD,
+    "" for none): a question about "early 2024" is answered by a cumulative figure of an article
+    of January 2024, whose sentence says no year.
+
+    >>> _dated("全市累计建设5G基站超过7.5万个。", "2024-01-10", "zh")
+    '（2024年1月的报道）全市累计建设5G基站超过7.5万个。'
+    >>> _dated("The city built 46,600 base stations.", "2021-01-21", "en")
+    '(reported in January 2021) The city built 46,600 base stations.'
+    >>> _dated("2020年，深圳建成5G基站4.76万个。", "2021-01-21", "zh")
+    '2020年，深圳建成5G基站4.76万个。'
+    """
+    m = re.fullmatch(r"((?:19|20)\d\d)-(\d\d)(?:-\d\d)?", date[:10] if date else "")
+    if not m or YEAR.search(sentence) or not 1 <= int(m.group(2)) <= 12:
+        return sentence
+    year, month = m.group(1), int(m.group(2))
+    if lang == "zh":
+        return f"（{year}年{month}月的报道）{sentence}"
+    return f"(reported in {_MONTHS[month - 1]} {year}) {sentence}"
 
 
 def probabilities(scores: Sequence[tuple[float, int]], length_power: float = 0.0) -> list[float]:

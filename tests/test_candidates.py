@@ -224,6 +224,25 @@ def test_setting_off_and_why_questions_skip_the_step(fixture_index):
     assert p.generator.scored == []
 
 
+def test_a_figure_the_model_writes_without_its_qualifier_is_still_that_candidate(fixture_index):
+    # the model would reply "4.6万" rather than the source's "超4.6万个": that form is the candidate's too
+    p = scorer_pipeline(fixture_index, {"超4.6万个": -6.0, "4.6万": -0.9, "4.6万个": -1.2, NOT_STATED: -1.0})
+    answer = p.ask("2020年深圳建成了多少个5G基站？")
+    assert not answer.abstained and answer.text.startswith("超4.6万个[1]"), answer.text
+    assert {"4.6万", "4.6万个"} <= set(p.generator.scored[0][1])
+
+
+def test_a_sentence_naming_no_year_is_shown_with_its_articles_month():
+    c = Candidate("超过7.5万个", "figure", 0, "全市累计建设5G基站超过7.5万个。", "2024-01-10")
+    user = candidate_messages("截至2024年初，深圳累计建成了多少个5G基站？", [c], "zh")[1]["content"]
+    assert "（2024年1月的报道）全市累计建设5G基站超过7.5万个。" in user
+    # no year asked: the sentence as it is
+    assert "报道" not in candidate_messages("深圳累计建成了多少个5G基站？", [c], "zh")[1]["content"]
+    found = extract_candidates("截至2024年初，深圳累计建成了多少个5G基站？", ["全市累计建设5G基站超过7.5万个。"],
+                               ["2024-01-10"])
+    assert found[0].date == "2024-01-10"
+
+
 # --------------------------------------------------------------------------- the real scorer
 
 @pytest.mark.models
