@@ -6,14 +6,17 @@ Most news questions ask for a figure, a date, a name or an item of a list. For t
   written freely);
 * ``extract_candidates`` takes every span of that kind from the evidence sentences: figures with
   their qualifier and unit (``rag.figures``), durations, dates, people's names (jieba's ``nr``),
-  organisations (``nt``), capitalised English names, list items. Code handles years: a candidate
-  whose sentence is about another year than the question asks is dropped, and so is a value the
-  question itself states;
+  organisations (``nt``, or nouns ending in 研究院, 公司...), capitalised English names, list
+  items. Code handles years: a candidate whose sentence is about another year than the question
+  asks is dropped, and so is a value the question itself states; a question asking a person
+  keeps people's names only, when the evidence names one;
 * ``candidate_messages`` is the short prompt the generator scores the candidates under (the
   sentences holding them, the question, and the instruction to copy the answer or say
-  ``NOT_STATED``), and ``choose`` turns its log-probabilities into a ``Choice``: answer with the
-  best candidate, abstain when "not stated" wins or no candidate is likely, or leave the question
-  to free generation on a tie;
+  ``NOT_STATED``; a sentence naming no year is shown after its article's month when the question
+  asks a year); ``scoring_options`` lists each figure in every form a reply may write it ("7.5万"
+  for "超过7.5万个") and ``merged_scores`` adds up their probabilities; ``choose`` turns the
+  log-probabilities into a ``Choice``: answer with the best candidate, abstain when "not stated"
+  wins or no candidate is likely, or leave the question to free generation on a tie;
 * ``written_answer`` writes the chosen span with its citation, converted by code for an English
   reader (4.6万个 -> 46,000; 2020年3月 -> March 2020; 贾兴东 -> Jia Xingdong (贾兴东)).
 
