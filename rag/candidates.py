@@ -6,14 +6,17 @@ Most news questions ask for a figure, a date, a name or an item of a list. For t
   written freely);
 * ``extract_candidates`` takes every span of that kind from the evidence sentences: figures with
   their qualifier and unit (``rag.figures``), durations, dates, people's names (jieba's ``nr``),
-  organisations (``nt``), capitalised English names, list items. Code handles years: a candidate
-  whose sentence is about another year than the question asks is dropped, and so is a value the
-  question itself states;
+  organisations (``nt``, or nouns ending in 研究院, 公司...), capitalised English names, list
+  items. Code handles years: a candidate whose sentence is about another year than the question
+  asks is dropped, and so is a value the question itself states; a question asking a person
+  keeps people's names only, when the evidence names one;
 * ``candidate_messages`` is the short prompt the generator scores the candidates under (the
   sentences holding them, the question, and the instruction to copy the answer or say
-  ``NOT_STATED``), and ``choose`` turns its log-probabilities into a ``Choice``: answer with the
-  best candidate, abstain when "not stated" wins or no candidate is likely, or leave the question
-  to free generation on a tie;
+  ``NOT_STATED``; a sentence naming no year is shown after its article's month when the question
+  asks a year); ``scoring_options`` lists each figure in every form a reply may write it ("7.5万"
+  for "超过7.5万个") and ``merged_scores`` adds up their probabilities; ``choose`` turns the
+  log-probabilities into a ``Choice``: answer with the best candidate, abstain when "not stated"
+  wins or no candidate is likely, or leave the question to free generation on a tie;
 * ``written_answer`` writes the chosen span with its citation, converted by code for an English
   reader (4.6万个 -> 46,000; 2020年3月 -> March 2020; 贾兴东 -> Jia Xingdong (贾兴东)).
 
@@ -43,7 +46,7 @@ _WHY = re.compile(
     r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
     r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b", re.I)
 _COUNT_Q = re.compile(  # a count asked: a share is no answer
-    r"多少[个家根项座条名位次台辆只件人户所吨款种]|几[个家项座条名位台辆]|\bhow many\b", re.I)
+    r"多少(?:[个家根项座条名位次台辆只件户所吨款种]|人(?![力工]))|几[个家项座条名位台辆]|\bhow many\b", re.I)
 _DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bhow long\b", re.I)
 _FIGURE_Q = re.compile(
     r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
@@ -54,6 +57,11 @@ _DATE_Q = re.compile(
     r"|\bin which (?:month|year)\b|\bwhat (?:month|year)\b", re.I)
 _NAME_Q = re.compile(
     r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b", re.I)
+
+_PERSON_Q = re.compile(  # a person asked for: an organisation or a list item is no answer
+    r"谁|哪位|什么人|\bwho(?:m|se)?\b|\bwhich (?:[\w'’-]+ ){0,3}?(?:executive|official|director|manager|"
+    r"head|leader|chairman|chairwoman|president|mayor|minister|secretary|expert|professor|scientist|"
+    r"engineer|researcher|person|spokes(?:man|woman|person)|founder|CEO|chief)\b", re.I)
 
 _CN_NUMBER = r"[一二两三四五六七八九十半几]+"
 _DURATION = re.compile(
@@ -76,6 +84,9 @@ _EN_COMMON = {"The", "In", "It", "On", "At", "By", "For", "As", "This", "That", 
               "Internet", "Information", "Industry", "Technology", "Ministry", "Ministry of Industry"}
 _ZH_ITEM = re.compile(  # an item of an enumeration: before or after a 、
     r"(?<=、)[^、，。；：,;]{2,8}?(?=等|、|和|及|[，。；,])|[^、，。；：,;]{2,8}(?=、)")
+_ORG_END = re.compile(  # the last word of an organisation's name
+    r"(?:公司|集团|研究院|分院|学院|大学|研究所|实验室|中心|协会|联盟|委员会|基金会|银行|组织|局|厅|署)$")
+_ORG_TAGS = {"n", "nr", "ns", "nt", "nz", "ng", "t", "a", "eng", "j", "nrt", "vn"}  # words a name is made of
 _ZH_EDGE = re.compile(r"^(?:在|和|与|及|以及|包括|如|涵盖|覆盖)|(?:等领域|等行业|等)$")
 _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
            "November", "December")
@@ -89,6 +100,7 @@ class Candidate:
     kind: str  # "figure", "duration", "date", "name" or "item"
     passage: int  # 0-based passage it comes from
     sentence: str  # the sentence holding it (shown to the scorer)
+    date: str = ""  # its article's date (YYYY-MM-DD), when known
 
 
 @dataclass(frozen=True)
@@ -165,12 +177,57 @@ def _spans(kind: str, sentence: str) -> list[tuple[int, int]]:
             if flag in ("nt", "nz") and len(word) >= 2:
                 spans.append((sentence.find(word, at), sentence.find(word, at) + len(word)))
             at += len(word)
+        spans += _organisations(sentence)
         for m in _ZH_ITEM.finditer(sentence):
             item = _ZH_EDGE.sub("", m.group(0))
             if len(item) >= 2:
                 a = sentence.find(item, m.start())
                 spans.append((a, a + len(item)))
     return spans
+
+
+def _organisations(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the organisations' names in a Chinese ``sentence`` that jieba does not tag as
+    one word: a run of nouns ending with an organisation word (研究院, 公司, 集团, ...).
+
+    >>> s = "金砖国家未来网络研究院中国分院，成为落地深圳的首个国际组织。"
+    >>> [s[a:b] for a, b in _organisations(s)]
+    ['金砖国家未来网络研究院中国分院']
+    """
+    out, run, at = [], [], 0  # run: (start, end, word) of the nouns read so far
+    for word, flag in pos_cut(sentence):
+        start = sentence.find(word, at)
+        at = start + len(word) if start >= 0 else at
+        if start < 0 or flag not in _ORG_TAGS:
+            run = []
+            continue
+        run.append((start, at, word))
+        if _ORG_END.search(word) and len(run) > 1:
+            first = next(i for i, r in enumerate(run) if r[2] not in _ORG_SKIP)
+            if at - run[first][0] >= 4 and first < len(run) - 1:
+                if out and out[-1][0] == run[first][0]:
+                    out.pop()  # the same run, grown: 研究院 -> 研究院中国分院
+                out.append((run[first][0], at))
+    return out
+
+
+_ORG_SKIP = {"首个", "其中", "记者"}
+
+
+def _people(candidates: list[Candidate]) -> list[Candidate]:
+    """Of name ``candidates``, for a question asking a person: those that may be one (a Chinese
+    person's name, jieba's ``nr``, or an English name) when any Chinese person's name is among
+    them; all of them otherwise (a name jieba misses stays a candidate).
+
+    >>> cs = [Candidate("RGB电子有限公司", "name", 0, "创维-RGB电子有限公司生产车间。"),
+    ...       Candidate("尹占江", "name", 1, "创维-RGB公司总裁助理尹占江告诉记者。")]
+    >>> [c.text for c in _people(cs)]
+    ['尹占江']
+    """
+    people = [c for c in candidates if c.text in chinese_names(c.sentence)]
+    if not people:
+        return candidates
+    return [c for c in candidates if c in people or not re.search(r"[\u4e00-\u9fff]", c.text)]
 
 
 def _disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -212,6 +269,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     asked = set(years_asked(question))
     in_question = {round(f.value, 6) for f in find_figures(question)}
     count = bool(_COUNT_Q.search(question))
+    person = kind == "name" and bool(_PERSON_Q.search(question))
     folded_q = question.casefold()
     out: list[Candidate] = []
     seen: set[str] = set()
@@ -233,8 +291,8 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                 if asked and kind != "date" and years and not years & asked:
                     continue  # a figure of another year: years are code's job
                 seen.add(text)
-                out.append(Candidate(text, kind if kind != "duration" else "duration", n, sentence))
-    return out[:MAX_CANDIDATES]
+                out.append(Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""))
+    return (_people(out) if person else out)[:MAX_CANDIDATES]
 
 
 def _shown(sentence: str, texts: Sequence[str]) -> str:
@@ -262,11 +320,91 @@ def candidate_messages(question: str, candidates: Sequence[Candidate], lang: Lan
     '资料：\\n已完成15条线路的建模。\\n\\n问题：完成了多少条线路的建模？'
     """
     sentences: dict[str, list[str]] = {}
+    dated: dict[str, str] = {}
     for c in candidates:
         sentences.setdefault(c.sentence, []).append(c.text)
-    text = "\n".join(_shown(s, texts) for s, texts in sentences.items())
+        dated.setdefault(c.sentence, c.date)
+    year_asked = bool(years_asked(question))
+    text = "\n".join(_dated(_shown(s, texts), dated[s] if year_asked else "", lang)
+                     for s, texts in sentences.items())
     user = f"资料：\n{text}\n\n问题：{question}" if lang == "zh" else f"Text:\n{text}\n\nQuestion: {question}"
     return [{"role": "system", "content": INSTRUCTION[lang]}, {"role": "user", "content": user}]
+
+
+def surface_forms(candidate: Candidate) -> list[str]:
+    """The ways a reply may write ``candidate``: as the source does, and for a figure also without
+    its qualifier, its unit, or both (a reply "7.5万" gives the candidate "超过7.5万个").
+
+    >>> surface_forms(Candidate("超过7.5万个", "figure", 0, ""))
+    ['超过7.5万个', '7.5万', '超过7.5万', '7.5万个']
+    >>> surface_forms(Candidate("nearly 10,000", "figure", 0, ""))
+    ['nearly 10,000', '10,000']
+    """
+    text = candidate.text
+    figures = find_figures(text) if candidate.kind == "figure" else []
+    if len(figures) != 1:
+        return [text]
+    f = figures[0]
+    forms = [text, f.text, text[: f.end].strip(), text[f.start :].strip()]
+    return [t for t in dict.fromkeys(forms) if t]
+
+
+def scoring_options(candidates: Sequence[Candidate]) -> tuple[list[str], list[int]]:
+    """The options to score for ``candidates`` (each one's surface forms, a form another
+    candidate already has left to that one) then ``NOT_STATED``, and the index of the candidate
+    each option stands for (``len(candidates)`` for ``NOT_STATED``).
+
+    >>> cs = [Candidate("超4.6万个", "figure", 0, ""), Candidate("4.6万", "figure", 0, "")]
+    >>> scoring_options(cs)
+    (['超4.6万个', '超4.6万', '4.6万个', '4.6万', 'NOT_STATED'], [0, 0, 0, 1, 2])
+    """
+    options, owner = [], []
+    taken = {c.text for c in candidates}
+    for i, c in enumerate(candidates):
+        for form in surface_forms(c):
+            if form == c.text or (form not in taken and form not in options):
+                options.append(form)
+                owner.append(i)
+    return [*options, NOT_STATED], [*owner, len(candidates)]
+
+
+def merged_scores(scores: Sequence[tuple[float, int]], owner: Sequence[int]) -> list[tuple[float, int]]:
+    """One (log-probability, tokens) per candidate and ``NOT_STATED`` from the scores of the
+    options ``scoring_options`` gave: the probabilities of a candidate's forms added up, its
+    tokens those of its first form.
+
+    >>> [(round(lp, 3), n) for lp, n in merged_scores([(-1.0, 3), (-1.0, 2), (-0.5, 4)], [0, 0, 1])]
+    [(-0.307, 3), (-0.5, 4)]
+    """
+    out: dict[int, tuple[float, int]] = {}
+    for (lp, n), i in zip(scores, owner, strict=True):
+        if i in out:
+            top = max(out[i][0], lp)
+            out[i] = (top + math.log(math.exp(out[i][0] - top) + math.exp(lp - top)), out[i][1])
+        else:
+            out[i] = (lp, n)
+    return [out[i] for i in sorted(out)]
+
+
+def _dated(sentence: str, date: str, lang: Lang) -> str:
+    """``sentence`` after its article's month when it names no year itself (``date``: YYYY-MM-DD,
+    "" for none): a question about "early 2024" is answered by a cumulative figure of an article
+    of January 2024, whose sentence says no year.
+
+    >>> _dated("全市累计建设5G基站超过7.5万个。", "2024-01-10", "zh")
+    '（2024年1月的报道）全市累计建设5G基站超过7.5万个。'
+    >>> _dated("The city built 46,600 base stations.", "2021-01-21", "en")
+    '(reported in January 2021) The city built 46,600 base stations.'
+    >>> _dated("2020年，深圳建成5G基站4.76万个。", "2021-01-21", "zh")
+    '2020年，深圳建成5G基站4.76万个。'
+    """
+    m = re.fullmatch(r"((?:19|20)\d\d)-(\d\d)(?:-\d\d)?", date[:10] if date else "")
+    if not m or YEAR.search(sentence) or not 1 <= int(m.group(2)) <= 12:
+        return sentence
+    year, month = m.group(1), int(m.group(2))
+    if lang == "zh":
+        return f"（{year}年{month}月的报道）{sentence}"
+    return f"(reported in {_MONTHS[month - 1]} {year}) {sentence}"
 
 
 def probabilities(scores: Sequence[tuple[float, int]], length_power: float = 0.0) -> list[float]:

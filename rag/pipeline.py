@@ -28,7 +28,15 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
-from .candidates import NOT_STATED, Choice, candidate_messages, choose, extract_candidates, written_answer
+from .candidates import (
+    Choice,
+    candidate_messages,
+    choose,
+    extract_candidates,
+    merged_scores,
+    scoring_options,
+    written_answer,
+)
 from .chunking import ChunkParams, sentence_spans
 from .config import Settings
 from .conflicts import Source, conflict_note, find_conflicts
@@ -320,7 +328,8 @@ class Pipeline:
             return None, 0
         t = time.perf_counter()
         messages = candidate_messages(question, candidates, lang)
-        scores = generator.candidate_scores(messages, [c.text for c in candidates] + [NOT_STATED])
+        options, owner = scoring_options(candidates)  # each candidate's written forms, then NOT_STATED
+        scores = merged_scores(generator.candidate_scores(messages, options), owner)
         cross = detect_lang(question) != detect_lang(" ".join(c.sentence for c in candidates))
         choice = choose(candidates, scores, min_probability=s.candidate_probability,
                         min_likely=s.candidate_min_likely, cross_language=cross)

@@ -65,6 +65,20 @@ def test_how_many_is_not_answered_by_a_share():
     assert found == ["180万辆"]
 
 
+def test_an_amount_of_labour_is_answered_by_a_share():
+    # "多少人力" asks how much labour, not how many people: the share saved is the answer
+    found = texts("富士康的“熄灯工厂”节省了多少人力？", ["令生产效率提高30%，人力节省88%，提升效益2.5倍。"])
+    assert "88%" in found
+    assert texts("工厂有多少人？", ["工厂员工减少了88%，现有200人。"]) == ["200人"]
+
+
+def test_an_organisation_jieba_splits_is_one_candidate():
+    found = texts("Which was the first international organization to set up in Shenzhen?",
+                  ["金砖国家未来网络研究院中国分院，成为落地深圳的首个国际组织。"])
+    assert "金砖国家未来网络研究院中国分院" in found
+    assert "深圳巴士集团" in texts("哪家公司利用了这个平台？", ["深圳巴士集团利用华龙讯达的平台。"])
+
+
 def test_a_value_the_question_states_is_not_a_candidate():
     found = texts("How long did it take Shenzhen to raise daily mask output from 20,000 to 10 million?",
                   ["Shenzhen raised daily mask output from 20,000 to 10 million in a month and a half."])
@@ -90,6 +104,16 @@ def test_names_chinese_and_english():
                ["In December 2018, Huawei, Foxconn and Hualong were selected by the ministry."])
     # the names the question gives are not answers
     assert "Hualong" in en and "Huawei" not in en and "Foxconn" not in en
+
+
+def test_a_question_asking_a_person_is_answered_by_a_person_not_a_company():
+    found = texts("Which Skyworth-RGB executive described the company's 5G flexible manufacturing workshop?",
+                  ["在深圳创维-RGB电子有限公司生产车间，记者看到了5G+柔性制造车间。",
+                   "创维-RGB公司总裁助理尹占江告诉记者，创维柔性制造车间的库容量提升了2.5倍；"])
+    assert found == ["尹占江"]
+    # a company asked for keeps the companies
+    bus = ["深圳巴士集团利用华龙讯达的平台，总经理王明说。"]
+    assert "深圳巴士集团" in texts("哪家公司利用了这个平台？", bus)
 
 
 def test_list_items():
@@ -198,6 +222,25 @@ def test_setting_off_and_why_questions_skip_the_step(fixture_index):
     p = scorer_pipeline(fixture_index, {"超4.6万个": -0.1})
     p.ask("为什么深圳重视工业互联网应用？")
     assert p.generator.scored == []
+
+
+def test_a_figure_the_model_writes_without_its_qualifier_is_still_that_candidate(fixture_index):
+    # the model would reply "4.6万" rather than the source's "超4.6万个": that form is the candidate's too
+    p = scorer_pipeline(fixture_index, {"超4.6万个": -6.0, "4.6万": -0.9, "4.6万个": -1.2, NOT_STATED: -1.0})
+    answer = p.ask("2020年深圳建成了多少个5G基站？")
+    assert not answer.abstained and answer.text.startswith("超4.6万个[1]"), answer.text
+    assert {"4.6万", "4.6万个"} <= set(p.generator.scored[0][1])
+
+
+def test_a_sentence_naming_no_year_is_shown_with_its_articles_month():
+    c = Candidate("超过7.5万个", "figure", 0, "全市累计建设5G基站超过7.5万个。", "2024-01-10")
+    user = candidate_messages("截至2024年初，深圳累计建成了多少个5G基站？", [c], "zh")[1]["content"]
+    assert "（2024年1月的报道）全市累计建设5G基站超过7.5万个。" in user
+    # no year asked: the sentence as it is
+    assert "报道" not in candidate_messages("深圳累计建成了多少个5G基站？", [c], "zh")[1]["content"]
+    found = extract_candidates("截至2024年初，深圳累计建成了多少个5G基站？", ["全市累计建设5G基站超过7.5万个。"],
+                               ["2024-01-10"])
+    assert found[0].date == "2024-01-10"
 
 
 # --------------------------------------------------------------------------- the real scorer
