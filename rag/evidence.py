@@ -36,6 +36,7 @@ from .embedding import Embedder
 from .figures import YEAR, Figure, english_amount, find_figures
 from .keyword import KeywordIndex, expand_query, tokenize
 from .lang import detect_lang
+from .lexicon import cross_scores
 from .retrieval import Passage
 from .types import Hit, Lang
 
@@ -230,6 +231,7 @@ def needs_context(sentence: str) -> bool:
 # --------------------------------------------------------------------------- choosing sentences
 
 WEIGHTS = {"e5": 1.0, "encoder2": 0.3, "bm25": 0.3}  # as in retrieval's fusion (config: dense/encoder2/bm25)
+CROSS_WEIGHT = 0.3  # CC-CEDICT word overlap (rag.lexicon), for sentences in the question's other language
 
 
 @dataclass(frozen=True)
@@ -347,9 +349,19 @@ class EvidencePicker:
             q_tokens = tokenize(part.text) + expand_query(part.text)
             bound = keyword.best_possible(q_tokens) or 1.0
             score += WEIGHTS["bm25"] * keyword.scores(q_tokens) / bound
+            score += CROSS_WEIGHT * self._across(part.text, texts, langs)
             own = part.own or part.text
             score += np.array([sentence_bonus(own, s.text, s.hit.doc.date) for s in sentences])
             out.append([float(x) for x in score])
+        return out
+
+    @staticmethod
+    def _across(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+        """``rag.lexicon``'s score of the sentences in the other language than ``question``, 0 else."""
+        out = np.zeros(len(texts))
+        other = [i for i, lang in enumerate(langs) if lang != detect_lang(question)]
+        if CROSS_WEIGHT and other:
+            out[other] = cross_scores(question, [texts[i] for i in other])
         return out
 
     def _bonus(self, space: str, langs: Sequence[str]) -> np.ndarray:

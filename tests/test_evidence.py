@@ -165,3 +165,30 @@ def test_multi_part_prompt_lists_the_parts(tmp_path):
     p.ask("深圳2020年和2023年的5G基站分别有多少个？")
     user = gen.seen[0][1]["content"]
     assert "这个问题有2问" in user and "(1) 深圳2020年的5G基站有多少个？" in user
+
+
+# --------------------------------------------------------------------------- across languages
+
+SKYWORTH = make_doc(
+    "sky",
+    "创维云工厂连接了深圳的上下游企业。"
+    "创维柔性制造车间的库容量提升了2.5倍。",
+    "创维",
+)
+
+
+def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(tmp_path, monkeypatch):
+    import rag.evidence
+
+    store = _store(tmp_path, [SKYWORTH])
+    emb = FakeEmbedder()  # folds "shenzhen" and 深圳 together: the distractor has the city
+    (chunk,) = store.chunks(store.doc_rows("sky"))
+    hits = (Hit(chunk, store.doc("sky"), 1.0, 1),)
+    q = "By how much did the flexible manufacturing workshop in Shenzhen increase storage capacity?"
+    parts = [Part(q, emb.embed([q], "query")[0], hits)]
+    monkeypatch.setattr(rag.evidence, "CROSS_WEIGHT", 0.0)
+    _, best = EvidencePicker(store, emb).select(parts, 18)
+    assert "云工厂" in best[0][0]  # without the dictionary: the sentence naming the city
+    monkeypatch.undo()
+    _, best = EvidencePicker(store, emb).select(parts, 18)
+    assert "库容量" in best[0][0]
