@@ -8,6 +8,9 @@ the pipeline. ``EvidencePicker.select`` then scores every sentence of the retrie
 * the e5 cosine and the second encoder's cosine (with the same cross-language bonus as
   retrieval), and BM25 over the candidate sentences (``rag.keyword`` tokens, as a share of
   the best possible score);
+* across languages, the share of the question's words the sentence speaks of through
+  CC-CEDICT (``rag.lexicon``); a few sentences of the hits' articles that share most of them
+  are scored too, though no hit's chunk holds them;
 * the question's years (a sentence naming another year and not the asked one loses, one
   naming the asked year gains) and the kind of figure asked for (a share, an amount).
 
@@ -283,6 +286,33 @@ def candidate_sentences(hits: Sequence[Hit], article: dict[str, str], per_hit: i
     return out
 
 
+LEXICAL_EXTRA = 2  # sentences per part found by rag.lexicon alone in the hits' articles of the other language
+LEXICAL_FLOOR = 0.4  # ... when they share at least this (weighted) share of the part's words
+
+
+def lexical_sentences(questions: Sequence[str], hits: Sequence[Hit], article: dict[str, str],
+                      known: Sequence[Sentence]) -> list[Sentence]:
+    """Across languages, the sentences of the hits' articles that share most of a question's
+    words through the dictionary (``rag.lexicon``) though no hit's chunk holds them: up to
+    ``LEXICAL_EXTRA`` per question, each brought by its article's first hit."""
+    first: dict[str, Hit] = {}
+    for hit in hits:
+        first.setdefault(hit.chunk.doc_id, hit)
+    seen = {(s.hit.chunk.doc_id, s.index) for s in known}
+    out: list[Sentence] = []
+    for question in questions:
+        lang = detect_lang(question)
+        pool = [(doc, i, a, b) for doc, h in first.items() if h.chunk.lang != lang
+                for i, (a, b) in enumerate(sentence_spans(article[doc])) if (doc, i) not in seen]
+        scores = cross_scores(question, [article[d][a:b] for d, _, a, b in pool]) if pool else []
+        for k in np.argsort(-np.asarray(scores), kind="stable")[:LEXICAL_EXTRA]:
+            doc, i, a, b = pool[k]
+            if scores[k] >= LEXICAL_FLOOR and (doc, i) not in seen:
+                seen.add((doc, i))
+                out.append(Sentence(first[doc], a, b, article[doc][a:b], i))
+    return out
+
+
 def pick(scores: Sequence[Sequence[float]], sizes: Sequence[int], budget: int,
          per_part: int = 3, margin: float = 0.12) -> list[int]:
     """Sentence indices to show: each part's best (always), then each part's next best in
@@ -325,6 +355,7 @@ class EvidencePicker:
         hits = [h for p in parts for h in p.hits[:max_hits]]
         articles = {h.chunk.doc_id: self.store.doc_text(h.chunk.doc_id) for h in hits}
         sentences = candidate_sentences(hits, articles)
+        sentences += lexical_sentences([p.text for p in parts], hits, articles, sentences)
         if not sentences:
             return [], []
         scores = self._scores(parts, sentences)
