@@ -8,7 +8,7 @@ the pipeline. ``EvidencePicker.select`` then scores every sentence of the retrie
 * the e5 cosine and the second encoder's cosine (with the same cross-language bonus as
   retrieval), and BM25 over the candidate sentences (``rag.keyword`` tokens, as a share of
   the best possible score);
-* across languages, the share of the question's words the sentence speaks of through
+* for an English question, the share of its words a Chinese sentence speaks of through
   CC-CEDICT (``rag.lexicon``); a few sentences of the hits' articles that share most of them
   are scored too, though no hit's chunk holds them;
 * the question's years (a sentence naming another year and not the asked one loses, one
@@ -235,6 +235,9 @@ def needs_context(sentence: str) -> bool:
 
 WEIGHTS = {"e5": 1.0, "encoder2": 0.3, "bm25": 0.3}  # as in retrieval's fusion (config: dense/encoder2/bm25)
 CROSS_WEIGHT = 0.3  # CC-CEDICT word overlap (rag.lexicon), for sentences in the question's other language
+# ... for questions in these languages only: over English sentences, Chinese questions lost their right
+# Chinese sentences to English ones (2 of 24 zh->zh seed questions) for 2 zh->en gained
+CROSS_FROM = ("en",)
 
 
 @dataclass(frozen=True)
@@ -292,9 +295,9 @@ LEXICAL_FLOOR = 0.4  # ... when they share at least this (weighted) share of the
 
 def lexical_sentences(questions: Sequence[str], hits: Sequence[Hit], article: dict[str, str],
                       known: Sequence[Sentence]) -> list[Sentence]:
-    """Across languages, the sentences of the hits' articles that share most of a question's
-    words through the dictionary (``rag.lexicon``) though no hit's chunk holds them: up to
-    ``LEXICAL_EXTRA`` per question, each brought by its article's first hit."""
+    """Across languages (a question in ``CROSS_FROM``), the sentences of the hits' articles
+    that share most of its words through the dictionary (``rag.lexicon``) though no hit's chunk
+    holds them: up to ``LEXICAL_EXTRA`` per question, each brought by its article's first hit."""
     first: dict[str, Hit] = {}
     for hit in hits:
         first.setdefault(hit.chunk.doc_id, hit)
@@ -302,6 +305,8 @@ def lexical_sentences(questions: Sequence[str], hits: Sequence[Hit], article: di
     out: list[Sentence] = []
     for question in questions:
         lang = detect_lang(question)
+        if lang not in CROSS_FROM:
+            continue
         pool = [(doc, i, a, b) for doc, h in first.items() if h.chunk.lang != lang
                 for i, (a, b) in enumerate(sentence_spans(article[doc])) if (doc, i) not in seen]
         scores = cross_scores(question, [article[d][a:b] for d, _, a, b in pool]) if pool else []
@@ -390,7 +395,8 @@ class EvidencePicker:
     def _across(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
         """``rag.lexicon``'s score of the sentences in the other language than ``question``, 0 else."""
         out = np.zeros(len(texts))
-        other = [i for i, lang in enumerate(langs) if lang != detect_lang(question)]
+        qlang = detect_lang(question)
+        other = [i for i, lang in enumerate(langs) if lang != qlang and qlang in CROSS_FROM]
         if CROSS_WEIGHT and other:
             out[other] = cross_scores(question, [texts[i] for i in other])
         return out
