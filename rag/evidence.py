@@ -8,6 +8,9 @@ the pipeline. ``EvidencePicker.select`` then scores every sentence of the retrie
 * the e5 cosine and the second encoder's cosine (with the same cross-language bonus as
   retrieval), and BM25 over the candidate sentences (``rag.keyword`` tokens, as a share of
   the best possible score);
+* for an English question, the share of its words a Chinese sentence speaks of through
+  CC-CEDICT (``rag.lexicon``); a few sentences of the hits' articles that share most of them
+  are scored too, though no hit's chunk holds them;
 * the question's years (a sentence naming another year and not the asked one loses, one
   naming the asked year gains) and the kind of figure asked for (a share, an amount).
 
@@ -36,6 +39,7 @@ from .embedding import Embedder
 from .figures import YEAR, Figure, english_amount, find_figures
 from .keyword import KeywordIndex, expand_query, pos_cut, tokenize
 from .lang import detect_lang
+from .lexicon import cross_scores
 from .retrieval import Passage
 from .types import Hit, Lang
 
@@ -315,6 +319,10 @@ def needs_context(sentence: str) -> bool:
 # --------------------------------------------------------------------------- choosing sentences
 
 WEIGHTS = {"e5": 1.0, "encoder2": 0.3, "bm25": 0.3}  # as in retrieval's fusion (config: dense/encoder2/bm25)
+CROSS_WEIGHT = 0.3  # CC-CEDICT word overlap (rag.lexicon), for sentences in the question's other language
+# ... for questions in these languages only: over English sentences, Chinese questions lost their right
+# Chinese sentences to English ones (2 of 24 zh->zh seed questions) for 2 zh->en gained
+CROSS_FROM = ("en",)
 
 
 @dataclass(frozen=True)
@@ -363,6 +371,35 @@ def candidate_sentences(hits: Sequence[Hit], article: dict[str, str], per_hit: i
             seen.add((doc, i))
             texts.add(key)
             out.append(Sentence(hit, a, b, article[doc][a:b], i))
+    return out
+
+
+LEXICAL_EXTRA = 2  # sentences per part found by rag.lexicon alone in the hits' articles of the other language
+LEXICAL_FLOOR = 0.4  # ... when they share at least this (weighted) share of the part's words
+
+
+def lexical_sentences(questions: Sequence[str], hits: Sequence[Hit], article: dict[str, str],
+                      known: Sequence[Sentence]) -> list[Sentence]:
+    """Across languages (a question in ``CROSS_FROM``), the sentences of the hits' articles
+    that share most of its words through the dictionary (``rag.lexicon``) though no hit's chunk
+    holds them: up to ``LEXICAL_EXTRA`` per question, each brought by its article's first hit."""
+    first: dict[str, Hit] = {}
+    for hit in hits:
+        first.setdefault(hit.chunk.doc_id, hit)
+    seen = {(s.hit.chunk.doc_id, s.index) for s in known}
+    out: list[Sentence] = []
+    for question in questions:
+        lang = detect_lang(question)
+        if lang not in CROSS_FROM:
+            continue
+        pool = [(doc, i, a, b) for doc, h in first.items() if h.chunk.lang != lang
+                for i, (a, b) in enumerate(sentence_spans(article[doc])) if (doc, i) not in seen]
+        scores = cross_scores(question, [article[d][a:b] for d, _, a, b in pool]) if pool else []
+        for k in np.argsort(-np.asarray(scores), kind="stable")[:LEXICAL_EXTRA]:
+            doc, i, a, b = pool[k]
+            if scores[k] >= LEXICAL_FLOOR and (doc, i) not in seen:
+                seen.add((doc, i))
+                out.append(Sentence(first[doc], a, b, article[doc][a:b], i))
     return out
 
 
@@ -428,6 +465,7 @@ class EvidencePicker:
         hits = [h for p in parts for h in p.hits[:max_hits]]
         articles = {h.chunk.doc_id: self.store.doc_text(h.chunk.doc_id) for h in hits}
         sentences = candidate_sentences(hits, articles)
+        sentences += lexical_sentences([p.text for p in parts], hits, articles, sentences)
         if not sentences:
             return [], [], []
         scores = self._scores(parts, sentences)
@@ -455,9 +493,20 @@ class EvidencePicker:
             q_tokens = tokenize(part.text) + expand_query(part.text)
             bound = keyword.best_possible(q_tokens) or 1.0
             score += WEIGHTS["bm25"] * keyword.scores(q_tokens) / bound
+            score += CROSS_WEIGHT * self._across(part.text, texts, langs)
             own = part.own or part.text
             score += np.array([sentence_bonus(own, s.text, s.hit.doc.date) for s in sentences])
             out.append([float(x) for x in score])
+        return out
+
+    @staticmethod
+    def _across(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+        """``rag.lexicon``'s score of the sentences in the other language than ``question``, 0 else."""
+        out = np.zeros(len(texts))
+        qlang = detect_lang(question)
+        other = [i for i, lang in enumerate(langs) if lang != qlang and qlang in CROSS_FROM]
+        if CROSS_WEIGHT and other:
+            out[other] = cross_scores(question, [texts[i] for i in other])
         return out
 
     def _bonus(self, space: str, langs: Sequence[str]) -> np.ndarray:

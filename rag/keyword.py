@@ -127,9 +127,13 @@ def _pos_tagger(tk):
 
 
 def warm_up() -> None:
-    """Load jieba's dictionary now (about a second) rather than on the first question."""
+    """Load jieba's dictionary and the cross-language one (``rag.lexicon``) now, a few seconds,
+    rather than on the first question."""
+    from .lexicon import warm_up as warm_up_lexicon
+
     with _jieba_lock:
         _jieba()
+    warm_up_lexicon()
 
 
 def normalize(text: str) -> str:

@@ -259,3 +259,47 @@ def test_each_part_is_answered_from_its_own_evidence(tmp_path):
     (first, options1), (second, options2) = gen.scored
     assert "9630" not in second[-1]["content"] and "7.5万" not in first[-1]["content"]  # its own evidence
     assert "5G基站？" in second[-1]["content"]  # asked with what it leaves out
+
+
+# --------------------------------------------------------------------------- across languages
+
+SKYWORTH = make_doc(
+    "sky",
+    "创维云工厂连接了深圳的上下游企业。"
+    "创维柔性制造车间的库容量提升了2.5倍。",
+    "创维",
+)
+
+
+def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(tmp_path, monkeypatch):
+    import rag.evidence
+
+    store = _store(tmp_path, [SKYWORTH])
+    emb = FakeEmbedder()  # folds "shenzhen" and 深圳 together: the distractor has the city
+    (chunk,) = store.chunks(store.doc_rows("sky"))
+    hits = (Hit(chunk, store.doc("sky"), 1.0, 1),)
+    q = "By how much did the flexible manufacturing workshop in Shenzhen increase storage capacity?"
+    parts = [Part(q, emb.embed([q], "query")[0], hits)]
+    monkeypatch.setattr(rag.evidence, "CROSS_WEIGHT", 0.0)
+    _, best = EvidencePicker(store, emb).select(parts, 18)
+    assert "云工厂" in best[0][0]  # without the dictionary: the sentence naming the city
+    monkeypatch.undo()
+    _, best = EvidencePicker(store, emb).select(parts, 18)
+    assert "库容量" in best[0][0]
+
+
+def test_a_sentence_no_hit_holds_is_brought_by_the_dictionary_across_languages():
+    from rag.evidence import candidate_sentences, lexical_sentences
+    from rag.types import Chunk, DocMeta
+
+    text = "创维云工厂连接了上下游企业。天气很好。今天下雨。大家都很忙。创维柔性制造车间的库容量提升了2.5倍。"
+    chunk = Chunk("sky#0", "sky", "创维云工厂连接了上下游企业。", 0, 14, "zh")
+    hit = Hit(chunk, DocMeta("sky", "", "", "", "zh"), 1.0, 1)
+    known = candidate_sentences([hit], {"sky": text})
+    assert not any("库容量" in s.text for s in known)  # retrieval's chunk and its neighbour only
+    q = "By how much did the flexible manufacturing workshop increase storage capacity?"
+    (found,) = lexical_sentences([q], [hit], {"sky": text}, known)
+    assert found.text == "创维柔性制造车间的库容量提升了2.5倍。"
+    assert text[found.start : found.end] == found.text
+    same_language = "创维车间的库容量提升了多少？"
+    assert lexical_sentences([same_language], [hit], {"sky": text}, known) == []

@@ -1,0 +1,48 @@
+"""The CC-CEDICT bridge between an English question and a Chinese sentence (and back)."""
+
+from __future__ import annotations
+
+from rag.lexicon import concepts, cross_overlap, cross_scores, glosses, text_roots
+
+QUESTION = "By how much did Skyworth's flexible manufacturing workshop increase storage capacity?"
+ANSWER = "创维柔性制造车间的库容量提升了2.5倍。"
+DISTRACTOR = "创维云工厂连接了深圳的上下游企业。"
+
+
+def test_chinese_words_meet_their_english_words():
+    roots = text_roots(ANSWER)
+    for word in ("flexible", "manufacturing", "workshop", "capacity", "increase"):
+        (concept,) = concepts(word)
+        assert concept & roots, word
+
+
+def test_the_answering_sentence_outscores_an_unrelated_one():
+    assert cross_overlap(QUESTION, ANSWER) > 0.6
+    assert cross_overlap(QUESTION, DISTRACTOR) < 0.2
+    answer, distractor = cross_scores(QUESTION, [ANSWER, DISTRACTOR])
+    assert answer > distractor
+
+
+def test_a_chinese_question_meets_an_english_sentence():
+    question = "柔性制造车间的容量提升了多少？"
+    right = "The flexible manufacturing workshop raised its capacity 2.5 times."
+    wrong = "The cloud factory links suppliers in Shenzhen."
+    assert cross_overlap(question, right) > cross_overlap(question, wrong)
+
+
+def test_a_word_every_sentence_shares_counts_little():
+    sentences = ["深圳车间容量", "深圳的工厂", "深圳车间"]
+    scores = cross_scores("Shenzhen workshop capacity", sentences)
+    assert scores[0] == max(scores)
+    assert scores[1] < 0.2  # only the city, which every sentence names
+
+
+def test_pointers_and_classifiers_are_not_glosses():
+    assert "ge4" not in glosses("车间") and "cl" not in glosses("车间")
+    assert glosses("不存在的词语") == frozenset()
+
+
+def test_full_width_emoji_and_mixed_text_do_not_break_the_bridge():
+    assert "workshop" in text_roots("ＡＩ车间😀 workshop，５G")
+    assert concepts("") == ()
+    assert cross_scores("", ["车间"]) == [0.0]
