@@ -61,8 +61,15 @@ from .index import IndexStore, live_build, read_manifest, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
 from .retrieval import Passage, Retrieval, Retriever, select_passages
-from .review import _PART_NOT_FOUND as PART_NOT_FOUND
-from .review import Verdict, abstention_text, cited_sentence, closest_passages, recited, review
+from .review import (
+    PART_NOT_FOUND,
+    Verdict,
+    abstention_text,
+    cited_sentence,
+    closest_passages,
+    recited,
+    review,
+)
 from .stories import doc_vectors, drop_story_duplicates, story_groups
 from .trust import asks_latest, date_note, insist_on_language, language_drift, language_fallback
 from .types import Answer, Citation, Hit, Lang, Timings, Trace

@@ -161,7 +161,7 @@ def _review_parts(parts: Sequence[str], text: str, spans: Sequence[tuple[int, in
         held = held and ok
         if why or unanswered:
             failed.append(f"({k}) {why}" if why else "")
-            piece = f"({k}) {_PART_NOT_FOUND[lang]}" + ("\n" if piece.endswith("\n") else " ")
+            piece = f"({k}) {PART_NOT_FOUND[lang]}" + ("\n" if piece.endswith("\n") else " ")
         out.append(piece)
     return text[: spans[0][0]] + "".join(out).rstrip() + text[spans[-1][1] :], failed, held
 
@@ -380,7 +380,7 @@ _NOT_FOUND: dict[Lang, str] = {
     "zh": "模型认为资料中没有这些问题的答案。",
     "en": "The model found no answer to any part in the passages.",
 }
-_PART_NOT_FOUND: dict[Lang, str] = {
+PART_NOT_FOUND: dict[Lang, str] = {
     "zh": "资料中没有找到这一问的答案。",
     "en": "The articles do not answer this part.",
 }
