@@ -10,6 +10,9 @@
   (``<model>.prompt-<hash>.npz``, checked against the model's sha256 and the prompt text);
   ``TransformersGenerator`` runs a Hugging Face folder or GGUF with transformers (for GPUs
   or other models). Tests use a fake.
+* ``LlamaGenerator.reads`` records every step of a request as a ``Read`` (stage, tokens read,
+  seconds): the candidate prompt and options, the gate, the answer's prompt and generation, the
+  review, a state restore; ``bench speed`` prints them per stage.
 * ``CitationRewriter`` renumbers ``[n]`` markers as text streams: the first passage cited
   becomes [1], the next [2]...; markers that point at no shown passage are dropped.
 
