@@ -10,6 +10,9 @@
   (``<model>.prompt-<hash>.npz``, checked against the model's sha256 and the prompt text);
   ``TransformersGenerator`` runs a Hugging Face folder or GGUF with transformers (for GPUs
   or other models). Tests use a fake.
+* ``LlamaGenerator.reads`` records every step of a request as a ``Read`` (stage, tokens read,
+  seconds): the candidate prompt and options, the gate, the answer's prompt and generation, the
+  review, a state restore; ``bench speed`` prints them per stage.
 * ``CitationRewriter`` renumbers ``[n]`` markers as text streams: the first passage cited
   becomes [1], the next [2]...; markers that point at no shown passage are dropped.
 
@@ -20,11 +23,15 @@ is recognised by the pipeline).
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
@@ -64,6 +71,19 @@ def build_messages(question: str, passages: Sequence[tuple[Hit, str]], lang: Lan
         listed = "".join(f"\n({i}) {p}" for i, p in enumerate(parts, 1))
         user += "\n" + prompt_text(f"parts_{lang}").format(n=len(parts), parts=listed)
     return [{"role": "system", "content": prompt_text(f"system_{lang}")}, {"role": "user", "content": user}]
+
+
+@dataclass(frozen=True)
+class Read:
+    """One step of a request as the generator saw it: the tokens it read into its context (the
+    prompt's new tokens, or one per generated token) and the seconds it took. ``stage`` names the
+    step by the method that ran it: "restore" (a saved system-prompt state loaded), "candidate
+    prompt", "candidate options", "gate", "answer prompt" (up to the first text), "answer
+    generation", "review", "warm-up"."""
+
+    stage: str
+    tokens: int
+    seconds: float
 
 
 class Generator(Protocol):
@@ -113,6 +133,24 @@ class LlamaGenerator:
         self.model_id = path.name
         self._path, self._n_ctx = path, n_ctx
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
+        self.reads: list[Read] = []  # every step's tokens and seconds (``bench speed`` reads and clears it)
+        self._n_read = 0  # tokens read into the context since the start
+        evaluate = self._llm.eval  # the one place llama-cpp-python reads tokens (generate() calls it)
+
+        def counted(tokens: Sequence[int]) -> None:
+            self._n_read += len(tokens)
+            evaluate(tokens)
+
+        self._llm.eval = counted
+
+    @contextmanager
+    def _stage(self, name: str) -> Iterator[None]:
+        """Record the tokens read and the time spent in the block as one ``Read``."""
+        t, n = time.perf_counter(), self._n_read
+        try:
+            yield
+        finally:
+            self.reads.append(Read(name, self._n_read - n, time.perf_counter() - t))
 
     def prompt_tokens(self, messages: list[Message]) -> list[int]:
         """The ChatML prompt of ``messages`` (Qwen's chat template) as tokens, ending where the reply
@@ -142,20 +180,49 @@ class LlamaGenerator:
         llm = self._llm
         if llm.n_tokens >= n and np.array_equal(llm.input_ids[:n], state.input_ids[:n]):
             return
-        llm.load_state(state)
+        with self._stage("restore"):
+            self._set_state(state)
 
-    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
+    def _set_state(self, state) -> None:
+        """Load ``state`` into the context: llama-cpp-python's ``Llama.load_state`` without its copy
+        and scan of the logits buffer (~0.25 s a time on two cores for 300 MB that nothing here
+        reads: sampling runs in llama.cpp, and no stopping criteria or logprobs are used)."""
+        import ctypes
+
+        import llama_cpp
+
+        llm = self._llm
+        ctx = getattr(llm, "_ctx", None)
+        if ctx is None:  # not llama-cpp-python's own class (a test double): its load_state
+            llm.load_state(state)
+            return
+        size = state.llama_state_size
+        blob = (ctypes.c_uint8 * size).from_buffer_copy(state.llama_state)
+        if llama_cpp.llama_state_set_data(ctx.ctx, blob, size) != size:
+            raise RuntimeError("Failed to set llama state data")
+        llm.input_ids[:] = state.input_ids
+        llm.n_tokens = state.n_tokens
+        llm._requires_eval = True  # the logits are not the state's: the next read refreshes them
+
+    def stream(self, messages: list[Message], max_tokens: int = 256, stage: str = "answer") -> Iterator[str]:
+        """The reply to ``messages``, greedy, as text pieces. Its ``Read``s: "<stage> prompt" up to
+        the first piece, "<stage> generation" after it."""
         with self._lock:
             self._restore_prefix(messages)
-            for part in self._llm.create_completion(
+            parts = self._llm.create_completion(
                 prompt=self.prompt_tokens(messages), stream=True, temperature=0.0, top_k=1,
-                max_tokens=max_tokens, repeat_penalty=1.05, stop=["<|im_end|>", "<|endoftext|>"],
-            ):
-                delta = part["choices"][0].get("text")
-                if delta:
-                    yield delta
+                max_tokens=max_tokens, repeat_penalty=1.05, stop=["<|im_end|>", "<|endoftext|>"])
+            with self._stage(f"{stage} prompt"):
+                first = next(parts, None)
+            if first is None:
+                return
+            with self._stage(f"{stage} generation"):
+                for part in itertools.chain([first], parts):
+                    delta = part["choices"][0].get("text")
+                    if delta:
+                        yield delta
 
-    def first_token_logits(self, messages: list[Message]):
+    def first_token_logits(self, messages: list[Message], stage: str = "first token"):
         """Logits of the first token of the reply to ``messages`` (a float64 numpy vector), nothing
         sampled. Tokens already in the context (the same system prompt, passages...) are kept; only
         the new ones are read, and a following ``stream`` of the same messages reads nothing again."""
@@ -165,13 +232,14 @@ class LlamaGenerator:
         tokens = self.prompt_tokens(messages)
         with self._lock:
             self._restore_prefix(messages)
-            same = 0
-            for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
-                if a != b:
-                    break
-                same += 1
-            llm.n_tokens = min(same, len(tokens) - 1)
-            llm.eval(tokens[llm.n_tokens :])
+            with self._stage(stage):
+                same = 0
+                for a, b in zip(llm.input_ids[: llm.n_tokens], tokens, strict=False):
+                    if a != b:
+                        break
+                    same += 1
+                llm.n_tokens = min(same, len(tokens) - 1)
+                llm.eval(tokens[llm.n_tokens :])
             return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
 
     def candidate_scores(self, messages: list[Message], options: Sequence[str]) -> list[tuple[float, int]]:
@@ -182,15 +250,16 @@ class LlamaGenerator:
 
         llm = self._llm
         end = self._tokens("<|im_end|>")
-        last = self.first_token_logits(messages)  # reads the prompt, or reuses it when already read
+        last = self.first_token_logits(messages, "candidate prompt")  # read, or reused when already read
         out = []
-        with self._lock:
+        with self._lock, self._stage("candidate options"):
             n = llm.n_tokens  # the prompt, read by first_token_logits
             for option in options:
                 seq = self._llm.tokenize(option.encode("utf-8"), add_bos=False, special=False) + end
                 llm._ctx.kv_cache_seq_rm(-1, n, -1)
                 llm._batch.set_batch(batch=seq, n_past=n, logits_all=True)
                 llm._ctx.decode(llm._batch)
+                self._n_read += len(seq)
                 rows = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(seq), llm.n_vocab()))
                 logits = np.vstack([last[None, :], rows[:-1].astype(np.float64)])
                 top = logits.max(axis=1, keepdims=True)
@@ -204,7 +273,7 @@ class LlamaGenerator:
         """Probability that the reply to ``messages`` starts with the first token of one of ``words``."""
         import numpy as np
 
-        logits = self.first_token_logits(messages)
+        logits = self.first_token_logits(messages, "gate")
         p = np.exp(logits - logits.max())
         return float(sum(p[i] for i in self._first_ids(words)) / p.sum())
 
@@ -212,7 +281,7 @@ class LlamaGenerator:
         """P(yes) / (P(yes) + P(no)) for the first token of the reply to ``messages``."""
         import numpy as np
 
-        logits = self.first_token_logits(messages)
+        logits = self.first_token_logits(messages, "review")
         p = np.exp(logits - logits.max())
         p_yes, p_no = (float(sum(p[i] for i in self._first_ids(w))) for w in (yes, no))
         return p_yes / (p_yes + p_no) if p_yes + p_no > 0 else 0.5
@@ -234,7 +303,7 @@ class LlamaGenerator:
         import numpy as np
         from llama_cpp.llama import LlamaState
 
-        for _ in self.stream(messages, max_tokens=1):
+        for _ in self.stream(messages, max_tokens=1, stage="warm-up"):
             pass
         with self._lock:
             s = self._llm.save_state()
@@ -288,7 +357,7 @@ class LlamaGenerator:
             state = LlamaState(input_ids=ids, scores=np.zeros((1, self._llm.n_vocab()), dtype=np.single),
                                n_tokens=n, llama_state=blob, llama_state_size=len(blob), seed=0)
             with self._lock:
-                self._llm.load_state(state)
+                self._set_state(state)
         except Exception as exc:  # noqa: BLE001 - any unusable file is recomputed, never fatal
             log.warning("ignored the saved prompt state %s (%s); computing it again", path.name, exc)
             return False

@@ -56,7 +56,7 @@ from .extractive import extract_answer
 from .figures import figure_key, find_figures
 from .followup import standalone
 from .generation import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages, prompt_text
-from .grounding import Evidence
+from .grounding import Evidence, check_messages
 from .index import IndexStore, live_build, read_manifest, target_manifest
 from .keyword import warm_up as warm_up_keywords
 from .lang import detect_lang
@@ -91,11 +91,14 @@ def _has_encoder2(index_dir) -> bool:
 
 
 def _load_generator(settings: Settings) -> tuple[Generator | None, str]:
-    """The generator with both languages' system prompts ready, or None and the reason."""
+    """The generator with every fixed system prompt ready (the answer's and the candidate step's in
+    both languages, the review's check in Chinese), or None and the reason."""
     try:
         generator = LlamaGenerator(settings.gguf_path, settings.n_ctx, settings.n_threads)
-        generator.warm_up(build_messages("?", [], "zh"))
-        generator.warm_up(build_messages("?", [], "en"))
+        for messages in (candidate_messages("?", [], "zh"), candidate_messages("?", [], "en"),
+                         check_messages("?", "?", [], "zh"), build_messages("?", [], "en"),
+                         build_messages("?", [], "zh")):
+            generator.warm_up(messages)
     except ModelError as exc:
         return None, f"generator unavailable, answers are extractive: {exc}"
     return generator, ""

@@ -250,26 +250,66 @@ def _generate(generator, messages, max_tokens: int) -> dict:
             "prompt_tokens": generator.count_tokens(messages)}
 
 
+def stage_breakdown(questions: list[dict]) -> list[dict]:
+    """Per stage of the generator (``rag.generation.Read``), over the questions timed: in how many
+    it ran, and the tokens it read and the seconds it took per question, on average over all the
+    questions (a stage that did not run counts 0), in the order the stages first ran. ``other``
+    is the time to first token spent outside the generator (retrieval, evidence, checks).
+
+    >>> rows = stage_breakdown([{"reads": [("candidate prompt", 90, 2.0)], "first_token_s": 2.5},
+    ...                         {"reads": [("gate", 60, 1.0), ("answer prompt", 2, 0.5),
+    ...                                    ("answer generation", 20, 1.5)], "first_token_s": 2.0}])
+    >>> [(r["stage"], r["questions"], r["tokens"], r["seconds"])
+    ...  for r in rows]  # doctest: +NORMALIZE_WHITESPACE
+    [('candidate prompt', 1, 45.0, 1.0), ('gate', 1, 30.0, 0.5), ('answer prompt', 1, 1.0, 0.25),
+     ('answer generation', 1, 10.0, 0.75), ('other, before the first token', 2, 0.0, 0.5)]
+    """
+    n, rows = len(questions), {}
+    for q in questions:
+        seen = set()
+        for stage, tokens, seconds in q["reads"]:
+            row = rows.setdefault(stage, {"stage": stage, "questions": 0, "tokens": 0.0, "seconds": 0.0})
+            row["questions"] += stage not in seen
+            row["tokens"] += tokens / n
+            row["seconds"] += seconds / n
+            seen.add(stage)
+    before = [q["first_token_s"] - sum(s for st, _, s in q["reads"] if st not in AFTER_FIRST_TOKEN)
+              for q in questions]
+    other = {"stage": "other, before the first token", "questions": n, "tokens": 0.0,
+             "seconds": round(sum(before) / n, 6) if n else 0.0}
+    return [*rows.values(), other]
+
+
+AFTER_FIRST_TOKEN = ("answer generation", "review")  # stages that do not delay the first token
+
+
 def bench_generation(pipeline, questions: list[str]) -> dict:
-    """Ours: the pipeline's own answer. Baseline: the top-5 chunks pasted whole, same model."""
+    """Ours: the pipeline's own answer, with the generator's stages (``stage_breakdown``).
+    Baseline: the top-5 chunks pasted whole, same model."""
     from .lang import detect_lang
 
-    ours, base = [], []
+    ours, base, timed = [], [], []
+    generator = pipeline.generator
     for q in questions:
+        reads = getattr(generator, "reads", [])
+        reads.clear()
         t0 = time.perf_counter()
         a = pipeline.ask(q)
         ours.append({"first_token_s": a.timings.first_token_ms / 1000, "total_s": time.perf_counter() - t0,
                      "prompt_tokens": a.timings.prompt_tokens})
+        stages = [(r.stage, r.tokens, round(r.seconds, 4)) for r in reads]
+        timed.append({"question": q, **ours[-1], "reads": stages})
         r = pipeline.retriever.search(q, 5)
         messages = build_messages(q, [(h, h.chunk.text) for h in r.hits], detect_lang(q))
-        base.append(_generate(pipeline.generator, messages, pipeline.settings.max_new_tokens))
+        base.append(_generate(generator, messages, pipeline.settings.max_new_tokens))
 
     def summary(rows: list[dict]) -> dict:
         return {k: _median([r[k] for r in rows]) for k in rows[0]} if rows else {}
 
     s_ours, s_base = summary(ours), summary(base)
     return {"questions": len(questions), "ours": s_ours, "baseline": s_base,
-            "ttft_ratio": s_base["first_token_s"] / max(s_ours["first_token_s"], 1e-9)}
+            "ttft_ratio": s_base["first_token_s"] / max(s_ours["first_token_s"], 1e-9),
+            "stages": stage_breakdown(timed), "per_question": timed}
 
 
 def _free_port() -> int:
@@ -406,7 +446,25 @@ def format_table(r: dict) -> str:
                      f"{first:.1f} s" if first is not None else "-", "models load after the page"))
     lines = ["| measure | baseline | this project | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
-    return format_cpu(r) + "\n".join(lines)
+    return format_cpu(r) + "\n".join(lines) + format_stages(g.get("stages") if g else None)
+
+
+def format_stages(stages: list[dict] | None) -> str:
+    """The generator's stages as a second table (empty without them).
+
+    >>> print(format_stages([{"stage": "gate", "questions": 3, "tokens": 40.0, "seconds": 0.9}]))
+    <BLANKLINE>
+    <BLANKLINE>
+    | stage (per question, mean) | questions | tokens read | seconds |
+    |---|---|---|---|
+    | gate | 3 | 40.0 | 0.90 |
+    """
+    if not stages:
+        return ""
+    lines = ["", "", "| stage (per question, mean) | questions | tokens read | seconds |",
+             "|---|---|---|---|"]
+    lines += [f"| {s['stage']} | {s['questions']} | {s['tokens']:.1f} | {s['seconds']:.2f} |" for s in stages]
+    return "\n".join(lines)
 
 
 def main(settings: Settings, questions_file: Path, n_questions: int, repeats: int, json_out: Path | None,

@@ -8,9 +8,11 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag.config import Settings
+from rag.generation import build_messages
 from rag.ingest import build
 from rag.models import models_ready
 from rag.pipeline import Pipeline
@@ -69,6 +71,30 @@ def test_the_prompt_is_read_once_per_question(pipeline):
     # answer (rag.grounding.check_messages): one short prompt of its own, read once
     check = [n for n in read[1:] if n > 1]
     assert len(check) <= 1 and all(n <= 300 for n in check), read
+
+
+def test_the_candidate_step_reads_its_system_prompt_from_the_cache(pipeline):
+    """A question answered from candidates reads its short prompt without the fixed instruction
+    (saved beside the model at start-up), then a few tokens per candidate."""
+    generator = pipeline.generator
+    generator.reads.clear()
+    answer = pipeline.ask("深圳2020年规上工业总产值是多少？")
+    stages = {r.stage: r.tokens for r in generator.reads}
+    assert "candidate prompt" in stages and not answer.abstained, (generator.reads, answer)
+    assert stages["candidate prompt"] <= answer.timings.prompt_tokens - 30  # the instruction: 35 tokens
+    assert stages["candidate prompt"] <= 200, generator.reads
+
+
+def test_a_restored_system_prompt_gives_the_logits_of_a_full_restore(pipeline):
+    """The fast restore (no copy of the logits buffer) leaves the context as ``load_state`` does."""
+    generator = pipeline.generator
+    messages = build_messages("深圳建成了多少5G基站？", [], "zh")
+    state, _ = generator._prefix_states[messages[0]["content"]]
+    generator._llm.load_state(state)
+    full = generator.first_token_logits(messages)
+    generator._set_state(state)
+    fast = generator.first_token_logits(messages)
+    assert np.allclose(full, fast, atol=1e-3)
 
 
 def test_unrelated_question_abstains(pipeline):

@@ -35,6 +35,9 @@ class FakeLlama:
     def tokenize(self, text: bytes, add_bos: bool = False, special: bool = False) -> list[int]:
         return list(text)
 
+    def eval(self, tokens: list[int]) -> None:  # not called by these tests' paths
+        raise AssertionError("the fake reads prompts in create_completion only")
+
     def create_completion(self, prompt: list[int], **_: object):
         FakeLlama.evals.append(len(prompt))
         self.input_ids[: len(prompt)] = prompt
@@ -86,6 +89,24 @@ def test_states_are_saved_then_reused_without_reading_the_prompts(model):
     assert again._llm.n_tokens > 0  # the saved state was loaded into the context
     # a question reuses it as before: its context starts with the system prompt
     assert np.array_equal(state.input_ids[:n_system], again._llm.input_ids[:n_system])
+
+
+def test_every_fixed_system_prompt_is_saved_once_then_loaded(model):
+    """The start-up warm-up covers every prompt a question reads with a fixed system prompt: the
+    answer's, the candidate step's (both languages) and the review's check (Chinese)."""
+    from rag.candidates import candidate_messages
+    from rag.config import Settings
+    from rag.grounding import check_messages
+    from rag.pipeline import _load_generator
+
+    settings = Settings(gguf=str(model), n_ctx=4096)
+    generator, notice = _load_generator(settings)
+    assert not notice and len(FakeLlama.evals) == 5 and len(list(model.parent.glob("*.prompt-*.npz"))) == 5
+    again, _ = _load_generator(settings)
+    assert len(FakeLlama.evals) == 5  # the second start read no prompt
+    for messages in (candidate_messages("?", [], "zh"), candidate_messages("?", [], "en"),
+                     check_messages("?", "?", [], "zh"), build_messages("?", [], "en")):
+        assert messages[0]["content"] in again._prefix_states
 
 
 def test_a_changed_prompt_or_model_is_computed_again(model):

@@ -11,7 +11,7 @@ import pytest
 from rag.config import Settings
 from rag.embedding import SentenceTransformerEmbedder
 from rag.models import models_ready
-from rag.speed import _first_delta_s, cpu_info, format_table, peak_gflops
+from rag.speed import _first_delta_s, cpu_info, format_table, peak_gflops, stage_breakdown
 from tests.conftest import fixture_library
 from tests.fakes import FakeGenerator
 from tests.servers import in_process
@@ -52,6 +52,26 @@ def test_speed_table_shows_ratios():
     table = format_table(result)
     assert "| chat ready after start (page served) / peak RSS |  | 5.0 s / 3000 MB |" in table
     assert "| first question answered after start (first text) |  | 21.5 s |" in table
+
+
+def test_speed_table_breaks_the_first_token_down_by_stage():
+    result = {
+        "embedding": {"baseline_chunks_per_s": 20.0, "ours_chunks_per_s": 60.0, "ratio": 3.0,
+                      "cosine_min": 0.9999, "dtype": "bfloat16"},
+        "retrieval": {"corpus_chunks": 38, "corpus_p50_ms": 20.0, "corpus_p95_ms": 30.0,
+                      "big_chunks": 10000, "big_p50_ms": 25.0, "big_p95_ms": 35.0},
+        "generation": {"ours": {"prompt_tokens": 120, "first_token_s": 2.0, "total_s": 3.0},
+                       "baseline": {"prompt_tokens": 900, "first_token_s": 9.0, "total_s": 10.0,
+                                    "gen_tok_s": 12.0}, "ttft_ratio": 4.5,
+                       "stages": stage_breakdown([
+                           {"reads": [("restore", 0, 0.1), ("candidate prompt", 80, 1.6),
+                                      ("candidate options", 30, 0.6)], "first_token_s": 2.5}])},
+        "cold_start": {"ready_s": 12.0, "peak_rss_mb": 3000},
+    }
+    table = format_table(result)
+    assert "| stage (per question, mean) | questions | tokens read | seconds |" in table
+    assert "| candidate prompt | 1 | 80.0 | 1.60 |" in table
+    assert "| other, before the first token | 1 | 0.0 | 0.20 |" in table
 
 
 def test_the_first_answer_is_timed_on_the_api_stream(settings):
