@@ -238,8 +238,8 @@ def test_a_sentence_naming_no_year_is_shown_with_its_articles_month():
     assert "（2024年1月的报道）全市累计建设5G基站超过7.5万个。" in user
     # no year asked: the sentence as it is
     assert "报道" not in candidate_messages("深圳累计建成了多少个5G基站？", [c], "zh")[1]["content"]
-    found = extract_candidates("截至2024年初，深圳累计建成了多少个5G基站？", ["全市累计建设5G基站超过7.5万个。"],
-                               ["2024-01-10"])
+    found = extract_candidates("截至2024年初，深圳累计建成了多少个5G基站？",
+                               ["全市累计建设5G基站超过7.5万个。"], ["2024-01-10"])
     assert found[0].date == "2024-01-10"
 
 
