@@ -34,6 +34,7 @@ from .chunking import sentence_spans
 from .evidence import years_asked
 from .figures import YEAR, cn_numeral, english_figures, find_figures
 from .keyword import pos_cut
+from .lexicon import english_head
 from .names import chinese_names, name_in_english
 from .types import Lang
 
@@ -514,6 +515,8 @@ def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Seque
     ('超4.6万个[1]。', 'More than 46,000 [1].')
     >>> written_answer(Choice("answer", Candidate("贾兴东", "name", 0, ""), 0.9), 2, "en")
     'Jia Xingdong (贾兴东) [2].'
+    >>> written_answer(Choice("answer", Candidate("海南", "item", 0, ""), 0.9), 3, "en")
+    'Hainan Province (海南) [3].'
     """
     text = choice.candidate.text
     if lang == "zh":
@@ -524,6 +527,8 @@ def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Seque
         text = english_duration(text)
     elif choice.candidate.kind == "name" and text in chinese_names(choice.candidate.sentence or text):
         text = name_in_english(text, english_texts)
+    elif choice.candidate.kind in ("name", "item") and (head := english_head(text)):
+        text = f"{head} ({text})"  # a place or thing the sources name only in Chinese
     else:
         text = english_figures(text)
     return f"{text[:1].upper()}{text[1:]} [{number}]."

@@ -96,6 +96,10 @@ _CURRENCY = "|".join(sorted(_CURRENCIES, key=len, reverse=True))
 _CN_AMOUNT = re.compile(
     rf"(?:(?P<q>{_QUALIFIER})\s*)?(?P<num>{_NUM})\s*(?P<mult>万亿|亿|万)"
     rf"(?P<more>多)?\s*(?P<cur>{_CURRENCY})?(?P<mw>[个家项座台辆名人件只吨])?")
+_COUNT_NOUNS = {"倍": "times", "人": "people", "吨": "tonnes"}  # other measure words are dropped
+_CN_COUNT = re.compile(  # a count or multiple without 万/亿: 超1800个, 300多个, 199家, 2.5倍
+    rf"(?:(?P<q>{_QUALIFIER})\s*)?(?<![\d.,])(?P<num>{_NUM})\s*(?P<more>[多余])?"
+    r"(?P<mw>倍|[个家项根座条名位次台辆只件户所吨款种人])?(?![\u4e00-\u9fff])")
 
 
 def english_figures(text: str) -> str:
@@ -106,7 +110,19 @@ def english_figures(text: str) -> str:
     'Shenzhen built 46,000 base stations [1], output 3.7 trillion yuan [2].'
     >>> english_figures("It raised 超过5亿元 [1], 七分之一 of the total, up 百分之二.")
     'It raised more than 500 million yuan [1], one seventh (1/7) of the total, up 2%.'
+    >>> english_figures("超1800个 [1]; 300多个; 199家; 2.5倍; 3000人; 2020年 and 35 projects.")
+    'more than 1,800 [1]; more than 300; 199; 2.5 times; 3,000 people; 2020年 and 35 projects.'
     """
+
+    def count(m: re.Match[str]) -> str:
+        if not (m.group("q") or m.group("more") or m.group("mw")):
+            return m.group(0)  # an English figure: left as it is
+        words = [_QUALIFIERS[m.group("q")]] if m.group("q") else []
+        words += ["more than"] if m.group("more") and not words else []
+        number = m.group("num")
+        words.append(english_amount(_num(number)) if "." not in number else number)
+        words += [_COUNT_NOUNS[m.group("mw")]] if m.group("mw") in _COUNT_NOUNS else []
+        return " ".join(words)
 
     def amount(m: re.Match[str]) -> str:
         words = [_QUALIFIERS[m.group("q")]] if m.group("q") else []
@@ -115,7 +131,7 @@ def english_figures(text: str) -> str:
         words += [_CURRENCIES[m.group("cur")]] if m.group("cur") else []
         return " ".join(words)
 
-    out = _CN_AMOUNT.sub(amount, text)
+    out = _CN_COUNT.sub(count, _CN_AMOUNT.sub(amount, text))
     for f in reversed(_word_figures(out)):
         if re.search(r"[\u4e00-\u9fff]", f.text):
             value = f"{f.value:g}%" if f.kind == "percent" else (

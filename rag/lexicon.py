@@ -103,6 +103,19 @@ def glosses(word: str) -> frozenset[str]:
     return frozenset(r for d in _dictionary().get(word, ()) for r in definition_roots(d))
 
 
+def english_head(word: str) -> str:
+    """The head of a Chinese word's first CC-CEDICT definition, "" when it has none: how an
+    English answer names a place or thing the sources give only in Chinese.
+
+    >>> english_head("海南"), english_head("车间"), english_head("不在词典里的词")
+    ('Hainan Province', 'workshop', '')
+    """
+    for definition in _dictionary().get(word, ()):
+        if not _POINTER.match(definition):
+            return re.split(r"\s*[,;(]", definition, maxsplit=1)[0].strip()
+    return ""
+
+
 @lru_cache(maxsize=4096)
 def text_roots(text: str) -> frozenset[str]:
     """The English roots ``text`` stands for: its English words and its Chinese words' glosses.
