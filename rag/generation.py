@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from .errors import ModelError
 from .figures import annotate_for_english
@@ -117,7 +117,7 @@ class LlamaGenerator:
         import os
 
         try:
-            self._llm = Llama(
+            llm = Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
                 n_threads=n_threads or os.cpu_count() or 2,
@@ -126,6 +126,18 @@ class LlamaGenerator:
             )
         except Exception as exc:  # noqa: BLE001
             raise ModelError(f"could not load the generator {path}: {exc}") from exc
+        self._attach(llm, path, n_ctx)
+
+    @classmethod
+    def around(cls, llm: Any, path: Path = Path("model.gguf"), n_ctx: int = 2048) -> LlamaGenerator:
+        """The generator around an already loaded llama-cpp-python runtime ``llm`` (or a stand-in
+        with its ``tokenize``, ``eval`` and ``create_completion``: the tests' hook)."""
+        gen = cls.__new__(cls)
+        gen._attach(llm, path, n_ctx)
+        return gen
+
+    def _attach(self, llm: Any, path: Path, n_ctx: int) -> None:
+        self._llm = llm
         # KV state right after each system prompt (one per language), saved by warm_up(): a question
         # reuses its language's cached system prompt even when the previous one was in the other
         # language. (llama-cpp-python's LlamaRAMCache would also copy 300 MB of logits per entry.)
@@ -135,13 +147,13 @@ class LlamaGenerator:
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
         self.reads: list[Read] = []  # every step's tokens and seconds (``bench speed`` reads and clears it)
         self._n_read = 0  # tokens read into the context since the start
-        evaluate = self._llm.eval  # the one place llama-cpp-python reads tokens (generate() calls it)
+        evaluate = llm.eval  # the one place llama-cpp-python reads tokens (generate() calls it)
 
         def counted(tokens: Sequence[int]) -> None:
             self._n_read += len(tokens)
             evaluate(tokens)
 
-        self._llm.eval = counted
+        llm.eval = counted
 
     @contextmanager
     def _stage(self, name: str) -> Iterator[None]:

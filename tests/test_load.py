@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from gradio_client import Client
@@ -251,6 +252,9 @@ def test_the_llama_generator_serves_one_request_at_a_time():
         def tokenize(self, text, add_bos=False, special=False):
             return list(text)
 
+        def eval(self, tokens):
+            pass
+
         def create_completion(self, prompt, **options):
             FakeLlama.active += 1
             FakeLlama.peak = max(FakeLlama.peak, FakeLlama.active)
@@ -261,8 +265,7 @@ def test_the_llama_generator_serves_one_request_at_a_time():
             finally:
                 FakeLlama.active -= 1
 
-    gen = LlamaGenerator.__new__(LlamaGenerator)  # the real class around a stand-in runtime
-    gen._llm, gen._lock, gen.model_id, gen._prefix_states = FakeLlama(), threading.Lock(), "fake.gguf", {}
+    gen = LlamaGenerator.around(FakeLlama(), Path("fake.gguf"))  # the real class around a stand-in runtime
     out: list[str] = []
     threads = [threading.Thread(target=lambda: out.append("".join(gen.stream([])))) for _ in range(4)]
     for t in threads:
