@@ -26,7 +26,9 @@ from functools import lru_cache
 
 from .keyword import ZH_STOPWORDS, pos_cut, tokenize
 
-__all__ = ["concepts", "cross_overlap", "cross_scores", "glosses", "root", "text_roots", "warm_up"]
+__all__ = [
+    "concepts", "cross_overlap", "cross_scores", "english_head", "glosses", "root", "text_roots", "warm_up",
+]
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # definitions that only point elsewhere or classify (CL:个, variant of 占, surname Yun)
