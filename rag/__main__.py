@@ -23,8 +23,8 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Settings, set_offline
-from .errors import RagError
+from rag.config import Settings, set_offline
+from rag.errors import RagError
 
 # The CRUD news sample beside a checkout (public benchmark data, not part of the package).
 CRUD_SAMPLE = "../shared/benchmarks/crud-news/news_1_1.txt"
@@ -54,15 +54,15 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from .models import prepare_models
+    from rag.models.prepare import prepare_models
 
     prepare_models(_settings(args), force=args.force)
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .corpus import recover
-    from .ingest import build
+    from rag.index.sync import build
+    from rag.ingest.corpus import recover
 
     settings = _settings(args)
     if not settings.collection:
@@ -85,7 +85,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from .corpus import add_files
+    from rag.ingest.corpus import add_files
 
     settings = _settings(args)
     report = add_files(settings, args.files, progress=not args.quiet)
@@ -100,7 +100,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    from .corpus import remove_doc
+    from rag.ingest.corpus import remove_doc
 
     settings = _settings(args)
     report = remove_doc(settings, args.doc_id, progress=not args.quiet)
@@ -110,7 +110,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from .corpus import list_docs
+    from rag.ingest.corpus import list_docs
 
     docs = list_docs(_settings(args))
     if args.json:
@@ -124,7 +124,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .pipeline import Pipeline, check_question
+    from rag.answer.pipeline import Pipeline, check_question
 
     check_question(args.question)  # an unusable question is refused before the models load
     settings = _settings(args)
@@ -153,15 +153,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from .web import main as serve
+    from rag.web import main as serve
 
     serve(_settings(args))
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import load_question_set, open_pipeline, run, summarise
-    from .report import save_json, summary_tables, write_report
+    from rag.bench.evaluation import load_question_set, open_pipeline, run, summarise
+    from rag.bench.report import save_json, summary_tables, write_report
 
     questions = load_question_set(Path(args.questions), args.limit)  # checked before any model loads
     settings = _settings(args)
@@ -192,8 +192,8 @@ def _span(text: str | None) -> tuple[int, int] | None:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from . import benchmarks
-    from .report import bench_table, save_json
+    from rag.bench import benchmarks
+    from rag.bench.report import bench_table, save_json
 
     settings = _settings(args)
     if args.benchmark == "xquad":
@@ -210,7 +210,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
-    from . import scale
+    from rag.bench import scale
 
     if not Path(args.source).is_file():
         raise RagError(f"bench scale replicates a CRUD-format news file; {args.source} is not a file. "
@@ -229,7 +229,7 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
 
 def cmd_speed(args: argparse.Namespace) -> int:
-    from . import speed
+    from rag.bench import speed
 
     settings = _settings(args)
     speed.main(replace(settings, use_llm=True), Path(args.questions), args.n, args.repeats,

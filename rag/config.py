@@ -89,9 +89,9 @@ class Settings:
 
     # --- ingestion -------------------------------------------------------------------
     max_file_bytes: int = 20_000_000  # larger files (or collection lines) are skipped with a warning
-    collection: Path | None = None  # a file of many articles (rag.collections), indexed instead of corpus_dir
+    collection: Path | None = None  # a file of many articles (rag.ingest.collections), indexed instead
 
-    # --- vector store (rag.vectorstore, rag.milvus) ------------------------------------
+    # --- vector store (rag.index.vectors, rag.index.milvus) ------------------------------------
     vector_store: str = "faiss"  # "faiss" (embedded, one machine) or "milvus" (MilvusClient: file or server)
     milvus_uri: str = ""  # milvus-lite file or server URI ("" = milvus.db in the index folder)
     exact_search_max: int = 20_000  # exact IndexFlatIP up to this many vectors (~1 ms a search), IVF above
@@ -103,7 +103,7 @@ class Settings:
     passage_prefix: str = "passage: "
     embed_dtype: str = "auto"  # auto = bfloat16 where the CPU has AMX/AVX512-BF16, else float32
     # auto = OpenVINO on the copy `rag prepare` converted, torch when there is none; "torch" or
-    # "openvino" force one (rag.embedding.choose_backend). Same vectors, same index, either way.
+    # "openvino" force one (rag.models.embedding.choose_backend). Same vectors, same index, either way.
     embed_backend: str = "auto"
     embed_batch_size: int = 32  # passages per forward pass (sorted by length first)
 
@@ -116,7 +116,7 @@ class Settings:
     top_k: int = 5  # passages retrieved and shown
     prompt_passages: int = 3  # passages put into the generator's prompt
     prompt_chars: int = 600  # character budget of all passages (~0.7 Qwen tokens per Chinese char)
-    # Evidence first (rag.evidence): the sentences that answer each part of the question, not windows.
+    # Evidence first (rag.answer.evidence): the sentences that answer each part of the question, not windows.
     evidence: bool = True  # False = the windows of retrieval.select_passages (for comparisons)
     evidence_chars: int = 360  # character budget of the chosen sentences (each part's best always shown)
     evidence_hits: int = 4  # hits of each part whose sentences (and their neighbours) are scored
@@ -155,7 +155,7 @@ class Settings:
     no_answer_probability: float = 0.5
     # Withdraw an answer whose stating sentence is about something else than the question (a
     # name or year of the question missing there), or whose figures no cited passage states
-    # (``rag.grounding``). README "Abstention" gives what it changes on the seed set and RGB.
+    # (``rag.answer.grounding``). README "Abstention" gives what it changes on the seed set and RGB.
     grounding_check: bool = True
     # ...and, when it passes, withdraw it when the generator itself, shown the sentence the answer
     # relies on, gives "yes, it answers the question" less than this probability (a short second
@@ -163,7 +163,7 @@ class Settings:
     # dev questions 51-100:
     # rejection at noise 1.0 0.42 -> 0.72, accuracy at noise 0.4 0.94 -> 0.92 (0.9: 0.80 / 0.84).
     min_check_probability: float = 0.85
-    # The model chooses, code writes the figure (rag.candidates): a question asking a figure, a
+    # The model chooses, code writes the figure (rag.answer.candidates): a question asking a figure, a
     # date, a name or a list item is answered with the evidence span the generator scores highest
     # under a short prompt (or abstains when "not stated" wins), before the gate and free writing.
     answer_candidates: bool = True  # False = free generation only, for comparisons (RAG_CANDIDATES=0)
@@ -231,7 +231,7 @@ class Settings:
 
 def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
-        from .errors import RagError
+        from rag.errors import RagError
 
         raise RagError(f"{name}={value!r} is not one of {', '.join(allowed)}; set it to one of them")
     return value
@@ -244,7 +244,7 @@ def retrieval_preset(name: str) -> dict[str, object]:
     0.0
     """
     if name not in RETRIEVAL_PRESETS:
-        from .errors import RagError
+        from rag.errors import RagError
 
         raise RagError(f"unknown retrieval preset {name!r} (RAG_RETRIEVAL): expected one of "
                           f"{', '.join(RETRIEVAL_PRESETS)}")

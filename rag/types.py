@@ -110,7 +110,7 @@ class Timings:
 
 @dataclass(frozen=True)
 class Trace:
-    """How an answer came about, for diagnosis (``rag.failures``); not shown to readers.
+    """How an answer came about, for diagnosis (``rag.bench.failures``); not shown to readers.
 
     ``evidence``: the passage texts the generator (or the extractor) was given; ``draft``: the text
     written before a check withdrew it; ``stopped_by``: why the answer abstained: ``"retrieval"``

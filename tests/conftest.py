@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from rag.answer.pipeline import chunk_params
 from rag.config import Settings
-from rag.index import build_index
-from rag.pipeline import chunk_params
+from rag.index.build import build_index
 from rag.types import DocMeta, Document
 from tests.fakes import FakeEmbedder
 
@@ -51,8 +51,8 @@ def settings(tmp_path: Path) -> Settings:
 def fixture_library(s: Settings, generator, encoder2=None):
     """The fixture articles written into ``s.corpus_dir`` as files, indexed with the fake embedder
     (and ``encoder2`` when given), and a pipeline on them answering with ``generator``."""
-    from rag.ingest import build
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
+    from rag.index.sync import build
 
     s.corpus_dir.mkdir()
     for d in FIXTURE_DOCS:

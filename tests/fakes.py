@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from rag.embedding import l2_normalize
+from rag.models.embedding import l2_normalize
 
 _SYNONYMS = {
     "base": "基站", "stations": "基站", "station": "基站", "基站": "基站",
@@ -86,7 +86,7 @@ class FakeEncoder2(FakeEmbedder):
 
 
 class FakeScorer(FakeGenerator):
-    """A FakeGenerator that also scores candidate answers (``rag.candidates``): each option gets its
+    """A FakeGenerator that also scores candidate answers (``rag.answer.candidates``): each option gets its
     scripted log-probability (``scores``; -20 when not scripted), its length standing for its tokens."""
 
     def __init__(self, scores: dict[str, float], reply: str | None = None) -> None:

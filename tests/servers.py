@@ -19,7 +19,7 @@ from pathlib import Path
 import gradio as gr
 import httpx
 
-from rag.pipeline import Pipeline
+from rag.answer.pipeline import Pipeline
 from rag.web.app import build_app, launch
 
 ROOT = Path(__file__).resolve().parent.parent

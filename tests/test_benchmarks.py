@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from rag.__main__ import main
-from rag.benchmarks import (
+from rag.bench.benchmarks import (
     load_rgb,
     load_xquad,
     rgb_context,
@@ -20,7 +20,7 @@ from rag.benchmarks import (
     squad_f1,
     squad_tokens,
 )
-from rag.evaluation import QuestionSetError, normalize
+from rag.bench.evaluation import QuestionSetError, normalize
 from tests.fakes import FakeGenerator
 from tests.test_evaluation import FIXTURES, ScriptedGenerator, WordEmbedder
 
@@ -175,8 +175,10 @@ def test_rgb_bad_line_is_reported_with_its_number(tmp_path):
 
 
 def test_cli_bench_xquad_and_rgb(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr("rag.benchmarks.SentenceTransformerEmbedder.from_settings", lambda s: WordEmbedder())
-    monkeypatch.setattr("rag.benchmarks.load_encoder2", lambda name: None)
+    monkeypatch.setattr(
+        "rag.bench.benchmarks.SentenceTransformerEmbedder.from_settings", lambda s: WordEmbedder()
+    )
+    monkeypatch.setattr("rag.bench.benchmarks.load_encoder2", lambda name: None)
     out = tmp_path / "x.json"
     args = ["bench", "xquad", "--passages", str(ZH), "--questions", str(EN), "--no-llm", "--limit", "2",
             "--json", str(out)]

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from rag.config import Settings
-from rag.models import models_ready
+from rag.models.prepare import models_ready
 from rag.web.loading import LOADING
 
 pytestmark = pytest.mark.browser

@@ -1,4 +1,4 @@
-"""The model chooses, code writes the figure (rag.candidates): extraction, the choice from scripted
+"""The model chooses, code writes the figure (rag.answer.candidates): extraction, the choice from scripted
 likelihoods, the pipeline step with a fake scorer, and the real scorer on a clear case."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag.candidates import (
+from rag.answer.candidates import (
     NOT_STATED,
     Candidate,
     Choice,
@@ -17,7 +17,7 @@ from rag.candidates import (
     extract_candidates,
     written_answer,
 )
-from rag.pipeline import Pipeline
+from rag.answer.pipeline import Pipeline
 from tests.fakes import FakeEmbedder, FakeScorer
 
 
@@ -203,12 +203,12 @@ def test_pipeline_abstains_when_not_stated_wins(fixture_index):
 
 
 def test_pipeline_tie_falls_back_to_free_generation(fixture_index, monkeypatch):
-    import rag.pipeline
+    import rag.answer.pipeline
 
     def two(question, passages, dates=()):  # the evidence sentence and another figure, equally likely
         return [Candidate(t, "figure", 0, passages[0]) for t in ("3.7万亿元", "4.55亿元")]
 
-    monkeypatch.setattr(rag.pipeline, "extract_candidates", two)
+    monkeypatch.setattr(rag.answer.pipeline, "extract_candidates", two)
     p = scorer_pipeline(fixture_index, {"3.7万亿元": -1.0, "4.55亿元": -1.0, NOT_STATED: -9.0})
     answer = p.ask("深圳2020年规模以上工业总产值是多少？")
     assert p.generator.scored and p.generator.seen, "a tie is written freely"
@@ -248,7 +248,7 @@ def test_a_sentence_naming_no_year_is_shown_with_its_articles_month():
 @pytest.mark.models
 def test_real_scorer_picks_the_clearly_right_candidate():
     from rag.config import Settings
-    from rag.generation import LlamaGenerator
+    from rag.models.generator import LlamaGenerator
 
     s = Settings()
     if not s.gguf_path.exists():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.chunking import ChunkParams, chunk_document, chunk_spans, sentence_spans
+from rag.index.chunking import ChunkParams, chunk_document, chunk_spans, sentence_spans
 from tests.conftest import make_doc
 from tests.fakes import FakeEmbedder
 

@@ -1,4 +1,4 @@
-"""Tests of rag.cleaning: before/after fixtures cut from the seed articles, rule by rule unit tests,
+"""Tests of rag.ingest.cleaning: before/after fixtures cut from the seed articles, rule by rule unit tests,
 the five real seeds, and a property test that no input makes a cleaning function raise."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.cleaning import (
+from rag.ingest.cleaning import (
     KINDS,
     clean,
     despace_cjk,
@@ -27,7 +27,7 @@ from rag.cleaning import (
     strip_boilerplate,
     undouble_line,
 )
-from rag.loaders import load_file
+from rag.ingest.loaders import load_file
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cleaning"
 SEEDS = Path(__file__).resolve().parents[1] / "data" / "articles"
@@ -438,7 +438,7 @@ def test_a_page_of_200000_nested_divs_is_loaded(tmp_path: Path):
     """The page that stalled the server (2.2 MB): loaded in a subprocess, which must finish."""
     page = tmp_path / "deep.html"
     page.write_text("<html><body>" + "<div>" * 200_000 + "深圳新闻 text" + "</div>" * 200_000, "utf-8")
-    code = f"from rag.loaders import load_file; print(load_file({str(page)!r}, 20_000_000).text)"
+    code = f"from rag.ingest.loaders import load_file; print(load_file({str(page)!r}, 20_000_000).text)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                           cwd=Path(__file__).resolve().parents[1], check=True)
     assert done.stdout.strip() == "深圳新闻 text"

@@ -7,10 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-from rag.collections import Collection, parse_crud_line, parse_json_line
 from rag.errors import CorpusError
-from rag.index import IndexStore
-from rag.ingest import build
+from rag.index.build import IndexStore
+from rag.index.sync import build
+from rag.ingest.collections import Collection, parse_crud_line, parse_json_line
 from tests.fakes import FakeEmbedder
 
 CRUD_LINES = [

@@ -1,4 +1,4 @@
-"""Adding, removing and listing articles (rag.corpus), with the fake embedder, in tmp_path."""
+"""Adding, removing and listing articles (rag.ingest.corpus), with the fake embedder, in tmp_path."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from rag import corpus
-from rag.corpus import add_files, list_docs, remove_doc, safe_name, swap_store
+from rag.answer.pipeline import Pipeline
 from rag.errors import CorpusError
-from rag.ingest import build
-from rag.pipeline import Pipeline
+from rag.index.sync import build
+from rag.ingest import corpus
+from rag.ingest.corpus import add_files, list_docs, remove_doc, safe_name, swap_store
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -260,9 +260,9 @@ def test_list_docs_gives_title_date_language_and_chunks(library):
 
 def test_cli_list_and_remove_report_in_one_line(tmp_path):
     """The CLI commands that need no model: listing, and the errors of add/remove."""
+    from rag.answer.pipeline import chunk_params
     from rag.config import Settings
-    from rag.index import build_index
-    from rag.pipeline import chunk_params
+    from rag.index.build import build_index
     from tests.conftest import FIXTURE_DOCS
 
     index = tmp_path / "index"

@@ -18,8 +18,9 @@ MODULES = sorted(
 
 
 def test_modules_with_examples_are_found():
-    expected = {"rag.web.app", "rag.cleaning", "rag.figures", "rag.grounding", "rag.trust", "rag.conflicts",
-                "rag.stories", "rag.failures"}
+    expected = {"rag.web.app", "rag.ingest.cleaning", "rag.text.figures", "rag.answer.grounding",
+                "rag.answer.trust", "rag.answer.conflicts",
+                "rag.answer.stories", "rag.bench.failures"}
     assert expected <= set(MODULES)
 
 

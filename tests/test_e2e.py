@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.answer.pipeline import Pipeline
 from rag.config import Settings
-from rag.generation import build_messages
-from rag.ingest import build
-from rag.models import models_ready
-from rag.pipeline import Pipeline
+from rag.index.sync import build
+from rag.models.generator import build_messages
+from rag.models.prepare import models_ready
 
 pytestmark = pytest.mark.models
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def test_the_prompt_is_read_once_per_question(pipeline):
     assert not answer.abstained, answer
     assert read[0] < prompt - 100  # the system prompt (about 130 tokens) came from the cache
     # after the first read: one token per generated step, then the generator's own check of the
-    # answer (rag.grounding.check_messages): one short prompt of its own, read once
+    # answer (rag.answer.grounding.check_messages): one short prompt of its own, read once
     check = [n for n in read[1:] if n > 1]
     assert len(check) <= 1 and all(n <= 300 for n in check), read
 

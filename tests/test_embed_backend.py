@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import embedding
-from rag.chunking import ChunkParams
 from rag.config import Settings
-from rag.embedding import SentenceTransformerEmbedder, choose_backend, cpu_flags, length_sorted_batches
 from rag.errors import ModelError
-from rag.index import target_manifest
-from rag.models import e5_openvino_is_prepared, models_ready
+from rag.index.build import target_manifest
+from rag.index.chunking import ChunkParams
+from rag.models import embedding
+from rag.models.embedding import SentenceTransformerEmbedder, choose_backend, cpu_flags, length_sorted_batches
+from rag.models.prepare import e5_openvino_is_prepared, models_ready
 
 EPYC_AVX2 = "fpu sse4_2 avx fma avx2 f16c vaes vpclmulqdq"  # the flags that matter on an AVX2 EPYC
 ZEN4 = EPYC_AVX2 + " avx512f avx512_vnni avx512_bf16"

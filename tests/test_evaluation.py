@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from rag.__main__ import main
-from rag.embedding import l2_normalize
-from rag.evaluation import (
+from rag.answer.pipeline import Pipeline, chunk_params
+from rag.bench.evaluation import (
     QuestionSetError,
     answer_language,
     contains_answers,
@@ -26,10 +26,10 @@ from rag.evaluation import (
     run,
     summarise,
 )
-from rag.failures import classify, failure_report
-from rag.index import build_index
-from rag.pipeline import Pipeline, chunk_params
-from rag.report import summary_tables, write_report
+from rag.bench.failures import classify, failure_report
+from rag.bench.report import summary_tables, write_report
+from rag.index.build import build_index
+from rag.models.embedding import l2_normalize
 from tests.conftest import ROOT, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator, _features
 
@@ -298,7 +298,7 @@ def test_report_has_tables_and_a_chart(result, tmp_path):
 
 
 def test_cli_eval_writes_json_and_report(pipeline, monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr("rag.evaluation.open_pipeline", lambda settings, build_corpus=False: pipeline)
+    monkeypatch.setattr("rag.bench.evaluation.open_pipeline", lambda settings, build_corpus=False: pipeline)
     out = tmp_path / "out.json"
     args = ["eval", str(FIXTURES / "questions.jsonl"), "--json", str(out), "--report", str(tmp_path / "r")]
     assert main(args) == 0
@@ -314,7 +314,7 @@ def test_cli_eval_stops_on_a_bad_line_before_loading_models(monkeypatch, tmp_pat
     def never(*a, **k):
         raise AssertionError("models were loaded")
 
-    monkeypatch.setattr("rag.evaluation.open_pipeline", never)
+    monkeypatch.setattr("rag.bench.evaluation.open_pipeline", never)
     path = tmp_path / "q.jsonl"
     path.write_text(f"{GOOD}\n{line(answers=None, answer=['1'])}\n", encoding="utf-8")
     assert main(["eval", str(path)]) == 1

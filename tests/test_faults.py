@@ -3,7 +3,7 @@ questions run, a generator that fails or is missing.
 
 The builds run ``python -m rag``'s own code (``rag.__main__.main``) in a child process with the
 fake models patched in (``CHILD`` below), killed with SIGKILL at named stages (the build's own,
-and ``rag.corpus.checkpoint``'s for add and remove) and at random times;
+and ``rag.ingest.corpus.checkpoint``'s for add and remove) and at random times;
 ``test_the_real_build_killed_at_random_times`` does the same with the real CLI and models. After
 every kill the previous index (or, past the swap, the new one) loads and answers, and the next
 build completes; after a killed add or remove, its retry or the next command of any kind
@@ -26,11 +26,11 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from rag.corpus import add_files, list_docs
+from rag.answer.pipeline import Pipeline, chunk_params
 from rag.errors import IndexLockedError
-from rag.index import IndexStore, build_index, live_build
-from rag.ingest import build
-from rag.pipeline import Pipeline, chunk_params
+from rag.index.build import IndexStore, build_index, live_build
+from rag.index.sync import build
+from rag.ingest.corpus import add_files, list_docs
 from rag.web.app import add_articles, delete_article, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FakeEmbedder, FakeEncoder2, FakeGenerator
@@ -44,7 +44,7 @@ CHILD = r"""
 import os, sys, time
 from pathlib import Path
 sys.path.insert(0, os.environ["ROOT"])
-import rag.__main__ as cli, rag.corpus as corpus, rag.index as index, rag.ingest as ingest
+import rag.__main__ as cli, rag.ingest.corpus as corpus, rag.index.build as index, rag.index.sync as ingest
 from tests.fakes import FakeEmbedder, FakeEncoder2
 
 PAUSE_AT, DELAY = os.environ.get("PAUSE_AT", ""), float(os.environ.get("EMBED_DELAY", "0"))
@@ -82,7 +82,7 @@ index._write_vectors = staged("write-vectors", index._write_vectors)  # chunks.s
 index.KeywordIndex.save = staged("write-bm25", index.KeywordIndex.save)  # vectors written
 index._swap = staged("swap", index._swap)  # the new build complete, not yet live
 index._cleanup = staged("cleanup", index._cleanup)  # live; the previous build not yet removed
-corpus.checkpoint = reached  # the steps of add and remove (rag.corpus.CHECKPOINTS)
+corpus.checkpoint = reached  # the steps of add and remove (rag.ingest.corpus.CHECKPOINTS)
 sys.exit(cli.main(sys.argv[1:]))
 """
 
@@ -417,8 +417,8 @@ def test_the_real_build_killed_at_random_times(real_library, tmp_path):
     """``python -m rag build`` with the real models over a copy of data/articles, killed three times
     at a random moment after embedding has started (two articles changed each time: the kill falls
     in e5, the second encoder, the writing or just after), then run to the end."""
-    from rag.index import corpus_hash
-    from rag.loaders import load_corpus
+    from rag.index.build import corpus_hash
+    from rag.ingest.loaders import load_corpus
 
     corpus, index = tmp_path / "articles", tmp_path / "index"
     shutil.copytree(real_library[0], corpus)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.figures import find_figures
+from rag.text.figures import find_figures
 
 # written form -> (value, kind)
 FORMS = [

@@ -1,11 +1,19 @@
-"""rag.grounding: is the answer about what was asked? (pure functions; pipeline use in test_trust)."""
+"""rag.answer.grounding: is the answer about what was asked? (pure functions; pipeline use in test_trust)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag import grounding
-from rag.grounding import Evidence, key_terms, missing_terms, off_topic, sub_questions, support, ungrounded
+from rag.answer import grounding
+from rag.answer.grounding import (
+    Evidence,
+    key_terms,
+    missing_terms,
+    off_topic,
+    sub_questions,
+    support,
+    ungrounded,
+)
 
 
 @pytest.mark.parametrize(

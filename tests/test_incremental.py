@@ -12,15 +12,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import ingest, loaders
-from rag.bm25 import KeywordIndex
-from rag.chunking import ChunkParams
 from rag.config import Settings
-from rag.embedding import SentenceTransformerEmbedder
-from rag.encoder2 import USE_ID
 from rag.errors import IndexMismatchError
-from rag.index import IndexStore, build_index, live_build, update_index
-from rag.keyword import tokenize
+from rag.index import sync as ingest
+from rag.index.bm25 import KeywordIndex
+from rag.index.build import IndexStore, build_index, live_build, update_index
+from rag.index.chunking import ChunkParams
+from rag.ingest import loaders
+from rag.models.embedding import SentenceTransformerEmbedder
+from rag.models.encoder2 import USE_ID
+from rag.text.tokens import tokenize
 from rag.types import Document
 from tests.conftest import make_doc
 from tests.fakes import FakeEmbedder, FakeEncoder2
@@ -115,7 +116,7 @@ def test_update_refuses_an_index_built_with_other_settings(tmp_path):
 
 
 def test_many_deletions_trigger_a_compaction_that_embeds_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr("rag.building.COMPACT_FLOOR", 0)  # the floor of 1,000 deleted rows, for a small test
+    monkeypatch.setattr("rag.index.folder.COMPACT_FLOOR", 0)  # the floor of 1,000 deleted rows
     docs = corpus(30)
     build_index(docs, FakeEmbedder(), tmp_path, PARAMS, progress=False)
     update_index(tmp_path, FakeEmbedder(), PARAMS, remove=[d.doc_id for d in docs[:25]])
@@ -164,7 +165,7 @@ def test_an_interrupted_build_resumes_from_the_vectors_it_had_embedded(tmp_path)
 
 
 def test_a_torn_resume_log_is_cut_to_whole_batches(tmp_path):
-    from rag.reuse import ResumeLog
+    from rag.index.reuse import ResumeLog
 
     log = ResumeLog(tmp_path, {"e5": 4})
     log.append(np.array([1, 2], dtype=np.uint64), {"e5": np.ones((2, 4), dtype=np.float32)})
@@ -213,7 +214,7 @@ ARTICLES = {
 
 @pytest.fixture
 def corpus_settings(tmp_path, monkeypatch):
-    """A corpus folder of files; models loaded through ``rag.ingest`` are fakes that log their loading."""
+    """A corpus folder of files; models loaded through ``rag.index.sync`` are fakes that log their loading."""
     folder = tmp_path / "corpus"
     folder.mkdir()
     for name, text in ARTICLES.items():

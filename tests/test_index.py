@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from filelock import FileLock
 
-from rag.chunking import ChunkParams
 from rag.errors import IndexError_, IndexLockedError, IndexMismatchError
-from rag.index import IndexStore, build_index, live_build, target_manifest
+from rag.index.build import IndexStore, build_index, live_build, target_manifest
+from rag.index.chunking import ChunkParams
 from tests.conftest import FIXTURE_DOCS, make_doc
 from tests.fakes import FakeEmbedder
 
@@ -114,15 +114,15 @@ class FakeEncoder2(FakeEmbedder):
 
 
 def keyword_top(store, question):
-    from rag.keyword import tokenize
+    from rag.text.tokens import tokenize
 
     found = store.keyword.search(tokenize(question), 1)
     return store.chunk(found[0][0]).doc_id if found else None
 
 
 def test_bm25_is_persisted_and_updated_incrementally_from_stored_tokens(tmp_path):
-    from rag.index import passage_text
-    from rag.keyword import TOKENIZER_ID, tokenize
+    from rag.index.build import passage_text
+    from rag.text.tokens import TOKENIZER_ID, tokenize
 
     first = build(FIXTURE_DOCS[:3], FakeEmbedder(), tmp_path)
     assert first.tokenized == first.n_chunks
@@ -155,7 +155,7 @@ def test_bm25_is_persisted_and_updated_incrementally_from_stored_tokens(tmp_path
 
 def test_changed_tokenizer_retokenises_but_reuses_vectors(tmp_path, monkeypatch):
     build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
-    monkeypatch.setattr("rag.index.TOKENIZER_ID", "kw-test")
+    monkeypatch.setattr("rag.index.build.TOKENIZER_ID", "kw-test")
     emb = FakeEmbedder()
     again = build(FIXTURE_DOCS, emb, tmp_path)
     assert not again.up_to_date and again.embedded == 0 and again.tokenized == again.n_chunks
@@ -198,10 +198,10 @@ def test_memory_is_released_after_each_embedding_call_only(tmp_path, monkeypatch
     """Freed forward-pass memory goes back to the system after every group that embedded
     something, and not when every vector is reused."""
     calls = []
-    monkeypatch.setattr("rag.building.release_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr("rag.index.folder.release_freed_memory", lambda: calls.append(1) or True)
     first = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
     assert first.embedded > 0 and len(calls) == 1  # the fixture fits one embedding group
-    monkeypatch.setattr("rag.index.TOKENIZER_ID", "kw-test")  # rebuilt, every vector reused
+    monkeypatch.setattr("rag.index.build.TOKENIZER_ID", "kw-test")  # rebuilt, every vector reused
     again = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
     assert again.embedded == 0 and len(calls) == 1
 

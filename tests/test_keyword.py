@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.keyword import KeywordIndex, expand_query, figure_token, normalize, stem, tokenize
+from rag.text.tokens import KeywordIndex, expand_query, figure_token, normalize, stem, tokenize
 
 
 def test_chinese_is_cut_by_jieba_in_search_mode_without_stopwords():
@@ -79,7 +79,7 @@ def test_keyword_index_save_load_round_trip(tmp_path):
 
 
 def test_bm25_scores_equal_bm25s_lucene():
-    """rag.bm25 computes at question time what bm25s precomputes (its Lucene variant)."""
+    """rag.index.bm25 computes at question time what bm25s precomputes (its Lucene variant)."""
     import random
 
     import bm25s

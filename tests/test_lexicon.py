@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag.lexicon import concepts, cross_overlap, cross_scores, glosses, text_roots
+from rag.text.lexicon import concepts, cross_overlap, cross_scores, glosses, text_roots
 
 QUESTION = "By how much did Skyworth's flexible manufacturing workshop increase storage capacity?"
 ANSWER = "创维柔性制造车间的库容量提升了2.5倍。"

@@ -17,7 +17,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.utils import Status
 
-from rag.generation import LlamaGenerator
+from rag.models.generator import LlamaGenerator
 from tests.conftest import fixture_library
 from tests.fakes import FakeGenerator
 from tests.servers import in_process, open_fds, rss_mb, subprocess_server

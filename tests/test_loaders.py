@@ -1,4 +1,4 @@
-"""Tests of rag.loaders: encodings, formats sniffed from content, metadata, errors, the corpus walk,
+"""Tests of rag.ingest.loaders: encodings, formats sniffed from content, metadata, errors, the corpus walk,
 and the five real seed articles."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag import loaders
 from rag.errors import CorpusError
-from rag.loaders import (
+from rag.ingest import loaders
+from rag.ingest.loaders import (
     SUPPORTED_SUFFIXES,
     LoadReport,
     byline_date,
@@ -181,7 +181,7 @@ def test_front_matter_source_that_is_not_a_url(tmp_path: Path):
 
 def test_malformed_front_matter_falls_back(tmp_path: Path, caplog: pytest.LogCaptureFixture):
     md = "---\ntitle: [深圳工业\ndate: 2021-01-20T13:17:00.000Z\nfrom: https://x.cn/a\n---\n正文第一段。\n"
-    with caplog.at_level(logging.WARNING, logger="rag.loaders"):
+    with caplog.at_level(logging.WARNING, logger="rag.ingest.loaders"):
         doc = load_file(write(tmp_path, "bad.md", md), LIMIT)
     assert (doc.text, doc.meta.title, doc.meta.date, doc.meta.url) == (
         "正文第一段。",

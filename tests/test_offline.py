@@ -75,10 +75,11 @@ socket.socket.connect = watched(socket.socket.connect, refused)
 socket.socket.connect_ex = watched(socket.socket.connect_ex, lambda: errno.ECONNREFUSED)
 
 sys.path.insert(0, os.environ["CHECKOUT"])
-import rag.embedding
+import rag.models.embedding
 from tests.fakes import FakeEmbedder
 
-rag.embedding.SentenceTransformerEmbedder.from_settings = classmethod(lambda cls, settings: FakeEmbedder())
+embedder_class = rag.models.embedding.SentenceTransformerEmbedder
+embedder_class.from_settings = classmethod(lambda cls, settings: FakeEmbedder())
 from_env = rag.config.Settings.from_env.__func__  # the fake's cosines are low: as tests/conftest.py
 rag.config.Settings.from_env = classmethod(lambda cls, env=None, **kw: from_env(cls, env, min_score=0.1,
                                                                                 **kw))

@@ -16,7 +16,7 @@ import pytest
 
 from rag.config import Settings
 from rag.errors import IndexError_
-from rag.generation import NO_ANSWER, prompt_text
+from rag.models.generator import NO_ANSWER, prompt_text
 from rag.types import Answer
 from rag.web.openai_api import CORRECTION, NO_GENERATOR, conversation, routes
 from tests.conftest import fixture_library
@@ -328,7 +328,7 @@ def test_rag_serve_offers_the_api(real_library, tmp_path):
 def test_the_real_model_streams_the_answer_it_gives(real_library):
     """The generator's stream as deltas: joined, they give the non-streamed message (after a
     correction when the checks changed text already sent)."""
-    from rag.pipeline import Pipeline
+    from rag.answer.pipeline import Pipeline
 
     corpus, index = real_library
     pipeline = Pipeline.load(Settings(corpus_dir=corpus, index_dir=index))

@@ -172,7 +172,7 @@ def test_folders_are_relative_to_the_current_directory_and_models_default_to_the
 def test_no_module_looks_for_files_where_the_package_is_installed():
     found = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "rag").rglob("*.py"))
              for n, line in enumerate(p.read_text("utf-8").splitlines(), 1) if "__file__" in line]
-    assert found == []  # package data is read with importlib.resources (rag.generation.prompt_text)
+    assert found == []  # package data is read with importlib.resources (rag.models.generator.prompt_text)
 
 
 def test_bench_scale_without_its_sample_says_what_to_pass(tmp_path: Path, capsys):

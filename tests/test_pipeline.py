@@ -5,9 +5,9 @@ from dataclasses import replace
 
 import pytest
 
+from rag.answer.pipeline import Pipeline, check_question, pick_lang, retrieval_query
 from rag.errors import QuestionError
-from rag.generation import CitationRewriter, build_messages
-from rag.pipeline import Pipeline, check_question, pick_lang, retrieval_query
+from rag.models.generator import CitationRewriter, build_messages
 from rag.types import Answer
 from tests.fakes import FakeEmbedder, FakeGenerator
 

@@ -1,4 +1,4 @@
-"""The generator's system-prompt states saved beside the model (rag.generation.LlamaGenerator),
+"""The generator's system-prompt states saved beside the model (rag.models.generator.LlamaGenerator),
 with a fake llama.cpp that counts how many prompts it reads."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from llama_cpp.llama import LlamaState
 
-from rag.generation import LlamaGenerator, build_messages
+from rag.models.generator import LlamaGenerator, build_messages
 
 
 class FakeLlama:
@@ -94,10 +94,10 @@ def test_states_are_saved_then_reused_without_reading_the_prompts(model):
 def test_every_fixed_system_prompt_is_saved_once_then_loaded(model):
     """The start-up warm-up covers every prompt a question reads with a fixed system prompt: the
     answer's, the candidate step's (both languages) and the review's check (Chinese)."""
-    from rag.candidates import candidate_messages
+    from rag.answer.candidates import candidate_messages
+    from rag.answer.grounding import check_messages
+    from rag.answer.pipeline import _load_generator
     from rag.config import Settings
-    from rag.grounding import check_messages
-    from rag.pipeline import _load_generator
 
     settings = Settings(gguf=str(model), n_ctx=4096)
     generator, notice = _load_generator(settings)
@@ -128,7 +128,7 @@ def test_a_corrupt_or_foreign_file_is_ignored_with_a_log_line(model, caplog):
         parts = dict(f)
     parts["llama_state"] = np.zeros(3, np.uint8)
     np.savez(second, **parts)
-    with caplog.at_level(logging.WARNING, logger="rag.generation"):
+    with caplog.at_level(logging.WARNING, logger="rag.models.generator"):
         start(model)
     assert len(FakeLlama.evals) == 4
     assert sum("ignored the saved prompt state" in r.message for r in caplog.records) == 2

@@ -5,10 +5,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag.chunking import ChunkParams
+from rag.answer.retrieval import Retriever, fuse_rrf, fuse_weighted, merge_hits, select_passages, top_rows
 from rag.config import Settings, retrieval_preset
-from rag.index import IndexStore, build_index
-from rag.retrieval import Retriever, fuse_rrf, fuse_weighted, merge_hits, select_passages, top_rows
+from rag.index.build import IndexStore, build_index
+from rag.index.chunking import ChunkParams
 from rag.types import Chunk, DocMeta, Hit
 from tests.conftest import FIXTURE_DOCS, make_doc
 from tests.fakes import FakeEmbedder
@@ -174,9 +174,9 @@ MIXED = [
 
 @pytest.mark.models
 def test_real_models_cross_language_in_a_mixed_corpus(tmp_path):
-    from rag.embedding import SentenceTransformerEmbedder
-    from rag.encoder2 import load_encoder2
-    from rag.models import models_ready
+    from rag.models.embedding import SentenceTransformerEmbedder
+    from rag.models.encoder2 import load_encoder2
+    from rag.models.prepare import models_ready
 
     s = Settings(index_dir=tmp_path)
     if not models_ready(s):

@@ -1,4 +1,4 @@
-"""rag.review and what it calls: answers kept, repaired or withdrawn for the right reasons
+"""rag.answer.review and what it calls: answers kept, repaired or withdrawn for the right reasons
 (pure functions; the pipeline's use is in test_trust)."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from rag.figures import english_figures, find_figures
-from rag.grounding import Evidence, off_topic, stated_in_sentence
-from rag.names import chinese_names, english_form, english_names, name_in_english, pinyin_name
-from rag.review import abstention_text, closest_passages, review
-from rag.trust import unverified_figures
+from rag.answer.grounding import Evidence, off_topic, stated_in_sentence
+from rag.answer.review import abstention_text, closest_passages, review
+from rag.answer.trust import unverified_figures
+from rag.text.figures import english_figures, find_figures
+from rag.text.names import chinese_names, english_form, english_names, name_in_english, pinyin_name
 from tests.conftest import make_doc
 from tests.fakes import FakeGenerator
 from tests.test_trust import load

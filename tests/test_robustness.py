@@ -26,14 +26,14 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from rag.chunking import ChunkParams, chunk_document, sentence_spans
-from rag.cleaning import clean
+from rag.answer.pipeline import MAX_QUESTION_CHARS, Pipeline
 from rag.config import Settings
-from rag.corpus import add_files, list_docs
 from rag.errors import CorpusError, IndexError_, QuestionError
-from rag.index import IndexStore, live_build
-from rag.ingest import build
-from rag.pipeline import MAX_QUESTION_CHARS, Pipeline
+from rag.index.build import IndexStore, live_build
+from rag.index.chunking import ChunkParams, chunk_document, sentence_spans
+from rag.index.sync import build
+from rag.ingest.cleaning import clean
+from rag.ingest.corpus import add_files, list_docs
 from rag.web.app import add_articles, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
@@ -130,7 +130,7 @@ def test_a_20000_character_question_is_cut_with_a_notice(library):
 
 
 def test_long_earlier_questions_do_not_grow_the_retrieval_query():
-    from rag.pipeline import retrieval_query
+    from rag.answer.pipeline import retrieval_query
 
     history = [("深圳" * 10_000, "答"), ("基站" * 10_000, "答")]
     assert len(retrieval_query("那2023年呢？", history)) <= 2 * MAX_QUESTION_CHARS + 20
@@ -408,7 +408,7 @@ def test_chunking_random_unicode_never_raises_and_offsets_map_back(text, target,
 @hsettings(max_examples=200, deadline=None)
 @given(raw=st.binary(max_size=400))
 def test_random_bytes_as_an_article_load_or_are_refused_with_a_reason(tmp_path_factory, raw):
-    from rag.loaders import load_file
+    from rag.ingest.loaders import load_file
 
     path = tmp_path_factory.mktemp("bytes") / "random.txt"
     path.write_bytes(raw)

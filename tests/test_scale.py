@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from rag.__main__ import main
-from rag.collections import Collection
-from rag.scale import replicate
+from rag.bench.scale import replicate
+from rag.ingest.collections import Collection
 
 SAMPLE = [
     "[ 2023-07-28 16：40 ] ，正文：人民网柏林7月28日电 中国驻德国大使馆举行招待会。约350人出席。",

@@ -8,10 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from rag.bench.speed import _first_delta_s, cpu_info, format_table, peak_gflops, stage_breakdown
 from rag.config import Settings
-from rag.embedding import SentenceTransformerEmbedder
-from rag.models import models_ready
-from rag.speed import _first_delta_s, cpu_info, format_table, peak_gflops, stage_breakdown
+from rag.models.embedding import SentenceTransformerEmbedder
+from rag.models.prepare import models_ready
 from tests.conftest import fixture_library
 from tests.fakes import FakeGenerator
 from tests.servers import in_process

@@ -5,12 +5,12 @@ from dataclasses import replace
 
 import pytest
 
-from rag import trust
-from rag.conflicts import Source, conflict_note, find_conflicts
-from rag.index import build_index
-from rag.pipeline import CHECKING, Pipeline, chunk_params
-from rag.stories import story_groups
-from rag.trust import language_drift, unverified_figures
+from rag.answer import trust
+from rag.answer.conflicts import Source, conflict_note, find_conflicts
+from rag.answer.pipeline import CHECKING, Pipeline, chunk_params
+from rag.answer.stories import story_groups
+from rag.answer.trust import language_drift, unverified_figures
+from rag.index.build import build_index
 from tests.conftest import make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 
@@ -233,7 +233,7 @@ def test_probability_gate_can_be_switched_off(settings):
 
 
 class CheckingGenerator(FakeGenerator):
-    """A fake that answers the generator's own check (``rag.grounding.check_messages``) with ``p_yes``."""
+    """A fake that answers the generator's own check (``grounding.check_messages``) with ``p_yes``."""
 
     def __init__(self, p_yes: float, reply: str) -> None:
         super().__init__(reply)
@@ -398,7 +398,7 @@ def _unit(i: int):
 @pytest.mark.models
 def test_real_model_ignores_a_planted_instruction_and_keeps_the_language(tmp_path):
     from rag.config import Settings
-    from rag.embedding import SentenceTransformerEmbedder
+    from rag.models.embedding import SentenceTransformerEmbedder
     from tests.conftest import ROOT
 
     models = ROOT / "models"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.chunking import ChunkParams
-from rag.embedding import l2_normalize
-from rag.index import IndexStore, build_index, update_index
-from rag.vectorstore import FaissStore, VectorOptions, exact_top_k, fit, recall_at_k
+from rag.index.build import IndexStore, build_index, update_index
+from rag.index.chunking import ChunkParams
+from rag.index.vectors import FaissStore, VectorOptions, exact_top_k, fit, recall_at_k
+from rag.models.embedding import l2_normalize
 from tests.conftest import FIXTURE_DOCS, make_doc
 from tests.fakes import FakeEmbedder
 

@@ -3,7 +3,7 @@
 Other stages use only the names below; ``python -m rag serve`` (or ``app.py``) calls ``main``.
 """
 
-from .app import (
+from rag.web.app import (
     add_articles,
     build_app,
     delete_article,

@@ -1,4 +1,4 @@
-"""The chat UI: a thin Gradio adapter over ``rag.pipeline.Pipeline`` and ``rag.corpus``.
+"""The chat UI: a thin Gradio adapter over ``rag.answer.pipeline.Pipeline`` and ``rag.ingest.corpus``.
 
 ``respond(message, history, pipeline, ...)`` is a plain generator (testable without a
 server) that yields the updated chat, the sources panel, the per-user source sections and a
@@ -7,7 +7,7 @@ serves the page on 127.0.0.1 at once and loads the pipeline in the background
 (``rag.web.loading``): a question asked meanwhile shows a loading notice and waits for it.
 
 Per user: the chat history and the source sections (``gr.State``), nothing in globals. The
-pipeline and the corpus are shared: adding or deleting an article re-indexes (``rag.corpus``)
+pipeline and the corpus are shared: adding or deleting an article re-indexes (``rag.ingest.corpus``)
 and swaps ``pipeline.store`` for everyone.
 
 Sources: each answer's citations, grouped by story (``Pipeline.story_groups``: articles that
@@ -29,11 +29,11 @@ from urllib.parse import urlparse
 import gradio as gr
 from starlette.middleware import Middleware
 
-from rag import corpus
+from rag.answer.pipeline import Pipeline
 from rag.config import Settings
 from rag.errors import RagError
-from rag.index import IndexStore
-from rag.pipeline import Pipeline
+from rag.index.build import IndexStore
+from rag.ingest import corpus
 from rag.types import Answer, Citation
 from rag.web import openai_api
 from rag.web.arguments import answer_args, doc_id_arg
@@ -277,7 +277,7 @@ def _refresh(pipeline: Pipeline) -> None:
 
 
 def _stories(pipeline: Pipeline) -> dict[str, str]:
-    """``{doc_id: story}`` of the pipeline's index (rag.stories via ``Pipeline.story_groups``), or {}."""
+    """``{doc_id: story}`` of the pipeline's index (``Pipeline.story_groups``), or {}."""
     try:
         return dict(getattr(pipeline, "story_groups", None) or {})
     except Exception:  # noqa: BLE001 - grouping is a nicety: never lose the sources over it

@@ -5,8 +5,8 @@ object) and returns it in the type the app needs, or raises ``ValueError`` sayin
 expected, what was found and what to send. The app turns that into ``gr.Error``, which clients
 see as ``AppError``. Null stands for "not given" where an argument has a default.
 
-It does not judge a question's content (``rag.pipeline.check_question`` refuses empty or
-letterless ones) nor whether a doc_id exists (``rag.corpus`` does).
+It does not judge a question's content (``rag.answer.pipeline.check_question`` refuses empty or
+letterless ones) nor whether a doc_id exists (``rag.ingest.corpus`` does).
 """
 
 from __future__ import annotations

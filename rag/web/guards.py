@@ -12,7 +12,7 @@
 
 It does not check API arguments (``rag.web.arguments`` does), the log-in itself (Gradio's
 ``/login`` does, and keeps the session tokens the gate reads), nor the files' contents or types
-(``rag.corpus`` does).
+(``rag.ingest.corpus`` does).
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ import threading
 import time
 from collections.abc import Callable
 
+from rag.answer.pipeline import Pipeline
 from rag.config import Settings
 from rag.errors import RagError
-from rag.pipeline import Pipeline
 
 LOADING = "正在加载模型…… / Loading the models…"
 log = logging.getLogger("rag.app")

@@ -44,10 +44,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from rag import corpus
+from rag.answer.pipeline import Pipeline, check_question
 from rag.config import Settings
 from rag.errors import QuestionError, RagError
-from rag.pipeline import Pipeline, check_question
+from rag.ingest import corpus
 from rag.types import Answer, Citation
 from rag.web.loading import PipelineLoader, loaded
 
