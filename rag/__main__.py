@@ -72,8 +72,11 @@ def cmd_build(args: argparse.Namespace) -> int:
     for name, reason in r.load.skipped:
         print(f"warning: skipped {name}: {reason}", file=sys.stderr)
     if r.skipped_count:
-        print(f"warning: skipped {r.skipped_count} malformed or repeated lines of {settings.collection}; "
-              "the first:", file=sys.stderr)
+        print(
+            f"warning: skipped {r.skipped_count} malformed or repeated lines of {settings.collection}; "
+            "the first:",
+            file=sys.stderr,
+        )
         for line in r.skipped_lines[:5]:
             print(f"  {line}", file=sys.stderr)
     state = "up to date" if b.up_to_date else f"embedded {b.embedded} chunks, reused {b.reused}"
@@ -90,8 +93,9 @@ def cmd_add(args: argparse.Namespace) -> int:
     settings = _settings(args)
     report = add_files(settings, args.files, progress=not args.quiet)
     for d in report.added:
-        print(f"added {d.source} as {d.doc_id}: {d.title} ({d.date or 'no date'}, {d.lang}, "
-              f"{d.chunks} chunks)")
+        print(
+            f"added {d.source} as {d.doc_id}: {d.title} ({d.date or 'no date'}, {d.lang}, {d.chunks} chunks)"
+        )
     for name, reason in report.rejected:
         print(f"error: not added {name}: {reason}", file=sys.stderr)
     if report.build is not None:
@@ -104,8 +108,10 @@ def cmd_remove(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     report = remove_doc(settings, args.doc_id, progress=not args.quiet)
-    print(f"removed {report.doc_id} ({', '.join(report.files)}); index {settings.index_dir}: "
-          f"{report.build.n_docs} documents, {report.build.n_chunks} chunks")
+    print(
+        f"removed {report.doc_id} ({', '.join(report.files)}); index {settings.index_dir}: "
+        f"{report.build.n_docs} documents, {report.build.n_chunks} chunks"
+    )
     return 0
 
 
@@ -136,7 +142,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     printed, answer = "", None
     for answer in pipeline.stream(args.question):
         if answer.text.startswith(printed):  # the text grows as it is written
-            print(answer.text[len(printed):], end="", flush=True)
+            print(answer.text[len(printed) :], end="", flush=True)
             printed = answer.text
     assert answer is not None
     if answer.text != printed:  # replaced: withdrawn by the checks, or rewritten in the question's language
@@ -147,8 +153,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for notice in answer.notices:
         print(f"note: {notice}", file=sys.stderr)
     t = answer.timings
-    print(f"({t.retrieve_ms:.0f} ms retrieval, first token {t.first_token_ms:.0f} ms, "
-          f"total {t.total_ms:.0f} ms, prompt {t.prompt_tokens} tokens)", file=sys.stderr)
+    print(
+        f"({t.retrieve_ms:.0f} ms retrieval, first token {t.first_token_ms:.0f} ms, "
+        f"total {t.total_ms:.0f} ms, prompt {t.prompt_tokens} tokens)",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -167,9 +176,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = _settings(args)
     pipeline = open_pipeline(settings, build_corpus=bool(args.corpus))
     results = run(questions, pipeline)
-    result = summarise(results, k=settings.top_k, questions_file=args.questions, format=questions.format,
-                       index=str(settings.index_dir), embedder=pipeline.store.manifest.embedder_id,
-                       limit=args.limit)
+    result = summarise(
+        results,
+        k=settings.top_k,
+        questions_file=args.questions,
+        format=questions.format,
+        index=str(settings.index_dir),
+        embedder=pipeline.store.manifest.embedder_id,
+        limit=args.limit,
+    )
     print(summary_tables(result))
     if args.json:
         save_json(result, Path(args.json))
@@ -197,11 +212,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.benchmark == "xquad":
-        result = benchmarks.run_xquad(Path(args.passages), Path(args.questions), settings, limit=args.limit,
-                                      articles=_span(args.articles))
+        result = benchmarks.run_xquad(
+            Path(args.passages),
+            Path(args.questions),
+            settings,
+            limit=args.limit,
+            articles=_span(args.articles),
+        )
     else:
-        result = benchmarks.run_rgb(Path(args.data), settings, args.noise_rate, args.passages,
-                                    limit=args.limit, skip=args.skip)
+        result = benchmarks.run_rgb(
+            Path(args.data), settings, args.noise_rate, args.passages, limit=args.limit, skip=args.skip
+        )
     print(bench_table(result))
     if args.json:
         save_json(result, Path(args.json))
@@ -213,14 +234,22 @@ def cmd_scale(args: argparse.Namespace) -> int:
     from rag.bench import scale
 
     if not Path(args.source).is_file():
-        raise RagError(f"bench scale replicates a CRUD-format news file; {args.source} is not a file. "
-                       "Pass one with --source FILE")
+        raise RagError(
+            f"bench scale replicates a CRUD-format news file; {args.source} is not a file. "
+            "Pass one with --source FILE"
+        )
     settings = _settings(args)
     if args.exact_max:
         settings = replace(settings, exact_search_max=args.exact_max)
-    result = scale.run(settings, args.articles, Path(args.source), embedder=args.embedder,
-                       encoder2=args.encoder2, queries=args.queries,
-                       workdir=Path(args.workdir) if args.workdir else None)
+    result = scale.run(
+        settings,
+        args.articles,
+        Path(args.source),
+        embedder=args.embedder,
+        encoder2=args.encoder2,
+        queries=args.queries,
+        workdir=Path(args.workdir) if args.workdir else None,
+    )
     print(scale.table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
@@ -232,8 +261,14 @@ def cmd_speed(args: argparse.Namespace) -> int:
     from rag.bench import speed
 
     settings = _settings(args)
-    speed.main(replace(settings, use_llm=True), Path(args.questions), args.n, args.repeats,
-               Path(args.json) if args.json else None, with_llm=not args.no_llm)
+    speed.main(
+        replace(settings, use_llm=True),
+        Path(args.questions),
+        args.n,
+        args.repeats,
+        Path(args.json) if args.json else None,
+        with_llm=not args.no_llm,
+    )
     return 0
 
 
@@ -252,11 +287,19 @@ def parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("build", help="index the corpus (incremental)")
     paths(sp)
-    sp.add_argument("--collection", metavar="FILE", help="index this collection file instead of the corpus "
-                    "folder: .txt with one article a line (\"[ date ] ，正文：text\") or .jsonl "
-                    "(title/date/url/text); RAG_COLLECTION")
-    sp.add_argument("--vector-store", choices=["faiss", "milvus"], help="vector store (default faiss; "
-                    "milvus uses RAG_MILVUS_URI, default milvus.db in the index folder)")
+    sp.add_argument(
+        "--collection",
+        metavar="FILE",
+        help="index this collection file instead of the corpus "
+        'folder: .txt with one article a line ("[ date ] ，正文：text") or .jsonl '
+        "(title/date/url/text); RAG_COLLECTION",
+    )
+    sp.add_argument(
+        "--vector-store",
+        choices=["faiss", "milvus"],
+        help="vector store (default faiss; "
+        "milvus uses RAG_MILVUS_URI, default milvus.db in the index folder)",
+    )
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
     sp.set_defaults(func=cmd_build)
 
@@ -310,26 +353,44 @@ def parser() -> argparse.ArgumentParser:
     bp.add_argument("--questions", required=True, help="parallel XQuAD file whose questions are asked")
     bp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
     bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
-    bp.add_argument("--articles", metavar="A:B", help="ask only the questions of articles A..B-1 (0-based); "
-                    "all paragraphs are indexed (e.g. 0:12 to tune, 12:24 to confirm)")
+    bp.add_argument(
+        "--articles",
+        metavar="A:B",
+        help="ask only the questions of articles A..B-1 (0-based); "
+        "all paragraphs are indexed (e.g. 0:12 to tune, 12:24 to confirm)",
+    )
     bp = bench.add_parser("rgb", help="RGB noise robustness and rejection")
     bp.add_argument("--data", required=True, help="RGB JSON Lines file (e.g. zh_refine.dev.jsonl)")
     bp.add_argument("--noise-rate", type=float, default=0.4, help="share of negative passages (default 0.4)")
     bp.add_argument("--passages", type=int, default=5, help="passages per query (default 5)")
     bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
-    bp.add_argument("--skip", type=int, default=0, help="leave out the first N questions (a tuning slice "
-                    "apart from the reported one)")
+    bp.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="leave out the first N questions (a tuning slice apart from the reported one)",
+    )
     for bp in bench.choices.values():
         bp.add_argument("--limit", type=int, help="only the first N questions")
         bp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")
         bp.set_defaults(func=cmd_bench)
-    bp = bench.add_parser("scale", help="build, search and update an index of N articles (the CRUD sample, "
-                          "replicated and shuffled) in a temporary folder")
+    bp = bench.add_parser(
+        "scale",
+        help="build, search and update an index of N articles (the CRUD sample, "
+        "replicated and shuffled) in a temporary folder",
+    )
     bp.add_argument("--articles", type=int, required=True, help="articles to index (e.g. 2000, up to 60000)")
-    bp.add_argument("--source", default=CRUD_SAMPLE, help="CRUD-format file to replicate (default "
-                    f"{CRUD_SAMPLE}, relative to the current directory)")
-    bp.add_argument("--embedder", choices=["e5", "hash"], default="e5", help="e5 (the real model) or hash (a "
-                    "fast deterministic stand-in: measures the index, not the model)")
+    bp.add_argument(
+        "--source",
+        default=CRUD_SAMPLE,
+        help=f"CRUD-format file to replicate (default {CRUD_SAMPLE}, relative to the current directory)",
+    )
+    bp.add_argument(
+        "--embedder",
+        choices=["e5", "hash"],
+        default="e5",
+        help="e5 (the real model) or hash (a fast deterministic stand-in: measures the index, not the model)",
+    )
     bp.add_argument("--encoder2", action="store_true", help="also store the second encoder's vectors")
     bp.add_argument("--vector-store", choices=["faiss", "milvus"], help="vector store (default faiss)")
     bp.add_argument("--exact-max", type=int, help="exact search up to this many vectors (default 20000)")
@@ -341,8 +402,9 @@ def parser() -> argparse.ArgumentParser:
     paths(bp)
     bp.add_argument("--questions", default="eval/seed.jsonl", help="question set for the latency runs")
     bp.add_argument("--n", type=int, default=10, help="questions timed (default 10)")
-    bp.add_argument("--repeats", type=int, default=3,
-                    help="runs per measurement; medians reported (default 3)")
+    bp.add_argument(
+        "--repeats", type=int, default=3, help="runs per measurement; medians reported (default 3)"
+    )
     bp.add_argument("--no-llm", action="store_true", help="skip the generation measurements")
     bp.add_argument("--json", metavar="OUT", help="write the figures as JSON")
     bp.set_defaults(func=cmd_speed)

@@ -219,8 +219,9 @@ class Settings:
         if env.get("RAG_COLLECTION"):
             changes["collection"] = Path(env["RAG_COLLECTION"])
         if env.get("RAG_VECTOR_STORE"):
-            changes["vector_store"] = _choice("RAG_VECTOR_STORE", env["RAG_VECTOR_STORE"],
-                                              ("faiss", "milvus"))
+            changes["vector_store"] = _choice(
+                "RAG_VECTOR_STORE", env["RAG_VECTOR_STORE"], ("faiss", "milvus")
+            )
         if env.get("RAG_MILVUS_URI"):
             changes["milvus_uri"] = env["RAG_MILVUS_URI"]
         if env.get("RAG_RETRIEVAL"):
@@ -246,6 +247,8 @@ def retrieval_preset(name: str) -> dict[str, object]:
     if name not in RETRIEVAL_PRESETS:
         from rag.errors import RagError
 
-        raise RagError(f"unknown retrieval preset {name!r} (RAG_RETRIEVAL): expected one of "
-                          f"{', '.join(RETRIEVAL_PRESETS)}")
+        raise RagError(
+            f"unknown retrieval preset {name!r} (RAG_RETRIEVAL): expected one of "
+            f"{', '.join(RETRIEVAL_PRESETS)}"
+        )
     return {"retrieval": name, **RETRIEVAL_PRESETS[name]}

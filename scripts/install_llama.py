@@ -38,8 +38,7 @@ BASE_FLAGS = [
 ]
 VARIANTS = {
     "avx2": BASE_FLAGS + ["-DGGML_AVX512=OFF"],
-    "avx512": BASE_FLAGS
-    + ["-DGGML_AVX512=ON", "-DGGML_AVX512_VNNI=ON", "-DGGML_AVX512_BF16=ON"],
+    "avx512": BASE_FLAGS + ["-DGGML_AVX512=ON", "-DGGML_AVX512_VNNI=ON", "-DGGML_AVX512_BF16=ON"],
     "amx": BASE_FLAGS
     + [
         "-DGGML_AVX512=ON",
@@ -51,8 +50,10 @@ VARIANTS = {
 }
 # (original, replacement) pairs applied to vendor/llama.cpp/ggml/src/ggml-cpu/amx/mmq.cpp
 AMX_PATCHES = [
-    ("    _tile_loadconfig(&tc);",
-     '    __asm__ __volatile__("" : : "r"(&tc) : "memory");\n    _tile_loadconfig(&tc);'),
+    (
+        "    _tile_loadconfig(&tc);",
+        '    __asm__ __volatile__("" : : "r"(&tc) : "memory");\n    _tile_loadconfig(&tc);',
+    ),
     ("    static thread_local bool done = false;", "    bool done = false;  // reload: others release it"),
 ]
 PATCH_REVISION = 2  # bump when AMX_PATCHES change, so cached wheels are rebuilt
@@ -87,8 +88,16 @@ def pip(*args: str, env: dict[str, str] | None = None) -> None:
 
 def build_wheel(variant: str, out: Path) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        pip("download", "--quiet", "--no-deps", "--no-binary", ":all:",
-            f"llama-cpp-python=={VERSION}", "-d", tmp)
+        pip(
+            "download",
+            "--quiet",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            f"llama-cpp-python=={VERSION}",
+            "-d",
+            tmp,
+        )
         sdist = next(Path(tmp).glob("llama_cpp_python-*.tar.gz"))
         with tarfile.open(sdist) as tar:
             tar.extractall(tmp, filter="data")
@@ -101,8 +110,11 @@ def build_wheel(variant: str, out: Path) -> None:
                     raise SystemExit(f"cannot apply the AMX fix: {old.strip()!r} not in {mmq.name}")
                 code = code.replace(old, new, 1)
             mmq.write_text(code)
-        env = dict(os.environ, CMAKE_ARGS=" ".join(VARIANTS[variant]),
-                   CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2))
+        env = dict(
+            os.environ,
+            CMAKE_ARGS=" ".join(VARIANTS[variant]),
+            CMAKE_BUILD_PARALLEL_LEVEL=str(os.cpu_count() or 2),
+        )
         print(f"building llama-cpp-python {VERSION} ({variant}); this takes several minutes once", flush=True)
         pip("wheel", "--quiet", "--no-deps", "-w", str(out), str(src), env=env)
 

@@ -79,8 +79,9 @@ def main() -> int:
         "--latency-sample", type=int, default=30, help="questions per pair timed with the real models"
     )
     ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--limit", type=int,
-                    help="only N questions of each pool, spread over the articles (slow presets)")
+    ap.add_argument(
+        "--limit", type=int, help="only N questions of each pool, spread over the articles (slow presets)"
+    )
     ap.add_argument("--work", help="folder for the indexes, kept and reused (default: a new temporary one)")
     args = ap.parse_args()
     lo, hi = (int(x) for x in args.articles.split(":"))

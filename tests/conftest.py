@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
 
 
-def make_doc(doc_id: str, text: str, title: str = "", lang: str = "zh", date: str = "2021-01-20",
-             url: str = "https://example.com/a") -> Document:
+def make_doc(
+    doc_id: str,
+    text: str,
+    title: str = "",
+    lang: str = "zh",
+    date: str = "2021-01-20",
+    url: str = "https://example.com/a",
+) -> Document:
     import hashlib
 
     meta = DocMeta(doc_id, title or doc_id, date, url, lang, f"{doc_id}.txt")
@@ -25,13 +31,25 @@ def make_doc(doc_id: str, text: str, title: str = "", lang: str = "zh", date: st
 
 
 FIXTURE_DOCS = [
-    make_doc("zh_output", "深圳2020年规模以上工业总产值3.7万亿元，连续两年位居全国大中城市首位。\n"
-             "深圳重视工业互联网应用，专项扶持资金4.55亿元。", "深圳工业总产值"),
+    make_doc(
+        "zh_output",
+        "深圳2020年规模以上工业总产值3.7万亿元，连续两年位居全国大中城市首位。\n"
+        "深圳重视工业互联网应用，专项扶持资金4.55亿元。",
+        "深圳工业总产值",
+    ),
     make_doc("zh_5g", "2020年深圳建成5G基站超4.6万个，成为全国首个5G独立组网全覆盖的城市。", "深圳5G基站"),
-    make_doc("en_report", "The city built 46,600 base stations in 2020. Shenzhen's industrial output "
-             "reached 3.7 trillion yuan.", "City's industrial output takes the lead", lang="en"),
-    make_doc("zh_other", "武汉举办工业互联网大会，发布发展成效评估报告，创新工程带动投资近700亿元。",
-             "工业互联网大会"),
+    make_doc(
+        "en_report",
+        "The city built 46,600 base stations in 2020. Shenzhen's industrial output "
+        "reached 3.7 trillion yuan.",
+        "City's industrial output takes the lead",
+        lang="en",
+    ),
+    make_doc(
+        "zh_other",
+        "武汉举办工业互联网大会，发布发展成效评估报告，创新工程带动投资近700亿元。",
+        "工业互联网大会",
+    ),
 ]
 
 
@@ -42,8 +60,14 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index",
-                    models_dir=tmp_path / "models", min_score=0.1, use_llm=False, grounding_check=False)
+    return Settings(
+        corpus_dir=tmp_path / "corpus",
+        index_dir=tmp_path / "index",
+        models_dir=tmp_path / "models",
+        min_score=0.1,
+        use_llm=False,
+        grounding_check=False,
+    )
     # grounding_check off: the fakes' canned answers do not answer the fixture questions, so the
     # check would withdraw them; test_trust and test_grounding switch it on.
 
@@ -94,8 +118,14 @@ def real_library(tmp_path_factory) -> tuple[Path, Path]:
     corpus, index = base / "articles", base / "index"
     shutil.copytree(ROOT / "data" / "articles", corpus)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    r = subprocess.run([sys.executable, "-m", "rag", "build", "--quiet", "--corpus", str(corpus), "--index",
-                        str(index)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    r = subprocess.run(
+        [sys.executable, "-m", "rag", "build", "--quiet", "--corpus", str(corpus), "--index", str(index)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert r.returncode == 0, r.stderr
     return corpus, index
 
@@ -123,7 +153,8 @@ def milvus_server(tmp_path_factory) -> Iterator[str]:
     (base / "etcd.yaml").write_text(
         f"listen-client-urls: http://localhost:{client}\nadvertise-client-urls: http://localhost:{client}\n"
         f"listen-peer-urls: http://localhost:{peer}\ninitial-advertise-peer-urls: http://localhost:{peer}\n"
-        f"initial-cluster: default=http://localhost:{peer}\n")
+        f"initial-cluster: default=http://localhost:{peer}\n"
+    )
     server = MilvusServer(wait_for_started=False)
     server.set_base_dir(str(base))
     server.listen_port = proxy  # where its search for free ports starts
@@ -141,10 +172,15 @@ def milvus_server(tmp_path_factory) -> Iterator[str]:
             except OSError:
                 time.sleep(0.5)
         else:
-            tails = "".join(f"\n--- {p.name}\n{p.read_text('utf-8', 'replace')[-2000:]}"
-                            for p in sorted((base / "logs").glob("*.log")))
-            pytest.fail(f"the Milvus server did not start (exit code {server.server_proc.poll()}, "
-                        f"or no healthy answer in 300 s); its logs:{tails}", pytrace=False)
+            tails = "".join(
+                f"\n--- {p.name}\n{p.read_text('utf-8', 'replace')[-2000:]}"
+                for p in sorted((base / "logs").glob("*.log"))
+            )
+            pytest.fail(
+                f"the Milvus server did not start (exit code {server.server_proc.poll()}, "
+                f"or no healthy answer in 300 s); its logs:{tails}",
+                pytrace=False,
+            )
         yield f"http://127.0.0.1:{server.listen_port}"
     finally:
         if server.server_proc is not None:

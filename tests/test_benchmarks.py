@@ -70,8 +70,13 @@ def test_squad_normalisation_and_f1_by_hand():
 def test_xquad_file_is_read_with_paragraph_positions():
     f = load_xquad(ZH)
     assert f.lang == "zh" and len(f.paragraphs) == 4
-    assert [(q.id, q.paragraph) for q in f.questions] == [("s1", 0), ("s2", 1), ("b1", 2), ("b2", 3),
-                                                           ("b3", 3)]
+    assert [(q.id, q.paragraph) for q in f.questions] == [
+        ("s1", 0),
+        ("s2", 1),
+        ("b1", 2),
+        ("b2", 3),
+        ("b3", 3),
+    ]
     assert load_xquad(EN).lang == "en"
 
 
@@ -180,8 +185,19 @@ def test_cli_bench_xquad_and_rgb(monkeypatch, tmp_path, capsys):
     )
     monkeypatch.setattr("rag.bench.benchmarks.load_encoder2", lambda name: None)
     out = tmp_path / "x.json"
-    args = ["bench", "xquad", "--passages", str(ZH), "--questions", str(EN), "--no-llm", "--limit", "2",
-            "--json", str(out)]
+    args = [
+        "bench",
+        "xquad",
+        "--passages",
+        str(ZH),
+        "--questions",
+        str(EN),
+        "--no-llm",
+        "--limit",
+        "2",
+        "--json",
+        str(out),
+    ]
     assert main(args) == 0
     assert json.loads(out.read_text(encoding="utf-8"))["n"] == 2
     assert "| en→zh | 2 | 4 |" in capsys.readouterr().out

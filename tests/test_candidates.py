@@ -27,25 +27,31 @@ def texts(question, passages):
 
 # --------------------------------------------------------------------------- extraction
 
-@pytest.mark.parametrize("question,kind", [
-    ("深铁集团的BIM体系完成了多少条既有地铁线路的建模？", "figure"),
-    ("What share of Shenzhen enterprises improved their product quality?", "figure"),
-    ("疫情初期，深圳用了多长时间把口罩日产量提升到1000万只？", "duration"),
-    ("宝安工业互联网示范基地是什么时候被正式命名的？", "date"),
-    ("In which month of 2020 did Shenzhen's industrial growth turn positive?", "date"),
-    ("发布成绩单的工信局局长是谁？", "name"),
-    ("Which Skyworth-RGB executive described the workshop?", "name"),
-    ("为什么深圳重视工业互联网？", None),
-    ("How did Shenzhen build its 5G network?", None),
-    ("What did Jia Xingdong say about 5G?", None),
-])
+
+@pytest.mark.parametrize(
+    "question,kind",
+    [
+        ("深铁集团的BIM体系完成了多少条既有地铁线路的建模？", "figure"),
+        ("What share of Shenzhen enterprises improved their product quality?", "figure"),
+        ("疫情初期，深圳用了多长时间把口罩日产量提升到1000万只？", "duration"),
+        ("宝安工业互联网示范基地是什么时候被正式命名的？", "date"),
+        ("In which month of 2020 did Shenzhen's industrial growth turn positive?", "date"),
+        ("发布成绩单的工信局局长是谁？", "name"),
+        ("Which Skyworth-RGB executive described the workshop?", "name"),
+        ("为什么深圳重视工业互联网？", None),
+        ("How did Shenzhen build its 5G network?", None),
+        ("What did Jia Xingdong say about 5G?", None),
+    ],
+)
 def test_answer_kind(question, kind):
     assert answer_kind(question) == kind
 
 
 def test_chinese_figures_with_units_and_qualifiers():
-    found = texts("深铁集团的BIM体系完成了多少条既有地铁线路的建模？",
-                  ["深铁集团BIM体系已完成15条既有地铁线路的建模，在建的39条线路全面应用，投入超过2.5亿元。"])
+    found = texts(
+        "深铁集团的BIM体系完成了多少条既有地铁线路的建模？",
+        ["深铁集团BIM体系已完成15条既有地铁线路的建模，在建的39条线路全面应用，投入超过2.5亿元。"],
+    )
     assert found == ["15条", "39条", "超过2.5亿元"]
 
 
@@ -73,26 +79,35 @@ def test_an_amount_of_labour_is_answered_by_a_share():
 
 
 def test_an_organisation_jieba_splits_is_one_candidate():
-    found = texts("Which was the first international organization to set up in Shenzhen?",
-                  ["金砖国家未来网络研究院中国分院，成为落地深圳的首个国际组织。"])
+    found = texts(
+        "Which was the first international organization to set up in Shenzhen?",
+        ["金砖国家未来网络研究院中国分院，成为落地深圳的首个国际组织。"],
+    )
     assert "金砖国家未来网络研究院中国分院" in found
     assert "深圳巴士集团" in texts("哪家公司利用了这个平台？", ["深圳巴士集团利用华龙讯达的平台。"])
 
 
 def test_a_value_the_question_states_is_not_a_candidate():
-    found = texts("How long did it take Shenzhen to raise daily mask output from 20,000 to 10 million?",
-                  ["Shenzhen raised daily mask output from 20,000 to 10 million in a month and a half."])
+    found = texts(
+        "How long did it take Shenzhen to raise daily mask output from 20,000 to 10 million?",
+        ["Shenzhen raised daily mask output from 20,000 to 10 million in a month and a half."],
+    )
     assert "20,000" not in found and "10 million" not in found
-    assert texts("用了多长时间把口罩日产量从2万只提升到1000万只？",
-                 ["仅用一个半月时间将口罩日产量从2万只提升到1000万只。"]) == ["一个半月"]
+    assert texts(
+        "用了多长时间把口罩日产量从2万只提升到1000万只？",
+        ["仅用一个半月时间将口罩日产量从2万只提升到1000万只。"],
+    ) == ["一个半月"]
 
 
 def test_english_figures_and_dates():
-    assert texts("How many base stations did the city build in 2020?",
-                 ["The city built 46,600 base stations in 2020, worth 3.7 trillion yuan."]) == \
-        ["46,600", "3.7 trillion yuan"]
-    assert texts("When was Bao'an named a national demonstration base?",
-                 ["In March 2020, Bao'an was named a national base."]) == ["March 2020"]
+    assert texts(
+        "How many base stations did the city build in 2020?",
+        ["The city built 46,600 base stations in 2020, worth 3.7 trillion yuan."],
+    ) == ["46,600", "3.7 trillion yuan"]
+    assert texts(
+        "When was Bao'an named a national demonstration base?",
+        ["In March 2020, Bao'an was named a national base."],
+    ) == ["March 2020"]
     named = ["宝安区于2020年3月被正式命名为国家级示范基地。"]
     assert texts("宝安是什么时候被命名的？", named) == ["2020年3月"]
 
@@ -100,16 +115,22 @@ def test_english_figures_and_dates():
 def test_names_chinese_and_english():
     zh = texts("发布成绩单的工信局局长是谁？", ["深圳市工业和信息化局局长贾兴东昨日透露上述信息。"])
     assert "贾兴东" in zh
-    en = texts("Which company joined Huawei and Foxconn on the list?",
-               ["In December 2018, Huawei, Foxconn and Hualong were selected by the ministry."])
+    en = texts(
+        "Which company joined Huawei and Foxconn on the list?",
+        ["In December 2018, Huawei, Foxconn and Hualong were selected by the ministry."],
+    )
     # the names the question gives are not answers
     assert "Hualong" in en and "Huawei" not in en and "Foxconn" not in en
 
 
 def test_a_question_asking_a_person_is_answered_by_a_person_not_a_company():
-    found = texts("Which Skyworth-RGB executive described the company's 5G flexible manufacturing workshop?",
-                  ["在深圳创维-RGB电子有限公司生产车间，记者看到了5G+柔性制造车间。",
-                   "创维-RGB公司总裁助理尹占江告诉记者，创维柔性制造车间的库容量提升了2.5倍；"])
+    found = texts(
+        "Which Skyworth-RGB executive described the company's 5G flexible manufacturing workshop?",
+        [
+            "在深圳创维-RGB电子有限公司生产车间，记者看到了5G+柔性制造车间。",
+            "创维-RGB公司总裁助理尹占江告诉记者，创维柔性制造车间的库容量提升了2.5倍；",
+        ],
+    )
     assert found == ["尹占江"]
     # a company asked for keeps the companies
     bus = ["深圳巴士集团利用华龙讯达的平台，总经理王明说。"]
@@ -117,15 +138,19 @@ def test_a_question_asking_a_person_is_answered_by_a_person_not_a_company():
 
 
 def test_list_items():
-    found = texts("除了电子、机械装备和生物医药，深圳的工业互联网还应用到了哪个制造领域？",
-                  ["深圳在电子制造、机械装备、精密制造、生物医药、服装等领域开展了应用。"])
+    found = texts(
+        "除了电子、机械装备和生物医药，深圳的工业互联网还应用到了哪个制造领域？",
+        ["深圳在电子制造、机械装备、精密制造、生物医药、服装等领域开展了应用。"],
+    )
     assert "服装" in found and "精密制造" in found
 
 
 # --------------------------------------------------------------------------- the choice
 
-CANDS = [Candidate("15条", "figure", 0, "已完成15条线路的建模，39条在建。"),
-         Candidate("39条", "figure", 0, "已完成15条线路的建模，39条在建。")]
+CANDS = [
+    Candidate("15条", "figure", 0, "已完成15条线路的建模，39条在建。"),
+    Candidate("39条", "figure", 0, "已完成15条线路的建模，39条在建。"),
+]
 
 
 def test_choice_answers_with_the_likely_candidate():
@@ -175,6 +200,7 @@ def test_scoring_prompt_is_short_and_holds_the_candidates_sentences():
 
 
 # --------------------------------------------------------------------------- in the pipeline
+
 
 def scorer_pipeline(settings, scores, reply="自由生成的答案[1]。", **changes):
     s = replace(settings, use_llm=True, **changes)
@@ -238,12 +264,14 @@ def test_a_sentence_naming_no_year_is_shown_with_its_articles_month():
     assert "（2024年1月的报道）全市累计建设5G基站超过7.5万个。" in user
     # no year asked: the sentence as it is
     assert "报道" not in candidate_messages("深圳累计建成了多少个5G基站？", [c], "zh")[1]["content"]
-    found = extract_candidates("截至2024年初，深圳累计建成了多少个5G基站？",
-                               ["全市累计建设5G基站超过7.5万个。"], ["2024-01-10"])
+    found = extract_candidates(
+        "截至2024年初，深圳累计建成了多少个5G基站？", ["全市累计建设5G基站超过7.5万个。"], ["2024-01-10"]
+    )
     assert found[0].date == "2024-01-10"
 
 
 # --------------------------------------------------------------------------- the real scorer
+
 
 @pytest.mark.models
 def test_real_scorer_picks_the_clearly_right_candidate():
@@ -267,8 +295,10 @@ def test_real_scorer_picks_the_clearly_right_candidate():
     assert all(abs(a - b) < 0.5 for (a, _), (b, _) in zip(again, scores, strict=True)), (again, scores)
     assert choose(cands, again).candidate.text == "15条"
     other = extract_candidates("广州2020年建成了多少个5G基站？", ["2020年，深圳建成5G基站4.76万个。"])
-    scores = generator.candidate_scores(candidate_messages("广州2020年建成了多少个5G基站？", other, "zh"),
-                                        [c.text for c in other] + [NOT_STATED])
+    scores = generator.candidate_scores(
+        candidate_messages("广州2020年建成了多少个5G基站？", other, "zh"),
+        [c.text for c in other] + [NOT_STATED],
+    )
     assert choose(other, scores).decision == "abstain"
 
 

@@ -15,25 +15,40 @@ def texts(text: str) -> list[str]:
 
 def test_chinese_sentences_end_at_full_width_punctuation():
     assert texts("深圳建成5G基站4.6万个。增长了吗？是的！“好。”下一句；最后…") == [
-        "深圳建成5G基站4.6万个。", "增长了吗？", "是的！", "“好。”", "下一句；", "最后…"]
+        "深圳建成5G基站4.6万个。",
+        "增长了吗？",
+        "是的！",
+        "“好。”",
+        "下一句；",
+        "最后…",
+    ]
 
 
 def test_english_keeps_decimals_and_abbreviations():
     assert texts("It grew 3.7 percent in the U.S. economy. Dr. Li agreed. Done!") == [
-        "It grew 3.7 percent in the U.S. economy.", "Dr. Li agreed.", "Done!"]
+        "It grew 3.7 percent in the U.S. economy.",
+        "Dr. Li agreed.",
+        "Done!",
+    ]
 
 
 def test_mixed_text_emoji_and_line_breaks():
     t = "Shenzhen 深圳 built 46,600 stations 🎉。Then 2021 came.\n第二段 full-width，标点！"
-    assert texts(t) == ["Shenzhen 深圳 built 46,600 stations 🎉。", "Then 2021 came.",
-                        "第二段 full-width，标点！"]
+    assert texts(t) == [
+        "Shenzhen 深圳 built 46,600 stations 🎉。",
+        "Then 2021 came.",
+        "第二段 full-width，标点！",
+    ]
 
 
-@pytest.mark.parametrize("lang,text", [
-    ("zh", "深圳工业互联网发展迅速。" * 60),
-    ("en", "Shenzhen's industrial internet grows fast. " * 60),
-    ("zh", "深圳 built 4.6万 base stations 😀。Mixed text！" * 40),
-])
+@pytest.mark.parametrize(
+    "lang,text",
+    [
+        ("zh", "深圳工业互联网发展迅速。" * 60),
+        ("en", "Shenzhen's industrial internet grows fast. " * 60),
+        ("zh", "深圳 built 4.6万 base stations 😀。Mixed text！" * 40),
+    ],
+)
 def test_chunks_are_exact_slices_within_limits(lang, text):
     doc = make_doc("d1", text, lang=lang)
     params = ChunkParams(target=60, overlap=12, max_tokens=80)

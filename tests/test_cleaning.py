@@ -439,8 +439,14 @@ def test_a_page_of_200000_nested_divs_is_loaded(tmp_path: Path):
     page = tmp_path / "deep.html"
     page.write_text("<html><body>" + "<div>" * 200_000 + "深圳新闻 text" + "</div>" * 200_000, "utf-8")
     code = f"from rag.ingest.loaders import load_file; print(load_file({str(page)!r}, 20_000_000).text)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[1], check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+    )
     assert done.stdout.strip() == "深圳新闻 text"
 
 

@@ -47,7 +47,7 @@ def test_crud_collection_streams_documents_and_counts_bad_lines(tmp_path):
     assert docs[0].meta.title.startswith("人民网柏林7月28日电")
     assert "🔥" in docs[2].text
     assert coll.skipped_count == 3 and coll.reasons == {"malformed": 2, "duplicate": 1}
-    assert coll.skipped[0].startswith("news.txt:4: no \"正文：\" marker")
+    assert coll.skipped[0].startswith('news.txt:4: no "正文：" marker')
     assert coll.skipped[1].startswith("news.txt:5:")
     assert coll.skipped[2].startswith("news.txt:7: same article id")
 
@@ -61,10 +61,19 @@ def test_ids_do_not_depend_on_line_numbers(tmp_path):
 
 def test_json_lines_with_fields_and_malformed_records(tmp_path):
     records = [
-        {"id": "a1", "title": "深圳5G基站", "date": "2021-01-20T13:17:00Z", "url": "https://x.cn/a",
-         "text": "2020年深圳建成5G基站超4.6万个。"},
-        {"title": "City output", "date": "January 21, 2021", "url": "not a url",
-         "text": "<p>Shenzhen's industrial output reached 3.7 trillion yuan.</p><p>It grew 2.9%.</p>"},
+        {
+            "id": "a1",
+            "title": "深圳5G基站",
+            "date": "2021-01-20T13:17:00Z",
+            "url": "https://x.cn/a",
+            "text": "2020年深圳建成5G基站超4.6万个。",
+        },
+        {
+            "title": "City output",
+            "date": "January 21, 2021",
+            "url": "not a url",
+            "text": "<p>Shenzhen's industrial output reached 3.7 trillion yuan.</p><p>It grew 2.9%.</p>",
+        },
         {"title": "no text"},
         ["a", "list"],
     ]
@@ -88,8 +97,14 @@ def test_parse_json_line_fields():
 
 def test_lines_not_in_utf8_and_too_long_lines_are_skipped(tmp_path):
     path = tmp_path / "mixed.txt"
-    path.write_bytes("，正文：深圳。\n".encode() + "，正文：广东。\n".encode("gbk") + b"[x]\xef\xbc\x8c" +
-                     "正文：".encode() + "长" .encode() * 400 + b"\n")
+    path.write_bytes(
+        "，正文：深圳。\n".encode()
+        + "，正文：广东。\n".encode("gbk")
+        + b"[x]\xef\xbc\x8c"
+        + "正文：".encode()
+        + "长".encode() * 400
+        + b"\n"
+    )
     coll = Collection(path, max_bytes=600)
     assert len(list(coll)) == 1
     assert coll.reasons == {"not UTF-8": 1, "too long": 1}

@@ -12,15 +12,23 @@ import pytest
 import rag
 
 MODULES = sorted(
-    m.name for m in pkgutil.walk_packages(rag.__path__, "rag.")
+    m.name
+    for m in pkgutil.walk_packages(rag.__path__, "rag.")
     if ">>>" in (importlib.util.find_spec(m.name).loader.get_source(m.name) or "")
 )
 
 
 def test_modules_with_examples_are_found():
-    expected = {"rag.web.app", "rag.ingest.cleaning", "rag.text.figures", "rag.answer.grounding",
-                "rag.answer.trust", "rag.answer.conflicts",
-                "rag.answer.stories", "rag.bench.failures"}
+    expected = {
+        "rag.web.app",
+        "rag.ingest.cleaning",
+        "rag.text.figures",
+        "rag.answer.grounding",
+        "rag.answer.trust",
+        "rag.answer.conflicts",
+        "rag.answer.stories",
+        "rag.bench.failures",
+    }
     assert expected <= set(MODULES)
 
 

@@ -109,9 +109,22 @@ def test_extractive_mode_with_the_real_embedder(pipeline):
 
 def test_cli_ask_json(real_settings):
     out = subprocess.run(
-        [sys.executable, "-m", "rag", "ask", "深圳2020年规上工业总产值是多少？", "--json", "--no-llm",
-         "--index", str(real_settings.index_dir)],
-        capture_output=True, text=True, cwd=ROOT, timeout=300, check=True,
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            "ask",
+            "深圳2020年规上工业总产值是多少？",
+            "--json",
+            "--no-llm",
+            "--index",
+            str(real_settings.index_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        check=True,
     )
     data = json.loads(out.stdout)
     assert data["lang"] == "zh" and data["abstained"] is False and data["citations"]
@@ -120,9 +133,20 @@ def test_cli_ask_json(real_settings):
 
 def test_cli_reports_a_missing_corpus_in_one_line(tmp_path):
     out = subprocess.run(
-        [sys.executable, "-m", "rag", "build",
-         "--corpus", str(tmp_path / "nope"), "--index", str(tmp_path / "i")],
-        capture_output=True, text=True, cwd=ROOT, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "rag",
+            "build",
+            "--corpus",
+            str(tmp_path / "nope"),
+            "--index",
+            str(tmp_path / "i"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
     assert out.returncode == 1
     assert out.stderr.startswith("error: ") and "Traceback" not in out.stderr

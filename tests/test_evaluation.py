@@ -62,8 +62,11 @@ class ScriptedGenerator(FakeGenerator):
 
     def stream(self, messages, max_tokens=256):
         user = messages[-1]["content"]
-        self.reply = next(r for q, r in self.replies.items() if f"Question: {q}\n" in f"{user}\n"
-                          or f"问题：{q}\n" in f"{user}\n")
+        self.reply = next(
+            r
+            for q, r in self.replies.items()
+            if f"Question: {q}\n" in f"{user}\n" or f"问题：{q}\n" in f"{user}\n"
+        )
         yield from super().stream(messages, max_tokens)
 
 
@@ -87,8 +90,10 @@ REPLIES = {
 
 @pytest.fixture
 def pipeline(settings):
-    docs = [make_doc(d["doc_id"], d["text"], d["title"], d["lang"])
-            for d in json.loads((FIXTURES / "corpus.json").read_text(encoding="utf-8"))]
+    docs = [
+        make_doc(d["doc_id"], d["text"], d["title"], d["lang"])
+        for d in json.loads((FIXTURES / "corpus.json").read_text(encoding="utf-8"))
+    ]
     embedder = WordEmbedder()
     build_index(docs, embedder, settings.index_dir, chunk_params(settings), progress=False)
     # windows, not evidence sentences: the scripted citations count on every article being shown
@@ -120,17 +125,30 @@ def test_answer_matching_any_or_all():
     assert not contains_answers("anything", [])
 
 
-@pytest.mark.parametrize("text,lang", [
-    ("约4.6万个[1]。", "zh"), ("About 46,000 [1].", "en"), ("46,600 [1][2].", None), ("52.6%", None),
-    ("5G", None), ("ＴＨＥ FUND", "en"), ("深圳的 GDP and output 是多少", "zh"), ("🙂 OK", None),
-])
+@pytest.mark.parametrize(
+    "text,lang",
+    [
+        ("约4.6万个[1]。", "zh"),
+        ("About 46,000 [1].", "en"),
+        ("46,600 [1][2].", None),
+        ("52.6%", None),
+        ("5G", None),
+        ("ＴＨＥ FUND", "en"),
+        ("深圳的 GDP and output 是多少", "zh"),
+        ("🙂 OK", None),
+    ],
+)
 def test_answer_language_ignores_markers_and_is_neutral_for_figures(text, lang):
     assert answer_language(text) == lang
 
 
 def test_retrieval_metrics_by_hand():
-    assert retrieval_metrics([1, 3, None, 6]) == {"hit@1": 0.25, "hit@3": 0.5, "hit@5": 0.5,
-                                                   "mrr": round((1 + 1 / 3 + 0 + 1 / 6) / 4, 4)}
+    assert retrieval_metrics([1, 3, None, 6]) == {
+        "hit@1": 0.25,
+        "hit@3": 0.5,
+        "hit@5": 0.5,
+        "mrr": round((1 + 1 / 3 + 0 + 1 / 6) / 4, 4),
+    }
     assert retrieval_metrics([]) == {"hit@1": None, "hit@3": None, "hit@5": None, "mrr": None}
 
 
@@ -142,11 +160,26 @@ def test_every_metric_on_the_fixture(result):
     # ranks: q4's only source is the Chinese article, the English one ranks first; q5's source
     # shares no word with the question, the six "news" articles all rank above it
     ranks = {i: r["hit_rank"] for i, r in q.items()}
-    assert ranks == {"q1": 1, "q2": 1, "q3": 1, "q4": 2, "q5": None, "q6": 1, "q7": 1, "q8": 1, "q9": None,
-                     "q10": None, "q11": 1}
+    assert ranks == {
+        "q1": 1,
+        "q2": 1,
+        "q3": 1,
+        "q4": 2,
+        "q5": None,
+        "q6": 1,
+        "q7": 1,
+        "q8": 1,
+        "q9": None,
+        "q10": None,
+        "q11": 1,
+    }
     assert result["n"] == 11 and result["n_answerable"] == 9
-    assert result["retrieval"] == {"hit@1": round(7 / 9, 4), "hit@3": round(8 / 9, 4),
-                                   "hit@5": round(8 / 9, 4), "mrr": round(7.5 / 9, 4)}
+    assert result["retrieval"] == {
+        "hit@1": round(7 / 9, 4),
+        "hit@3": round(8 / 9, 4),
+        "hit@5": round(8 / 9, 4),
+        "mrr": round(7.5 / 9, 4),
+    }
     # correct: q5 wrong answer, q6 misses one of its "all" answers, q8 abstained although
     # answerable, q10 answered although unanswerable; q9 abstained as it should
     assert [i for i, r in q.items() if not r["correct"]] == ["q5", "q6", "q8", "q10"]
@@ -183,9 +216,13 @@ def test_breakdowns(result):
 
 def test_extractive_quotes_count_against_language_match(pipeline, tmp_path):
     path = tmp_path / "q.jsonl"
-    path.write_text(line(lang="en", question="5G in Shenzhen?", answers=["4.6万"], sources=["zh_5g", "en_5g"])
-                    + "\n" + line(id="c", question="东京的人口是多少？", answers=[], sources=[]) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        line(lang="en", question="5G in Shenzhen?", answers=["4.6万"], sources=["zh_5g", "en_5g"])
+        + "\n"
+        + line(id="c", question="东京的人口是多少？", answers=[], sources=[])
+        + "\n",
+        encoding="utf-8",
+    )
     extractive = replace(pipeline, settings=replace(pipeline.settings, use_llm=False))
     result = summarise(run(load_question_set(path), extractive, progress=False))
     q = result["questions"]
@@ -241,18 +278,21 @@ def line(**changes) -> str:
     return json.dumps({k: v for k, v in data.items() if v is not None}, ensure_ascii=False)
 
 
-@pytest.mark.parametrize("text,message", [
-    (line()[:-1], "not valid JSON"),
-    ('["a list"]', "expected a JSON object, found list"),
-    (line(answers=None), "missing key 'answers'"),
-    (line(answers="1"), "'answers' should be a list of answer strings"),
-    (line(lang="fr"), "'lang' should be"),
-    (line(question="？？"), "cannot be asked"),
-    (line(sources=[]), "'sources' is empty"),
-    (line(all="yes"), "'all' should be true or false"),
-    (line(id="a"), "'a' is already used on line 1"),
-    (json.dumps({"id": "d", "lang": "zh", "turns": [BASE]}), "expected a question like the first line"),
-])
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (line()[:-1], "not valid JSON"),
+        ('["a list"]', "expected a JSON object, found list"),
+        (line(answers=None), "missing key 'answers'"),
+        (line(answers="1"), "'answers' should be a list of answer strings"),
+        (line(lang="fr"), "'lang' should be"),
+        (line(question="？？"), "cannot be asked"),
+        (line(sources=[]), "'sources' is empty"),
+        (line(all="yes"), "'all' should be true or false"),
+        (line(id="a"), "'a' is already used on line 1"),
+        (json.dumps({"id": "d", "lang": "zh", "turns": [BASE]}), "expected a question like the first line"),
+    ],
+)
 def test_a_malformed_line_is_reported_with_its_number(tmp_path, text, message):
     path = tmp_path / "q.jsonl"
     path.write_text(f"{GOOD}\n\n{text}\n", encoding="utf-8")
@@ -303,8 +343,18 @@ def test_cli_eval_writes_json_and_report(pipeline, monkeypatch, tmp_path, capsys
     args = ["eval", str(FIXTURES / "questions.jsonl"), "--json", str(out), "--report", str(tmp_path / "r")]
     assert main(args) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
-    assert set(data) >= {"n", "retrieval", "answer_accuracy", "abstention_accuracy", "language_match",
-                         "citation_precision", "latency_ms", "by_lang", "by_kind", "questions"}
+    assert set(data) >= {
+        "n",
+        "retrieval",
+        "answer_accuracy",
+        "abstention_accuracy",
+        "language_match",
+        "citation_precision",
+        "latency_ms",
+        "by_lang",
+        "by_kind",
+        "questions",
+    }
     assert set(data["questions"][0]) >= {"answer", "citations", "hit_rank", "correct", "abstained"}
     assert (tmp_path / "r" / "report.png").exists()
     assert "| all | 11 |" in capsys.readouterr().out
@@ -326,35 +376,53 @@ def test_cli_eval_stops_on_a_bad_line_before_loading_models(monkeypatch, tmp_pat
 
 
 def record(**changes) -> dict:
-    base = {"id": "q", "kind": "fact", "answers": ["4.6万", "46,000"], "all": False, "sources": ["a"],
-            "retrieved": ["b", "a", "c"], "evidence": ["去年建成5G基站4.6万个。"], "draft": "",
-            "stopped_by": "", "correct": False, "abstained": False, "answer": "4.7万个[1]"}
+    base = {
+        "id": "q",
+        "kind": "fact",
+        "answers": ["4.6万", "46,000"],
+        "all": False,
+        "sources": ["a"],
+        "retrieved": ["b", "a", "c"],
+        "evidence": ["去年建成5G基站4.6万个。"],
+        "draft": "",
+        "stopped_by": "",
+        "correct": False,
+        "abstained": False,
+        "answer": "4.7万个[1]",
+    }
     return {**base, **changes}
 
 
-@pytest.mark.parametrize("changes,expected", [
-    ({"correct": True, "answer": "4.6万个[1]"}, None),
-    ({"retrieved": ["b", "c", "d", "e", "f", "a"]}, "retrieval miss"),  # the source only at rank 6
-    ({}, "reading error"),
-    ({"evidence": ["去年建成基站很多。"]}, "evidence cut"),
-    ({"evidence": ["About 46,000 stations were built."]}, "reading error"),  # the value, not the words
-    ({"answer": "46000 [1]"}, "scoring"),
-    ({"abstained": True, "answer": "资料中没有答案。", "stopped_by": "model"}, "refused"),
-    ({"abstained": True, "answer": "资料中没有答案。", "stopped_by": "gate"}, "refused"),
-    ({"abstained": True, "stopped_by": "check", "draft": "建成4.6万个[1]"}, "withdrawn"),
-    ({"abstained": True, "stopped_by": "check", "draft": "建成4.7万个[1]"}, "refused"),  # a wrong draft
-    ({"answers": [], "sources": [], "answer": "东京有1400万人[1]"}, "answered unanswerable"),
-    # every part required: one part in the evidence is not enough
-    ({"answers": ["4.6万", "4.55亿"], "all": True}, "evidence cut"),
-    ({"answers": ["4.6万", "4.55亿"], "all": True, "evidence": ["4.6万个", "4.55亿元"]}, "reading error"),
-])
+@pytest.mark.parametrize(
+    "changes,expected",
+    [
+        ({"correct": True, "answer": "4.6万个[1]"}, None),
+        ({"retrieved": ["b", "c", "d", "e", "f", "a"]}, "retrieval miss"),  # the source only at rank 6
+        ({}, "reading error"),
+        ({"evidence": ["去年建成基站很多。"]}, "evidence cut"),
+        ({"evidence": ["About 46,000 stations were built."]}, "reading error"),  # the value, not the words
+        ({"answer": "46000 [1]"}, "scoring"),
+        ({"abstained": True, "answer": "资料中没有答案。", "stopped_by": "model"}, "refused"),
+        ({"abstained": True, "answer": "资料中没有答案。", "stopped_by": "gate"}, "refused"),
+        ({"abstained": True, "stopped_by": "check", "draft": "建成4.6万个[1]"}, "withdrawn"),
+        ({"abstained": True, "stopped_by": "check", "draft": "建成4.7万个[1]"}, "refused"),  # a wrong draft
+        ({"answers": [], "sources": [], "answer": "东京有1400万人[1]"}, "answered unanswerable"),
+        # every part required: one part in the evidence is not enough
+        ({"answers": ["4.6万", "4.55亿"], "all": True}, "evidence cut"),
+        ({"answers": ["4.6万", "4.55亿"], "all": True, "evidence": ["4.6万个", "4.55亿元"]}, "reading error"),
+    ],
+)
 def test_failure_classes_of_hand_made_records(changes, expected):
     assert classify(record(**changes)) == expected
 
 
 def test_failure_report_counts_by_class_and_kind():
-    records = [record(id="q1"), record(id="q2", kind="date", evidence=["无关"]),
-               record(id="q3", correct=True), record(id="q4", abstained=True, stopped_by="model")]
+    records = [
+        record(id="q1"),
+        record(id="q2", kind="date", evidence=["无关"]),
+        record(id="q3", correct=True),
+        record(id="q4", abstained=True, stopped_by="model"),
+    ]
     report = failure_report(records)
     assert report["counts"] == {"evidence cut": 1, "reading error": 1, "refused": 1}
     assert report["by_kind"] == {"date": {"evidence cut": 1}, "fact": {"reading error": 1, "refused": 1}}

@@ -24,37 +24,65 @@ from tests.fakes import FakeEmbedder, FakeGenerator, FakeScorer
 # --------------------------------------------------------------------------- parts of a question
 
 
-@pytest.mark.parametrize("question,parts", [
-    ("深圳规上工业增加值2020年增长了多少？2023年1—11月又增长了多少？",
-     ["深圳规上工业增加值2020年增长了多少？", "2023年1—11月又增长了多少？"]),
-    ("云工厂报价要多长时间，平台上入驻了多少家制造商？",
-     ["云工厂报价要多长时间", "平台上入驻了多少家制造商？"]),
-    ("深圳2020年和2023年的5G基站分别有多少个？",
-     ["深圳2020年的5G基站有多少个？", "深圳2023年的5G基站有多少个？"]),
-    ("2023年与2020年相比，深圳5G基站增加了多少个？",
-     ["2020年，深圳5G基站多少个？", "2023年，深圳5G基站多少个？"]),
-    ("Who presented Shenzhen's 2020 results, and who headed the bureau when the 2023 results came out?",
-     ["Who presented Shenzhen's 2020 results", "who headed the bureau when the 2023 results came out?"]),
-    ("What was China's 2020 index, and how many projects had Shenzhen's funds supported?",
-     ["What was China's 2020 index", "how many projects had Shenzhen's funds supported?"]),
-    ("How many base stations did Shenzhen have in 2020 and 2023 respectively?",
-     ["How many base stations did Shenzhen have in 2020?",
-      "How many base stations did Shenzhen have in 2023?"]),
-    ("How much did output grow from 2020 to 2023?", ["How much did output grow in 2020?",
-                                                     "How much did output grow in 2023?"]),
-])
+@pytest.mark.parametrize(
+    "question,parts",
+    [
+        (
+            "深圳规上工业增加值2020年增长了多少？2023年1—11月又增长了多少？",
+            ["深圳规上工业增加值2020年增长了多少？", "2023年1—11月又增长了多少？"],
+        ),
+        (
+            "云工厂报价要多长时间，平台上入驻了多少家制造商？",
+            ["云工厂报价要多长时间", "平台上入驻了多少家制造商？"],
+        ),
+        (
+            "深圳2020年和2023年的5G基站分别有多少个？",
+            ["深圳2020年的5G基站有多少个？", "深圳2023年的5G基站有多少个？"],
+        ),
+        (
+            "2023年与2020年相比，深圳5G基站增加了多少个？",
+            ["2020年，深圳5G基站多少个？", "2023年，深圳5G基站多少个？"],
+        ),
+        (
+            "Who presented Shenzhen's 2020 results, "
+            "and who headed the bureau when the 2023 results came out?",
+            [
+                "Who presented Shenzhen's 2020 results",
+                "who headed the bureau when the 2023 results came out?",
+            ],
+        ),
+        (
+            "What was China's 2020 index, and how many projects had Shenzhen's funds supported?",
+            ["What was China's 2020 index", "how many projects had Shenzhen's funds supported?"],
+        ),
+        (
+            "How many base stations did Shenzhen have in 2020 and 2023 respectively?",
+            [
+                "How many base stations did Shenzhen have in 2020?",
+                "How many base stations did Shenzhen have in 2023?",
+            ],
+        ),
+        (
+            "How much did output grow from 2020 to 2023?",
+            ["How much did output grow in 2020?", "How much did output grow in 2023?"],
+        ),
+    ],
+)
 def test_questions_of_several_parts_are_split(question, parts):
     assert split_question(question) == parts
 
 
-@pytest.mark.parametrize("question", [
-    "华为和富士康在工业互联网应用方面获得了什么国家级称号？",  # 和 joins names, not questions
-    "2018年12月，除了华为和富士康，还有哪家深圳企业入选了平台？",
-    "2018-2020年深圳累计投资多少？",  # a period, not two years
-    "By how many percentage points did the share rise between 2018 and 2020?",  # the article states it
-    "Which company joined Huawei and Foxconn on the list?",
-    "疫情初期，深圳用了多长时间把口罩日产量从2万只提升到1000万只？",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "华为和富士康在工业互联网应用方面获得了什么国家级称号？",  # 和 joins names, not questions
+        "2018年12月，除了华为和富士康，还有哪家深圳企业入选了平台？",
+        "2018-2020年深圳累计投资多少？",  # a period, not two years
+        "By how many percentage points did the share rise between 2018 and 2020?",  # the article states it
+        "Which company joined Huawei and Foxconn on the list?",
+        "疫情初期，深圳用了多长时间把口罩日产量从2万只提升到1000万只？",
+    ],
+)
 def test_questions_of_one_part_stay_whole(question):
     if "between 2018 and 2020" in question:
         assert len(split_question(question)) == 2 and asks_change(question) == ("2018", "2020")
@@ -62,35 +90,54 @@ def test_questions_of_one_part_stay_whole(question):
         assert split_question(question) == [question]
 
 
-@pytest.mark.parametrize("part,before,whole", [
-    ("到2024年初深圳全市累计有多少个？", "宝安区在2021年的报道中建成了多少个5G基站？",
-     "到2024年初深圳全市累计有多少个5G基站？"),  # the thing counted
-    ("2024年初介绍新型工业化成效的局长又是谁？", "发布深圳2020年工业成绩单的工信局局长是谁？",
-     "深圳2024年初介绍新型工业化成效的工信局局长又是谁？"),  # the full title, and the place
-    ("how many did Shenzhen have citywide by early 2024?",
-     "By the 2021 report, how many 5G base stations had Bao'an district built",
-     "how many 5G base stations did Shenzhen have citywide by early 2024?"),
-    ("who headed the city's industry bureau in 2023?", "Who presented Shenzhen's 2020 industrial results",
-     "who headed Shenzhen's industry bureau in 2023?"),
-])
+@pytest.mark.parametrize(
+    "part,before,whole",
+    [
+        (
+            "到2024年初深圳全市累计有多少个？",
+            "宝安区在2021年的报道中建成了多少个5G基站？",
+            "到2024年初深圳全市累计有多少个5G基站？",
+        ),  # the thing counted
+        (
+            "2024年初介绍新型工业化成效的局长又是谁？",
+            "发布深圳2020年工业成绩单的工信局局长是谁？",
+            "深圳2024年初介绍新型工业化成效的工信局局长又是谁？",
+        ),  # the full title, and the place
+        (
+            "how many did Shenzhen have citywide by early 2024?",
+            "By the 2021 report, how many 5G base stations had Bao'an district built",
+            "how many 5G base stations did Shenzhen have citywide by early 2024?",
+        ),
+        (
+            "who headed the city's industry bureau in 2023?",
+            "Who presented Shenzhen's 2020 industrial results",
+            "who headed Shenzhen's industry bureau in 2023?",
+        ),
+    ],
+)
 def test_an_elliptical_part_takes_what_it_leaves_out_from_the_part_before(part, before, whole):
     assert self_contained(part, before) == whole
 
 
-@pytest.mark.parametrize("part,before", [
-    ("现在平台上入驻了多少家制造商？", "云工厂给非标零部件报价要多长时间？"),  # says what it counts
-    ("规划面积多大？", "宝安区的工业互联网集聚区选在哪里？"),
-    ("同一年工业互联网发展总指数是多少？", "2020年全国工业互联网产业规模有多大？"),
-    ("how many projects had Shenzhen's funds supported?", "What was China's 2020 index"),
-])
+@pytest.mark.parametrize(
+    "part,before",
+    [
+        ("现在平台上入驻了多少家制造商？", "云工厂给非标零部件报价要多长时间？"),  # says what it counts
+        ("规划面积多大？", "宝安区的工业互联网集聚区选在哪里？"),
+        ("同一年工业互联网发展总指数是多少？", "2020年全国工业互联网产业规模有多大？"),
+        ("how many projects had Shenzhen's funds supported?", "What was China's 2020 index"),
+    ],
+)
 def test_a_part_that_leaves_nothing_out_is_kept(part, before):
     assert self_contained(part, before) == part
 
 
 def test_the_parts_are_made_whole_in_turn():
     parts = ["宝安区建成了多少个5G基站？", "到2024年初深圳全市累计有多少个？", "2023年呢有多少个？"]
-    assert contained_parts(parts)[1:] == ["到2024年初深圳全市累计有多少个5G基站？",
-                                          "深圳2023年呢有多少个5G基站？"]  # the place of the part before
+    assert contained_parts(parts)[1:] == [
+        "到2024年初深圳全市累计有多少个5G基站？",
+        "深圳2023年呢有多少个5G基站？",
+    ]  # the place of the part before
 
 
 # --------------------------------------------------------------------------- choosing the sentence
@@ -99,9 +146,7 @@ def test_the_parts_are_made_whole_in_turn():
 # words: windows ranked by cosine alone showed the neighbour; the asked year tips the choice.
 ARTICLE = make_doc(
     "a5g",
-    "2023年深圳累计建成5G基站7.5万个。"
-    "2020年深圳5G基站4.6万个。"
-    "深圳还建成多功能智能杆9743根。",
+    "2023年深圳累计建成5G基站7.5万个。2020年深圳5G基站4.6万个。深圳还建成多功能智能杆9743根。",
     "深圳5G建设",
     date="2024-01-10",
 )
@@ -163,13 +208,26 @@ def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(tmp_path):
 
 
 def test_the_difference_is_computed_from_the_two_cited_figures(tmp_path):
-    s = replace(_settings(), corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", models_dir=tmp_path / "m",
-                min_score=0.1, grounding_check=False)
+    s = replace(
+        _settings(),
+        corpus_dir=tmp_path / "c",
+        index_dir=tmp_path / "i",
+        models_dir=tmp_path / "m",
+        min_score=0.1,
+        grounding_check=False,
+    )
     docs = [
-        make_doc("old", "2020年深圳建成5G基站超4.6万个，全国领先。\n深圳还建成多功能智能杆9743根。",
-                 "深圳2020年工业"),
-        make_doc("new", "截至2023年底，深圳累计建成5G基站7.5万个。\n制造业投资增长59.3%。", "深圳新型工业化",
-                 date="2024-01-10"),
+        make_doc(
+            "old",
+            "2020年深圳建成5G基站超4.6万个，全国领先。\n深圳还建成多功能智能杆9743根。",
+            "深圳2020年工业",
+        ),
+        make_doc(
+            "new",
+            "截至2023年底，深圳累计建成5G基站7.5万个。\n制造业投资增长59.3%。",
+            "深圳新型工业化",
+            date="2024-01-10",
+        ),
     ]
     emb = FakeEmbedder()
     build_index(docs, emb, s.index_dir, chunk_params(s), progress=False)
@@ -185,8 +243,9 @@ def test_the_difference_is_computed_from_the_two_cited_figures(tmp_path):
         assert c.text == p.store.doc_text(c.doc_id)[c.start : c.end]
     assert answer.unverified_figures == ()
     english = p.ask("How many more 5G base stations did Shenzhen have in 2023 compared with 2020?", lang="en")
-    assert english.text == ("2020: 46,000 [1]; 2023: 75,000 [2]. "
-                            "An increase of 29,000 (computed from the two figures).")
+    assert english.text == (
+        "2020: 46,000 [1]; 2023: 75,000 [2]. An increase of 29,000 (computed from the two figures)."
+    )
 
 
 def test_a_sentence_stating_the_change_itself_is_left_to_the_model():
@@ -196,8 +255,14 @@ def test_a_sentence_stating_the_change_itself_is_left_to_the_model():
 
 
 def test_multi_part_prompt_lists_the_parts(tmp_path):
-    s = replace(_settings(), corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", models_dir=tmp_path / "m",
-                min_score=0.1, grounding_check=False)
+    s = replace(
+        _settings(),
+        corpus_dir=tmp_path / "c",
+        index_dir=tmp_path / "i",
+        models_dir=tmp_path / "m",
+        min_score=0.1,
+        grounding_check=False,
+    )
     emb = FakeEmbedder()
     build_index([ARTICLE], emb, s.index_dir, chunk_params(s), progress=False)
     gen = FakeGenerator("4.6万个[1]；7.5万个[1]。")
@@ -242,12 +307,28 @@ class _PartScorer(FakeScorer):
 
 
 def test_each_part_is_answered_from_its_own_evidence(tmp_path):
-    s = replace(_settings(), corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", models_dir=tmp_path / "m",
-                min_score=0.1, grounding_check=False)
-    docs = [make_doc("ba", "截至目前，宝安区建成5G基站9630个。宝安区还成立了引导基金。", "宝安区工业互联网",
-                     date="2021-03-01"),
-            make_doc("sz", "全市累计建设5G基站超过7.5万个。继往开来，2024年深圳将推进新型工业化。",
-                     "深圳新型工业化", date="2024-01-10")]
+    s = replace(
+        _settings(),
+        corpus_dir=tmp_path / "c",
+        index_dir=tmp_path / "i",
+        models_dir=tmp_path / "m",
+        min_score=0.1,
+        grounding_check=False,
+    )
+    docs = [
+        make_doc(
+            "ba",
+            "截至目前，宝安区建成5G基站9630个。宝安区还成立了引导基金。",
+            "宝安区工业互联网",
+            date="2021-03-01",
+        ),
+        make_doc(
+            "sz",
+            "全市累计建设5G基站超过7.5万个。继往开来，2024年深圳将推进新型工业化。",
+            "深圳新型工业化",
+            date="2024-01-10",
+        ),
+    ]
     emb = FakeEmbedder()
     build_index(docs, emb, s.index_dir, chunk_params(s), progress=False)
     gen = _PartScorer({}, reply="(1) 超过7.5万个[2]。(2) 超过7.5万个[2]。")  # a free answer: never used
@@ -265,8 +346,7 @@ def test_each_part_is_answered_from_its_own_evidence(tmp_path):
 
 SKYWORTH = make_doc(
     "sky",
-    "创维云工厂连接了深圳的上下游企业。"
-    "创维柔性制造车间的库容量提升了2.5倍。",
+    "创维云工厂连接了深圳的上下游企业。创维柔性制造车间的库容量提升了2.5倍。",
     "创维",
 )
 

@@ -42,14 +42,22 @@ def test_who_said_after_an_abstention_carries_the_question_instead():
     assert standalone("Who said that?", [refused]).how == "context"
 
 
-@pytest.mark.parametrize("history,question", [
-    ([("Who is the director of the bureau?", "Jia Xingdong [1]"),
-      ("How much funding had his bureau provided by 2020?", "455 million yuan [1]")],
-     "And how many projects did it support?"),
-    ([("2018年12月，除了华为和富士康，还有哪家企业入选？", "华龙[1]")], "那2020年12月的清单呢？"),
-])
+@pytest.mark.parametrize(
+    "history,question",
+    [
+        (
+            [
+                ("Who is the director of the bureau?", "Jia Xingdong [1]"),
+                ("How much funding had his bureau provided by 2020?", "455 million yuan [1]"),
+            ],
+            "And how many projects did it support?",
+        ),
+        ([("2018年12月，除了华为和富士康，还有哪家企业入选？", "华龙[1]")], "那2020年12月的清单呢？"),
+    ],
+)
 def test_a_follow_up_code_cannot_fold_is_retrieved_with_the_earlier_questions_and_read_as_asked(
-        history, question):
+    history, question
+):
     f = standalone(question, history)
     assert f.text == question and f.notices == ()
     assert f.query.endswith(question.removeprefix("And h").removeprefix("h"))

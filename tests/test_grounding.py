@@ -23,8 +23,10 @@ from rag.answer.grounding import (
         ("2021年中国城镇新增就业了多少人", ["2021", "中国", "城镇"]),
         ("深圳2020年规上工业总产值是多少？", ["深圳", "2020", "规上", "工业", "总产值"]),
         ("What is the population of Tokyo?", ["population", "tokyo"]),
-        ("How many 5G base stations did Shenzhen build in 2020?",
-         ["5g", "base", "station", "shenzhen", "build", "2020"]),
+        (
+            "How many 5G base stations did Shenzhen build in 2020?",
+            ["5g", "base", "station", "shenzhen", "build", "2020"],
+        ),
     ],
 )
 def test_key_terms_leave_out_what_is_asked(question, terms):
@@ -52,8 +54,12 @@ def test_a_stampede_elsewhere_does_not_answer_for_kashmir():
 
 @pytest.mark.parametrize(
     ("term", "context"),
-    [("规上", "规模以上工业"), ("工信", "工业和信息化局"), ("澳网", "澳大利亚网球公开赛"),
-     ("冬奥会", "冬季奥林匹克运动会")],
+    [
+        ("规上", "规模以上工业"),
+        ("工信", "工业和信息化局"),
+        ("澳网", "澳大利亚网球公开赛"),
+        ("冬奥会", "冬季奥林匹克运动会"),
+    ],
 )
 def test_abbreviations_are_covered_by_their_full_form(term, context):
     assert grounding._covered(grounding.Term(term, False, "zh"), context, set())
@@ -100,5 +106,6 @@ def test_verdict_withdraws_invented_figures_and_keeps_supported_ones():
     assert "4.6%" in ungrounded("2021年香港GDP增长了多少？", "增长了4.6%[1]。", ev, "zh")
     ev = [Evidence("2021年香港GDP增长6.4%。", "香港经济")]
     assert ungrounded("2021年香港GDP增长了多少？", "增长了6.4%[1]。", ev, "zh") == ""
-    assert "2020" in ungrounded("2021年香港GDP增长了多少？", "6.4%[1]",
-                                [Evidence("2020年香港GDP增长6.4%。", "香港经济")], "en")
+    assert "2020" in ungrounded(
+        "2021年香港GDP增长了多少？", "6.4%[1]", [Evidence("2020年香港GDP增长6.4%。", "香港经济")], "en"
+    )

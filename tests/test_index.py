@@ -130,8 +130,9 @@ def test_bm25_is_persisted_and_updated_incrementally_from_stored_tokens(tmp_path
     assert store.manifest.tokenizer == TOKENIZER_ID and (live_build(tmp_path) / "bm25").is_dir()
     assert keyword_top(store, "武汉工业互联网大会") != "zh_other"
     rows = list(range(len(store)))
-    assert store.chunk_tokens(rows) == [tokenize(passage_text(store.doc(c.doc_id).title, c.text))
-                                        for c in store.chunks(rows)]
+    assert store.chunk_tokens(rows) == [
+        tokenize(passage_text(store.doc(c.doc_id).title, c.text)) for c in store.chunks(rows)
+    ]
 
     added = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)  # add zh_other: only its chunk is tokenised
     assert added.tokenized == 1
@@ -171,8 +172,9 @@ def test_second_encoder_vectors_stored_and_reused(tmp_path):
     assert store.has_encoder2 and store.manifest.encoder2_id == "fake-encoder2" and store.manifest.dim2 == 32
     (row, _), *_ = store.search(enc2.embed(["深圳5G基站"], "query")[0], 2, space="encoder2")
     assert store.chunk(row).doc_id == "zh_5g"
-    assert store.search(enc2.embed(["深圳5G基站"], "query")[0], 5, lang="en", space="encoder2")[0][0] in \
-        store.doc_rows("en_report")
+    assert store.search(enc2.embed(["深圳5G基站"], "query")[0], 5, lang="en", space="encoder2")[0][
+        0
+    ] in store.doc_rows("en_report")
     enc2b = FakeEncoder2()
     build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path, PARAMS, progress=False, encoder2=enc2b)
     assert enc2b.embedded_passages() == 1  # only the added article
@@ -204,4 +206,3 @@ def test_memory_is_released_after_each_embedding_call_only(tmp_path, monkeypatch
     monkeypatch.setattr("rag.index.build.TOKENIZER_ID", "kw-test")  # rebuilt, every vector reused
     again = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
     assert again.embedded == 0 and len(calls) == 1
-

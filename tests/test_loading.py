@@ -73,7 +73,8 @@ def test_the_page_is_served_before_loading_and_the_api_waits_for_it(settings):
 
         def ask() -> None:
             got["reply"] = client.chat.completions.create(
-                model="news-qa", messages=[{"role": "user", "content": QUESTION}])
+                model="news-qa", messages=[{"role": "user", "content": QUESTION}]
+            )
 
         asking = threading.Thread(target=ask)
         asking.start()

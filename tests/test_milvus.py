@@ -16,8 +16,12 @@ from tests.conftest import FIXTURE_DOCS, make_doc
 from tests.fakes import FakeEmbedder, FakeEncoder2
 
 PARAMS = ChunkParams(target=240, overlap=40, max_tokens=400)
-QUESTIONS = ["深圳5G基站建成多少？", "How many base stations did Shenzhen build?", "工业互联网大会",
-             "industrial output"]
+QUESTIONS = [
+    "深圳5G基站建成多少？",
+    "How many base stations did Shenzhen build?",
+    "工业互联网大会",
+    "industrial output",
+]
 
 
 @pytest.fixture
@@ -46,8 +50,9 @@ def test_milvus_gives_the_same_results_as_faiss_and_updates_in_place(tmp_path, m
     emb, enc2 = FakeEmbedder(), FakeEncoder2()
     milvus = VectorOptions(backend="milvus", milvus_uri=milvus_uri)
     build_index(FIXTURE_DOCS, emb, tmp_path / "f", PARAMS, progress=False, encoder2=enc2)
-    report = build_index(FIXTURE_DOCS, emb, tmp_path / "m", PARAMS, progress=False, encoder2=enc2,
-                         options=milvus)
+    report = build_index(
+        FIXTURE_DOCS, emb, tmp_path / "m", PARAMS, progress=False, encoder2=enc2, options=milvus
+    )
     f, m = IndexStore.load(tmp_path / "f"), IndexStore.load(tmp_path / "m")
     assert m.manifest.backend == "milvus" and report.vectors["e5"]["recall_at_10"] == 1.0
     assert m.manifest.vectors["e5"]["collection"].startswith("rag_")
@@ -60,8 +65,9 @@ def test_milvus_gives_the_same_results_as_faiss_and_updates_in_place(tmp_path, m
 
     extra = make_doc("zh_port", "2020年深圳港集装箱吞吐量2655万标箱，5G基站覆盖港区。", "深圳港")
     for folder, options in ((tmp_path / "f", VectorOptions()), (tmp_path / "m", milvus)):
-        r = update_index(folder, emb, PARAMS, add=[extra], remove=["zh_other"], encoder2=enc2,
-                         options=options)
+        r = update_index(
+            folder, emb, PARAMS, add=[extra], remove=["zh_other"], encoder2=enc2, options=options
+        )
         assert r.in_place and r.embedded == 1
     f, m = IndexStore.load(tmp_path / "f"), IndexStore.load(tmp_path / "m")
     assert hits(m, emb) == hits(f, emb)
@@ -76,8 +82,14 @@ def test_a_full_rebuild_keeps_the_previous_collection_for_its_readers_until_the_
     milvus, emb = VectorOptions(backend="milvus", milvus_uri=milvus_uri), FakeEmbedder()
     readers, names, seen = [], [], []
     for target in (240, 20, 10):  # other chunking each time: three full builds
-        build_index(FIXTURE_DOCS, emb, tmp_path / "index", ChunkParams(target, target // 5, 2 * target),
-                    progress=False, options=milvus)
+        build_index(
+            FIXTURE_DOCS,
+            emb,
+            tmp_path / "index",
+            ChunkParams(target, target // 5, 2 * target),
+            progress=False,
+            options=milvus,
+        )
         readers.append(IndexStore.load(tmp_path / "index"))  # e.g. a chat moving to the new build
         names.append(readers[-1].manifest.vectors["e5"]["collection"])
         seen.append(hits(readers[-1], emb))
@@ -95,7 +107,13 @@ def test_a_full_rebuild_leaves_other_index_folders_collections_alone(tmp_path, m
     milvus = VectorOptions(backend="milvus", milvus_uri=milvus_uri)
     build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path / "other", PARAMS, progress=False, options=milvus)
     for target in (240, 60, 20):
-        build_index(FIXTURE_DOCS, FakeEmbedder(), tmp_path / "index", ChunkParams(target, 5, 400),
-                    progress=False, options=milvus)
+        build_index(
+            FIXTURE_DOCS,
+            FakeEmbedder(),
+            tmp_path / "index",
+            ChunkParams(target, 5, 400),
+            progress=False,
+            options=milvus,
+        )
     assert len(MilvusClient(milvus_uri).list_collections()) == 1 + 2
     assert IndexStore.load(tmp_path / "other").search(FakeEmbedder().embed(["深圳"], "query")[0], 2)

@@ -35,8 +35,12 @@ def settings(root: Path, **env: str) -> Settings:
     """Settings for a corpus and index under ``root``, taken from the environment ``env`` as a
     deployment gives them (``RAG_VECTOR_STORE``, ``RAG_MILVUS_URI``)."""
     root.mkdir()
-    base = {"RAG_CORPUS": str(root / "corpus"), "RAG_INDEX": str(root / "index"), "RAG_NO_LLM": "1",
-            "RAG_GROUNDING": "0"}
+    base = {
+        "RAG_CORPUS": str(root / "corpus"),
+        "RAG_INDEX": str(root / "index"),
+        "RAG_NO_LLM": "1",
+        "RAG_GROUNDING": "0",
+    }
     return Settings.from_env({**base, **env}, models_dir=root / "models", min_score=0.1)
 
 
@@ -112,11 +116,22 @@ def test_a_second_process_sees_each_build_and_keeps_answering_through_a_full_bui
     s = replace(settings(tmp_path / "lib", **env), encoder2="")
     fixture_library(s, None)
     emb, question = FakeEmbedder(), "深圳港集装箱吞吐量是多少？"
-    child_env = {**{k: v for k, v in os.environ.items() if not k.startswith("RAG_")}, **env,
-                 "RAG_CORPUS": str(s.corpus_dir), "RAG_INDEX": str(s.index_dir), "RAG_NO_LLM": "1",
-                 "RAG_GROUNDING": "0"}
-    reader = subprocess.Popen([sys.executable, "-c", READER], cwd=ROOT, env=child_env, text=True,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    child_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("RAG_")},
+        **env,
+        "RAG_CORPUS": str(s.corpus_dir),
+        "RAG_INDEX": str(s.index_dir),
+        "RAG_NO_LLM": "1",
+        "RAG_GROUNDING": "0",
+    }
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER],
+        cwd=ROOT,
+        env=child_env,
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
 
     def ask(reload: bool) -> dict:
         reader.stdin.write(f"{int(reload)} {question}\n")

@@ -301,8 +301,12 @@ def test_openvino_copy_is_converted_once_and_agrees_with_fp32(e5_dir: Path, st_m
 
     folder = models.prepare_e5_openvino(e5_dir)
     assert folder == converted_dir(e5_dir, "openvino") and models.e5_openvino_is_prepared(e5_dir)
-    assert {p.name for p in folder.iterdir()} == {"openvino_model.xml", "openvino_model.bin", "prepared.json",
-                                                  "tokenizer.json"}  # loads without transformers
+    assert {p.name for p in folder.iterdir()} == {
+        "openvino_model.xml",
+        "openvino_model.bin",
+        "prepared.json",
+        "tokenizer.json",
+    }  # loads without transformers
     ov = SentenceTransformerEmbedder(str(e5_dir), backend="openvino")
     for kind in ("query", "passage"):
         cosines = (ov.embed(TEXTS, kind) * st_model.encode(TEXTS, prompt_name=kind)).sum(axis=1)
@@ -325,8 +329,9 @@ def test_without_openvino_prepare_makes_no_copy(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(models, "openvino_installed", lambda: True)
     models.prepare_models(Settings(models_dir=tmp_path, use_llm=False), progress=lambda _: None)
     assert done == ["e5", "e5", "openvino"]
-    models.prepare_models(Settings(models_dir=tmp_path, use_llm=False, embed_backend="torch"),
-                          progress=lambda _: None)
+    models.prepare_models(
+        Settings(models_dir=tmp_path, use_llm=False, embed_backend="torch"), progress=lambda _: None
+    )
     assert done == ["e5", "e5", "openvino", "e5"]
 
 
@@ -368,9 +373,11 @@ def test_the_openvino_embedder_imports_neither_torch_nor_transformers() -> None:
     import sys
 
     path = _prepared_e5()
-    code = ("import sys; from rag.models.embedding import SentenceTransformerEmbedder as E; "
-            f"e = E({str(path)!r}, backend='openvino'); e.embed(['深圳 5G'], 'query'); "
-            "heavy = ('torch', 'transformers', 'sentence_transformers'); "
-            "print(sorted(m for m in heavy if m in sys.modules))")
+    code = (
+        "import sys; from rag.models.embedding import SentenceTransformerEmbedder as E; "
+        f"e = E({str(path)!r}, backend='openvino'); e.embed(['深圳 5G'], 'query'); "
+        "heavy = ('torch', 'transformers', 'sentence_transformers'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -138,8 +138,18 @@ def served(fixture_index, tmp_path: Path) -> Iterator[Served]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("RAG_", "GRADIO_", *OFFLINE_ENV))}
     env.update(CONNECTIONS_LOG=str(connections), CHECKOUT=str(ROOT))
-    cmd = [sys.executable, str(wrapper), "--host", "127.0.0.1", "--port", str(port),
-           "--corpus", str(s.corpus_dir), "--index", str(s.index_dir)]
+    cmd = [
+        sys.executable,
+        str(wrapper),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--corpus",
+        str(s.corpus_dir),
+        "--index",
+        str(s.index_dir),
+    ]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
     served = Served(f"http://127.0.0.1:{port}/", connections, log)

@@ -49,8 +49,12 @@ class LockingGenerator(FakeGenerator):
 
 
 def library(base: Path, generator, **changes) -> object:
-    s = Settings(corpus_dir=base / "corpus", index_dir=base / "index", models_dir=base / "models",
-                 **{"min_score": 0.1, "use_llm": True, "grounding_check": False, "encoder2": "", **changes})
+    s = Settings(
+        corpus_dir=base / "corpus",
+        index_dir=base / "index",
+        models_dir=base / "models",
+        **{"min_score": 0.1, "use_llm": True, "grounding_check": False, "encoder2": "", **changes},
+    )
     return fixture_library(s, generator)
 
 
@@ -80,8 +84,9 @@ def test_models_lists_the_model_and_its_extractive_variant(client):
 
 def test_an_answer_carries_markers_sources_and_citations(client, served):
     pipeline = served[1]
-    r = client.chat.completions.create(model="news-qa", messages=ask(), temperature=0.7, top_p=0.5, seed=3,
-                                       extra_body={"frobnicate": True})  # ignored, not errors
+    r = client.chat.completions.create(
+        model="news-qa", messages=ask(), temperature=0.7, top_p=0.5, seed=3, extra_body={"frobnicate": True}
+    )  # ignored, not errors
     assert r.object == "chat.completion" and r.model == "news-qa" and r.choices[0].finish_reason == "stop"
     content = r.choices[0].message.content
     assert content.startswith(REPLY)
@@ -108,8 +113,12 @@ def test_a_follow_up_is_answered_with_the_conversation_before_it(client):
     alone = client.chat.completions.create(model="news-qa", messages=ask(follow))
     assert "zh_5g" not in [c["doc_id"] for c in alone.model_extra["citations"]]
     first = client.chat.completions.create(model="news-qa", messages=ask()).choices[0].message.content
-    messages = [{"role": "system", "content": "Answer briefly."}, *ask(),
-                {"role": "assistant", "content": first}, *ask(follow)]
+    messages = [
+        {"role": "system", "content": "Answer briefly."},
+        *ask(),
+        {"role": "assistant", "content": first},
+        *ask(follow),
+    ]
     r = client.chat.completions.create(model="news-qa", messages=messages)
     assert r.model_extra["citations"][0]["doc_id"] == "zh_5g"
 
@@ -154,10 +163,16 @@ def test_max_tokens_is_clamped_to_the_servers_limit(client, served):
     [
         ({"messages": []}, openai.BadRequestError, "messages must be a non-empty list"),
         ({"messages": [{"role": "system", "content": "Be brief."}]}, BAD, "no user message"),
-        ({"messages": [*ask(), {"role": "assistant", "content": "…"}]}, openai.BadRequestError,
-         "an assistant message after it"),
-        ({"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
-         openai.BadRequestError, "only text is supported"),
+        (
+            {"messages": [*ask(), {"role": "assistant", "content": "…"}]},
+            openai.BadRequestError,
+            "an assistant message after it",
+        ),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "x"}}]}]},
+            openai.BadRequestError,
+            "only text is supported",
+        ),
         ({"messages": [{"role": "user", "content": 42}]}, BAD, "a string or a list of text"),
         ({"messages": [{"role": "robot", "content": "hi"}]}, BAD, "must be an object with a role"),
         ({"messages": ask(), "max_tokens": 0}, openai.BadRequestError, "at least 1"),
@@ -235,7 +250,8 @@ def test_a_client_leaving_mid_answer_gives_the_model_back(served):
         assert generator.written - written < len(generator.reply) / 2
         generator.delay, generator.reply = 0.0, REPLY
         r = openai.OpenAI(base_url=url, api_key="x", max_retries=0).chat.completions.create(
-            model="news-qa", messages=ask())
+            model="news-qa", messages=ask()
+        )
         assert r.choices[0].message.content.startswith(REPLY)
     finally:
         generator.delay, generator.reply = 0.0, REPLY
@@ -274,11 +290,14 @@ def test_an_answer_the_checks_rewrite_is_resent_whole_after_a_separator(tmp_path
 
 @pytest.mark.parametrize(
     ("fault", "status", "shown"),
-    [(IndexError_("the index is unreadable: run `python -m rag build`"), 503, "run `python -m rag build`"),
-     (RuntimeError("/srv/secret/path exploded"), 500, "answering failed on the server")],
+    [
+        (IndexError_("the index is unreadable: run `python -m rag build`"), 503, "run `python -m rag build`"),
+        (RuntimeError("/srv/secret/path exploded"), 500, "answering failed on the server"),
+    ],
 )
-def test_a_failing_answer_is_an_error_body_or_event_without_internals(tmp_path, monkeypatch, fault, status,
-                                                                        shown):
+def test_a_failing_answer_is_an_error_body_or_event_without_internals(
+    tmp_path, monkeypatch, fault, status, shown
+):
     from starlette.applications import Starlette
     from starlette.testclient import TestClient
 
@@ -301,8 +320,11 @@ def test_a_failing_answer_is_an_error_body_or_event_without_internals(tmp_path, 
 
 def test_conversation_drops_the_sources_list_of_earlier_answers():
     earlier = f"{REPLY}\n\n**来源 · Sources**\n- [1] 深圳5G基站 · 2021-01-20"
-    messages = [*ask(), {"role": "assistant", "content": [{"type": "text", "text": earlier}]},
-                {"role": "user", "content": [{"type": "text", "text": "那2023年呢？"}]}]
+    messages = [
+        *ask(),
+        {"role": "assistant", "content": [{"type": "text", "text": earlier}]},
+        {"role": "user", "content": [{"type": "text", "text": "那2023年呢？"}]},
+    ]
     assert conversation(messages) == ("那2023年呢？", [(QUESTION, REPLY)])
 
 

@@ -57,8 +57,22 @@ def wheel(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, src / name)
     shutil.copytree(ROOT / "rag", src / "rag", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "--quiet",
-         "-w", str(base / "dist"), str(src)], cwd=base)
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--quiet",
+            "-w",
+            str(base / "dist"),
+            str(src),
+        ],
+        cwd=base,
+    )
     (built,) = (base / "dist").glob("rag_news-*.whl")
     return built
 
@@ -69,10 +83,24 @@ def venv(wheel: Path, tmp_path_factory) -> Path:
     where = tmp_path_factory.mktemp("venv") / "venv"
     run([sys.executable, "-m", "venv", "--without-pip", str(where)], cwd=where.parent)
     python = where / "bin" / "python"
-    run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
-         "--quiet", str(wheel)], cwd=where.parent)
-    site = run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-               cwd=where.parent).stdout.strip()
+    run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--quiet",
+            str(wheel),
+        ],
+        cwd=where.parent,
+    )
+    site = run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=where.parent
+    ).stdout.strip()
     ours = dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib"))
     (Path(site) / "dependencies.pth").write_text("".join(f"{p}\n" for p in ours), "utf-8")
     return where
@@ -90,8 +118,14 @@ def tiny_model(tmp_path_factory) -> Path:
     chars = sorted({c for d in FIXTURE_DOCS for c in d.text.lower() if not c.isspace()} | set(QUESTION))
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *chars, *(f"##{c}" for c in chars if c.isascii())]
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=512)
+    config = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     BertModel(config).save_pretrained(base / "bert")
     BertTokenizer(vocab={t: i for i, t in enumerate(vocab)}).save_pretrained(base / "bert")
     bert = Transformer(str(base / "bert"), max_seq_length=512)
@@ -102,8 +136,11 @@ def tiny_model(tmp_path_factory) -> Path:
 
 def test_the_wheel_holds_every_module_and_data_file(wheel: Path):
     names = set(zipfile.ZipFile(wheel).namelist())
-    sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "rag").rglob("*")
-               if p.is_file() and "__pycache__" not in p.parts}
+    sources = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "rag").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert {"rag/prompts/system_zh.txt", "rag/web/app.py"} <= sources
     assert sorted(sources - names) == []  # prompts and sub-packages included
     assert {n.split("/")[0] for n in names} == {"rag", wheel.name.split("-")[0] + "-0.1.0.dist-info"}
@@ -154,7 +191,8 @@ def test_the_installed_command_builds_answers_and_evaluates(venv: Path, tiny_mod
 
 
 def test_folders_are_relative_to_the_current_directory_and_models_default_to_the_user_data_folder(
-        tmp_path: Path, monkeypatch):
+    tmp_path: Path, monkeypatch
+):
     monkeypatch.chdir(tmp_path)
     env = {"HOME": str(tmp_path / "home")}
     s = Settings.from_env(env)
@@ -170,8 +208,12 @@ def test_folders_are_relative_to_the_current_directory_and_models_default_to_the
 
 
 def test_no_module_looks_for_files_where_the_package_is_installed():
-    found = [f"{p.relative_to(ROOT)}:{n}" for p in sorted((ROOT / "rag").rglob("*.py"))
-             for n, line in enumerate(p.read_text("utf-8").splitlines(), 1) if "__file__" in line]
+    found = [
+        f"{p.relative_to(ROOT)}:{n}"
+        for p in sorted((ROOT / "rag").rglob("*.py"))
+        for n, line in enumerate(p.read_text("utf-8").splitlines(), 1)
+        if "__file__" in line
+    ]
     assert found == []  # package data is read with importlib.resources (rag.models.generator.prompt_text)
 
 
@@ -193,13 +235,22 @@ def test_app_py_takes_the_flags_of_rag_serve(tmp_path: Path):
         assert flag in r.stdout, r.stdout
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--bogus"], "unrecognized arguments: --bogus"),
-    (["--port", "eighty"], "argument --port: invalid int value: 'eighty'"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--port", "eighty"], "argument --port: invalid int value: 'eighty'"),
+    ],
+)
 def test_app_py_refuses_what_rag_serve_does_not_take(tmp_path: Path, args: list[str], message: str):
     env = clean_env(tmp_path)
-    r = subprocess.run([sys.executable, str(ROOT / "app.py"), *args], cwd=tmp_path, env=env,
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, str(ROOT / "app.py"), *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 2 and r.stdout == ""
     assert message in r.stderr and "usage:" in r.stderr and "Traceback" not in r.stderr

@@ -17,12 +17,15 @@ def pipeline(settings, reply=None, use_llm=True):
     return Pipeline.load(replace(settings, use_llm=use_llm), embedder=FakeEmbedder(), generator=gen)
 
 
-@pytest.mark.parametrize("q,lang", [
-    ("深圳2020年规上工业总产值是多少？", "zh"),
-    ("How many 5G base stations did Shenzhen build in 2020?", "en"),
-    ("What was 深圳's output?", "en"),
-    ("深圳的GDP and output是多少呢？", "zh"),
-])
+@pytest.mark.parametrize(
+    "q,lang",
+    [
+        ("深圳2020年规上工业总产值是多少？", "zh"),
+        ("How many 5G base stations did Shenzhen build in 2020?", "en"),
+        ("What was 深圳's output?", "en"),
+        ("深圳的GDP and output是多少呢？", "zh"),
+    ],
+)
 def test_answer_language_follows_the_question(q, lang):
     assert pick_lang(q, "auto") == lang
 

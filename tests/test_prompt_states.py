@@ -46,8 +46,9 @@ class FakeLlama:
 
     def save_state(self) -> LlamaState:
         blob = self.input_ids[: self.n_tokens].tobytes()
-        return LlamaState(self.input_ids.copy(), np.zeros((self.n_tokens, 8), np.single), self.n_tokens,
-                          blob, len(blob), 0)
+        return LlamaState(
+            self.input_ids.copy(), np.zeros((self.n_tokens, 8), np.single), self.n_tokens, blob, len(blob), 0
+        )
 
     def load_state(self, state: LlamaState) -> None:
         if state.llama_state != state.input_ids[: state.n_tokens].tobytes():
@@ -104,8 +105,12 @@ def test_every_fixed_system_prompt_is_saved_once_then_loaded(model):
     assert not notice and len(FakeLlama.evals) == 5 and len(list(model.parent.glob("*.prompt-*.npz"))) == 5
     again, _ = _load_generator(settings)
     assert len(FakeLlama.evals) == 5  # the second start read no prompt
-    for messages in (candidate_messages("?", [], "zh"), candidate_messages("?", [], "en"),
-                     check_messages("?", "?", [], "zh"), build_messages("?", [], "en")):
+    for messages in (
+        candidate_messages("?", [], "zh"),
+        candidate_messages("?", [], "en"),
+        check_messages("?", "?", [], "zh"),
+        build_messages("?", [], "en"),
+    ):
         assert messages[0]["content"] in again._prefix_states
 
 

@@ -20,17 +20,21 @@ from tests.test_trust import load
 # story tells the figures but not the bureau's head.
 ZH_OFFICIAL = Evidence(
     "2020年，宝安区建成5G基站9630个。宝安区工业和信息化局局长贾兴东表示，将继续推动工业互联网发展。",
-    "宝安工业互联网", "2021-01-20",
+    "宝安工业互联网",
+    "2021-01-20",
 )
 EN_STORY = Evidence(
     "Shenzhen industry and information technology bureau head said the city built 46,600 stations in 2020.",
-    "Shenzhen industry", "2021-01-21",
+    "Shenzhen industry",
+    "2021-01-21",
 )
 OFFICIAL_Q = "Who is the director of Bao'an District Industry and Information Technology Bureau?"
 
 
-@pytest.mark.parametrize("answer", ["The head is Jia Xingdong [1].",
-                                    "Jia Xingdong, head of the Bao'an District Industry Bureau [1]."])
+@pytest.mark.parametrize(
+    "answer",
+    ["The head is Jia Xingdong [1].", "Jia Xingdong, head of the Bao'an District Industry Bureau [1]."],
+)
 def test_english_terms_are_matched_in_a_chinese_sentence_not_held_against_it(answer):
     # the English passage shares more English words with the answer, but the Chinese sentence
     # names the official (贾兴东 is Jia Xingdong) and the district (宝安 is Bao'an)
@@ -60,10 +64,15 @@ def test_a_sentence_naming_another_year_is_still_withdrawn():
     assert not verdict.keep and "2020" in verdict.reasons[0]
 
 
-@pytest.mark.parametrize(("answer", "other"), [
-    ("1/7 [1]", "1/8 [1]"), ("about one seventh [1]", "one eighth [1]"),
-    ("约14.3%[1]", "约12.5%[1]"), ("七分之一[1]", "八分之一[1]"),
-])
+@pytest.mark.parametrize(
+    ("answer", "other"),
+    [
+        ("1/7 [1]", "1/8 [1]"),
+        ("about one seventh [1]", "one eighth [1]"),
+        ("约14.3%[1]", "约12.5%[1]"),
+        ("七分之一[1]", "八分之一[1]"),
+    ],
+)
 def test_fractions_are_found_in_the_cited_passage_whatever_their_form(answer, other):
     passage = "在刚刚过去的2023年,深圳通信基站占全球产量1/2、智能手机占全球产量1/7。"
     assert len(find_figures(answer)) == 1 and unverified_figures(answer, [passage]) == ()
@@ -136,8 +145,9 @@ def test_an_invented_english_name_is_replaced_by_the_sources_name():
 
 def test_review_of_an_english_answer_repairs_names_and_figures():
     ev = [ZH_OFFICIAL, Evidence("宝安区投入超过5亿元。", "宝安", "2021-01-20")]
-    verdict = review(OFFICIAL_Q, "Xindong Jia [1], who spent 超过5亿元 [2].", ev, "en",
-                     english_texts=["Jia Xingdong said"])
+    verdict = review(
+        OFFICIAL_Q, "Xindong Jia [1], who spent 超过5亿元 [2].", ev, "en", english_texts=["Jia Xingdong said"]
+    )
     assert verdict.text == "Jia Xingdong [1], who spent more than 500 million yuan [2]."
 
 
@@ -166,13 +176,16 @@ NAMED_ZH = make_doc(
     "n000",
     "深圳2020年规模以上工业总产值3.7万亿元，专项扶持资金4.55亿元，扶持项目1030个。\n"
     "深圳市工业和信息化局局长贾兴东表示，将继续推动工业互联网发展。",
-    "深圳工业总产值3.7万亿元", date="2021-01-20",
+    "深圳工业总产值3.7万亿元",
+    date="2021-01-20",
 )
 NAMED_EN = make_doc(
     "n004",
     "Industrial output reached 3.7 trillion yuan. The bureau funded 1,030 projects with 455 million yuan.\n"
     "Jia Xingdong, director of the bureau, said the push would continue.",
-    "City's industrial output takes the lead", lang="en", date="2021-01-21",
+    "City's industrial output takes the lead",
+    lang="en",
+    date="2021-01-21",
 )
 
 
@@ -205,15 +218,17 @@ class MisCitingGenerator(FakeGenerator):
 
     def stream(self, messages: list[dict], max_tokens: int = 256):
         blocks = re.split(r"\n\n(?=\[\d+\] )", messages[-1]["content"])
-        wrong = next(re.match(r"\[(\d+)\]", b).group(1) for b in blocks
-                     if re.match(r"\[\d+\]", b) and "1/7" not in b)
+        wrong = next(
+            re.match(r"\[(\d+)\]", b).group(1) for b in blocks if re.match(r"\[\d+\]", b) and "1/7" not in b
+        )
         self.reply = f"1/7 [{wrong}]"
         return super().stream(messages, max_tokens)
 
 
 def test_a_figure_cited_to_the_wrong_passage_is_cited_to_the_one_that_states_it(settings):
-    shares = make_doc("s001", "2023年，深圳智能手机占全球产量1/7，新能源汽车占全球产量1/8。", "深圳制造",
-                      date="2024-01-10")
+    shares = make_doc(
+        "s001", "2023年，深圳智能手机占全球产量1/7，新能源汽车占全球产量1/8。", "深圳制造", date="2024-01-10"
+    )
     other = make_doc("s009", "2023年，深圳规模以上工业增加值增长5.5%。", "深圳工业", date="2024-01-10")
     p = load(settings, MisCitingGenerator(), docs=[shares, other])
     answer = p.ask("What share of the world's smartphones did Shenzhen make in 2023?")
@@ -224,12 +239,21 @@ def test_a_figure_cited_to_the_wrong_passage_is_cited_to_the_one_that_states_it(
 # --------------------------------------------------------------------------- keeping right answers
 
 
-@pytest.mark.parametrize(("question", "draft", "sentence"), [
-    ("疫情初期，深圳用了多长时间把口罩日产量从2万只提升到1000万只？", "用了1个半月时间[1]",
-     "据报道，疫情暴发初期，深圳仅用一个半月时间推动全市口罩日产量2万只提升至1000万只。"),
-    ("创维的柔性制造车间把混线转产时间缩短到了多少？", "1小时内[1]",
-     "创维柔性制造车间的混线转产时间由过去超过4个小时缩短至1个小时内，可辐射15条产线。"),
-])
+@pytest.mark.parametrize(
+    ("question", "draft", "sentence"),
+    [
+        (
+            "疫情初期，深圳用了多长时间把口罩日产量从2万只提升到1000万只？",
+            "用了1个半月时间[1]",
+            "据报道，疫情暴发初期，深圳仅用一个半月时间推动全市口罩日产量2万只提升至1000万只。",
+        ),
+        (
+            "创维的柔性制造车间把混线转产时间缩短到了多少？",
+            "1小时内[1]",
+            "创维柔性制造车间的混线转产时间由过去超过4个小时缩短至1个小时内，可辐射15条产线。",
+        ),
+    ],
+)
 def test_a_count_written_in_chinese_numerals_or_with_a_measure_word_is_stated(question, draft, sentence):
     verdict = review(question, draft, [Evidence(sentence, "深圳制造", "2021-03-01")], "zh")
     assert verdict.keep, verdict.reasons
@@ -243,10 +267,12 @@ def test_a_figure_and_year_in_the_sentence_with_most_of_the_subject_is_kept():
     assert verdict.keep and verdict.held, verdict.reasons
 
 
-GROWTH_2020 = Evidence("深圳2020年规模以上工业增加值预计实现增长2%，总产值3.7万亿元。", "深圳工业成绩单",
-                       "2021-01-20")
-GROWTH_2023 = Evidence("2023年1—11月,深圳规模以上工业增加值同比增长5.5%,制造业投资增长59.3%。", "新型工业化",
-                       "2024-01-10")
+GROWTH_2020 = Evidence(
+    "深圳2020年规模以上工业增加值预计实现增长2%，总产值3.7万亿元。", "深圳工业成绩单", "2021-01-20"
+)
+GROWTH_2023 = Evidence(
+    "2023年1—11月,深圳规模以上工业增加值同比增长5.5%,制造业投资增长59.3%。", "新型工业化", "2024-01-10"
+)
 TWO_PARTS = "深圳规上工业增加值2020年增长了多少？2023年1—11月又增长了多少？"
 
 
@@ -267,8 +293,7 @@ def test_a_wrong_part_is_withdrawn_and_the_right_one_kept():
 
 
 def test_parts_answered_by_repeating_the_question_lose_the_repetition():
-    draft = ("(1) 深圳规上工业增加值2020年增长了多少？2%[1]\n"
-             "(2) 2023年1—11月又增长了多少？5.5%[2]")
+    draft = "(1) 深圳规上工业增加值2020年增长了多少？2%[1]\n(2) 2023年1—11月又增长了多少？5.5%[2]"
     verdict = review(TWO_PARTS, draft, [GROWTH_2020, GROWTH_2023], "zh")
     assert verdict.keep and verdict.text == "(1) 2%[1]\n(2) 5.5%[2]", verdict
 
@@ -278,13 +303,18 @@ def test_a_two_part_answer_with_no_part_answered_is_withdrawn():
     assert not review(TWO_PARTS, draft, [GROWTH_2020, GROWTH_2023], "zh").keep
 
 
-@pytest.mark.parametrize(("question", "draft", "lang"), [
-    ("Who is the mayor of Shenzhen?", "The mayor of Shenzhen is Li Jiabin. [1]", "en"),
-    ("深圳市长是谁？", "深圳市长是李佳斌。[1]", "zh"),
-])
+@pytest.mark.parametrize(
+    ("question", "draft", "lang"),
+    [
+        ("Who is the mayor of Shenzhen?", "The mayor of Shenzhen is Li Jiabin. [1]", "en"),
+        ("深圳市长是谁？", "深圳市长是李佳斌。[1]", "zh"),
+    ],
+)
 def test_a_name_no_source_gives_is_withdrawn(question, draft, lang):
-    ev = [Evidence("深圳市工业和信息化局局长贾兴东昨日透露上述信息。", "深圳工业", "2021-01-20"),
-          Evidence("深圳特区报记者 杨少昆 摄", "深圳工业", "2021-01-20")]
+    ev = [
+        Evidence("深圳市工业和信息化局局长贾兴东昨日透露上述信息。", "深圳工业", "2021-01-20"),
+        Evidence("深圳特区报记者 杨少昆 摄", "深圳工业", "2021-01-20"),
+    ]
     verdict = review(question, draft, ev, lang)
     assert not verdict.keep
     assert "Li Jiabin" in verdict.reasons[0] or "李佳斌" in verdict.reasons[0]
@@ -304,8 +334,10 @@ def test_a_rate_given_for_a_count_is_withdrawn_even_from_its_own_sentence():
 
 
 def test_a_two_part_question_is_answered_part_by_part_in_the_pipeline(settings):
-    growth = [make_doc("g000", GROWTH_2020.text, GROWTH_2020.title, date=GROWTH_2020.date),
-              make_doc("g001", GROWTH_2023.text, GROWTH_2023.title, date=GROWTH_2023.date)]
+    growth = [
+        make_doc("g000", GROWTH_2020.text, GROWTH_2020.title, date=GROWTH_2020.date),
+        make_doc("g001", GROWTH_2023.text, GROWTH_2023.title, date=GROWTH_2023.date),
+    ]
     generator = FakeGenerator("(1) 2020年增长了2%[1]\n(2) 2023年1—11月增长了5.5%[2]")
     answer = load(settings, generator, docs=growth).ask(TWO_PARTS)
     assert not answer.abstained, answer.notices

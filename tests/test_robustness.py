@@ -185,7 +185,7 @@ BAD_ANSWER_ARGS = [
     ((12345, [], "auto", 5, True), r"question must be text; found the number 12345\. Send the question as"),
     ((["深圳", "5G"], [], "auto", 5, True), r'question must be text; found a list \["深圳", "5G"\]'),
     ((QUESTION, [], "fr", 5, True), r'lang must be "auto", "zh" or "en"; found the text "fr"'),
-    ((QUESTION, [], 1, 5, True), r'lang must be .*; found the number 1'),
+    ((QUESTION, [], 1, 5, True), r"lang must be .*; found the number 1"),
     ((QUESTION, [], "auto", 5, "no"), r'use_llm must be true or false; found the text "no"'),
     ((QUESTION, [], "auto", 5, 1), r"use_llm must be true or false; found the number 1"),
     ((QUESTION, "ab", "auto", 5, True), r'history must be a list of .*; found the text "ab"'),

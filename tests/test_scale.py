@@ -30,8 +30,24 @@ def test_bench_scale_runs_end_to_end(tmp_path, capsys, monkeypatch):
     src = tmp_path / "news.txt"
     src.write_text("\n".join(SAMPLE) + "\n", encoding="utf-8")
     out = tmp_path / "scale.json"
-    code = main(["bench", "scale", "--articles", "60", "--source", str(src), "--embedder", "hash",
-                 "--exact-max", "30", "--queries", "5", "--json", str(out)])
+    code = main(
+        [
+            "bench",
+            "scale",
+            "--articles",
+            "60",
+            "--source",
+            str(src),
+            "--embedder",
+            "hash",
+            "--exact-max",
+            "30",
+            "--queries",
+            "5",
+            "--json",
+            str(out),
+        ]
+    )
     assert code == 0
     r = json.loads(out.read_text("utf-8"))
     assert r["articles"] == 60 and r["chunks"] >= 60 and r["vector_index"] == "IndexIVFFlat"

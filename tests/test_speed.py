@@ -39,10 +39,21 @@ def test_fast_embedder_matches_fp32_reference():
 
 def test_speed_table_shows_ratios():
     result = {
-        "embedding": {"baseline_chunks_per_s": 20.0, "ours_chunks_per_s": 60.0, "ratio": 3.0,
-                      "cosine_min": 0.9999, "dtype": "bfloat16"},
-        "retrieval": {"corpus_chunks": 38, "corpus_p50_ms": 20.0, "corpus_p95_ms": 30.0,
-                      "big_chunks": 10000, "big_p50_ms": 25.0, "big_p95_ms": 35.0},
+        "embedding": {
+            "baseline_chunks_per_s": 20.0,
+            "ours_chunks_per_s": 60.0,
+            "ratio": 3.0,
+            "cosine_min": 0.9999,
+            "dtype": "bfloat16",
+        },
+        "retrieval": {
+            "corpus_chunks": 38,
+            "corpus_p50_ms": 20.0,
+            "corpus_p95_ms": 30.0,
+            "big_chunks": 10000,
+            "big_p50_ms": 25.0,
+            "big_p95_ms": 35.0,
+        },
         "cold_start": {"ready_s": 12.0, "peak_rss_mb": 3000},
     }
     table = format_table(result)
@@ -56,16 +67,38 @@ def test_speed_table_shows_ratios():
 
 def test_speed_table_breaks_the_first_token_down_by_stage():
     result = {
-        "embedding": {"baseline_chunks_per_s": 20.0, "ours_chunks_per_s": 60.0, "ratio": 3.0,
-                      "cosine_min": 0.9999, "dtype": "bfloat16"},
-        "retrieval": {"corpus_chunks": 38, "corpus_p50_ms": 20.0, "corpus_p95_ms": 30.0,
-                      "big_chunks": 10000, "big_p50_ms": 25.0, "big_p95_ms": 35.0},
-        "generation": {"ours": {"prompt_tokens": 120, "first_token_s": 2.0, "total_s": 3.0},
-                       "baseline": {"prompt_tokens": 900, "first_token_s": 9.0, "total_s": 10.0,
-                                    "gen_tok_s": 12.0}, "ttft_ratio": 4.5,
-                       "stages": stage_breakdown([
-                           {"reads": [("restore", 0, 0.1), ("candidate prompt", 80, 1.6),
-                                      ("candidate options", 30, 0.6)], "first_token_s": 2.5}])},
+        "embedding": {
+            "baseline_chunks_per_s": 20.0,
+            "ours_chunks_per_s": 60.0,
+            "ratio": 3.0,
+            "cosine_min": 0.9999,
+            "dtype": "bfloat16",
+        },
+        "retrieval": {
+            "corpus_chunks": 38,
+            "corpus_p50_ms": 20.0,
+            "corpus_p95_ms": 30.0,
+            "big_chunks": 10000,
+            "big_p50_ms": 25.0,
+            "big_p95_ms": 35.0,
+        },
+        "generation": {
+            "ours": {"prompt_tokens": 120, "first_token_s": 2.0, "total_s": 3.0},
+            "baseline": {"prompt_tokens": 900, "first_token_s": 9.0, "total_s": 10.0, "gen_tok_s": 12.0},
+            "ttft_ratio": 4.5,
+            "stages": stage_breakdown(
+                [
+                    {
+                        "reads": [
+                            ("restore", 0, 0.1),
+                            ("candidate prompt", 80, 1.6),
+                            ("candidate options", 30, 0.6),
+                        ],
+                        "first_token_s": 2.5,
+                    }
+                ]
+            ),
+        },
         "cold_start": {"ready_s": 12.0, "peak_rss_mb": 3000},
     }
     table = format_table(result)
@@ -87,12 +120,26 @@ def test_speed_table_names_the_cpu_paths_and_the_physical_limit():
     cpu["cores"] = 2
     assert peak_gflops(cpu) == 160.0  # 2 cores x 2.5 GHz x 32 FLOP (AVX2: two 8-lane FMA units)
     result = {
-        "cpu": cpu, "llama_build": "avx2",
-        "embedding": {"baseline_chunks_per_s": 5.0, "ours_chunks_per_s": 10.0, "ratio": 2.0,
-                      "cosine_min": 0.99999, "backend": "openvino", "dtype": "float32",
-                      "baseline_gflops": 20.0, "ours_gflops": 40.0},
-        "retrieval": {"corpus_chunks": 38, "corpus_p50_ms": 20.0, "corpus_p95_ms": 30.0,
-                      "big_chunks": 10000, "big_p50_ms": 25.0, "big_p95_ms": 35.0},
+        "cpu": cpu,
+        "llama_build": "avx2",
+        "embedding": {
+            "baseline_chunks_per_s": 5.0,
+            "ours_chunks_per_s": 10.0,
+            "ratio": 2.0,
+            "cosine_min": 0.99999,
+            "backend": "openvino",
+            "dtype": "float32",
+            "baseline_gflops": 20.0,
+            "ours_gflops": 40.0,
+        },
+        "retrieval": {
+            "corpus_chunks": 38,
+            "corpus_p50_ms": 20.0,
+            "corpus_p95_ms": 30.0,
+            "big_chunks": 10000,
+            "big_p50_ms": 25.0,
+            "big_p95_ms": 35.0,
+        },
         "prompt_reading": {"tokens": 256, "tokens_per_s": 120.0, "gflops": 360.0},
         "cold_start": {"ready_s": 12.0, "peak_rss_mb": 3000},
     }

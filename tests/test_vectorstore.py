@@ -85,8 +85,10 @@ def test_ivf_deletes_filters_by_language_saves_and_shrinks_back_to_exact(tmp_pat
 def many_docs():
     words = ["深圳", "基站", "产值", "工业", "互联网", "新能源", "汽车", "出口", "港口", "芯片"]
     rng = np.random.default_rng(3)
-    return [make_doc(f"d{i:03d}", "。".join("".join(rng.choice(words, 6)) for _ in range(4)) + "。",
-                     f"新闻{i}") for i in range(120)]
+    return [
+        make_doc(f"d{i:03d}", "。".join("".join(rng.choice(words, 6)) for _ in range(4)) + "。", f"新闻{i}")
+        for i in range(120)
+    ]
 
 
 def test_question_probes_raise_nprobe_until_they_reach_the_target_too():

@@ -45,52 +45,112 @@ MAX_SENTENCE_CHARS = 160  # a long sentence is cut around its candidates to keep
 _WHY = re.compile(
     r"为什么|为何|原因|如何|怎样|怎么|说了什么|表示了什么|有何|意义|"
     r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
-    r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b", re.I)
+    r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b",
+    re.I,
+)
 _COUNT_Q = re.compile(  # a count asked: a share is no answer
-    r"多少(?:[个家根项座条名位次台辆只件户所吨款种]|人(?![力工]))|几[个家项座条名位台辆]|\bhow many\b", re.I)
+    r"多少(?:[个家根项座条名位次台辆只件户所吨款种]|人(?![力工]))|几[个家项座条名位台辆]|\bhow many\b", re.I
+)
 _DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bhow long\b", re.I)
 _FIGURE_Q = re.compile(
     r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
     r"\bhow (?:many|much|fast|big|large|high)\b|"
-    r"\bwhat (?:share|percentage|portion|proportion|fraction|amount|number)\b|\bby how\b", re.I)
+    r"\bwhat (?:share|percentage|portion|proportion|fraction|amount|number)\b|\bby how\b",
+    re.I,
+)
 _DATE_Q = re.compile(
     r"哪天|哪一天|何时|什么时候|哪一?年|哪个?月|几月|日期|\bwhen\b|\bwhat date\b|\bwhich (?:day|month|year)\b"
-    r"|\bin which (?:month|year)\b|\bwhat (?:month|year)\b", re.I)
+    r"|\bin which (?:month|year)\b|\bwhat (?:month|year)\b",
+    re.I,
+)
 _NAME_Q = re.compile(
-    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b", re.I)
+    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b", re.I
+)
 
 _PERSON_Q = re.compile(  # a person asked for: an organisation or a list item is no answer
     r"谁|哪位|什么人|\bwho(?:m|se)?\b|\bwhich (?:[\w'’-]+ ){0,3}?(?:executive|official|director|manager|"
     r"head|leader|chairman|chairwoman|president|mayor|minister|secretary|expert|professor|scientist|"
-    r"engineer|researcher|person|spokes(?:man|woman|person)|founder|CEO|chief)\b", re.I)
+    r"engineer|researcher|person|spokes(?:man|woman|person)|founder|CEO|chief)\b",
+    re.I,
+)
 
 _CN_NUMBER = r"[一二两三四五六七八九十半几]+"
 _DURATION = re.compile(
     rf"(?:(?<![\d.])\d{{1,3}}(?:\.\d+)?|{_CN_NUMBER})\s*(?:个)?半?(?:个)?(?:小时|分钟|秒钟?|天|周|星期|个月|(?<=[个半])月|年)半?"
     r"|\b(?:\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:and a half\s+)?"
-    r"(?:hours?|minutes?|seconds?|days?|weeks?|months?|years?)(?:\s+and\s+a\s+half)?\b", re.I)
+    r"(?:hours?|minutes?|seconds?|days?|weeks?|months?|years?)(?:\s+and\s+a\s+half)?\b",
+    re.I,
+)
 _DATE = re.compile(
     r"(?:(?:19|20)\d\d年)?\d{1,2}月(?:\d{1,2}[日号])?|(?:19|20)\d\d年(?!\d)"
     r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-    r"(?:\s+\d{1,2})?(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b")
+    r"(?:\s+\d{1,2})?(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b"
+)
 _QUALIFIER = re.compile(
-    r"(?:超过|超|逾|近|将近|接近|约|大约|不到|不足|more than|nearly|about|over|almost)\s*$", re.I)
+    r"(?:超过|超|逾|近|将近|接近|约|大约|不到|不足|more than|nearly|about|over|almost)\s*$", re.I
+)
 _UNIT = re.compile(
     r"\s(?:yuan|US dollars|dollars|times|fold)\b"
     r"|(?:多|余)?(?:万亿|亿|万)?(?:多|余)?"
-    r"(?:美元|港元|欧元|元|个百分点|[个家根项座条名位倍次台辆只件人户所吨款种])?", re.I)
+    r"(?:美元|港元|欧元|元|个百分点|[个家根项座条名位倍次台辆只件人户所吨款种])?",
+    re.I,
+)
 _EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:of\s+)?[A-Z][a-zA-Z'’-]+)*")
-_EN_COMMON = {"The", "In", "It", "On", "At", "By", "For", "As", "This", "That", "A", "An", "And", "But",
-              "China", "Chinese", "Shenzhen", "According", "Mr", "Ms", "Dr", "He", "She", "They", "We",
-              "Internet", "Information", "Industry", "Technology", "Ministry", "Ministry of Industry"}
+_EN_COMMON = {
+    "The",
+    "In",
+    "It",
+    "On",
+    "At",
+    "By",
+    "For",
+    "As",
+    "This",
+    "That",
+    "A",
+    "An",
+    "And",
+    "But",
+    "China",
+    "Chinese",
+    "Shenzhen",
+    "According",
+    "Mr",
+    "Ms",
+    "Dr",
+    "He",
+    "She",
+    "They",
+    "We",
+    "Internet",
+    "Information",
+    "Industry",
+    "Technology",
+    "Ministry",
+    "Ministry of Industry",
+}
 _ZH_ITEM = re.compile(  # an item of an enumeration: before or after a 、
-    r"(?<=、)[^、，。；：,;]{2,8}?(?=等|、|和|及|[，。；,])|[^、，。；：,;]{2,8}(?=、)")
+    r"(?<=、)[^、，。；：,;]{2,8}?(?=等|、|和|及|[，。；,])|[^、，。；：,;]{2,8}(?=、)"
+)
 _ORG_END = re.compile(  # the last word of an organisation's name
-    r"(?:公司|集团|研究院|分院|学院|大学|研究所|实验室|中心|协会|联盟|委员会|基金会|银行|组织|局|厅|署)$")
+    r"(?:公司|集团|研究院|分院|学院|大学|研究所|实验室|中心|协会|联盟|委员会|基金会|银行|组织|局|厅|署)$"
+)
 _ORG_TAGS = {"n", "nr", "ns", "nt", "nz", "ng", "t", "a", "eng", "j", "nrt", "vn"}  # words a name is made of
 _ZH_EDGE = re.compile(r"^(?:在|和|与|及|以及|包括|如|涵盖|覆盖)|(?:等领域|等行业|等)$")
-_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
-           "November", "December")
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass(frozen=True)
@@ -159,8 +219,9 @@ def _spans(kind: str, sentence: str) -> list[tuple[int, int]]:
     if kind == "figure+":  # a figure question may be answered by a duration ("缩短到了多少" -> 1个小时)
         return _spans("figure", sentence) + _spans("duration", sentence)
     if kind == "duration":
-        return [m.span() for m in _DURATION.finditer(sentence)
-                if not re.match(r"(?:19|20)\d\d年", m.group(0))]
+        return [
+            m.span() for m in _DURATION.finditer(sentence) if not re.match(r"(?:19|20)\d\d年", m.group(0))
+        ]
     if kind == "date":
         return [m.span() for m in _DATE.finditer(sentence)]
     spans = []
@@ -308,7 +369,7 @@ def _shown(sentence: str, texts: Sequence[str]) -> str:
 INSTRUCTION = {
     "zh": f"只根据资料回答问题：原样照抄资料中的答案词语，不加其他文字。资料没有答案时只回答 {NOT_STATED}。",
     "en": f"Answer the question from the text only: copy the answer's words exactly as the text writes "
-          f"them, nothing else. If the text does not give the answer, reply {NOT_STATED}.",
+    f"them, nothing else. If the text does not give the answer, reply {NOT_STATED}.",
 }
 
 
@@ -326,8 +387,9 @@ def candidate_messages(question: str, candidates: Sequence[Candidate], lang: Lan
         sentences.setdefault(c.sentence, []).append(c.text)
         dated.setdefault(c.sentence, c.date)
     year_asked = bool(years_asked(question))
-    text = "\n".join(_dated(_shown(s, texts), dated[s] if year_asked else "", lang)
-                     for s, texts in sentences.items())
+    text = "\n".join(
+        _dated(_shown(s, texts), dated[s] if year_asked else "", lang) for s, texts in sentences.items()
+    )
     user = f"资料：\n{text}\n\n问题：{question}" if lang == "zh" else f"Text:\n{text}\n\nQuestion: {question}"
     return [{"role": "system", "content": INSTRUCTION[lang]}, {"role": "user", "content": user}]
 
@@ -421,9 +483,16 @@ def probabilities(scores: Sequence[tuple[float, int]], length_power: float = 0.0
     return [w / sum(weights) for w in weights]
 
 
-def choose(candidates: Sequence[Candidate], scores: Sequence[tuple[float, int]], *,
-           min_probability: float = 0.5, min_likely: float = 0.2, tie_margin: float = 0.1,
-           length_power: float = 0.0, cross_language: bool = False) -> Choice:
+def choose(
+    candidates: Sequence[Candidate],
+    scores: Sequence[tuple[float, int]],
+    *,
+    min_probability: float = 0.5,
+    min_likely: float = 0.2,
+    tie_margin: float = 0.1,
+    length_power: float = 0.0,
+    cross_language: bool = False,
+) -> Choice:
     """The decision from the scores of ``candidates`` followed by the "not stated" option's.
 
     Abstain when "not stated" wins, or when the best candidate's probability is below
@@ -486,8 +555,17 @@ def chinese_date(text: str) -> str:
     return (f"{year}年" if year else "") + f"{month}月" + (f"{day}日" if day else "")
 
 
-_DURATION_UNITS = {"小时": "hour", "分钟": "minute", "秒": "second", "秒钟": "second", "天": "day",
-                   "周": "week", "星期": "week", "月": "month", "年": "year"}
+_DURATION_UNITS = {
+    "小时": "hour",
+    "分钟": "minute",
+    "秒": "second",
+    "秒钟": "second",
+    "天": "day",
+    "周": "week",
+    "星期": "week",
+    "月": "month",
+    "年": "year",
+}
 
 
 def english_duration(text: str) -> str:
@@ -496,8 +574,11 @@ def english_duration(text: str) -> str:
     >>> english_duration("一个半月"), english_duration("1个小时"), english_duration("3天")
     ('1.5 months', '1 hour', '3 days')
     """
-    m = re.fullmatch(r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)?\s*个?(半)?个?"
-                     r"(小时|分钟|秒钟?|天|周|星期|月|年)(半)?", text)
+    m = re.fullmatch(
+        r"(\d+(?:\.\d+)?|[一二两三四五六七八九十]+)?\s*个?(半)?个?"
+        r"(小时|分钟|秒钟?|天|周|星期|月|年)(半)?",
+        text,
+    )
     value = cn_numeral(m.group(1)) if m and m.group(1) else (0.0 if m else None)
     if value is None:
         return text

@@ -154,7 +154,6 @@ def conflict_note(
     return "\n".join(lines)
 
 
-
 def _mutual_nearest(text_a: str, fa: Figure, text_b: str, fb: Figure) -> bool:
     """Whether ``fa`` and ``fb`` are each other's closest value among the figures of the same kind
     that the other article does not state (so 50% does not pair with 52.5 when 52.6% is there)."""

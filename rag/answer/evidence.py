@@ -46,7 +46,8 @@ from rag.types import Hit, Lang
 # --------------------------------------------------------------------------- parts of a question
 
 _ZH_ASK = re.compile(
-    r"多少|几[个家项年月天倍次]?|谁|哪|什么|何时|何地|如何|怎样|怎么|为何|为什么|是否|多大|多长|多高|多快|吗")
+    r"多少|几[个家项年月天倍次]?|谁|哪|什么|何时|何地|如何|怎样|怎么|为何|为什么|是否|多大|多长|多高|多快|吗"
+)
 _EN_ASK = re.compile(r"\b(?:who|what|when|where|which|why|how)\b", re.I)
 _EN_AND = re.compile(r",?\s+and\s+(?=(?:who|what|when|where|which|why|how)\b)", re.I)
 _ZH_COMMA = re.compile(r"[，,；;]|以及|并且|同时")
@@ -72,10 +73,11 @@ def _clauses(sentence: str) -> list[str]:
         pieces = _EN_AND.split(sentence)
     else:
         pieces, rest = [], sentence
-        while m := next((m for m in _ZH_COMMA.finditer(rest)
-                         if _asks(rest[: m.start()]) and _asks(rest[m.end():])), None):
+        while m := next(
+            (m for m in _ZH_COMMA.finditer(rest) if _asks(rest[: m.start()]) and _asks(rest[m.end() :])), None
+        ):
             pieces.append(rest[: m.start()])
-            rest = rest[m.end():]
+            rest = rest[m.end() :]
         pieces.append(rest)
     pieces = [p.strip(" ，,；;") for p in pieces if p.strip(" ，,；;")]
     if len(pieces) > 1 and not all(_asks(p) for p in pieces):
@@ -100,7 +102,8 @@ def _year_pair(part: str, change: bool) -> re.Match[str] | None:
     m = None
     if change:  # 2023年与2020年相比 / in 2023 compared with 2020
         m = re.search(rf"(?:in\s+)?{y}{versus}{y}(?:相比|比较)", part, re.I) or re.search(
-            rf"(?:in\s+)?{y}\s*compared (?:with|to)\s*{y}", part, re.I)
+            rf"(?:in\s+)?{y}\s*compared (?:with|to)\s*{y}", part, re.I
+        )
     m = m or re.search(rf"(?:从|from\s+|between\s+|in\s+)?{y}{_JOIN}(?:in\s+)?{y}", part, re.I)
     if m is None and change:
         m = re.search(rf"(?:从|from\s+|between\s+)?{y}{_RANGE}{y}", part, re.I)
@@ -115,7 +118,7 @@ def _by_year(part: str, change: bool) -> list[str]:
     en = detect_lang(part) == "en"
     out = []
     for year in sorted((m.group(1), m.group(2))):
-        text = part[: m.start()] + (f"in {year}" if en else f"{year}年") + part[m.end():]
+        text = part[: m.start()] + (f"in {year}" if en else f"{year}年") + part[m.end() :]
         text = _RESPECTIVELY.sub(" " if en else "", text)
         if change and not en:  # each year's part asks for that year's figure
             text = re.sub(r"(?:增加|增长|提高|提升|上升|减少|下降|降低|多|少|涨|跌)了?(多少)", r"\1", text)
@@ -160,7 +163,8 @@ _ZH_MEASURE = "个家项座台辆名位根条所户件次倍吨元"
 _ZH_BARE = re.compile(rf"(?:多少|几)([{_ZH_MEASURE}])(?=[呢吗]?\s*[？?]?\s*$)")
 _ZH_AFTER = re.compile(rf"(?:多少|几)[{_ZH_MEASURE}]([^，,；;。？?呢吗的]{{1,12}}?)\s*[呢吗]?\s*[？?]?\s*$")
 _ZH_BEFORE = re.compile(
-    r"([^，,；;。？?的了在中有是为]{1,10}?)(?:又|还|则|也)?(?:是|有|为)(?:谁|多少|什么|哪)")
+    r"([^，,；;。？?的了在中有是为]{1,10}?)(?:又|还|则|也)?(?:是|有|为)(?:谁|多少|什么|哪)"
+)
 _ZH_WHO = re.compile(r"([^，,；;。？?的了在中]{1,10}?)((?:又|还|则|也)?是谁)")
 _EN_AUX = r"(?:had|has|have|did|do|does|were|was|are|is|will|would|could|can)"
 _EN_BARE = re.compile(rf"\bhow (many|much)\s+(?={_EN_AUX}\b)", re.I)
@@ -207,9 +211,9 @@ def self_contained(part: str, before: str) -> str:
         return _en_contained(part, before)
     thing, out = _zh_thing(before), part
     if thing and (m := _ZH_BARE.search(out)):
-        out = out[: m.end()] + thing + out[m.end():]
+        out = out[: m.end()] + thing + out[m.end() :]
     elif thing and (m := _ZH_WHO.search(out)) and thing.endswith(m.group(1)) and thing != m.group(1):
-        out = out[: m.start(1)] + thing + out[m.end(1):]
+        out = out[: m.start(1)] + thing + out[m.end(1) :]
     places = _zh_places(before)
     if out != part and places and not _zh_places(out):
         out = places[0] + out
@@ -232,7 +236,7 @@ def _en_contained(part: str, before: str) -> str:
     out = part
     noun = _EN_NOUN.search(before)
     if noun and (m := _EN_BARE.search(out)) and m.group(1).lower() in noun.group(0).lower():
-        out = out[: m.end()] + noun.group(1) + out[m.end():]
+        out = out[: m.end()] + noun.group(1) + out[m.end() :]
     name = _EN_NAME.search(before)
     if name and not _EN_NAME.search(out) and name.group(1) not in out:
         out = _EN_BACK.sub(f"{name.group(1)}'s ", out, count=1)
@@ -259,16 +263,22 @@ def asks_change(question: str) -> tuple[str, str] | None:
 # --------------------------------------------------------------------------- sentence features
 
 _PERCENT_ASKED = re.compile(
-    r"比例|比重|占.*多少|百分之|百分比|增长了多少|增速|share|percent|rate|proportion", re.I)
+    r"比例|比重|占.*多少|百分之|百分比|增长了多少|增速|share|percent|rate|proportion", re.I
+)
 _AMOUNT_ASKED = re.compile(
-    r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I)
+    r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I
+)
 _DATE_ASKED = re.compile(r"哪天|哪一天|何时|什么时候|几月|日期|\bwhen\b|what date|which day", re.I)
 _DATE = re.compile(
     r"\d{1,2}月\d{1,2}[日号]|(?:19|20)\d\d年\d{1,2}月|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-    r"[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b", re.I)
+    r"[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
+    re.I,
+)
 _NEEDS_CONTEXT = re.compile(
     r"^\s*[“\"]?(?:其中|其|这|该|此|它|他|她|同时|另外|此外|而|并|但|对此|据此|为此|"
-    r"(?:it|this|these|that|they|he|she|its|their|also|meanwhile|however)\b)", re.I)
+    r"(?:it|this|these|that|they|he|she|its|their|also|meanwhile|however)\b)",
+    re.I,
+)
 
 
 def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
@@ -300,8 +310,11 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
         bonus += 0.04
     figures = find_figures(sentence)
     share = any(f.kind in ("percent", "points") for f in figures)
-    kind_asked = ((share and _PERCENT_ASKED.search(question)) or (figures and _AMOUNT_ASKED.search(question))
-                  or (_DATE_ASKED.search(question) and _DATE.search(sentence)))
+    kind_asked = (
+        (share and _PERCENT_ASKED.search(question))
+        or (figures and _AMOUNT_ASKED.search(question))
+        or (_DATE_ASKED.search(question) and _DATE.search(sentence))
+    )
     if kind_asked:
         bonus += 0.04
     return round(bonus, 6)
@@ -378,8 +391,9 @@ LEXICAL_EXTRA = 2  # sentences per part found by rag.text.lexicon alone in the h
 LEXICAL_FLOOR = 0.4  # ... when they share at least this (weighted) share of the part's words
 
 
-def lexical_sentences(questions: Sequence[str], hits: Sequence[Hit], article: dict[str, str],
-                      known: Sequence[Sentence]) -> list[Sentence]:
+def lexical_sentences(
+    questions: Sequence[str], hits: Sequence[Hit], article: dict[str, str], known: Sequence[Sentence]
+) -> list[Sentence]:
     """Across languages (a question in ``CROSS_FROM``), the sentences of the hits' articles
     that share most of its words through the dictionary (``rag.text.lexicon``) though no hit's chunk
     holds them: up to ``LEXICAL_EXTRA`` per question, each brought by its article's first hit."""
@@ -392,8 +406,13 @@ def lexical_sentences(questions: Sequence[str], hits: Sequence[Hit], article: di
         lang = detect_lang(question)
         if lang not in CROSS_FROM:
             continue
-        pool = [(doc, i, a, b) for doc, h in first.items() if h.chunk.lang != lang
-                for i, (a, b) in enumerate(sentence_spans(article[doc])) if (doc, i) not in seen]
+        pool = [
+            (doc, i, a, b)
+            for doc, h in first.items()
+            if h.chunk.lang != lang
+            for i, (a, b) in enumerate(sentence_spans(article[doc]))
+            if (doc, i) not in seen
+        ]
         scores = cross_scores(question, [article[d][a:b] for d, _, a, b in pool]) if pool else []
         for k in np.argsort(-np.asarray(scores), kind="stable")[:LEXICAL_EXTRA]:
             doc, i, a, b = pool[k]
@@ -403,8 +422,13 @@ def lexical_sentences(questions: Sequence[str], hits: Sequence[Hit], article: di
     return out
 
 
-def pick(scores: Sequence[Sequence[float]], sizes: Sequence[int], budget: int,
-         per_part: int = 3, margin: float = 0.12) -> list[int]:
+def pick(
+    scores: Sequence[Sequence[float]],
+    sizes: Sequence[int],
+    budget: int,
+    per_part: int = 3,
+    margin: float = 0.12,
+) -> list[int]:
     """Sentence indices to show: each part's best (always), then each part's next best in
     turn while the sizes fit ``budget`` and they score within ``margin`` of the part's best.
 
@@ -446,20 +470,27 @@ def part_evidence(scores: Sequence[float], chosen: Sequence[int], margin: float 
 class EvidencePicker:
     """Scores candidate sentences with the loaded encoders and the store's articles."""
 
-    def __init__(self, store, embedder: Embedder, encoder2: Embedder | None = None,
-                 bonus: dict[str, dict[str, float]] | None = None) -> None:
+    def __init__(
+        self,
+        store,
+        embedder: Embedder,
+        encoder2: Embedder | None = None,
+        bonus: dict[str, dict[str, float]] | None = None,
+    ) -> None:
         self.store, self.embedder, self.encoder2 = store, embedder, encoder2
         self.bonus = bonus or {}  # {space: {passage lang: added cosine}} for this question's language
 
-    def select(self, parts: Sequence[Part], budget: int,
-               max_hits: int = 4) -> tuple[list[Passage], list[tuple[str, int]]]:
+    def select(
+        self, parts: Sequence[Part], budget: int, max_hits: int = 4
+    ) -> tuple[list[Passage], list[tuple[str, int]]]:
         """The passages to show, and for each part its best sentence with the number (1-based) of
         the passage holding it: (sentence, number)."""
         passages, best, _ = self.select_parts(parts, budget, max_hits)
         return passages, best
 
-    def select_parts(self, parts: Sequence[Part], budget: int, max_hits: int = 4
-                     ) -> tuple[list[Passage], list[tuple[str, int]], list[tuple[int, ...]]]:
+    def select_parts(
+        self, parts: Sequence[Part], budget: int, max_hits: int = 4
+    ) -> tuple[list[Passage], list[tuple[str, int]], list[tuple[int, ...]]]:
         """``select``, and for each part the numbers of the passages holding its own evidence: the
         shown sentences scoring within ``pick``'s margin of the part's best, best first."""
         hits = [h for p in parts for h in p.hits[:max_hits]]
@@ -472,8 +503,9 @@ class EvidencePicker:
         chosen = pick(scores, [len(s.text) for s in sentences], budget)
         chosen = self._with_context(chosen, sentences, budget)
         passages, best, number = self._passages(chosen, sentences, scores, parts)
-        own = [tuple(dict.fromkeys(number[i] for i in part_evidence(sc, chosen) if i in number))
-               for sc in scores]
+        own = [
+            tuple(dict.fromkeys(number[i] for i in part_evidence(sc, chosen) if i in number)) for sc in scores
+        ]
         return passages, best, own
 
     def _scores(self, parts: Sequence[Part], sentences: Sequence[Sentence]) -> list[list[float]]:
@@ -520,14 +552,23 @@ class EvidencePicker:
         for i in chosen:
             s = sentences[i]
             before = where.get((s.hit.chunk.doc_id, s.index - 1))
-            if (needs_context(s.text) and before is not None and before not in out
-                    and used + len(sentences[before].text) <= budget * 1.25):
+            if (
+                needs_context(s.text)
+                and before is not None
+                and before not in out
+                and used + len(sentences[before].text) <= budget * 1.25
+            ):
                 out.append(before)
                 used += len(sentences[before].text)
         return out
 
-    def _passages(self, chosen: list[int], sentences: Sequence[Sentence], scores: list[list[float]],
-                  parts: Sequence[Part]) -> tuple[list[Passage], list[tuple[str, int]], dict[int, int]]:
+    def _passages(
+        self,
+        chosen: list[int],
+        sentences: Sequence[Sentence],
+        scores: list[list[float]],
+        parts: Sequence[Part],
+    ) -> tuple[list[Passage], list[tuple[str, int]], dict[int, int]]:
         """Chosen sentences grouped into contiguous spans, in the order they were chosen; each
         part's best sentence with its passage's number; and the passage number of each sentence."""
         groups: list[list[int]] = []
@@ -549,8 +590,11 @@ class EvidencePicker:
             doc = sentences[g[0]].hit.chunk.doc_id
             a, b = sentences[g[0]].start, sentences[g[-1]].end
             hit = self._covering_hit(sentences[g[0]].hit, a, b)
-            marks = tuple((sentences[i].start, sentences[i].end, max(sc[i] for sc in scores)) for i in g
-                          if hit.chunk.start <= sentences[i].start and sentences[i].end <= hit.chunk.end)
+            marks = tuple(
+                (sentences[i].start, sentences[i].end, max(sc[i] for sc in scores))
+                for i in g
+                if hit.chunk.start <= sentences[i].start and sentences[i].end <= hit.chunk.end
+            )
             passages.append(Passage(hit, self.store.doc_text(doc)[a:b], a, b, marks))
         number = {i: n for n, g in enumerate(groups, 1) for i in g}
         return passages, [(sentences[b].text, number[b]) for b in best if b in number], number
@@ -600,7 +644,7 @@ def figure_for_year(question: str, sentence: str, year: str) -> Figure | None:
 
 def _unit(sentence: str, f: Figure) -> str:
     """The measure word or currency after a figure ("个", "元", "亿元" keeps only "元")."""
-    m = re.match(r"\s?(?:多)?([个家根项座条名位倍次台辆只件人户所元吨]|美元|港元)", sentence[f.end:])
+    m = re.match(r"\s?(?:多)?([个家根项座条名位倍次台辆只件人户所元吨]|美元|港元)", sentence[f.end :])
     return m.group(1) if m else ""
 
 
@@ -616,8 +660,9 @@ def _chinese_amount(value: float, like: Figure) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
-def computed_change(question: str, years: tuple[str, str], stated: Sequence[tuple[str, int]],
-                    lang: Lang) -> Computed | None:
+def computed_change(
+    question: str, years: tuple[str, str], stated: Sequence[tuple[str, int]], lang: Lang
+) -> Computed | None:
     """The templated answer to a change question, from the sentence stating each year's figure
     (``stated``: (sentence, citation number) for the earlier and the later year), or None when
     the two figures cannot be told apart safely (not found, of different kinds or units, or one
@@ -646,14 +691,22 @@ def computed_change(question: str, years: tuple[str, str], stated: Sequence[tupl
     points = f1.kind in ("percent", "points")
     if lang == "zh":
         grew = "增加" if diff > 0 else "减少"
-        amount = f"{abs(diff):.4f}".rstrip("0").rstrip(".") + "个百分点" if points \
+        amount = (
+            f"{abs(diff):.4f}".rstrip("0").rstrip(".") + "个百分点"
+            if points
             else _chinese_amount(abs(diff), f1) + unit
-        text = (f"{years[0]}年：{f1.text}{unit}[{n1}]；{years[1]}年：{f2.text}{unit}[{n2}]。"
-                f"{grew}{amount}{COMPUTED_NOTE['zh']}。")
+        )
+        text = (
+            f"{years[0]}年：{f1.text}{unit}[{n1}]；{years[1]}年：{f2.text}{unit}[{n2}]。"
+            f"{grew}{amount}{COMPUTED_NOTE['zh']}。"
+        )
     else:
         grew = "An increase" if diff > 0 else "A decrease"
-        amount = (f"{abs(diff):.4f}".rstrip("0").rstrip(".") + " percentage points") if points \
+        amount = (
+            (f"{abs(diff):.4f}".rstrip("0").rstrip(".") + " percentage points")
+            if points
             else english_amount(abs(diff))
+        )
         currency = {"元": " yuan", "美元": " US dollars", "港元": " HK dollars"}.get(unit, "")
         amount += "" if points else currency
         en1, en2 = (f"{f.value:g}%" if points else english_amount(f.value) + currency for f in (f1, f2))

@@ -35,22 +35,32 @@ EARLIER_CHARS = 1000  # an earlier question or answer is read up to this (the pi
 NOTICE = {"zh": "按上文理解为：{}", "en": "Read in context as: {}"}
 
 _FOLLOW_UP = re.compile(
-    r"^(那|那么|还有|而|它|他|她|其|这|该|and\b|what about\b|how about\b|and who\b|who said)", re.I)
+    r"^(那|那么|还有|而|它|他|她|其|这|该|and\b|what about\b|how about\b|and who\b|who said)", re.I
+)
 _POINTS_BACK = re.compile(
-    r"它|其|该|上述|\b(?:it|its|they|their|them|he|his|she|her|those|these)\b|\b(?:that|this)\s+\w+", re.I)
-_ZH_TIME = re.compile(r"(?:到|截至|截止到?)?\d{4}年(?:\d{1,2}(?:[—–-]\d{1,2})?月份?)?"
-                      r"(?:初|底|末|上半年|下半年|前三季度|全年)?")
+    r"它|其|该|上述|\b(?:it|its|they|their|them|he|his|she|her|those|these)\b|\b(?:that|this)\s+\w+", re.I
+)
+_ZH_TIME = re.compile(
+    r"(?:到|截至|截止到?)?\d{4}年(?:\d{1,2}(?:[—–-]\d{1,2})?月份?)?"
+    r"(?:初|底|末|上半年|下半年|前三季度|全年)?"
+)
 _EN_TIME = re.compile(
     r"\b(?:(?:in|by|at|for|during|of)\s+(?:the\s+)?(?:(?:end|start|beginning|first half|second half|"
-    r"first (?:two |three )?quarters?)\s+of\s+)?)?(?:early\s+|late\s+)?\d{4}\b", re.I)
-_ONLY_TIME_REST = re.compile(r"^(?:那么?|而|还有|and|what about|how about|then|[\s,，的])*(?:呢|怎么样|如何|"
-                             r"又如何|又是多少|又有多少|then)?[\s？?。.!！]*$", re.I)
+    r"first (?:two |three )?quarters?)\s+of\s+)?)?(?:early\s+|late\s+)?\d{4}\b",
+    re.I,
+)
+_ONLY_TIME_REST = re.compile(
+    r"^(?:那么?|而|还有|and|what about|how about|then|[\s,，的])*(?:呢|怎么样|如何|"
+    r"又如何|又是多少|又有多少|then)?[\s？?。.!！]*$",
+    re.I,
+)
 _QUOTED = re.compile(r"“[^”]+”|\"[^\"]+\"|「[^」]+」")
 _WHO_SAID = re.compile(
     r"^(?:and\s+|but\s+)?who\s+(?:said|says|stated|gave|provided|announced|released|cited|mentioned)\b"
     r"(?:\s+(?:that|this|it|so|those|these|the))?(?:\s+(?:figures?|numbers?|data|statistics?))?\s*[?？]?$|"
     r"^(?:那|这|这是|那是|这些|那些)?(?:数据|数字|说法)?(?:是)?谁(?:说|讲|表示|提出|公布|透露|给出)的?(?:呢)?[？?]?$",
-    re.I)
+    re.I,
+)
 _EN_WHAT_IS = re.compile(r"^(?:what|how much|how many|which)\s+(was|is|were|are)\s+(.+?)\s*[?？]?$", re.I)
 _MARKERS = re.compile(r"\s*\[\d+\]|\s*[(（][^()（）]*[)）]")
 
@@ -138,8 +148,11 @@ def _resolve(question: str, previous: Followup | None, answer: str) -> Followup:
     if previous is None or not elliptical(question):
         return Followup(question, question)
     anchor = previous.core
-    for how, core in (("who", _who_said(question, anchor, answer)), ("time", _new_time(question, anchor)),
-                      ("term", _new_term(question, anchor))):
+    for how, core in (
+        ("who", _who_said(question, anchor, answer)),
+        ("time", _new_time(question, anchor)),
+        ("term", _new_term(question, anchor)),
+    ):
         if core:
             return Followup(question, core, previous.context, how)
     core = re.sub(r"^(?:and|but)\s+(\w)", lambda m: m.group(1).upper(), question.strip(), flags=re.I)
@@ -150,15 +163,17 @@ def _new_time(question: str, anchor: str) -> str:
     """``anchor`` asked for the one time ``question`` names, when that is all it adds; else ''."""
     zh = detect_lang(question) == "zh"
     times = list((_ZH_TIME if zh else _EN_TIME).finditer(question))
-    if len(times) != 1 or not _ONLY_TIME_REST.match(question[: times[0].start()] + question[times[0].end():]):
+    if len(times) != 1 or not _ONLY_TIME_REST.match(
+        question[: times[0].start()] + question[times[0].end() :]
+    ):
         return ""
     new = times[0].group(0)
     old = (_ZH_TIME if zh else _EN_TIME).search(anchor)
     if old is None:
         return new + anchor if zh else re.sub(r"\s*[?？]?$", f" in {new}?", anchor, count=1)
     if not zh and new.isdigit():  # "What about 2022?" keeps the earlier "in the first half of"
-        return anchor[: old.start()] + re.sub(r"\d{4}", new, old.group(0)) + anchor[old.end():]
-    return anchor[: old.start()] + new + anchor[old.end():]
+        return anchor[: old.start()] + re.sub(r"\d{4}", new, old.group(0)) + anchor[old.end() :]
+    return anchor[: old.start()] + new + anchor[old.end() :]
 
 
 def _new_term(question: str, anchor: str) -> str:

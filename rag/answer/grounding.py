@@ -319,8 +319,9 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
     return best
 
 
-def off_topic(question: str, answer: str, evidence: Sequence[Evidence],
-              share: float = 0.5) -> tuple[str, ...]:
+def off_topic(
+    question: str, answer: str, evidence: Sequence[Evidence], share: float = 0.5
+) -> tuple[str, ...]:
     """The key terms missing around the sentence stating ``answer`` when they make it about
     something else than was asked: a name or a year of the question, or two or more terms that
     make at least ``share`` of its checked terms. () when the answer is on the topic, or when
@@ -347,8 +348,9 @@ def off_topic(question: str, answer: str, evidence: Sequence[Evidence],
     return worst
 
 
-def unsupported_figures(question: str, answer: str, sources: Sequence[str],
-                        lang: Lang = "zh") -> tuple[str, ...]:
+def unsupported_figures(
+    question: str, answer: str, sources: Sequence[str], lang: Lang = "zh"
+) -> tuple[str, ...]:
     """The answer's figures when it states some (beyond the question's own) and the sources
     state none of them: the answer is not drawn from them. An English answer's figures are
     first rescaled as the pipeline will show them ("7.3 million" for 7.3万 is 73,000).
@@ -381,8 +383,9 @@ def unstated(question: str, answer: str, sources: Sequence[str]) -> bool:
     if not sources or any(detect_lang(s) != lang for s in sources):
         return False
     own = own_tokens(question, answer)
-    return bool(own) and (not support(question, answer, sources)
-                          or bool(uncounted(question, answer, sources)))
+    return bool(own) and (
+        not support(question, answer, sources) or bool(uncounted(question, answer, sources))
+    )
 
 
 def uncounted(question: str, answer: str, sources: Sequence[str]) -> tuple[str, ...]:
@@ -495,8 +498,9 @@ def unfound_names_notice(names: Sequence[str], lang: Lang) -> str:
 
 _COUNTED = "辆台个人家座艘架部套件条项只名位次"  # measure words of a count
 _RATE_ASKED = re.compile(r"百分|比例|占比|比重|percent|share|rate|proportion", re.IGNORECASE)
-_COUNT_ASKED = re.compile(rf"(?:多少\s*[{_COUNTED}吨元]|几\s*[{_COUNTED}])(?!力|民|均|工)|\bhow many\b",
-                          re.IGNORECASE)  # not 多少人力 (labour saved), 多少人均
+_COUNT_ASKED = re.compile(
+    rf"(?:多少\s*[{_COUNTED}吨元]|几\s*[{_COUNTED}])(?!力|民|均|工)|\bhow many\b", re.IGNORECASE
+)  # not 多少人力 (labour saved), 多少人均
 
 
 def wrong_measure(question: str, answer: str) -> bool:
@@ -539,8 +543,9 @@ def unsupported_notice(figures: Sequence[str], lang: Lang) -> str:
     """
     if lang == "zh":
         return f"模型写出了答案，但其中的数字（{'、'.join(figures)}）在所引资料中都找不到。"
-    return (f"An answer was written, but none of its figures ({', '.join(figures)}) "
-            "is in the passages it cites.")
+    return (
+        f"An answer was written, but none of its figures ({', '.join(figures)}) is in the passages it cites."
+    )
 
 
 def off_topic_notice(missing: Sequence[str], lang: Lang) -> str:
@@ -551,8 +556,11 @@ def off_topic_notice(missing: Sequence[str], lang: Lang) -> str:
     """
     if lang == "zh":
         return f"模型写出了答案，但资料中给出该答案的句子没有提到“{'”“'.join(missing)}”，说的可能是另一件事。"
-    return ("An answer was written, but the sentence of the sources that gives it does not mention "
-            + ", ".join(f"“{m}”" for m in missing) + ", so it may be about something else.")
+    return (
+        "An answer was written, but the sentence of the sources that gives it does not mention "
+        + ", ".join(f"“{m}”" for m in missing)
+        + ", so it may be about something else."
+    )
 
 
 # --------------------------------------------------------------------------- years of figures
@@ -625,16 +633,21 @@ def stating_text(question: str, answer: str, evidence: Sequence[Evidence], limit
     return glue.join(sentences[max(j - 1, 0) : j + 1])[-limit:]
 
 
-def check_messages(question: str, answer: str, evidence: Sequence[Evidence],
-                   lang: Lang) -> list[dict[str, str]]:
+def check_messages(
+    question: str, answer: str, evidence: Sequence[Evidence], lang: Lang
+) -> list[dict[str, str]]:
     """The short prompt that asks the generator whether the sentence stating ``answer`` gives it as
     the answer to ``question`` (``prompts/check_*_{lang}.txt``); the reply's first token is read
     as yes (``YES[lang]``) or no (``NO[lang]``), nothing is generated."""
     user = prompt_text(f"check_user_{lang}").format(
-        source=stating_text(question, answer, evidence), question=question,
-        answer=re.sub(r"\s+(?=[.,;。，；])", "", CITATION_MARKER.sub("", answer)).strip())
-    return [{"role": "system", "content": prompt_text(f"check_system_{lang}")},
-            {"role": "user", "content": user}]
+        source=stating_text(question, answer, evidence),
+        question=question,
+        answer=re.sub(r"\s+(?=[.,;。，；])", "", CITATION_MARKER.sub("", answer)).strip(),
+    )
+    return [
+        {"role": "system", "content": prompt_text(f"check_system_{lang}")},
+        {"role": "user", "content": user},
+    ]
 
 
 def unconfirmed_notice(p_yes: float, lang: Lang) -> str:
@@ -645,8 +658,10 @@ def unconfirmed_notice(p_yes: float, lang: Lang) -> str:
     """
     if lang == "zh":
         return f"模型写出了答案，但对照所依据的句子核对时未能确认（置信度 {p_yes:.2f}）。"
-    return ("An answer was written, but checked against the sentence it relies on it did not hold up "
-            f"(confidence {p_yes:.2f}).")
+    return (
+        "An answer was written, but checked against the sentence it relies on it did not hold up "
+        f"(confidence {p_yes:.2f})."
+    )
 
 
 # --------------------------------------------------------------------------- the verdict
@@ -712,9 +727,14 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
             if years and not (any(fits) if len(years) > 1 else fits[0]):
                 continue
             context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
-            found = [covered_across(t, whole, e.story) if t.lang != src_lang
-                     else _covered(t, whole, whole_tokens) if t.proper
-                     else _covered(t, context, set(tokenize(context))) for t in subject]
+            found = [
+                covered_across(t, whole, e.story)
+                if t.lang != src_lang
+                else _covered(t, whole, whole_tokens)
+                if t.proper
+                else _covered(t, context, set(tokenize(context)))
+                for t in subject
+            ]
             if subject is terms:  # no names asked: most of the terms the sentence can be judged on
                 judged = [f for f in found if f is not None]
                 if 2 * sum(judged) >= len(judged):

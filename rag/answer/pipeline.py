@@ -96,9 +96,13 @@ def _load_generator(settings: Settings) -> tuple[Generator | None, str]:
     both languages, the review's check in Chinese), or None and the reason."""
     try:
         generator = LlamaGenerator(settings.gguf_path, settings.n_ctx, settings.n_threads)
-        for messages in (candidate_messages("?", [], "zh"), candidate_messages("?", [], "en"),
-                         check_messages("?", "?", [], "zh"), build_messages("?", [], "en"),
-                         build_messages("?", [], "zh")):
+        for messages in (
+            candidate_messages("?", [], "zh"),
+            candidate_messages("?", [], "en"),
+            check_messages("?", "?", [], "zh"),
+            build_messages("?", [], "en"),
+            build_messages("?", [], "zh"),
+        ):
             generator.warm_up(messages)
     except ModelError as exc:
         return None, f"generator unavailable, answers are extractive: {exc}"
@@ -117,8 +121,13 @@ class Pipeline:
     encoder2: Embedder | None = None  # second encoder (rag.models.encoder2) when the index has its vectors
 
     @classmethod
-    def load(cls, settings: Settings, embedder: Embedder | None = None,
-             generator: Generator | None = None, encoder2: Embedder | None = None) -> Pipeline:
+    def load(
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        generator: Generator | None = None,
+        encoder2: Embedder | None = None,
+    ) -> Pipeline:
         """Load the index and the models. The parts that do not depend on each other load in
         parallel threads (the runtimes release the GIL while they read and compile): the generator
         with its system-prompt states, jieba's dictionary, the second encoder, and e5 then the index
@@ -163,8 +172,14 @@ class Pipeline:
         (answer,) = deque(self.stream(question, history, **options), maxlen=1)
         return answer
 
-    def stream(self, question: str, history: History = (), lang: str | None = None, k: int | None = None,
-               use_llm: bool | None = None) -> Iterator[Answer]:
+    def stream(
+        self,
+        question: str,
+        history: History = (),
+        lang: str | None = None,
+        k: int | None = None,
+        use_llm: bool | None = None,
+    ) -> Iterator[Answer]:
         """Answer snapshots, growing; the last is complete. A failing generator (out of memory, a
         runtime error) gives the extractive answer with a notice instead.
 
@@ -176,14 +191,23 @@ class Pipeline:
             yield from fixed._stream(question, history, lang, k, use_llm)
         except GenerationError as exc:
             log.warning("the generator failed, answering extractively: %r", exc.__cause__)
-            notice = (f"生成模型出错，答案改为摘录原文。 / The generator failed ({exc}); "
-                      "the answer quotes the passages instead.")
+            notice = (
+                f"生成模型出错，答案改为摘录原文。 / The generator failed ({exc}); "
+                "the answer quotes the passages instead."
+            )
             yield from fixed._stream(question, history, lang, k, False, notice)
         if fixed._stories is not None and fixed._stories[0] is self.store:
             self._stories = fixed._stories  # story groups computed for a newly swapped-in store
 
-    def _stream(self, question: str, history: History, lang: str | None, k: int | None,
-                use_llm: bool | None, notice: str = "") -> Iterator[Answer]:
+    def _stream(
+        self,
+        question: str,
+        history: History,
+        lang: str | None,
+        k: int | None,
+        use_llm: bool | None,
+        notice: str = "",
+    ) -> Iterator[Answer]:
         t0 = time.perf_counter()
         question, notices = check_question(question)
         notices += [notice] if notice else []
@@ -214,8 +238,17 @@ class Pipeline:
             mode = "llm" if generator is not None else "extractive"
         elif choice is not None and choice.decision == "abstain":  # "not stated" won, or nothing is likely
             first_token_ms = (time.perf_counter() - t0) * 1000
-            yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, choice_tokens, passages,
-                                question, Trace(evidence, stopped_by="candidates"))
+            yield self._abstain(
+                lang_,
+                retrieval.ms,
+                t0,
+                notices,
+                first_token_ms,
+                choice_tokens,
+                passages,
+                question,
+                Trace(evidence, stopped_by="candidates"),
+            )
             return
         elif choice is not None and choice.decision == "answer":  # the model chose, code writes it
             n = choice.candidate.passage + 1
@@ -231,13 +264,26 @@ class Pipeline:
             mode = "extractive"
         else:
             mode = "llm"
-            messages = build_messages(question, [(p.hit, p.text) for p in passages], lang_,
-                                      contained_parts(parts) if len(parts) > 1 else ())
+            messages = build_messages(
+                question,
+                [(p.hit, p.text) for p in passages],
+                lang_,
+                contained_parts(parts) if len(parts) > 1 else (),
+            )
             prompt_tokens = generator.count_tokens(messages)
             if self._unlikely_answer(generator, messages):
                 ms = (time.perf_counter() - t0) * 1000
-                yield self._abstain(lang_, retrieval.ms, t0, notices, ms, prompt_tokens, passages, question,
-                                    Trace(evidence, stopped_by="gate"))
+                yield self._abstain(
+                    lang_,
+                    retrieval.ms,
+                    t0,
+                    notices,
+                    ms,
+                    prompt_tokens,
+                    passages,
+                    question,
+                    Trace(evidence, stopped_by="gate"),
+                )
                 return
             # An answer drifting into the other language (seen after ~30 characters, or at the end)
             # is written once more with a stronger instruction; its text replaces what was shown.
@@ -261,8 +307,17 @@ class Pipeline:
                         timings = Timings(retrieval.ms, first_token_ms)
                         yield Answer(text, lang_, False, (), timings, mode, tuple(notices))
                 if head is not None:  # only the sentinel (or nothing) was written
-                    yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens,
-                                        passages, question, Trace(evidence, stopped_by="model"))
+                    yield self._abstain(
+                        lang_,
+                        retrieval.ms,
+                        t0,
+                        notices,
+                        first_token_ms,
+                        prompt_tokens,
+                        passages,
+                        question,
+                        Trace(evidence, stopped_by="model"),
+                    )
                     return
                 text += rewriter.finish()
                 if not language_drift(text, lang_):
@@ -280,27 +335,53 @@ class Pipeline:
         verdict = self._review(writer, question, text, passages, rewriter.order, lang_)
         if not verdict.keep:
             notices += verdict.reasons
-            yield self._abstain(lang_, retrieval.ms, t0, notices, first_token_ms, prompt_tokens,
-                                passages, question, Trace(evidence, text, "check"))
+            yield self._abstain(
+                lang_,
+                retrieval.ms,
+                t0,
+                notices,
+                first_token_ms,
+                prompt_tokens,
+                passages,
+                question,
+                Trace(evidence, text, "check"),
+            )
             return
         text, passages = self._checked(question, verdict.text, passages, rewriter, lang_, retrieval.hits)
         notices += verdict.notes
         citations = cite(passages, rewriter.order, text, question)
         timings = Timings(retrieval.ms, first_token_ms, (time.perf_counter() - t0) * 1000, prompt_tokens)
-        yield Answer(text.strip(), lang_, False, citations, timings, mode, tuple(notices), verdict.unverified,
-                     Trace(evidence))
+        yield Answer(
+            text.strip(),
+            lang_,
+            False,
+            citations,
+            timings,
+            mode,
+            tuple(notices),
+            verdict.unverified,
+            Trace(evidence),
+        )
 
-    def _passages(self, question: str, history: History, retrieval: Retrieval, hits: Sequence[Hit],
-                  parts: Sequence[str], k: int, lang: Lang
-                  ) -> tuple[list[Passage], Computed | None, list[tuple[int, ...]]]:
+    def _passages(
+        self,
+        question: str,
+        history: History,
+        retrieval: Retrieval,
+        hits: Sequence[Hit],
+        parts: Sequence[str],
+        k: int,
+        lang: Lang,
+    ) -> tuple[list[Passage], Computed | None, list[tuple[int, ...]]]:
         """What the answer is written from (``rag.answer.evidence``): the sentences that answer each part
         of the question, each part retrieved on its own; for a question asking the change between
         two years, the answer computed from the two figures (None otherwise); and for each part the
         numbers of the passages holding its own evidence."""
         s = self.settings
         if not s.evidence:
-            passages = select_passages(hits, retrieval.query_vector, self.embedder, s.prompt_passages,
-                                       s.prompt_chars)
+            passages = select_passages(
+                hits, retrieval.query_vector, self.embedder, s.prompt_passages, s.prompt_chars
+            )
             return passages, None, []
         found = [Part(retrieval_query(question, history), retrieval.query_vector, tuple(hits), question)]
         if len(parts) > 1:
@@ -324,14 +405,24 @@ class Pipeline:
             computed = computed_change(question, years, best, lang)
         return passages, computed, own
 
-    def _choice(self, generator: Generator | None, question: str, passages: Sequence[Passage],
-                parts: Sequence[str], lang: Lang) -> tuple[Choice | None, int]:
+    def _choice(
+        self,
+        generator: Generator | None,
+        question: str,
+        passages: Sequence[Passage],
+        parts: Sequence[str],
+        lang: Lang,
+    ) -> tuple[Choice | None, int]:
         """The candidate answer chosen by the generator's scores (``rag.answer.candidates``), for a
         one-part question asking a figure, a date, a name or a list item; None when the step is
         off or does not apply (the answer is then written freely); and the scoring prompt's tokens."""
         s = self.settings
-        if not s.answer_candidates or generator is None or len(parts) > 1 \
-                or not hasattr(generator, "candidate_scores"):
+        if (
+            not s.answer_candidates
+            or generator is None
+            or len(parts) > 1
+            or not hasattr(generator, "candidate_scores")
+        ):
             return None, 0
         texts, dates = [p.text for p in passages], [p.hit.doc.date for p in passages]
         candidates = extract_candidates(question, texts, dates)
@@ -342,16 +433,33 @@ class Pipeline:
         options, owner = scoring_options(candidates)  # each candidate's written forms, then NOT_STATED
         scores = merged_scores(generator.candidate_scores(messages, options), owner)
         cross = detect_lang(question) != detect_lang(" ".join(c.sentence for c in candidates))
-        choice = choose(candidates, scores, min_probability=s.candidate_probability,
-                        min_likely=s.candidate_min_likely, cross_language=cross)
+        choice = choose(
+            candidates,
+            scores,
+            min_probability=s.candidate_probability,
+            min_likely=s.candidate_min_likely,
+            cross_language=cross,
+        )
         tokens = generator.count_tokens(messages)
-        log.info("candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f", len(candidates), tokens,
-                 (time.perf_counter() - t) * 1000, choice.decision,
-                 choice.candidate.text if choice.candidate else "", choice.probability)
+        log.info(
+            "candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f",
+            len(candidates),
+            tokens,
+            (time.perf_counter() - t) * 1000,
+            choice.decision,
+            choice.candidate.text if choice.candidate else "",
+            choice.probability,
+        )
         return choice, tokens
 
-    def _part_choices(self, generator: Generator | None, parts: Sequence[str], passages: Sequence[Passage],
-                      own: Sequence[tuple[int, ...]], lang: Lang) -> tuple[str, int]:
+    def _part_choices(
+        self,
+        generator: Generator | None,
+        parts: Sequence[str],
+        passages: Sequence[Passage],
+        own: Sequence[tuple[int, ...]],
+        lang: Lang,
+    ) -> tuple[str, int]:
         """For a question of several parts, each part answered from its own evidence (``own``: the
         numbers of its passages): the candidate the generator scores highest for that part alone
         (with what an elliptical part leaves out, ``contained_parts``), written by code with its
@@ -391,21 +499,35 @@ class Pipeline:
         shown = [passages[n - 1] for n in order]
         shown += [p for p in passages if p not in shown]
         tellings = self._tellings({p.hit.doc.doc_id for p in shown})
-        return [Evidence(p.text, p.hit.doc.title, p.hit.doc.date, self.store.doc_text(p.hit.doc.doc_id),
-                         "\n".join(self.store.doc_text(d) for d in tellings[p.hit.doc.doc_id]
-                                   if self.store.doc(d).lang != p.hit.chunk.lang))
-                for p in shown]
+        return [
+            Evidence(
+                p.text,
+                p.hit.doc.title,
+                p.hit.doc.date,
+                self.store.doc_text(p.hit.doc.doc_id),
+                "\n".join(
+                    self.store.doc_text(d)
+                    for d in tellings[p.hit.doc.doc_id]
+                    if self.store.doc(d).lang != p.hit.chunk.lang
+                ),
+            )
+            for p in shown
+        ]
 
     @staticmethod
-    def _recited(text: str, passages: Sequence[Passage],
-                 rewriter: CitationRewriter) -> tuple[str, CitationRewriter]:
+    def _recited(
+        text: str, passages: Sequence[Passage], rewriter: CitationRewriter
+    ) -> tuple[str, CitationRewriter]:
         """The answer with a marker moved to the passage that states its figures when the one it
         names states none (``review.recited``), renumbered by a new rewriter; else as it was."""
         if not rewriter.order:
             return text, rewriter
         order = rewriter.order
-        original = re.sub(r"\[(\d+)\]", lambda m: f"[{order[int(m.group(1)) - 1]}]"
-                          if 1 <= int(m.group(1)) <= len(order) else m.group(0), text)
+        original = re.sub(
+            r"\[(\d+)\]",
+            lambda m: f"[{order[int(m.group(1)) - 1]}]" if 1 <= int(m.group(1)) <= len(order) else m.group(0),
+            text,
+        )
         moved = recited(original, [f"{p.hit.doc.title}\n{p.text}" for p in passages])
         if moved == original:
             return text, rewriter
@@ -422,8 +544,15 @@ class Pipeline:
                 members.setdefault(g, []).append(d)
         return {d: sorted(o for o in members.get(groups.get(d, d), []) if o != d) for d in doc_ids}
 
-    def _review(self, generator: Generator | None, question: str, answer: str, passages: Sequence[Passage],
-                order: Sequence[int], lang: Lang) -> Verdict:
+    def _review(
+        self,
+        generator: Generator | None,
+        question: str,
+        answer: str,
+        passages: Sequence[Passage],
+        order: Sequence[int],
+        lang: Lang,
+    ) -> Verdict:
         """The answer reviewed (``rag.answer.review``): repaired, kept or withdrawn with the reasons. The
         withdrawal checks run for a generated answer when ``grounding_check`` is on; the
         generator's own yes/no check for Chinese questions only: the threshold was tuned on
@@ -431,10 +560,18 @@ class Pipeline:
         the check said "no" to 32 of 52 answers it was asked about, most of them right."""
         evidence = self._evidence(passages, order)
         confirm = getattr(generator, "yes_probability", None) if generator is not None else None
-        return review(question, answer, evidence, lang, cited=len(order),
-                      confirm=confirm, min_confirm=self.settings.min_check_probability,
-                      english_texts=self._english_tellings(passages, order) if lang == "en" else (),
-                      checks=self.settings.grounding_check, written=generator is not None)
+        return review(
+            question,
+            answer,
+            evidence,
+            lang,
+            cited=len(order),
+            confirm=confirm,
+            min_confirm=self.settings.min_check_probability,
+            english_texts=self._english_tellings(passages, order) if lang == "en" else (),
+            checks=self.settings.grounding_check,
+            written=generator is not None,
+        )
 
     def _english_tellings(self, passages: Sequence[Passage], order: Sequence[int]) -> list[str]:
         """The English articles of the stories the cited (else shown) Chinese passages belong to."""
@@ -465,8 +602,15 @@ class Pipeline:
         keep = drop_story_duplicates([(h.chunk.doc_id, h.chunk.text) for h in hits], groups, self._stories[2])
         return [hits[i] for i in keep]
 
-    def _checked(self, question: str, text: str, passages: list[Passage], rewriter: CitationRewriter,
-                 lang: Lang, hits: Sequence[Hit]) -> tuple[str, list[Passage]]:
+    def _checked(
+        self,
+        question: str,
+        text: str,
+        passages: list[Passage],
+        rewriter: CitationRewriter,
+        lang: Lang,
+        hits: Sequence[Hit],
+    ) -> tuple[str, list[Passage]]:
         """The reviewed answer with what the index adds: other articles' values for its figures,
         with citations and dates (``rag.answer.conflicts``), and the date of its source when the question
         asks for the latest figure. Returns the text and the passages (with any a note cites)."""
@@ -514,16 +658,28 @@ class Pipeline:
             hit = Hit(chunk, self.store.doc(doc_id), 0.0, 0)
         return Passage(hit, self.store.doc_text(doc_id)[a:b], a, b)
 
-    def _abstain(self, lang: Lang, retrieve_ms: float, t0: float, notices: list[str],
-                 first_token_ms: float = 0.0, prompt_tokens: int = 0, passages: Sequence[Passage] = (),
-                 question: str = "", trace: Trace | None = None) -> Answer:
+    def _abstain(
+        self,
+        lang: Lang,
+        retrieve_ms: float,
+        t0: float,
+        notices: list[str],
+        first_token_ms: float = 0.0,
+        prompt_tokens: int = 0,
+        passages: Sequence[Passage] = (),
+        question: str = "",
+        trace: Trace | None = None,
+    ) -> Answer:
         """The abstention, with the closest passages' sentences cited when any were found (the
         answer stays ``abstained``: evaluation does not count these citations)."""
         timings = Timings(retrieve_ms, first_token_ms, (time.perf_counter() - t0) * 1000, prompt_tokens)
         mode = "llm" if self.generator is not None and self.settings.use_llm else "extractive"
         groups = self.story_groups
-        found = closest_passages(question, [p.text for p in passages],
-                                 [groups.get(p.hit.doc.doc_id, p.hit.doc.doc_id) for p in passages])
+        found = closest_passages(
+            question,
+            [p.text for p in passages],
+            [groups.get(p.hit.doc.doc_id, p.hit.doc.doc_id) for p in passages],
+        )
         sentences = [passages[i].text[a:b] for i, a, b in found]
         text = abstention_text(prompt_text(f"abstain_{lang}"), sentences, lang)
         citations = tuple(_citation(k, passages[i], a, b) for k, (i, a, b) in enumerate(found, 1))
@@ -583,8 +739,10 @@ def check_question(question: str) -> tuple[str, list[str]]:
         )
     notices = []
     if len(q) > MAX_QUESTION_CHARS:
-        notices.append(f"问题过长，只用了前{MAX_QUESTION_CHARS}个字。 / The question was cut to its first "
-                       f"{MAX_QUESTION_CHARS} of {len(q)} characters; ask a shorter question.")
+        notices.append(
+            f"问题过长，只用了前{MAX_QUESTION_CHARS}个字。 / The question was cut to its first "
+            f"{MAX_QUESTION_CHARS} of {len(q)} characters; ask a shorter question."
+        )
         q = q[:MAX_QUESTION_CHARS]
     return q, notices
 
@@ -610,8 +768,9 @@ def retrieval_query(question: str, history: History) -> str:
     return standalone(question, history).query
 
 
-def cite(passages: Sequence[Passage], order: Sequence[int], answer: str = "",
-         question: str = "") -> tuple[Citation, ...]:
+def cite(
+    passages: Sequence[Passage], order: Sequence[int], answer: str = "", question: str = ""
+) -> tuple[Citation, ...]:
     """Citations for the passages cited (``order`` = original numbers in citation order), each
     narrowed to the sentence of its passage that states what the answer cites it for
     (``review.cited_sentence``), else the whole passage.
@@ -630,5 +789,16 @@ def cite(passages: Sequence[Passage], order: Sequence[int], answer: str = "",
 def _citation(n: int, p: Passage, a: int, b: int) -> Citation:
     """Citation ``n`` of ``p.text[a:b]``."""
     d = p.hit.doc
-    return Citation(n, d.doc_id, d.title, d.date, d.url, p.hit.chunk.chunk_id, p.text[a:b],
-                    p.start + a, p.start + b, p.hit.chunk.lang, p.hit.score)
+    return Citation(
+        n,
+        d.doc_id,
+        d.title,
+        d.date,
+        d.url,
+        p.hit.chunk.chunk_id,
+        p.text[a:b],
+        p.start + a,
+        p.start + b,
+        p.hit.chunk.lang,
+        p.hit.score,
+    )

@@ -74,9 +74,19 @@ class Verdict:
     held: bool = False  # one cited sentence holds its figure, year and subject
 
 
-def review(question: str, draft: str, evidence: Sequence[Evidence], lang: Lang, *, cited: int = 0,
-           confirm: Confirm | None = None, min_confirm: float = 0.0, english_texts: Sequence[str] = (),
-           checks: bool = True, written: bool = True) -> Verdict:
+def review(
+    question: str,
+    draft: str,
+    evidence: Sequence[Evidence],
+    lang: Lang,
+    *,
+    cited: int = 0,
+    confirm: Confirm | None = None,
+    min_confirm: float = 0.0,
+    english_texts: Sequence[str] = (),
+    checks: bool = True,
+    written: bool = True,
+) -> Verdict:
     """Review ``draft`` against ``evidence`` (every passage shown, the ``cited`` first; all cited
     when 0). ``english_texts`` are English articles of the cited stories (names' English forms);
     ``checks=False`` repairs and notes only; ``written=False`` (quoted passages, the extractive
@@ -117,8 +127,16 @@ def review(question: str, draft: str, evidence: Sequence[Evidence], lang: Lang, 
     return Verdict(True, text, (), (*unverified_notice(unverified, lang), *notes), unverified, held)
 
 
-def _why(question: str, text: str, evidence: Sequence[Evidence], known: Sequence[str], lang: Lang,
-         cited: int, confirm: Confirm | None, min_confirm: float) -> tuple[str, bool]:
+def _why(
+    question: str,
+    text: str,
+    evidence: Sequence[Evidence],
+    known: Sequence[str],
+    lang: Lang,
+    cited: int,
+    confirm: Confirm | None,
+    min_confirm: float,
+) -> tuple[str, bool]:
     """Why ``text`` (an answer to ``question``) is withdrawn, "" when it stands; and whether one
     of the first ``cited`` passages holds its figure, year and subject. A name no source gives
     (``known``: passages, articles, other tellings) or only a rate for a count withdraws it even
@@ -141,9 +159,16 @@ def _why(question: str, text: str, evidence: Sequence[Evidence], known: Sequence
     return "", False
 
 
-def _review_parts(parts: Sequence[str], text: str, spans: Sequence[tuple[int, int]],
-                  evidence: Sequence[Evidence], known: Sequence[str], lang: Lang,
-                  confirm: Confirm | None, min_confirm: float) -> tuple[str, list[str], bool]:
+def _review_parts(
+    parts: Sequence[str],
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    evidence: Sequence[Evidence],
+    known: Sequence[str],
+    lang: Lang,
+    confirm: Confirm | None,
+    min_confirm: float,
+) -> tuple[str, list[str], bool]:
     """Each numbered part of ``text`` reviewed against its own part of the question and the
     passages it cites (those first). Returns the text with each withdrawn or unanswered part
     replaced by a "not found" line; one entry per such part (the numbered reason, "" when the
@@ -194,8 +219,14 @@ def drop_echoed_parts(answer: str, parts: Sequence[str]) -> str:
     return answer
 
 
-def repair(question: str, draft: str, sources: Sequence[str], lang: Lang, english_texts: Sequence[str] = (),
-           stories: Sequence[str] = ()) -> tuple[str, tuple[str, ...]]:
+def repair(
+    question: str,
+    draft: str,
+    sources: Sequence[str],
+    lang: Lang,
+    english_texts: Sequence[str] = (),
+    stories: Sequence[str] = (),
+) -> tuple[str, tuple[str, ...]]:
     """The draft with the repairs made by code, and notes for the reader about them. People's
     names are looked for in ``sources`` and ``stories`` (the same stories in the other language).
 
@@ -279,8 +310,11 @@ def recited(answer: str, sources: Sequence[str]) -> str:
         n = int(re.sub(r"\D", "", m.group(0)) or 0)
         marker = m.group(0)
         if figures and re.fullmatch(r"[\[【]\s*\d+\s*[\]】]", marker) and 1 <= n <= len(sources):
-            others = [i for i in range(len(sources))
-                      if i != n - 1 and all(any(f.matches(g) for g in stated[i]) for f in figures)]
+            others = [
+                i
+                for i in range(len(sources))
+                if i != n - 1 and all(any(f.matches(g) for g in stated[i]) for f in figures)
+            ]
             # either way round: 4.6万 (rounded) states the 46,600 of another telling
             none_here = not any(f.matches(g) or g.matches(f) for f in figures for g in stated[n - 1])
             if none_here and len(others) == 1:
@@ -317,8 +351,9 @@ def cited_sentence(question: str, answer: str, n: int, passage: str) -> tuple[in
     return spans[places[0][1]] if places else None
 
 
-def closest_passages(question: str, texts: Sequence[str], groups: Sequence[str],
-                     n: int = 2) -> list[tuple[int, int, int]]:
+def closest_passages(
+    question: str, texts: Sequence[str], groups: Sequence[str], n: int = 2
+) -> list[tuple[int, int, int]]:
     """(passage, start, end) of the sentences closest to ``question`` in at most ``n`` passages of
     different articles (``groups``), best first: those sharing the most of the question's terms
     (either language; ties by passage order).
@@ -360,8 +395,11 @@ def abstention_text(head: str, sentences: Sequence[str], lang: Lang, limit: int 
     """
     if not sentences:
         return head
-    intro = ("未能确认答案；最相关的资料是：" if lang == "zh"
-             else "I could not confirm an answer; the most relevant passages are:")
+    intro = (
+        "未能确认答案；最相关的资料是："
+        if lang == "zh"
+        else "I could not confirm an answer; the most relevant passages are:"
+    )
     other = "（一段英文资料，见来源）" if lang == "zh" else "(a passage in Chinese, shown under the sources)"
 
     def line(k: int, s: str) -> str:
@@ -373,10 +411,12 @@ def abstention_text(head: str, sentences: Sequence[str], lang: Lang, limit: int 
     return "\n".join([head, intro, *(line(k, s) for k, s in enumerate(sentences, 1))])
 
 
-_SAYS_NOT_FOUND = re.compile(r"没有找到|未提及|没有提到|未说明|not in the sources"
-                             r"|not (?:mentioned|specified|stated|given)"
-                             r"|do(?:es)? not (?:say|mention|state|answer)",
-                             re.IGNORECASE)  # how a part answers that the sources do not say
+_SAYS_NOT_FOUND = re.compile(
+    r"没有找到|未提及|没有提到|未说明|not in the sources"
+    r"|not (?:mentioned|specified|stated|given)"
+    r"|do(?:es)? not (?:say|mention|state|answer)",
+    re.IGNORECASE,
+)  # how a part answers that the sources do not say
 _NOT_FOUND: dict[Lang, str] = {
     "zh": "模型认为资料中没有这些问题的答案。",
     "en": "The model found no answer to any part in the passages.",

@@ -246,6 +246,8 @@ def language_fallback(answer: str, lang: Lang) -> str:
         )
     cites = "".join(dict.fromkeys(m.group(0) for m in CITATION_MARKER.finditer(answer))) or "[1]"
     if lang == "en":
-        return (f"The answer is in the cited sources {cites}, but it could not be written in English; "
-                "please read the passages below.")
+        return (
+            f"The answer is in the cited sources {cites}, but it could not be written in English; "
+            "please read the passages below."
+        )
     return f"答案见所引资料{cites}，但未能用中文写出，请阅读下方引文。"

@@ -74,16 +74,24 @@ def answer_body(answer: Answer) -> str:
     return CITATION_MARKER.sub("", text).strip()
 
 
-def _new_pipeline(settings: Settings, docs: Sequence[Document], index_dir: Path, embedder: Embedder,
-                  generator: Generator | None, previous: Pipeline | None, progress: bool) -> Pipeline:
+def _new_pipeline(
+    settings: Settings,
+    docs: Sequence[Document],
+    index_dir: Path,
+    embedder: Embedder,
+    generator: Generator | None,
+    previous: Pipeline | None,
+    progress: bool,
+) -> Pipeline:
     """A pipeline over ``docs``, indexed in ``index_dir``; reuses ``previous``'s models, closes its index."""
     settings = replace(settings, index_dir=index_dir)
     prefixes = (settings.query_prefix, settings.passage_prefix)
     encoder2 = previous.encoder2 if previous is not None else None
     if previous is None and settings.encoder2_weight > 0:
         encoder2 = load_encoder2(settings.encoder2)
-    build_index(docs, embedder, index_dir, chunk_params(settings), prefixes, progress=progress,
-                encoder2=encoder2)
+    build_index(
+        docs, embedder, index_dir, chunk_params(settings), prefixes, progress=progress, encoder2=encoder2
+    )
     if previous is None:
         return Pipeline.load(settings, embedder, generator, encoder2)
     store = IndexStore.load(index_dir, target_manifest(embedder, chunk_params(settings), prefixes))
@@ -114,8 +122,10 @@ class XquadFile:
 
 def load_xquad(path: Path) -> XquadFile:
     """Read a file in SQuAD 1.1 / XQuAD format: {"data": [{"paragraphs": [{"context", "qas"}]}]}."""
-    expected = ('SQuAD/XQuAD JSON: {"data": [{"paragraphs": [{"context": str, '
-                '"qas": [{"id", "question", "answers"}]}]}]}')
+    expected = (
+        'SQuAD/XQuAD JSON: {"data": [{"paragraphs": [{"context": str, '
+        '"qas": [{"id", "question", "answers"}]}]}]}'
+    )
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -136,8 +146,9 @@ def load_xquad(path: Path) -> XquadFile:
                     q = XquadQuestion(str(qa["id"]), qa["question"], answers, len(paragraphs), a)
                     questions.append(q)
                 except (KeyError, TypeError):
-                    raise QuestionSetError(f"{where}.qas[{i}]: expected {{'id', 'question', 'answers': "
-                                           "[{'text'}]}") from None
+                    raise QuestionSetError(
+                        f"{where}.qas[{i}]: expected {{'id', 'question', 'answers': [{{'text'}}]}}"
+                    ) from None
             paragraphs.append(par["context"])
     if not paragraphs:
         raise QuestionSetError(f"{path}: no paragraphs found; expected {expected}")
@@ -172,9 +183,16 @@ def squad_f1(prediction: str, gold: str) -> float:
     return 2 * p * r / (p + r)
 
 
-def run_xquad(passages_path: Path, questions_path: Path, settings: Settings, embedder: Embedder | None = None,
-              generator: Generator | None = None, limit: int | None = None, progress: bool = True,
-              articles: tuple[int, int] | None = None) -> dict:
+def run_xquad(
+    passages_path: Path,
+    questions_path: Path,
+    settings: Settings,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+    limit: int | None = None,
+    progress: bool = True,
+    articles: tuple[int, int] | None = None,
+) -> dict:
     """Index the paragraphs of ``passages_path``, ask the first ``limit`` questions of ``questions_path``.
 
     ``articles=(a, b)`` asks only the questions of articles a..b-1 (0-based, file order), e.g. to
@@ -189,16 +207,19 @@ def run_xquad(passages_path: Path, questions_path: Path, settings: Settings, emb
     questions = questions[:limit] if limit else questions
     gold = [position.get(q.id, q.paragraph) for q in questions]
     if any(g >= len(passages.paragraphs) for g in gold):
-        raise QuestionSetError(f"{questions_path} has questions beyond the {len(passages.paragraphs)} "
-                               f"paragraphs of {passages_path}: the files are not parallel")
+        raise QuestionSetError(
+            f"{questions_path} has questions beyond the {len(passages.paragraphs)} "
+            f"paragraphs of {passages_path}: the files are not parallel"
+        )
     docs = [_document(f"p{n}", text, passages.path.name) for n, text in enumerate(passages.paragraphs)]
     k = settings.top_k
     embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
     records, timings = [], []
     with tempfile.TemporaryDirectory(prefix="rag-xquad-") as tmp:
         pipeline = _new_pipeline(settings, docs, Path(tmp) / "index", embedder, generator, None, progress)
-        for q, g in tqdm(list(zip(questions, gold, strict=True)), desc="xquad", unit="question",
-                         disable=not progress):
+        for q, g in tqdm(
+            list(zip(questions, gold, strict=True)), desc="xquad", unit="question", disable=not progress
+        ):
             answer = pipeline.ask(q.question, k=k)
             # second search for hit@5 and MRR, as in rag.bench.evaluation.run
             hits = pipeline.retriever.search(q.question, max(k, *HIT_KS)).hits
@@ -224,15 +245,22 @@ def run_xquad(passages_path: Path, questions_path: Path, settings: Settings, emb
         "n": len(records),
         "n_paragraphs": len(docs),
         "retrieval": retrieval_metrics([r["hit_rank"] for r in records]),
-        "answer": {"f1": _mean(r["f1"] for r in records),
-                   "exact_match": share(r["exact_match"] for r in records),
-                   "contains": share(r["contains"] for r in records)},
+        "answer": {
+            "f1": _mean(r["f1"] for r in records),
+            "exact_match": share(r["exact_match"] for r in records),
+            "contains": share(r["contains"] for r in records),
+        },
         "abstained": share(r["abstained"] for r in records),
         "language_match": share(r["language_match"] for r in records if r["language_match"] is not None),
         "latency_ms": latency_summary(timings),
-        "run": {"mode": _modes(records), "k": k, "passages_file": str(passages_path),
-                "questions_file": str(questions_path), "limit": limit,
-                "articles": f"{articles[0]}:{articles[1]}" if articles else "all"},
+        "run": {
+            "mode": _modes(records),
+            "k": k,
+            "passages_file": str(passages_path),
+            "questions_file": str(questions_path),
+            "limit": limit,
+            "articles": f"{articles[0]}:{articles[1]}" if articles else "all",
+        },
         "questions": records,
     }
 
@@ -265,8 +293,9 @@ class RgbItem:
 
 def load_rgb(path: Path) -> list[RgbItem]:
     """Read an RGB file: JSON Lines {"id", "query", "answer", "positive", "negative"}."""
-    expected = ('{"id", "query", "answer": [str or [alternatives]], "positive": [str] or [[str]], '
-                '"negative": [str]}')
+    expected = (
+        '{"id", "query", "answer": [str or [alternatives]], "positive": [str] or [[str]], "negative": [str]}'
+    )
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -281,11 +310,13 @@ def load_rgb(path: Path) -> list[RgbItem]:
             pos = obj["positive"]
             groups = tuple(tuple(g) for g in pos) if pos and isinstance(pos[0], list) else (tuple(pos),)
             positive = tuple(tuple(p for p in g if p.strip()) for g in groups)
-            item = RgbItem(str(obj["id"]), obj["query"], parts, positive,
-                           tuple(p for p in obj["negative"] if p.strip()))
+            item = RgbItem(
+                str(obj["id"]), obj["query"], parts, positive, tuple(p for p in obj["negative"] if p.strip())
+            )
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise QuestionSetError(f"{path}, line {n}: expected {expected} "
-                                   f"({type(exc).__name__}: {exc})") from None
+            raise QuestionSetError(
+                f"{path}, line {n}: expected {expected} ({type(exc).__name__}: {exc})"
+            ) from None
         if not item.query.strip() or not parts or not all(isinstance(a, str) and a for p in parts for a in p):
             raise QuestionSetError(f"{path}, line {n}: expected a non-empty 'query' and 'answer' strings")
         items.append(item)
@@ -327,16 +358,26 @@ def rgb_correct(text: str, parts: Sequence[Sequence[str]]) -> bool:
     return bool(parts) and all(any(normalize(a) in hay for a in alternatives) for alternatives in parts)
 
 
-def run_rgb(path: Path, settings: Settings, noise_rate: float = 0.4, passages: int = 5,
-            embedder: Embedder | None = None, generator: Generator | None = None, limit: int | None = None,
-            seed: int = 0, progress: bool = True, skip: int = 0) -> dict:
+def run_rgb(
+    path: Path,
+    settings: Settings,
+    noise_rate: float = 0.4,
+    passages: int = 5,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    skip: int = 0,
+) -> dict:
     """Ask every query (the first ``limit`` after the first ``skip``) over its own ``passages``
     passages at ``noise_rate``."""
     from tqdm import tqdm
 
     if not 0 <= noise_rate <= 1 or passages < 1:
-        raise QuestionSetError(f"expected a noise rate in [0, 1] and at least 1 passage, found {noise_rate} "
-                               f"and {passages}")
+        raise QuestionSetError(
+            f"expected a noise rate in [0, 1] and at least 1 passage, found {noise_rate} and {passages}"
+        )
     items = load_rgb(path)[skip:]
     items = items[:limit] if limit else items
     embedder = embedder or SentenceTransformerEmbedder.from_settings(settings)
@@ -347,8 +388,10 @@ def run_rgb(path: Path, settings: Settings, noise_rate: float = 0.4, passages: i
         bar = tqdm(items, desc=f"rgb {Path(path).name}", unit="query", disable=not progress)
         for i, item in enumerate(bar):
             context = rgb_context(item, passages, noise_rate, seed)
-            docs = [_document(f"{'pos' if positive else 'neg'}{j}", text, Path(path).name)
-                    for j, (text, positive) in enumerate(context)]
+            docs = [
+                _document(f"{'pos' if positive else 'neg'}{j}", text, Path(path).name)
+                for j, (text, positive) in enumerate(context)
+            ]
             folder = Path(tmp) / f"q{i}"
             pipeline = _new_pipeline(settings, docs, folder, embedder, generator, pipeline, False)
             answer = pipeline.ask(item.query, k=passages)
@@ -376,7 +419,13 @@ def run_rgb(path: Path, settings: Settings, noise_rate: float = 0.4, passages: i
         "abstained": share(r["abstained"] for r in records),
         "citation_precision": share(cited) if noise_rate < 1 else None,
         "latency_ms": latency_summary(timings),
-        "run": {"mode": _modes(records), "k": passages, "seed": seed, "data_file": str(path), "limit": limit,
-                "skip": skip},
+        "run": {
+            "mode": _modes(records),
+            "k": passages,
+            "seed": seed,
+            "data_file": str(path),
+            "limit": limit,
+            "skip": skip,
+        },
         "questions": records,
     }

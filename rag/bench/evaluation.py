@@ -103,8 +103,9 @@ def _is_texts(v: object) -> bool:
     return isinstance(v, list) and all(_is_text(x) for x in v)
 
 
-def _get(obj: dict, key: str, where: str, check: Callable[[Any], bool], expected: str,
-         default: Any = _REQUIRED) -> Any:
+def _get(
+    obj: dict, key: str, where: str, check: Callable[[Any], bool], expected: str, default: Any = _REQUIRED
+) -> Any:
     if key not in obj:
         if default is not _REQUIRED:
             return default
@@ -115,8 +116,15 @@ def _get(obj: dict, key: str, where: str, check: Callable[[Any], bool], expected
     return obj[key]
 
 
-def _question(obj: dict, line: int, where: str, dialogue: str = "", turn: int = 1,
-              lang: str | None = None, kind: str | None = None) -> Question:
+def _question(
+    obj: dict,
+    line: int,
+    where: str,
+    dialogue: str = "",
+    turn: int = 1,
+    lang: str | None = None,
+    kind: str | None = None,
+) -> Question:
     qid = f"{dialogue}.{turn}" if dialogue else _get(obj, "id", where, _is_text, "a non-empty string")
     if lang is None or "lang" in obj:
         lang = _get(obj, "lang", where, lambda v: v in ("zh", "en"), '"zh" or "en"')
@@ -131,11 +139,15 @@ def _question(obj: dict, line: int, where: str, dialogue: str = "", turn: int = 
     if kind is None:
         kind = _get(obj, "kind", where, lambda v: isinstance(v, str), "a string", default="")
     if answers and not sources:
-        raise QuestionSetError(f"{where}: 'answers' are given but 'sources' is empty; list the ids of the "
-                               "documents that hold the answer")
+        raise QuestionSetError(
+            f"{where}: 'answers' are given but 'sources' is empty; list the ids of the "
+            "documents that hold the answer"
+        )
     if sources and not answers:
-        raise QuestionSetError(f"{where}: 'sources' are given but 'answers' is empty (which means "
-                               "unanswerable); give the answer strings or empty the sources")
+        raise QuestionSetError(
+            f"{where}: 'sources' are given but 'answers' is empty (which means "
+            "unanswerable); give the answer strings or empty the sources"
+        )
     if all_required and not answers:
         raise QuestionSetError(f"{where}: 'all' is true but 'answers' is empty")
     return Question(qid, lang, text, tuple(answers), all_required, tuple(sources), kind, line, dialogue, turn)
@@ -145,8 +157,13 @@ def _dialogue(obj: dict, line: int, where: str) -> tuple[Question, ...]:
     did = _get(obj, "id", where, _is_text, "a non-empty string")
     lang = _get(obj, "lang", where, lambda v: v in ("zh", "en"), '"zh" or "en"')
     kind = _get(obj, "kind", where, lambda v: isinstance(v, str), "a string", default="")
-    turns = _get(obj, "turns", where, lambda v: isinstance(v, list) and len(v) > 0 and
-                 all(isinstance(t, dict) for t in v), "a non-empty list of turn objects")
+    turns = _get(
+        obj,
+        "turns",
+        where,
+        lambda v: isinstance(v, list) and len(v) > 0 and all(isinstance(t, dict) for t in v),
+        "a non-empty list of turn objects",
+    )
     return tuple(_question(t, line, f"{where}, turn {i}", did, i, lang, kind) for i, t in enumerate(turns, 1))
 
 
@@ -158,8 +175,9 @@ def load_question_set(path: Path, limit: int | None = None) -> QuestionSet:
     try:
         lines = Path(path).read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise QuestionSetError(f"cannot read the question set {path}: {exc}. Expected a UTF-8 JSON Lines "
-                               "file") from exc
+        raise QuestionSetError(
+            f"cannot read the question set {path}: {exc}. Expected a UTF-8 JSON Lines file"
+        ) from exc
     fmt = ""
     dialogues: list[tuple[Question, ...]] = []
     seen: dict[str, int] = {}
@@ -170,26 +188,33 @@ def load_question_set(path: Path, limit: int | None = None) -> QuestionSet:
         try:
             obj = json.loads(raw)
         except json.JSONDecodeError as exc:
-            raise QuestionSetError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); expected one "
-                                   f"JSON object per line ({FORMAT_HELP})") from None
+            raise QuestionSetError(
+                f"{where}: not valid JSON ({exc.msg} at column {exc.colno}); expected one "
+                f"JSON object per line ({FORMAT_HELP})"
+            ) from None
         if not isinstance(obj, dict):
-            raise QuestionSetError(f"{where}: expected a JSON object, found {type(obj).__name__} "
-                                   f"({FORMAT_HELP})")
+            raise QuestionSetError(
+                f"{where}: expected a JSON object, found {type(obj).__name__} ({FORMAT_HELP})"
+            )
         this = "dialogues" if "turns" in obj else "questions"
         fmt = fmt or this
         if this != fmt:
-            raise QuestionSetError(f"{where}: expected a {fmt[:-1]} like the first line of the file, found a "
-                                   f"{this[:-1]} (one format per file)")
+            raise QuestionSetError(
+                f"{where}: expected a {fmt[:-1]} like the first line of the file, found a "
+                f"{this[:-1]} (one format per file)"
+            )
         turns = _dialogue(obj, n, where) if fmt == "dialogues" else (_question(obj, n, where),)
         key = turns[0].dialogue or turns[0].id
         if key in seen:
-            raise QuestionSetError(f"{where}: id {key!r} is already used on line {seen[key]}; "
-                                   "ids must be unique")
+            raise QuestionSetError(
+                f"{where}: id {key!r} is already used on line {seen[key]}; ids must be unique"
+            )
         seen[key] = n
         dialogues.append(turns)
     if not dialogues:
-        raise QuestionSetError(f"{path} holds no questions; expected one JSON object per line "
-                               f"({FORMAT_HELP})")
+        raise QuestionSetError(
+            f"{path} holds no questions; expected one JSON object per line ({FORMAT_HELP})"
+        )
     return QuestionSet(Path(path), fmt, tuple(dialogues[:limit] if limit else dialogues))
 
 
@@ -351,8 +376,11 @@ def run(qs: QuestionSet, pipeline: Pipeline, k: int | None = None, progress: boo
                 hits = pipeline.retriever.search(retrieval_query(q.question, history), max(k, *HIT_KS)).hits
                 langs = sorted({doc_lang[s] for s in q.sources})
                 pair = f"{q.lang}→{'+'.join(langs)}" if langs else ""
-                results.append(Result(q, answer, first_hit_rank(hits, q.sources),
-                                      tuple(h.chunk.doc_id for h in hits), pair))
+                results.append(
+                    Result(
+                        q, answer, first_hit_rank(hits, q.sources), tuple(h.chunk.doc_id for h in hits), pair
+                    )
+                )
                 history.append((q.question, answer.text))
                 bar.update()
     return results
@@ -408,8 +436,9 @@ def metrics(results: Sequence[Result]) -> dict:
         "abstained_when_unanswerable": share(r.answer.abstained for r in unanswerable),
         "language_match": share(judged),
         "language_neutral": len(results) - len(judged),
-        "citation_precision": share(c.doc_id in r.question.sources
-                                    for r in answered for c in r.answer.citations),
+        "citation_precision": share(
+            c.doc_id in r.question.sources for r in answered for c in r.answer.citations
+        ),
     }
 
 

@@ -121,8 +121,15 @@ def failure_report(records: Sequence[dict], k: int = 5) -> dict:
         cls = classify(r, k)
         if cls is not None:
             holds = bool(r["answers"]) and evidence_holds(r)
-            failed.append({"id": r["id"], "kind": r.get("kind") or "-", "class": cls,
-                           "evidence_holds_answer": holds, "stopped_by": r.get("stopped_by", "")})
+            failed.append(
+                {
+                    "id": r["id"],
+                    "kind": r.get("kind") or "-",
+                    "class": cls,
+                    "evidence_holds_answer": holds,
+                    "stopped_by": r.get("stopped_by", ""),
+                }
+            )
     by_kind: dict[str, Counter] = {}
     for f in failed:
         by_kind.setdefault(f["kind"], Counter())[f["class"]] += 1

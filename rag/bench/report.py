@@ -38,6 +38,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     |---|---|
     | 1 | x\\|y |
     """
+
     def cell(s: object) -> str:
         return str(s).replace("|", "\\|").replace("\n", " ")
 
@@ -48,34 +49,59 @@ def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 def _metric_row(name: str, m: dict) -> list[str]:
     r = m["retrieval"]
-    return [name, str(m["n"]), *(pct(r[k]) if k != "mrr" else ("–" if r[k] is None else f"{r[k]:.3f}")
-                                 for k in _RETRIEVAL),
-            pct(m["answer_accuracy"]), pct(m["abstention_accuracy"]), pct(m["language_match"]),
-            pct(m["citation_precision"])]
+    return [
+        name,
+        str(m["n"]),
+        *(pct(r[k]) if k != "mrr" else ("–" if r[k] is None else f"{r[k]:.3f}") for k in _RETRIEVAL),
+        pct(m["answer_accuracy"]),
+        pct(m["abstention_accuracy"]),
+        pct(m["language_match"]),
+        pct(m["citation_precision"]),
+    ]
 
 
-_GROUP_HEADER = ["", "n", "hit@1", "hit@3", "hit@5", "MRR", "answer acc.", "abstention acc.",
-                 "language match", "citation prec."]
+_GROUP_HEADER = [
+    "",
+    "n",
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "MRR",
+    "answer acc.",
+    "abstention acc.",
+    "language match",
+    "citation prec.",
+]
 
 
 def summary_tables(result: dict) -> str:
     """Markdown: overall metrics, then one table per breakdown (language, language pair, kind, turn)."""
     run = result.get("run", {})
     lat = result["latency_ms"]
-    head = (f"{result['n']} questions ({result['n_answerable']} answerable), k={run.get('k', '?')}, "
-            f"mode {run.get('mode', '?')}")
+    head = (
+        f"{result['n']} questions ({result['n_answerable']} answerable), k={run.get('k', '?')}, "
+        f"mode {run.get('mode', '?')}"
+    )
     lines = [f"### Overall: {head}", "", table(_GROUP_HEADER, [_metric_row("all", result)]), ""]
-    extra = [["abstained when answerable", pct(result["abstained_when_answerable"])],
-             ["abstained when unanswerable", pct(result["abstained_when_unanswerable"])],
-             ["answers too short to tell their language", str(result["language_neutral"])]]
+    extra = [
+        ["abstained when answerable", pct(result["abstained_when_answerable"])],
+        ["abstained when unanswerable", pct(result["abstained_when_unanswerable"])],
+        ["answers too short to tell their language", str(result["language_neutral"])],
+    ]
     if "follow_up_accuracy" in result:
         extra.append(["follow-up accuracy (turn ≥ 2)", pct(result["follow_up_accuracy"])])
-    extra += [["retrieval p50 (ms)", ms(lat["retrieve_p50"])],
-              ["first token p50 (ms)", ms(lat["first_token_p50"])],
-              ["total p50 / p95 (ms)", f"{ms(lat['total_p50'])} / {ms(lat['total_p95'])}"]]
+    extra += [
+        ["retrieval p50 (ms)", ms(lat["retrieve_p50"])],
+        ["first token p50 (ms)", ms(lat["first_token_p50"])],
+        ["total p50 / p95 (ms)", f"{ms(lat['total_p50'])} / {ms(lat['total_p95'])}"],
+    ]
     lines += [table(["", "value"], extra), ""]
-    breakdowns = (("by_lang", "By question language"), ("by_pair", "By language pair (question→sources)"),
-                  ("by_kind", "By kind"), ("by_turn", "By dialogue turn"))
+    breakdowns = (
+        ("by_lang", "By question language"),
+        ("by_pair", "By language pair (question→sources)"),
+        ("by_kind", "By kind"),
+        ("by_turn", "By dialogue turn"),
+    )
     for key, title in breakdowns:
         if result.get(key):
             rows = [_metric_row(name, m) for name, m in result[key].items()]
@@ -107,17 +133,55 @@ def bench_table(result: dict) -> str:
     lat = result["latency_ms"]
     if result["benchmark"] == "xquad":
         r, a = result["retrieval"], result["answer"]
-        header = ["pair", "n", "paragraphs", "hit@1", "hit@5", "MRR", "F1", "EM", "contains", "abstained",
-                  "total p50 ms"]
-        row = [result["pair"], str(result["n"]), str(result["n_paragraphs"]), pct(r["hit@1"]),
-               pct(r["hit@5"]), "–" if r["mrr"] is None else f"{r['mrr']:.3f}", pct(a["f1"]),
-               pct(a["exact_match"]), pct(a["contains"]), pct(result["abstained"]), ms(lat["total_p50"])]
+        header = [
+            "pair",
+            "n",
+            "paragraphs",
+            "hit@1",
+            "hit@5",
+            "MRR",
+            "F1",
+            "EM",
+            "contains",
+            "abstained",
+            "total p50 ms",
+        ]
+        row = [
+            result["pair"],
+            str(result["n"]),
+            str(result["n_paragraphs"]),
+            pct(r["hit@1"]),
+            pct(r["hit@5"]),
+            "–" if r["mrr"] is None else f"{r['mrr']:.3f}",
+            pct(a["f1"]),
+            pct(a["exact_match"]),
+            pct(a["contains"]),
+            pct(result["abstained"]),
+            ms(lat["total_p50"]),
+        ]
     else:
-        header = ["data", "noise rate", "passages", "n", "accuracy", "rejection rate", "abstained",
-                  "citation prec.", "total p50 ms"]
-        row = [result["data"], f"{result['noise_rate']:g}", str(result["passages"]), str(result["n"]),
-               pct(result["accuracy"]), pct(result["rejection_rate"]), pct(result["abstained"]),
-               pct(result["citation_precision"]), ms(lat["total_p50"])]
+        header = [
+            "data",
+            "noise rate",
+            "passages",
+            "n",
+            "accuracy",
+            "rejection rate",
+            "abstained",
+            "citation prec.",
+            "total p50 ms",
+        ]
+        row = [
+            result["data"],
+            f"{result['noise_rate']:g}",
+            str(result["passages"]),
+            str(result["n"]),
+            pct(result["accuracy"]),
+            pct(result["rejection_rate"]),
+            pct(result["abstained"]),
+            pct(result["citation_precision"]),
+            ms(lat["total_p50"]),
+        ]
     title = f"### {result['benchmark']} ({result['run']['mode']})"
     return f"{title}\n\n{table(header, [row])}\n"
 
@@ -133,11 +197,18 @@ def _wrong_answers(result: dict, limit: int = 200) -> str:
         return s if len(s) <= n else s[: n - 1] + "…"
 
     why = {f["id"]: f["class"] for f in result.get("failures", {}).get("failed", [])}
-    rows = [[q["id"], why.get(q["id"], "–"), short(q["question"], 60),
-             short(" / ".join(q["answers"]) or "(abstain)", 40),
-             short(q["answer"] + (f" (withdrawn draft: {q['draft']})" if q.get("draft") else "")),
-             "–" if q["hit_rank"] is None else str(q["hit_rank"])]
-            for q in result["questions"] if not q["correct"]]
+    rows = [
+        [
+            q["id"],
+            why.get(q["id"], "–"),
+            short(q["question"], 60),
+            short(" / ".join(q["answers"]) or "(abstain)", 40),
+            short(q["answer"] + (f" (withdrawn draft: {q['draft']})" if q.get("draft") else "")),
+            "–" if q["hit_rank"] is None else str(q["hit_rank"]),
+        ]
+        for q in result["questions"]
+        if not q["correct"]
+    ]
     if not rows:
         return "All answers were correct.\n"
     more = f"\n\n(and {len(rows) - limit} more)" if len(rows) > limit else ""
@@ -152,8 +223,18 @@ def write_report(result: dict, out_dir: Path, title: str = "Evaluation report") 
     chart(result, png)
     run = result.get("run", {})
     info = ", ".join(f"{k}: {v}" for k, v in run.items())
-    md = [f"# {title}", "", info, "", summary_tables(result), f"![hit@k and latency]({png.name})", "",
-          "### Wrong answers", "", _wrong_answers(result)]
+    md = [
+        f"# {title}",
+        "",
+        info,
+        "",
+        summary_tables(result),
+        f"![hit@k and latency]({png.name})",
+        "",
+        "### Wrong answers",
+        "",
+        _wrong_answers(result),
+    ]
     path = out_dir / "report.md"
     path.write_text("\n".join(md), encoding="utf-8")
     return [path, png]

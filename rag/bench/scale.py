@@ -102,8 +102,15 @@ def _percentiles(ms: list[float]) -> tuple[float, float]:
     return (float(np.median(ms)), float(np.percentile(ms, 95))) if ms else (0.0, 0.0)
 
 
-def run(settings: Settings, articles: int, source: Path, embedder: str = "e5", encoder2: bool = False,
-        queries: int = 100, workdir: Path | None = None) -> dict:
+def run(
+    settings: Settings,
+    articles: int,
+    source: Path,
+    embedder: str = "e5",
+    encoder2: bool = False,
+    queries: int = 100,
+    workdir: Path | None = None,
+) -> dict:
     from rag.answer.pipeline import chunk_params
     from rag.answer.retrieval import Retriever
     from rag.index.build import IndexStore, build_index, live_build, question_like, update_index
@@ -127,15 +134,25 @@ def run(settings: Settings, articles: int, source: Path, embedder: str = "e5", e
             options = replace(options, milvus_uri=str(work / "milvus.db"))
 
         t0 = time.perf_counter()
-        report = build_index(Collection(work / "collection.txt", settings.max_file_bytes), emb,
-                             settings.index_dir, params, prefixes, progress=True, encoder2=enc2,
-                             options=options)
+        report = build_index(
+            Collection(work / "collection.txt", settings.max_file_bytes),
+            emb,
+            settings.index_dir,
+            params,
+            prefixes,
+            progress=True,
+            encoder2=enc2,
+            options=options,
+        )
         build_s = time.perf_counter() - t0
         rss = peak_rss_mb()
         size = disk_mb(live_build(settings.index_dir) or settings.index_dir)
         if options.backend == "milvus" and "://" not in options.milvus_uri:
-            size += disk_mb(Path(options.milvus_uri)) if Path(options.milvus_uri).is_dir() else \
-                Path(options.milvus_uri).stat().st_size / 2**20
+            size += (
+                disk_mb(Path(options.milvus_uri))
+                if Path(options.milvus_uri).is_dir()
+                else Path(options.milvus_uri).stat().st_size / 2**20
+            )
 
         store = IndexStore.load(settings.index_dir)
         rng = random.Random(1)
@@ -157,26 +174,39 @@ def run(settings: Settings, articles: int, source: Path, embedder: str = "e5", e
 
         added = list(Collection(work / "added.txt", settings.max_file_bytes))
         t0 = time.perf_counter()
-        add = update_index(settings.index_dir, emb, params, prefixes, add=added, encoder2=enc2,
-                           options=options)
+        add = update_index(
+            settings.index_dir, emb, params, prefixes, add=added, encoder2=enc2, options=options
+        )
         add_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        dele = update_index(settings.index_dir, emb, params, prefixes, remove=delete_ids, encoder2=enc2,
-                            options=options)
+        dele = update_index(
+            settings.index_dir, emb, params, prefixes, remove=delete_ids, encoder2=enc2, options=options
+        )
         delete_s = time.perf_counter() - t0
         p50, p95 = _percentiles(ms)
         return {
-            "articles": report.n_docs, "chunks": report.n_chunks, "embedder": emb.model_id,
-            "encoder2": enc2.model_id if enc2 else "", "backend": options.backend,
-            "build_s": round(build_s, 1), "embed_s": round(report.embed_seconds, 1),
-            "peak_rss_mb": round(rss), "index_mb": round(size, 1),
-            "vector_index": record.get("type", ""), "nlist": record.get("nlist", 0),
-            "nprobe": record.get("nprobe", 0), "build_recall_at_10": record.get("recall_at_10", 1.0),
+            "articles": report.n_docs,
+            "chunks": report.n_chunks,
+            "embedder": emb.model_id,
+            "encoder2": enc2.model_id if enc2 else "",
+            "backend": options.backend,
+            "build_s": round(build_s, 1),
+            "embed_s": round(report.embed_seconds, 1),
+            "peak_rss_mb": round(rss),
+            "index_mb": round(size, 1),
+            "vector_index": record.get("type", ""),
+            "nlist": record.get("nlist", 0),
+            "nprobe": record.get("nprobe", 0),
+            "build_recall_at_10": record.get("recall_at_10", 1.0),
             "build_question_recall_at_10": record.get("question_recall_at_10"),
-            "query_recall_at_10": round(recall, 4), "retrieval_p50_ms": round(p50, 1),
-            "retrieval_p95_ms": round(p95, 1), "questions": len(ms),
-            "add_100_s": round(add_s, 2), "add_100_embedded": add.embedded,
-            "delete_100_s": round(delete_s, 2), "deleted": len(dele.removed_docs),
+            "query_recall_at_10": round(recall, 4),
+            "retrieval_p50_ms": round(p50, 1),
+            "retrieval_p95_ms": round(p95, 1),
+            "questions": len(ms),
+            "add_100_s": round(add_s, 2),
+            "add_100_embedded": add.embedded,
+            "delete_100_s": round(delete_s, 2),
+            "deleted": len(dele.removed_docs),
             "chunks_after": dele.n_chunks,
         }
     finally:
@@ -191,17 +221,34 @@ def table(r: dict) -> str:
         ("build", f"{r['build_s']:.1f} s (embedding {r['embed_s']:.1f} s)"),
         ("peak RSS", f"{r['peak_rss_mb']:,} MB"),
         ("index on disk", f"{r['index_mb']:.1f} MB"),
-        ("vector index", f"{r['backend']} {r['vector_index']}"
-         + (f" nlist={r['nlist']} nprobe={r['nprobe']}" if r["nlist"] else "")),
-        ("recall@10 vs exact", f"{r['build_recall_at_10']:.3f} (build, midpoints of stored vectors) / "
-                               + (f"{q:.3f} (build, question probes) / "
-                                  if (q := r.get("build_question_recall_at_10")) is not None else "")
-                               + f"{r['query_recall_at_10']:.3f} (questions)"),
-        ("retrieval median / p95", f"{r['retrieval_p50_ms']:.1f} / {r['retrieval_p95_ms']:.1f} ms "
-                                   f"({r['questions']} questions, hybrid)"),
+        (
+            "vector index",
+            f"{r['backend']} {r['vector_index']}"
+            + (f" nlist={r['nlist']} nprobe={r['nprobe']}" if r["nlist"] else ""),
+        ),
+        (
+            "recall@10 vs exact",
+            f"{r['build_recall_at_10']:.3f} (build, midpoints of stored vectors) / "
+            + (
+                f"{q:.3f} (build, question probes) / "
+                if (q := r.get("build_question_recall_at_10")) is not None
+                else ""
+            )
+            + f"{r['query_recall_at_10']:.3f} (questions)",
+        ),
+        (
+            "retrieval median / p95",
+            f"{r['retrieval_p50_ms']:.1f} / {r['retrieval_p95_ms']:.1f} ms "
+            f"({r['questions']} questions, hybrid)",
+        ),
         ("add 100 articles", f"{r['add_100_s']:.2f} s ({r['add_100_embedded']} chunks embedded)"),
         ("delete 100 articles", f"{r['delete_100_s']:.2f} s"),
     ]
     width = max(len(k) for k, _ in rows)
-    return "\n".join([f"| {'measure':<{width}} | value |", f"|{'-' * (width + 2)}|-------|",
-                      *(f"| {k:<{width}} | {v} |" for k, v in rows)])
+    return "\n".join(
+        [
+            f"| {'measure':<{width}} | value |",
+            f"|{'-' * (width + 2)}|-------|",
+            *(f"| {k:<{width}} | {v} |" for k, v in rows),
+        ]
+    )

@@ -67,8 +67,12 @@ def cpu_info(cpuinfo: str | None = None) -> dict:
         key, _, value = line.partition(":")
         fields.setdefault(key.strip(), value.strip())
     flags = set(fields.get("flags", "").split())
-    return {"model": fields.get("model name", "unknown"), "cores": len(os.sched_getaffinity(0)),
-            "mhz": float(fields.get("cpu MHz") or 0), "isa": [f for f in ISA_FLAGS if f in flags]}
+    return {
+        "model": fields.get("model name", "unknown"),
+        "cores": len(os.sched_getaffinity(0)),
+        "mhz": float(fields.get("cpu MHz") or 0),
+        "isa": [f for f in ISA_FLAGS if f in flags],
+    }
 
 
 def flops_per_cycle(isa: list[str], dtype: str = "float32") -> int:
@@ -186,8 +190,12 @@ def bench_prompt_reading(settings: Settings, n_tokens: int = 256, repeats: int =
     """Tokens/s and GFLOP/s of reading a fresh prompt of ``n_tokens`` (no cached state)."""
     from llama_cpp import Llama
 
-    llm = Llama(model_path=str(settings.gguf_path), n_ctx=n_tokens + 64, verbose=False,
-                n_threads=settings.n_threads or len(os.sched_getaffinity(0)))
+    llm = Llama(
+        model_path=str(settings.gguf_path),
+        n_ctx=n_tokens + 64,
+        verbose=False,
+        n_threads=settings.n_threads or len(os.sched_getaffinity(0)),
+    )
     text = CRUD.read_text(encoding="utf-8")[:4000] if CRUD.exists() else "新闻 news " * n_tokens
     tokens = llm.tokenize(text.encode("utf-8"), add_bos=False)[:n_tokens]
     seconds = []
@@ -198,8 +206,11 @@ def bench_prompt_reading(settings: Settings, n_tokens: int = 256, repeats: int =
         seconds.append(time.perf_counter() - t0)
     llm.close()
     t = _median(seconds)
-    return {"tokens": len(tokens), "tokens_per_s": len(tokens) / t,
-            "gflops": 2 * GENERATOR_PARAMS * len(tokens) / t / 1e9}
+    return {
+        "tokens": len(tokens),
+        "tokens_per_s": len(tokens) / t,
+        "gflops": 2 * GENERATOR_PARAMS * len(tokens) / t / 1e9,
+    }
 
 
 def bench_retrieval(pipeline, questions: list[str], big: int = 10_000, repeats: int = 3) -> dict:
@@ -233,8 +244,14 @@ def bench_retrieval(pipeline, questions: list[str], big: int = 10_000, repeats: 
         large = timed(Retriever(store, pipeline.embedder) if isinstance(retriever, Retriever) else retriever)
     finally:
         store._stores["e5"], store.manifest = original, manifest
-    return {"corpus_chunks": n_chunks, "corpus_p50_ms": small[0], "corpus_p95_ms": small[1],
-            "big_chunks": len(big_store), "big_p50_ms": large[0], "big_p95_ms": large[1]}
+    return {
+        "corpus_chunks": n_chunks,
+        "corpus_p50_ms": small[0],
+        "corpus_p95_ms": small[1],
+        "big_chunks": len(big_store),
+        "big_p50_ms": large[0],
+        "big_p95_ms": large[1],
+    }
 
 
 def _generate(generator, messages, max_tokens: int) -> dict:
@@ -245,9 +262,13 @@ def _generate(generator, messages, max_tokens: int) -> dict:
         if not first:
             first = time.perf_counter() - t0
     total = time.perf_counter() - t0
-    return {"first_token_s": first, "total_s": total, "pieces": n,
-            "gen_tok_s": (n - 1) / (total - first) if n > 1 and total > first else 0.0,
-            "prompt_tokens": generator.count_tokens(messages)}
+    return {
+        "first_token_s": first,
+        "total_s": total,
+        "pieces": n,
+        "gen_tok_s": (n - 1) / (total - first) if n > 1 and total > first else 0.0,
+        "prompt_tokens": generator.count_tokens(messages),
+    }
 
 
 def stage_breakdown(questions: list[dict]) -> list[dict]:
@@ -273,10 +294,16 @@ def stage_breakdown(questions: list[dict]) -> list[dict]:
             row["tokens"] += tokens / n
             row["seconds"] += seconds / n
             seen.add(stage)
-    before = [q["first_token_s"] - sum(s for st, _, s in q["reads"] if st not in AFTER_FIRST_TOKEN)
-              for q in questions]
-    other = {"stage": "other, before the first token", "questions": n, "tokens": 0.0,
-             "seconds": round(sum(before) / n, 6) if n else 0.0}
+    before = [
+        q["first_token_s"] - sum(s for st, _, s in q["reads"] if st not in AFTER_FIRST_TOKEN)
+        for q in questions
+    ]
+    other = {
+        "stage": "other, before the first token",
+        "questions": n,
+        "tokens": 0.0,
+        "seconds": round(sum(before) / n, 6) if n else 0.0,
+    }
     return [*rows.values(), other]
 
 
@@ -295,8 +322,13 @@ def bench_generation(pipeline, questions: list[str]) -> dict:
         reads.clear()
         t0 = time.perf_counter()
         a = pipeline.ask(q)
-        ours.append({"first_token_s": a.timings.first_token_ms / 1000, "total_s": time.perf_counter() - t0,
-                     "prompt_tokens": a.timings.prompt_tokens})
+        ours.append(
+            {
+                "first_token_s": a.timings.first_token_ms / 1000,
+                "total_s": time.perf_counter() - t0,
+                "prompt_tokens": a.timings.prompt_tokens,
+            }
+        )
         stages = [(r.stage, r.tokens, round(r.seconds, 4)) for r in reads]
         timed.append({"question": q, **ours[-1], "reads": stages})
         r = pipeline.retriever.search(q, 5)
@@ -307,9 +339,14 @@ def bench_generation(pipeline, questions: list[str]) -> dict:
         return {k: _median([r[k] for r in rows]) for k in rows[0]} if rows else {}
 
     s_ours, s_base = summary(ours), summary(base)
-    return {"questions": len(questions), "ours": s_ours, "baseline": s_base,
-            "ttft_ratio": s_base["first_token_s"] / max(s_ours["first_token_s"], 1e-9),
-            "stages": stage_breakdown(timed), "per_question": timed}
+    return {
+        "questions": len(questions),
+        "ours": s_ours,
+        "baseline": s_base,
+        "ttft_ratio": s_base["first_token_s"] / max(s_ours["first_token_s"], 1e-9),
+        "stages": stage_breakdown(timed),
+        "per_question": timed,
+    }
 
 
 def _free_port() -> int:
@@ -320,8 +357,9 @@ def _free_port() -> int:
 
 def _first_delta_s(url: str, question: str, model: str, t0: float, timeout: float) -> float | None:
     """Seconds from ``t0`` to the first answer text streamed by the /v1 API for ``question``."""
-    body = json.dumps({"model": model, "stream": True,
-                       "messages": [{"role": "user", "content": question}]}).encode()
+    body = json.dumps(
+        {"model": model, "stream": True, "messages": [{"role": "user", "content": question}]}
+    ).encode()
     request = urllib.request.Request(f"{url}v1/chat/completions", body, {"Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
         for line in response:
@@ -332,8 +370,9 @@ def _first_delta_s(url: str, question: str, model: str, t0: float, timeout: floa
     return None
 
 
-def bench_cold_start(settings: Settings, question: str = "深圳2020年建成多少5G基站？",
-                     timeout: float = 300) -> dict:
+def bench_cold_start(
+    settings: Settings, question: str = "深圳2020年建成多少5G基站？", timeout: float = 300
+) -> dict:
     """``python -m rag serve`` from process start: ``ready_s`` to the page answering HTTP 200 (the
     models load after it, in the background), ``first_answer_s`` to the first answer text of a
     question asked through the /v1 API as soon as the page is up (it waits for the models), and
@@ -344,8 +383,9 @@ def bench_cold_start(settings: Settings, question: str = "深圳2020年建成多
     if not settings.use_llm:
         env["RAG_NO_LLM"] = "1"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "rag", "serve"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rag", "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     ready = first = None
     try:
         while time.perf_counter() - t0 < timeout and proc.poll() is None:
@@ -376,8 +416,11 @@ def bench_cold_start(settings: Settings, question: str = "深圳2020年建成多
 def run_speed(settings: Settings, questions: list[str], repeats: int = 3, with_llm: bool = True) -> dict:
     from rag.answer.pipeline import Pipeline
 
-    out: dict = {"cpu": cpu_info(), "llama_build": llama_build(),
-                 "embedding": bench_embedding(settings, repeats=repeats)}
+    out: dict = {
+        "cpu": cpu_info(),
+        "llama_build": llama_build(),
+        "embedding": bench_embedding(settings, repeats=repeats),
+    }
     pipeline = Pipeline.load(settings if with_llm else replace(settings, use_llm=False))
     out["retrieval"] = bench_retrieval(pipeline, questions, repeats=repeats)
     if with_llm and pipeline.generator is not None:
@@ -385,8 +428,10 @@ def run_speed(settings: Settings, questions: list[str], repeats: int = 3, with_l
     del pipeline
     if with_llm:
         out["prompt_reading"] = bench_prompt_reading(settings, repeats=repeats)
-    out["cold_start"] = bench_cold_start(settings if with_llm else replace(settings, use_llm=False),
-                                         questions[0] if questions else "深圳2020年建成多少5G基站？")
+    out["cold_start"] = bench_cold_start(
+        settings if with_llm else replace(settings, use_llm=False),
+        questions[0] if questions else "深圳2020年建成多少5G基站？",
+    )
     return out
 
 
@@ -395,9 +440,11 @@ def format_cpu(r: dict) -> str:
     c, e = r.get("cpu"), r["embedding"]
     if not c:
         return ""
-    lines = [f"CPU: {c['model']}, {c['cores']} cores at {c['mhz']:.0f} MHz; ISA: {' '.join(c['isa']) or '-'}",
-             f"embedding path: {e.get('backend', 'torch')} {e['dtype']}; llama.cpp build: "
-             f"{r.get('llama_build', '?')}"]
+    lines = [
+        f"CPU: {c['model']}, {c['cores']} cores at {c['mhz']:.0f} MHz; ISA: {' '.join(c['isa']) or '-'}",
+        f"embedding path: {e.get('backend', 'torch')} {e['dtype']}; llama.cpp build: "
+        f"{r.get('llama_build', '?')}",
+    ]
     return "\n".join(lines) + "\n\n"
 
 
@@ -406,34 +453,64 @@ def _physical_rows(r: dict) -> list[tuple[str, str, str, str]]:
     if not c or "ours_gflops" not in e:
         return []
     peak = peak_gflops(c, "float32")
-    rows = [("embedding, GFLOP/s (peak fp32 " + f"{peak:.0f})", f"{e['baseline_gflops']:.1f}",
-             f"{e['ours_gflops']:.1f}", f"{e['ours_gflops'] / peak:.0%} of peak")]
+    rows = [
+        (
+            "embedding, GFLOP/s (peak fp32 " + f"{peak:.0f})",
+            f"{e['baseline_gflops']:.1f}",
+            f"{e['ours_gflops']:.1f}",
+            f"{e['ours_gflops'] / peak:.0%} of peak",
+        )
+    ]
     if e["dtype"] == "bfloat16":
-        rows[0] = (*rows[0][:3], f"{e['ours_gflops'] / peak_gflops(c, 'bfloat16'):.0%} of bf16 peak "
-                   f"{peak_gflops(c, 'bfloat16'):.0f}")
+        rows[0] = (
+            *rows[0][:3],
+            f"{e['ours_gflops'] / peak_gflops(c, 'bfloat16'):.0%} of bf16 peak "
+            f"{peak_gflops(c, 'bfloat16'):.0f}",
+        )
     if p:
         int8 = peak_gflops(c, "int8")
-        rows.append((f"prompt reading, {p['tokens']} tokens", "", f"{p['tokens_per_s']:.0f} tokens/s, "
-                     f"{p['gflops']:.1f} GFLOP/s", f"{p['gflops'] / int8:.0%} of int8 peak {int8:.0f}"))
+        rows.append(
+            (
+                f"prompt reading, {p['tokens']} tokens",
+                "",
+                f"{p['tokens_per_s']:.0f} tokens/s, {p['gflops']:.1f} GFLOP/s",
+                f"{p['gflops'] / int8:.0%} of int8 peak {int8:.0f}",
+            )
+        )
     return rows
 
 
 def format_table(r: dict) -> str:
     e, rt = r["embedding"], r["retrieval"]
     rows = [
-        ("embedding, chunks/s", f"{e['baseline_chunks_per_s']:.1f}", f"{e['ours_chunks_per_s']:.1f}",
-         f"{e['ratio']:.2f}x (cosine min {e['cosine_min']:.4f}, {e.get('backend', 'torch')} {e['dtype']})"),
+        (
+            "embedding, chunks/s",
+            f"{e['baseline_chunks_per_s']:.1f}",
+            f"{e['ours_chunks_per_s']:.1f}",
+            f"{e['ratio']:.2f}x (cosine min {e['cosine_min']:.4f}, {e.get('backend', 'torch')} {e['dtype']})",
+        ),
         *_physical_rows(r),
-        *((f"retrieval p50 / p95, {rt[f'{s}_chunks']} chunks", "",
-           f"{rt[f'{s}_p50_ms']:.1f} / {rt[f'{s}_p95_ms']:.1f} ms", "") for s in ("corpus", "big")),
+        *(
+            (
+                f"retrieval p50 / p95, {rt[f'{s}_chunks']} chunks",
+                "",
+                f"{rt[f'{s}_p50_ms']:.1f} / {rt[f'{s}_p95_ms']:.1f} ms",
+                "",
+            )
+            for s in ("corpus", "big")
+        ),
     ]
     g = r.get("generation")
     if g:
         o, b = g["ours"], g["baseline"]
         rows += [
             ("prompt tokens (median)", f"{b['prompt_tokens']:.0f}", f"{o['prompt_tokens']:.0f}", ""),
-            ("time to first token (median)", f"{b['first_token_s']:.2f} s", f"{o['first_token_s']:.2f} s",
-             f"{g['ttft_ratio']:.2f}x"),
+            (
+                "time to first token (median)",
+                f"{b['first_token_s']:.2f} s",
+                f"{o['first_token_s']:.2f} s",
+                f"{g['ttft_ratio']:.2f}x",
+            ),
             ("total answer time (median)", f"{b['total_s']:.2f} s", f"{o['total_s']:.2f} s", ""),
             ("generation (baseline prompt)", f"{b['gen_tok_s']:.1f} pieces/s", "", ""),
         ]
@@ -442,8 +519,14 @@ def format_table(r: dict) -> str:
     rows.append(("chat ready after start (page served) / peak RSS", "", ready, ""))
     if "first_answer_s" in c:
         first = c["first_answer_s"]
-        rows.append(("first question answered after start (first text)", "",
-                     f"{first:.1f} s" if first is not None else "-", "models load after the page"))
+        rows.append(
+            (
+                "first question answered after start (first text)",
+                "",
+                f"{first:.1f} s" if first is not None else "-",
+                "models load after the page",
+            )
+        )
     lines = ["| measure | baseline | this project | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
     return format_cpu(r) + "\n".join(lines) + format_stages(g.get("stages") if g else None)
@@ -461,14 +544,24 @@ def format_stages(stages: list[dict] | None) -> str:
     """
     if not stages:
         return ""
-    lines = ["", "", "| stage (per question, mean) | questions | tokens read | seconds |",
-             "|---|---|---|---|"]
+    lines = [
+        "",
+        "",
+        "| stage (per question, mean) | questions | tokens read | seconds |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {s['stage']} | {s['questions']} | {s['tokens']:.1f} | {s['seconds']:.2f} |" for s in stages]
     return "\n".join(lines)
 
 
-def main(settings: Settings, questions_file: Path, n_questions: int, repeats: int, json_out: Path | None,
-         with_llm: bool = True) -> dict:
+def main(
+    settings: Settings,
+    questions_file: Path,
+    n_questions: int,
+    repeats: int,
+    json_out: Path | None,
+    with_llm: bool = True,
+) -> dict:
     questions = []
     for line in questions_file.read_text(encoding="utf-8").splitlines():
         if line.strip():

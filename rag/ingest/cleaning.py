@@ -103,14 +103,62 @@ _TAG_OR_COMMENT = re.compile(r"<!--|<(/?)([A-Za-z][^\s/>]*)")
 # how limit_nesting counts a tag: "flat" (void, or closes an open one of its kind: <p>, <li>, <td>
 # ...) does not nest; "raw" holds text, not tags (outside <svg> and <math>); "rest" ends the tags
 _TAG_RULES = {
-    **dict.fromkeys(["area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image",
-                     "img", "input", "keygen", "link", "meta", "param", "source", "track", "wbr"], "flat"),
-    **dict.fromkeys(["p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody",
-                     "tfoot", "caption", "colgroup", "rb", "rp", "rt", "rtc", "a", "button", "nobr",
-                     "form"], "flat"),
+    **dict.fromkeys(
+        [
+            "area",
+            "base",
+            "basefont",
+            "bgsound",
+            "br",
+            "col",
+            "embed",
+            "frame",
+            "hr",
+            "image",
+            "img",
+            "input",
+            "keygen",
+            "link",
+            "meta",
+            "param",
+            "source",
+            "track",
+            "wbr",
+        ],
+        "flat",
+    ),
+    **dict.fromkeys(
+        [
+            "p",
+            "li",
+            "dt",
+            "dd",
+            "option",
+            "optgroup",
+            "tr",
+            "td",
+            "th",
+            "thead",
+            "tbody",
+            "tfoot",
+            "caption",
+            "colgroup",
+            "rb",
+            "rp",
+            "rt",
+            "rtc",
+            "a",
+            "button",
+            "nobr",
+            "form",
+        ],
+        "flat",
+    ),
     **dict.fromkeys(["script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"], "raw"),
     "plaintext": "rest",
 }
+
+
 def _foreign(open_count: Counter[str]) -> bool:
     """Inside <svg> or <math>, where ``<x/>`` closes itself and <style> holds tags."""
     return bool(open_count["svg"] or open_count["math"])

@@ -159,13 +159,20 @@ class Collection:
                 self.documents += 1
                 yield doc
         if self.skipped_count:
-            log.warning("%s: skipped %d of %d lines (%s); first: %s", self.path.name, self.skipped_count,
-                        self.skipped_count + self.documents,
-                        ", ".join(f"{k}: {v}" for k, v in self.reasons.most_common()), self.skipped[0])
+            log.warning(
+                "%s: skipped %d of %d lines (%s); first: %s",
+                self.path.name,
+                self.skipped_count,
+                self.skipped_count + self.documents,
+                ", ".join(f"{k}: {v}" for k, v in self.reasons.most_common()),
+                self.skipped[0],
+            )
         if not self.documents:
             first = f" (first: {self.skipped[0]})" if self.skipped else ""
-            raise CorpusError(f"collection file {self.path} holds no article{first}; check its format "
-                              "(one article a line: \"[ date ] ，正文：text\", or JSON Lines with \"text\")")
+            raise CorpusError(
+                f"collection file {self.path} holds no article{first}; check its format "
+                '(one article a line: "[ date ] ，正文：text", or JSON Lines with "text")'
+            )
 
     def _document(self, n: int, line: str) -> Document:
         line = line.rstrip("\r\n")
@@ -181,6 +188,12 @@ class Collection:
         title = fields["title"] or guess_title(text)
         digest = hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
         doc_id = fields["id"] or f"{self.path.stem}-{hashlib.sha256(text.encode()).hexdigest()[:12]}"
-        meta = DocMeta(doc_id=doc_id, title=title, date=fields["date"], url=fields["url"],
-                       lang=detect_lang(text), source=self.path.name)
+        meta = DocMeta(
+            doc_id=doc_id,
+            title=title,
+            date=fields["date"],
+            url=fields["url"],
+            lang=detect_lang(text),
+            source=self.path.name,
+        )
         return Document(meta=meta, text=text, content_hash=digest)

@@ -426,8 +426,9 @@ def write_records(path: Path, records: list[FileRecord]) -> None:
     os.replace(tmp, path)
 
 
-def _load_known(path: Path, max_bytes: int, known: FileRecord | None
-                ) -> tuple[Document | Unchanged | None, FileRecord | None, str]:
+def _load_known(
+    path: Path, max_bytes: int, known: FileRecord | None
+) -> tuple[Document | Unchanged | None, FileRecord | None, str]:
     """(document, record, "") for a file that loads, Unchanged when its bytes match ``known``;
     (None, record or None, why) for one that does not."""
     try:

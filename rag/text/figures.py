@@ -86,20 +86,39 @@ def annotate_for_english(text: str) -> str:
     return _CN_FIGURE.sub(repl, text)
 
 
-_QUALIFIERS = {"超过": "more than", "超": "more than", "逾": "more than", "多于": "more than",
-               "高于": "more than", "将近": "nearly", "接近": "nearly", "近": "nearly", "大约": "about",
-               "约": "about", "不到": "less than", "不足": "less than", "少于": "less than"}
-_CURRENCIES = {"人民币": "yuan", "元": "yuan", "美元": "US dollars", "港元": "Hong Kong dollars",
-               "欧元": "euros"}
+_QUALIFIERS = {
+    "超过": "more than",
+    "超": "more than",
+    "逾": "more than",
+    "多于": "more than",
+    "高于": "more than",
+    "将近": "nearly",
+    "接近": "nearly",
+    "近": "nearly",
+    "大约": "about",
+    "约": "about",
+    "不到": "less than",
+    "不足": "less than",
+    "少于": "less than",
+}
+_CURRENCIES = {
+    "人民币": "yuan",
+    "元": "yuan",
+    "美元": "US dollars",
+    "港元": "Hong Kong dollars",
+    "欧元": "euros",
+}
 _QUALIFIER = "|".join(sorted(_QUALIFIERS, key=len, reverse=True))
 _CURRENCY = "|".join(sorted(_CURRENCIES, key=len, reverse=True))
 _CN_AMOUNT = re.compile(
     rf"(?:(?P<q>{_QUALIFIER})\s*)?(?P<num>{_NUM})\s*(?P<mult>万亿|亿|万)"
-    rf"(?P<more>多)?\s*(?P<cur>{_CURRENCY})?(?P<mw>[个家项座台辆名人件只吨])?")
+    rf"(?P<more>多)?\s*(?P<cur>{_CURRENCY})?(?P<mw>[个家项座台辆名人件只吨])?"
+)
 _COUNT_NOUNS = {"倍": "times", "人": "people", "吨": "tonnes"}  # other measure words are dropped
 _CN_COUNT = re.compile(  # a count or multiple without 万/亿: 超1800个, 300多个, 199家, 2.5倍
     rf"(?:(?P<q>{_QUALIFIER})\s*)?(?<![\d.,])(?P<num>{_NUM})\s*(?P<more>[多余])?"
-    r"(?P<mw>倍|[个家项根座条名位次台辆只件户所吨款种人])?(?![\u4e00-\u9fff])")
+    r"(?P<mw>倍|[个家项根座条名位次台辆只件户所吨款种人])?(?![\u4e00-\u9fff])"
+)
 
 
 def english_figures(text: str) -> str:
@@ -134,14 +153,17 @@ def english_figures(text: str) -> str:
     out = _CN_COUNT.sub(count, _CN_AMOUNT.sub(amount, text))
     for f in reversed(_word_figures(out)):
         if re.search(r"[\u4e00-\u9fff]", f.text):
-            value = f"{f.value:g}%" if f.kind == "percent" else (
-                f"{f.value:g}‰" if f.kind == "permille" else f"{fraction_words(f.value)} ({_ratio(f)})")
+            value = (
+                f"{f.value:g}%"
+                if f.kind == "percent"
+                else (f"{f.value:g}‰" if f.kind == "permille" else f"{fraction_words(f.value)} ({_ratio(f)})")
+            )
             out = out[: f.start] + value + out[f.end :]
     return out.replace("％", "%")
 
 
 def _ratio(f: Figure) -> str:
-    """"1/7" for the fraction written 七分之一."""
+    """ "1/7" for the fraction written 七分之一."""
     m = _CN_FRACTION.fullmatch(f.text)
     num, den = (cn_numeral(m.group(g)) if m else None for g in ("num", "den"))
     return f"{num:g}/{den:g}" if num is not None and den else f"{f.value:.3g}"
@@ -174,7 +196,8 @@ _FIGURE = re.compile(
 )
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?=\s?年|\b)")  # 2020年, in 2020: a year, not a figure
 CITATION_MARKER = re.compile(  # [1], [1, 2], 【3】: citation markers in an answer
-    r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]")
+    r"[\[【]\s*\d{1,3}(?:\s*[,，、]\s*\d{1,3})*\s*[\]】]"
+)
 _LIST_NUMBER = re.compile(r"(?m)^\s*(?:[(（]\d{1,2}[)）]|\d{1,2}[.、)）](?!\d))")
 _DATE_AFTER = re.compile(
     r"\s?(?:年|月|日|号|时|点|分钟?(?!之)|秒|世纪|年代|[-–:]\d)|[A-Za-z]"
@@ -227,17 +250,53 @@ def english_figure(f: Figure) -> str:
     return english_amount(f.value)
 
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_NUMERAL = r"[零〇一二两三四五六七八九十百]+|\d+(?:\.\d+)?"
 _CN_FRACTION = re.compile(rf"(?P<den>{_CN_NUMERAL}|百|千)分之(?P<num>{_CN_NUMERAL})")
-_EN_ORDINALS = {"half": 2, "halves": 2, "third": 3, "quarter": 4, "fourth": 4, "fifth": 5, "sixth": 6,
-                "seventh": 7, "eighth": 8, "ninth": 9, "tenth": 10}
-_EN_COUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-              "eight": 8, "nine": 9}
+_EN_ORDINALS = {
+    "half": 2,
+    "halves": 2,
+    "third": 3,
+    "quarter": 4,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+}
+_EN_COUNTS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+}
 _EN_FRACTION = re.compile(
     r"\b(?P<num>a|an|one|two|three|four|five|six|seven|eight|nine)[\s-]+"
-    r"(?P<den>half|third|quarter|fourth|fifth|sixth|seventh|eighth|ninth|tenth)s?\b(?!-)", re.IGNORECASE)
+    r"(?P<den>half|third|quarter|fourth|fifth|sixth|seventh|eighth|ninth|tenth)s?\b(?!-)",
+    re.IGNORECASE,
+)
 _EN_WORDS = {v: k for k, v in _EN_COUNTS.items() if k not in ("a", "an")}
 
 
@@ -262,7 +321,7 @@ def cn_numeral(text: str) -> float | None:
 
 
 def fraction_words(value: float) -> str:
-    """"one seventh" for 1/7, "two thirds" for 2/3; the decimal when it is no simple fraction.
+    """ "one seventh" for 1/7, "two thirds" for 2/3; the decimal when it is no simple fraction.
 
     >>> fraction_words(1 / 7), fraction_words(2 / 3), fraction_words(0.5), fraction_words(0.41)
     ('one seventh', 'two thirds', 'one half', '0.41')

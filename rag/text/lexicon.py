@@ -27,13 +27,23 @@ from functools import lru_cache
 from rag.text.tokens import ZH_STOPWORDS, pos_cut, tokenize
 
 __all__ = [
-    "concepts", "cross_overlap", "cross_scores", "english_head", "glosses", "root", "text_roots", "warm_up",
+    "concepts",
+    "cross_overlap",
+    "cross_scores",
+    "english_head",
+    "glosses",
+    "root",
+    "text_roots",
+    "warm_up",
 ]
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 # definitions that only point elsewhere or classify (CL:个, variant of 占, surname Yun)
-_POINTER = re.compile(r"\s*(?:CL:|(?:old |archaic )?variant of|see |also written|abbr\. for|surname |used in|"
-                      r"(?:Taiwan |also )pr\.)", re.I)
+_POINTER = re.compile(
+    r"\s*(?:CL:|(?:old |archaic )?variant of|see |also written|abbr\. for|surname |used in|"
+    r"(?:Taiwan |also )pr\.)",
+    re.I,
+)
 _NOISE = frozenset(["sb", "sth", "oneself", "something", "somebody", "etc", "classifier", "particle"])
 _PER_DEFINITION = 3  # content words kept of each definition: its head, not its explanation
 

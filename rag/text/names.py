@@ -26,15 +26,50 @@ from rag.text.tokens import pos_cut
 
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
 # surnames of two characters, and surnames read otherwise than the character usually is
-_COMPOUND = ("欧阳", "司马", "诸葛", "上官", "东方", "皇甫", "尉迟", "公孙", "慕容", "令狐", "夏侯", "长孙",
-             "宇文", "司徒", "端木", "独孤", "南宫", "万俟", "呼延", "轩辕")
-_SURNAME_READINGS = {"曾": "zeng", "单": "shan", "解": "xie", "区": "ou", "仇": "qiu", "朴": "piao",
-                     "查": "zha",
-                     "盖": "ge", "覃": "qin", "乐": "yue", "缪": "miao", "秘": "bi", "翟": "zhai",
-                     "尉迟": "yuchi", "万俟": "moqi"}
-_SYLLABLE = (r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
-             r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ui|"
-             r"ue|ve|er|a|o|e|i|u|v)")
+_COMPOUND = (
+    "欧阳",
+    "司马",
+    "诸葛",
+    "上官",
+    "东方",
+    "皇甫",
+    "尉迟",
+    "公孙",
+    "慕容",
+    "令狐",
+    "夏侯",
+    "长孙",
+    "宇文",
+    "司徒",
+    "端木",
+    "独孤",
+    "南宫",
+    "万俟",
+    "呼延",
+    "轩辕",
+)
+_SURNAME_READINGS = {
+    "曾": "zeng",
+    "单": "shan",
+    "解": "xie",
+    "区": "ou",
+    "仇": "qiu",
+    "朴": "piao",
+    "查": "zha",
+    "盖": "ge",
+    "覃": "qin",
+    "乐": "yue",
+    "缪": "miao",
+    "秘": "bi",
+    "翟": "zhai",
+    "尉迟": "yuchi",
+    "万俟": "moqi",
+}
+_SYLLABLE = (
+    r"(?:zh|ch|sh|[bpmfdtnlgkhjqxrzcsyw])?"
+    r"(?:iang|iong|uang|ang|eng|ing|ong|ian|iao|uai|uan|ai|ei|ao|ou|an|en|in|un|ia|ie|iu|ua|uo|ui|"
+    r"ue|ve|er|a|o|e|i|u|v)"
+)
 _PINYIN_WORD = re.compile(rf"(?:{_SYLLABLE})+(?:'(?:{_SYLLABLE})+)*", re.IGNORECASE)
 _PLACE = r"(?:区|市|县|省|镇|村|街道|新区)"  # jieba tags some places nr: 宝安 in 宝安区
 _WHO = re.compile(r"\bwho(?:m|se)?\b|谁", re.IGNORECASE)
@@ -118,8 +153,9 @@ def _looks_pinyin(words: str) -> bool:
     return all(_PINYIN_WORD.fullmatch(w) for w in re.split(r"[ -]", words))
 
 
-def english_names(answer: str, sources: Sequence[str], english_texts: Sequence[str] = (),
-                  question: str = "") -> tuple[str, tuple[str, ...]]:
+def english_names(
+    answer: str, sources: Sequence[str], english_texts: Sequence[str] = (), question: str = ""
+) -> tuple[str, tuple[str, ...]]:
     """An English ``answer`` with the people's names its Chinese ``sources`` give written in their
     English form; returns the text and the names replaced.
 

@@ -598,8 +598,9 @@ def launch_options(settings: Settings) -> dict:
     }
 
 
-def launch(demo: gr.Blocks, settings: Settings, pipeline: Pipeline | PipelineLoader | None = None,
-           **extra: object) -> None:
+def launch(
+    demo: gr.Blocks, settings: Settings, pipeline: Pipeline | PipelineLoader | None = None, **extra: object
+) -> None:
     """Queue and serve ``demo`` as ``python -m rag serve`` does (``extra``: more launch() arguments;
     its ``app_kwargs`` are merged with ours, middleware added inside the log-in gate); with
     ``pipeline``, the OpenAI-compatible API beside it under /v1 (``rag.web.openai_api``)."""

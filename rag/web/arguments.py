@@ -95,7 +95,7 @@ def lang_arg(value: object) -> str:
         return value.strip().lower()
     raise ValueError(
         f'lang must be "auto", "zh" or "en"; found {describe(value)}. '
-        "Send \"auto\" to answer in the question's language."
+        'Send "auto" to answer in the question\'s language.'
     )
 
 
@@ -166,12 +166,24 @@ class AnswerArgs:
     use_llm: bool
 
 
-def answer_args(question: object, history: object, lang: object, k: object, use_llm: object,
-                default_k: int = 5, default_llm: bool = True) -> AnswerArgs:
+def answer_args(
+    question: object,
+    history: object,
+    lang: object,
+    k: object,
+    use_llm: object,
+    default_k: int = 5,
+    default_llm: bool = True,
+) -> AnswerArgs:
     """The ``/answer`` endpoint's arguments checked; ``ValueError`` on the first bad one.
 
     >>> answer_args("深圳？", None, "en", 3, "false")
     AnswerArgs(question='深圳？', history=[], lang='en', k=3, use_llm=False)
     """
-    return AnswerArgs(question_arg(question), history_arg(history), lang_arg(lang), k_arg(k, default_k),
-                      flag_arg(use_llm, "use_llm", default_llm))
+    return AnswerArgs(
+        question_arg(question),
+        history_arg(history),
+        lang_arg(lang),
+        k_arg(k, default_k),
+        flag_arg(use_llm, "use_llm", default_llm),
+    )

@@ -66,8 +66,11 @@ def uploaded_file(path: str, cache: str | Path, uploaded: set[str] | None = None
         real = None if client_utils.is_http_url_like(path) else Path(path).resolve()
     except (OSError, RuntimeError, ValueError):  # a NUL byte, a symlink loop
         real = None
-    if real is None or not real.is_relative_to(root) or real.is_dir() or (
-        uploaded is not None and path not in uploaded
+    if (
+        real is None
+        or not real.is_relative_to(root)
+        or real.is_dir()
+        or (uploaded is not None and path not in uploaded)
     ):
         raise ValueError(
             f"{json.dumps(path, ensure_ascii=False)} is not a file uploaded to this server: only "
@@ -144,7 +147,7 @@ def route_path(scope: dict) -> str:
     """
     path, root = scope["path"], scope.get("root_path", "")
     if root and path.startswith(root) and (path == root or path[len(root)] == "/"):
-        return path[len(root):] or "/"
+        return path[len(root) :] or "/"
     return path
 
 
@@ -177,8 +180,16 @@ class LoginGate:
             return await send({"type": "websocket.close", "code": 1008})
         hint = "Log in first: the form at /, or POST /login with username and password."
         body = json.dumps({"detail": {"error": "Not authenticated", "auth_message": hint}}).encode()
-        await send({"type": "http.response.start", "status": 401, "headers": [
-            (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 401,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -66,8 +66,14 @@ PATHS = {"/v1/models": "GET", "/v1/chat/completions": "POST"}
 class ApiError(Exception):
     """A request the API refuses, as an HTTP status and an OpenAI-style error body."""
 
-    def __init__(self, status: int, message: str, type_: str = "invalid_request_error",
-                 code: str | None = None, param: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        type_: str = "invalid_request_error",
+        code: str | None = None,
+        param: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.body = status, error_body(message, type_, code, param)
 
@@ -76,8 +82,9 @@ class ApiError(Exception):
         return JSONResponse(self.body, self.status, headers)
 
 
-def error_body(message: str, type_: str = "invalid_request_error", code: str | None = None,
-               param: str | None = None) -> dict:
+def error_body(
+    message: str, type_: str = "invalid_request_error", code: str | None = None, param: str | None = None
+) -> dict:
     """The body of an error response.
 
     >>> error_body("no user message", code="no_question", param="messages")["error"]["code"]
@@ -120,14 +127,22 @@ def message_text(content: object, where: str) -> str:
     if isinstance(content, str):
         return content
     if not isinstance(content, list):
-        raise ApiError(400, f"{where} must be a string or a list of text parts; found {_found(content)}",
-                       code="invalid_content", param=where)
+        raise ApiError(
+            400,
+            f"{where} must be a string or a list of text parts; found {_found(content)}",
+            code="invalid_content",
+            param=where,
+        )
     parts = []
     for i, part in enumerate(content):
         if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
-            raise ApiError(400, f'{where}[{i}] must be a text part ({{"type": "text", "text": "..."}}): '
-                           f'found {type(part).__name__} "{str(part)[:60]}"; only text is supported',
-                           code="invalid_content", param=where)
+            raise ApiError(
+                400,
+                f'{where}[{i}] must be a text part ({{"type": "text", "text": "..."}}): '
+                f'found {type(part).__name__} "{str(part)[:60]}"; only text is supported',
+                code="invalid_content",
+                param=where,
+            )
         parts.append(part["text"])
     return "\n".join(parts)
 
@@ -156,15 +171,24 @@ def conversation(messages: list) -> tuple[str, list[tuple[str, str]]]:
     turns: list[tuple[str, str]] = []
     for i, m in enumerate(messages):
         if not isinstance(m, dict) or m.get("role") not in ROLES:
-            raise ApiError(400, f"messages[{i}] must be an object with a role ({', '.join(sorted(ROLES))}) "
-                           f"and a content; found {_found(m)}", code="invalid_message", param="messages")
+            raise ApiError(
+                400,
+                f"messages[{i}] must be an object with a role ({', '.join(sorted(ROLES))}) "
+                f"and a content; found {_found(m)}",
+                code="invalid_message",
+                param="messages",
+            )
         if m["role"] == "user" or (m["role"] == "assistant" and m.get("content") is not None):
             turns.append((m["role"], message_text(m.get("content"), f"messages[{i}].content")))
     if not turns or turns[-1][0] != "user":
         found = "no user message" if all(r != "user" for r, _ in turns) else "an assistant message after it"
-        raise ApiError(400, "the last user or assistant message must be the user's question; found "
-                       f"{found}. Send the question as a message with role 'user'.", code="no_question",
-                       param="messages")
+        raise ApiError(
+            400,
+            "the last user or assistant message must be the user's question; found "
+            f"{found}. Send the question as a message with role 'user'.",
+            code="no_question",
+            param="messages",
+        )
     pairs, question = [], None
     for role, text in turns[:-1]:
         if role == "user":
@@ -180,8 +204,9 @@ def _option(body: dict, name: str, kind: type[T]) -> T | None:
     if value is None:
         return None
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        raise ApiError(400, f"{name} must be {kind.__name__}; found {_found(value)}",
-                       code="invalid_value", param=name)
+        raise ApiError(
+            400, f"{name} must be {kind.__name__}; found {_found(value)}", code="invalid_value", param=name
+        )
     return value
 
 
@@ -201,15 +226,28 @@ def parse_request(body: object, max_new_tokens: int) -> ChatRequest:
         raise ApiError(400, f"the body must be a JSON object with model and messages; found {_found(body)}")
     model = body.get("model")
     if not isinstance(model, str):
-        raise ApiError(400, f"model is required: news-qa or news-qa-extractive; found {_found(model)}",
-                       code="invalid_value", param="model")
+        raise ApiError(
+            400,
+            f"model is required: news-qa or news-qa-extractive; found {_found(model)}",
+            code="invalid_value",
+            param="model",
+        )
     if model not in MODELS:
-        raise ApiError(404, f"unknown model {model!r}: use news-qa or news-qa-extractive (GET /v1/models)",
-                       code="model_not_found", param="model")
+        raise ApiError(
+            404,
+            f"unknown model {model!r}: use news-qa or news-qa-extractive (GET /v1/models)",
+            code="model_not_found",
+            param="model",
+        )
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise ApiError(400, "messages must be a non-empty list of {role, content} objects, the question "
-                       f"last; found {_found(messages)}", code="invalid_value", param="messages")
+        raise ApiError(
+            400,
+            "messages must be a non-empty list of {role, content} objects, the question "
+            f"last; found {_found(messages)}",
+            code="invalid_value",
+            param="messages",
+        )
     question, history = conversation(messages)
     try:
         question, _ = check_question(question)
@@ -220,8 +258,9 @@ def parse_request(body: object, max_new_tokens: int) -> ChatRequest:
     limit = _option(body, "max_tokens", int) if limit is None else limit
     limit = max_new_tokens if limit is None else limit
     if limit < 1:
-        raise ApiError(400, f"max_tokens must be at least 1; found {limit}", code="invalid_value",
-                       param="max_tokens")
+        raise ApiError(
+            400, f"max_tokens must be at least 1; found {limit}", code="invalid_value", param="max_tokens"
+        )
     return ChatRequest(model, question, tuple(history), stream, min(limit, max_new_tokens))
 
 
@@ -289,12 +328,12 @@ def content_deltas(answers: Iterable[Answer], notices: Sequence[str] = ()) -> It
     for last in answers:
         text = last.text.strip()  # whitespace waits for the text after it
         if not last.abstained and text.startswith(sent) and len(text) > len(sent):
-            yield text[len(sent):], last
+            yield text[len(sent) :], last
             sent = text
     if last is None:
         return
     full = message_content(last, notices)
-    yield (full[len(sent):] if full.startswith(sent) else CORRECTION + full), last
+    yield (full[len(sent) :] if full.startswith(sent) else CORRECTION + full), last
 
 
 def completion(cid: str, created: int, model: str, content: str, citations: Sequence[Citation]) -> dict:
@@ -307,8 +346,13 @@ def completion(cid: str, created: int, model: str, content: str, citations: Sequ
 
 
 def chunk(cid: str, created: int, model: str, delta: dict, finish: str | None = None) -> dict:
-    return {"id": cid, "object": "chat.completion.chunk", "created": created, "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]}
+    return {
+        "id": cid,
+        "object": "chat.completion.chunk",
+        "created": created,
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+    }
 
 
 def sse(data: dict | str) -> str:
@@ -327,8 +371,12 @@ def failure(exc: Exception) -> ApiError:
     if isinstance(exc, RagError):
         return ApiError(503, str(exc), "server_error", "unavailable")
     log.error("answering failed", exc_info=exc)
-    return ApiError(500, "answering failed on the server; try again (the server's log has the cause)",
-                    "server_error", "internal_error")
+    return ApiError(
+        500,
+        "answering failed on the server; try again (the server's log has the cause)",
+        "server_error",
+        "internal_error",
+    )
 
 
 # --------------------------------------------------------------------------- server
@@ -367,9 +415,13 @@ class OpenAIApi:
     def _check_key(self, request: Request) -> None:
         if not authorized(request.headers.get("authorization"), self.settings):
             said = "a wrong key" if request.headers.get("authorization") else "no key"
-            raise ApiError(401, f"this server has a log-in: send the key USER:PASSWORD (RAG_AUTH_USER and "
-                           f"RAG_AUTH_PASSWORD joined by a colon) as 'Authorization: Bearer USER:PASSWORD'; "
-                           f"found {said}", code="invalid_api_key")
+            raise ApiError(
+                401,
+                f"this server has a log-in: send the key USER:PASSWORD (RAG_AUTH_USER and "
+                f"RAG_AUTH_PASSWORD joined by a colon) as 'Authorization: Bearer USER:PASSWORD'; "
+                f"found {said}",
+                code="invalid_api_key",
+            )
 
     def _model(self, name: str) -> dict:
         return {"id": name, "object": "model", "created": self.created, "owned_by": OWNER}
@@ -388,8 +440,11 @@ class OpenAIApi:
         try:
             self._check_key(request)
             if name not in MODELS:
-                raise ApiError(404, f"unknown model {name!r}: this server has news-qa and news-qa-extractive",
-                               code="model_not_found")
+                raise ApiError(
+                    404,
+                    f"unknown model {name!r}: this server has news-qa and news-qa-extractive",
+                    code="model_not_found",
+                )
         except ApiError as exc:
             return exc.response()
         return JSONResponse(self._model(name))
@@ -403,11 +458,13 @@ class OpenAIApi:
         if PATHS.get(path) == method:  # with a trailing slash
             return await (self.models if path == "/v1/models" else self.chat)(request)
         if PATHS.get(path, method) != method:
-            return ApiError(405, f"{path} takes {PATHS[path]}, not {method}",
-                            code="method_not_allowed").response()
+            return ApiError(
+                405, f"{path} takes {PATHS[path]}, not {method}", code="method_not_allowed"
+            ).response()
         offered = ", ".join(f"{m} {p}" for p, m in PATHS.items())
-        return ApiError(404, f"no endpoint {method} {path}: this server offers {offered}",
-                        code="unknown_url").response()
+        return ApiError(
+            404, f"no endpoint {method} {path}: this server offers {offered}", code="unknown_url"
+        ).response()
 
     async def chat(self, request: Request) -> JSONResponse | StreamingResponse:
         try:
@@ -415,16 +472,22 @@ class OpenAIApi:
             try:
                 body = await request.json()
             except ValueError as exc:
-                raise ApiError(400, f"the body is not valid JSON ({exc}); send a JSON object with model "
-                               "and messages", code="invalid_json") from None
+                raise ApiError(
+                    400,
+                    f"the body is not valid JSON ({exc}); send a JSON object with model and messages",
+                    code="invalid_json",
+                ) from None
             req = parse_request(body, self.pipeline.settings.max_new_tokens)
         except ApiError as exc:
             return exc.response()
         cid, created = f"chatcmpl-{secrets.token_hex(12)}", int(time.time())
         if req.stream:
             events = self._events(req, cid, created)
-            return _EventStream(self._in_threads(events), media_type="text/event-stream",
-                                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            return _EventStream(
+                self._in_threads(events),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            )
         async with self.slots:
             try:
                 answer = await anyio.to_thread.run_sync(self._ask, req)
