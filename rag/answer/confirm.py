@@ -12,7 +12,7 @@ the threshold (``Settings``).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.answer.support import Evidence, sentences_of, support
 from rag.prompts import prompt_text
@@ -20,6 +20,8 @@ from rag.text.figures import CITATION_MARKER
 from rag.text.lang import detect_lang
 from rag.types import Lang
 
+# the check as the review is given it: (messages, yes tokens, no tokens) -> P(yes)
+Confirm = Callable[[list[dict[str, str]], tuple[str, ...], tuple[str, ...]], float]
 YES: dict[Lang, tuple[str, ...]] = {"zh": ("是",), "en": ("yes", "Yes")}
 NO: dict[Lang, tuple[str, ...]] = {"zh": ("否", "不"), "en": ("no", "No")}
 

@@ -12,8 +12,9 @@
    something else (``rag.answer.grounding``), and (``confirm``, Chinese questions) the
    generator's own yes/no check of the stating sentence (``rag.answer.confirm``). An answer
    whose figure, year and subject are all in one cited sentence
-   (``grounding.stated_in_sentence``) is never withdrawn by the last four; a question of
-   several numbered parts has each part of the answer reviewed against its own;
+   (``grounding.stated_in_sentence``) is withdrawn only for its names, the role asked or its
+   measure; a question of several numbered parts has each part of the answer reviewed against
+   its own;
 3. what the reader is told with a kept answer: the figures no cited passage states, the names
    replaced; a bare figure ("1/7 [1]") becomes a sentence.
 
@@ -26,11 +27,11 @@ Does not call the models itself: ``confirm`` is passed in.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.claims import wrong_measure, wrong_measure_notice
-from rag.answer.confirm import NO, YES, check_messages, unconfirmed_notice
+from rag.answer.confirm import NO, YES, Confirm, check_messages, unconfirmed_notice
 from rag.answer.evidence import split_question
 from rag.answer.grounding import off_topic_notice, stated_in_sentence, ungrounded
 from rag.answer.people import unfound_names, unfound_names_notice, unnamed_role
@@ -39,8 +40,6 @@ from rag.answer.support import Evidence
 from rag.answer.trust import drop_echoed_figures, rescale_figures, unverified_figures, unverified_notice
 from rag.text.figures import CITATION_MARKER
 from rag.types import Lang
-
-Confirm = Callable[[list[dict[str, str]], tuple[str, ...], tuple[str, ...]], float]  # P(yes)
 
 
 @dataclass(frozen=True)
