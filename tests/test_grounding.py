@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer import grounding
-from rag.answer.grounding import (
-    Evidence,
-    key_terms,
-    missing_terms,
-    off_topic,
-    sub_questions,
-    support,
-    ungrounded,
-)
+from rag.answer.grounding import missing_terms, off_topic, ungrounded
+from rag.answer.support import Evidence, support
+from rag.answer.terms import Term, covered, key_terms, sub_questions
 
 
 @pytest.mark.parametrize(
@@ -62,7 +55,7 @@ def test_a_stampede_elsewhere_does_not_answer_for_kashmir():
     ],
 )
 def test_abbreviations_are_covered_by_their_full_form(term, context):
-    assert grounding._covered(grounding.Term(term, False, "zh"), context, set())
+    assert covered(Term(term, False, "zh"), context, set())
 
 
 def test_a_name_counts_when_the_article_names_it_outside_the_passage():

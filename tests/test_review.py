@@ -7,8 +7,10 @@ import re
 
 import pytest
 
-from rag.answer.grounding import Evidence, off_topic, stated_in_sentence
-from rag.answer.review import abstention_text, closest_passages, review
+from rag.answer.abstention import abstention_text, closest_passages
+from rag.answer.grounding import off_topic, stated_in_sentence
+from rag.answer.review import review
+from rag.answer.support import Evidence
 from rag.answer.trust import unverified_figures
 from rag.text.figures import english_figures, find_figures
 from rag.text.names import chinese_names, english_form, english_names, name_in_english, pinyin_name

@@ -8,5 +8,15 @@ evidence    the sentences answering each part of the question      -> Passage
 candidates  the model chooses among figures, dates and names; code writes them
 extractive  answers without a generator: the closest sentences, quoted
 review      one step that repairs, keeps or withdraws a written answer
-trust, grounding, conflicts   the review's checks: figures, subject, conflicting sources
+repair      the repairs made by code: echoed figures, English figures and names, wrong language
+grounding   the review's verdict: is the sentence stating the answer about what was asked
+terms       a question's key terms, and whether a text speaks of them in either language
+support     the passage as the checks read it (Evidence), the sentences stating an answer
+claims      the answer's figures, counts, dates and years held against the passages
+people      the people an answer names, looked for in the sources in either language
+confirm     the generator's own yes/no check of the sentence an answer relies on
+trust       figures unverified or mis-scaled, the date of a "latest" answer, the language
+conflicts   other articles giving a different value for a figure of the answer
+cited       where an answer's citations point: the source and the sentence
+abstention  the closest sentences shown when no answer is given
 """

@@ -86,40 +86,73 @@ def find_conflicts(
             continue
         a, g0 = anchor
         done.add(figure_key(g0))
-        a_doc, a_clause = sources[a].doc_id, _clause(sources[a].text, g0)
-        others: dict[str, Reading] = {}
-        for j, src in enumerate(sources):
-            if src.doc_id == a_doc or src.doc_id in others or any(f.matches(g) for g in figures[j]):
-                continue
-            sibling = groups.get(src.doc_id, src.doc_id) == groups.get(a_doc, a_doc)
-            best = None
-            for g in figures[j]:
-                if g.kind != g0.kind or not _near(g0.value, g.value) or g0.matches(g):
-                    continue
-                if _currency(src.text, g) != _currency(sources[a].text, g0):
-                    continue
-                clause = _clause(src.text, g)
-                if sibling:
-                    if not _mutual_nearest(
-                        articles.get(a_doc, sources[a].text), g0, articles.get(src.doc_id, src.text), g
-                    ):
-                        continue
-                else:
-                    years = set(YEAR.findall(clause)) | set(YEAR.findall(a_clause))
-                    if (
-                        _overlap(a_clause, clause) < 0.4
-                        or len(years) > 1
-                        or (asked_years and years - asked_years)
-                    ):
-                        continue
-                gap = abs(g.value - g0.value)
-                if best is None or gap < best[0]:
-                    best = (gap, g)
-            if best:
-                others[src.doc_id] = Reading(j, best[1], _unit(src.text, best[1]))
+        stated = _Anchor(sources[a], g0, _clause(sources[a].text, g0))
+        others = _other_readings(f, stated, sources, figures, groups, articles, asked_years)
         if others:
-            out.append(Conflict(Reading(a, g0, _unit(sources[a].text, g0)), tuple(others.values())))
+            out.append(Conflict(Reading(a, g0, _unit(sources[a].text, g0)), others))
     return out
+
+
+@dataclass(frozen=True)
+class _Anchor:
+    """A figure of the answer as the first cited source stating it writes it, and its clause."""
+
+    source: Source
+    figure: Figure
+    clause: str
+
+
+def _other_readings(
+    f: Figure,
+    stated: _Anchor,
+    sources: Sequence[Source],
+    figures: Sequence[list[Figure]],
+    groups: Mapping[str, str],
+    articles: Mapping[str, str],
+    asked_years: set[str],
+) -> tuple[Reading, ...]:
+    """One reading per article other than the anchor's and stating no value matching ``f``: its
+    value closest to the anchor's among those telling the same fact (``_same_fact``)."""
+    a_doc, g0 = stated.source.doc_id, stated.figure
+    others: dict[str, Reading] = {}
+    for j, src in enumerate(sources):
+        if src.doc_id == a_doc or src.doc_id in others or any(f.matches(g) for g in figures[j]):
+            continue
+        sibling = groups.get(src.doc_id, src.doc_id) == groups.get(a_doc, a_doc)
+        same = [g for g in figures[j] if _same_fact(stated, src, g, sibling, articles, asked_years)]
+        best = min(same, key=lambda g: abs(g.value - g0.value), default=None)  # the first of the closest
+        if best is not None:
+            others[src.doc_id] = Reading(j, best, _unit(src.text, best))
+    return tuple(others.values())
+
+
+def _same_fact(
+    anchor: _Anchor,
+    src: Source,
+    g: Figure,
+    sibling: bool,
+    articles: Mapping[str, str],
+    asked_years: set[str],
+) -> bool:
+    """Whether ``g`` of ``src`` is another value for the fact of ``anchor``: of the same kind, near
+    it and not matching it, in the same currency; then, in a telling of the same story
+    (``sibling``), each value the other's closest over the whole articles; else the clauses'
+    wording shared (at least 40%), at most one year named and none other than asked."""
+    g0 = anchor.figure
+    if g.kind != g0.kind or not _near(g0.value, g.value) or g0.matches(g):
+        return False
+    if _currency(src.text, g) != _currency(anchor.source.text, g0):
+        return False
+    if sibling:
+        a_doc = anchor.source.doc_id
+        return _mutual_nearest(
+            articles.get(a_doc, anchor.source.text), g0, articles.get(src.doc_id, src.text), g
+        )
+    clause = _clause(src.text, g)
+    years = set(YEAR.findall(clause)) | set(YEAR.findall(anchor.clause))
+    return not (
+        _overlap(anchor.clause, clause) < 0.4 or len(years) > 1 or (asked_years and years - asked_years)
+    )
 
 
 def conflict_note(

@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
+from rag.answer.abstention import abstention_text, closest_passages
 from rag.answer.candidates import (
     Choice,
     candidate_messages,
@@ -37,6 +38,8 @@ from rag.answer.candidates import (
     scoring_options,
     written_answer,
 )
+from rag.answer.cited import cited_sentence, recited
+from rag.answer.confirm import check_messages
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
 from rag.answer.evidence import (
     Computed,
@@ -49,18 +52,10 @@ from rag.answer.evidence import (
 )
 from rag.answer.extractive import extract_answer
 from rag.answer.followup import standalone
-from rag.answer.grounding import Evidence, check_messages
 from rag.answer.retrieval import Passage, Retrieval, Retriever, select_passages
-from rag.answer.review import (
-    PART_NOT_FOUND,
-    Verdict,
-    abstention_text,
-    cited_sentence,
-    closest_passages,
-    recited,
-    review,
-)
+from rag.answer.review import PART_NOT_FOUND, Verdict, review
 from rag.answer.stories import doc_vectors, drop_story_duplicates, story_groups
+from rag.answer.support import Evidence
 from rag.answer.trust import asks_latest, date_note, insist_on_language, language_drift, language_fallback
 from rag.config import Settings
 from rag.errors import ModelError, QuestionError, RagError

@@ -9,8 +9,9 @@ date of the source a "latest" answer relies on; ``language_drift`` tells when th
 in the question's language and ``language_fallback`` writes its figures in the right one.
 
 Conflicts between sources are ``rag.answer.conflicts``; one story told once is ``rag.answer.stories``;
-answers about another year or subject are withdrawn by ``rag.answer.grounding``; ``rag.answer.review`` calls
-these checks in one step. Does not call the models and does not decide to regenerate: the
+answers whose figures are of another year or in no passage are withdrawn by ``rag.answer.claims``,
+answers about another subject by ``rag.answer.grounding``; ``rag.answer.review`` calls these checks
+in one step. Does not call the models and does not decide to regenerate: the
 pipeline does.
 """
 
