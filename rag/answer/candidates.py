@@ -30,7 +30,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer.evidence import years_asked
+from rag.answer.question_parts import years_asked
 from rag.index.chunking import sentence_spans
 from rag.text.figures import YEAR, cn_numeral, english_figures, find_figures
 from rag.text.lexicon import english_head

@@ -37,20 +37,15 @@ from rag.answer.candidates import (
     scoring_options,
     written_answer,
 )
+from rag.answer.change import Computed, computed_change
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
-from rag.answer.evidence import (
-    Computed,
-    EvidencePicker,
-    Part,
-    asks_change,
-    computed_change,
-    contained_parts,
-    split_question,
-)
+from rag.answer.evidence import EvidencePicker, Part
 from rag.answer.extractive import extract_answer
 from rag.answer.followup import standalone
 from rag.answer.grounding import Evidence, check_messages
-from rag.answer.retrieval import Passage, Retrieval, Retriever, select_passages
+from rag.answer.passages import Passage, select_passages
+from rag.answer.question_parts import asks_change, contained_parts, split_question
+from rag.answer.retrieval import Retrieval, Retriever
 from rag.answer.review import (
     PART_NOT_FOUND,
     Verdict,

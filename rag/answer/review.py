@@ -26,7 +26,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from rag.answer.evidence import split_question
 from rag.answer.grounding import (
     NO,
     YES,
@@ -44,6 +43,7 @@ from rag.answer.grounding import (
     wrong_measure,
     wrong_measure_notice,
 )
+from rag.answer.question_parts import split_question
 from rag.answer.trust import (
     drop_echoed_figures,
     language_drift,
