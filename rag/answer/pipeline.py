@@ -28,15 +28,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 
-from rag.answer.candidates import (
-    Choice,
-    candidate_messages,
-    choose,
-    extract_candidates,
-    merged_scores,
-    scoring_options,
-    written_answer,
-)
+from rag.answer.candidate_choice import Choice, candidate_messages, choose, merged_scores, scoring_options
+from rag.answer.candidate_writing import written_answer
+from rag.answer.candidates import extract_candidates
 from rag.answer.change import Computed, computed_change
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
 from rag.answer.evidence import EvidencePicker, Part

@@ -110,7 +110,8 @@ def drop_story_duplicates(
     >>> drop_story_duplicates(items, {"000": "000", "004": "000"}, keys)
     [0, 2]
     """
-    kept, seen = [], []
+    kept: list[int] = []
+    seen: list[str] = []  # the articles of the items kept, in order
     for i, (doc, text) in enumerate(items):
         group = groups.get(doc, doc)
         better = [d for d in seen if d != doc and groups.get(d, d) == group]
