@@ -7,16 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.candidates import (
-    NOT_STATED,
-    Candidate,
-    Choice,
-    answer_kind,
-    candidate_messages,
-    choose,
-    extract_candidates,
-    written_answer,
-)
+from rag.answer.candidate_choice import NOT_STATED, Choice, candidate_messages, choose
+from rag.answer.candidate_writing import written_answer
+from rag.answer.candidates import Candidate, answer_kind, extract_candidates
 from rag.answer.pipeline import Pipeline
 from tests.fakes import FakeEmbedder, FakeScorer
 

@@ -4,18 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.evidence import (
-    EvidencePicker,
-    Part,
-    asks_change,
-    computed_change,
-    contained_parts,
-    part_evidence,
-    self_contained,
-    split_question,
-)
+from rag.answer.change import computed_change
+from rag.answer.evidence import EvidencePicker, Part, part_evidence
+from rag.answer.passages import select_passages
 from rag.answer.pipeline import Pipeline, chunk_params
-from rag.answer.retrieval import select_passages
+from rag.answer.question_parts import asks_change, contained_parts, self_contained, split_question
 from rag.index.build import IndexStore, build_index
 from rag.types import Hit
 from tests.conftest import make_doc
@@ -369,7 +362,7 @@ def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(t
 
 
 def test_a_sentence_no_hit_holds_is_brought_by_the_dictionary_across_languages():
-    from rag.answer.evidence import candidate_sentences, lexical_sentences
+    from rag.answer.evidence_sentences import candidate_sentences, lexical_sentences
     from rag.types import Chunk, DocMeta
 
     text = "创维云工厂连接了上下游企业。天气很好。今天下雨。大家都很忙。创维柔性制造车间的库容量提升了2.5倍。"

@@ -95,7 +95,7 @@ def test_states_are_saved_then_reused_without_reading_the_prompts(model):
 def test_every_fixed_system_prompt_is_saved_once_then_loaded(model):
     """The start-up warm-up covers every prompt a question reads with a fixed system prompt: the
     answer's, the candidate step's (both languages) and the review's check (Chinese)."""
-    from rag.answer.candidates import candidate_messages
+    from rag.answer.candidate_choice import candidate_messages
     from rag.answer.confirm import check_messages
     from rag.answer.pipeline import _load_generator
     from rag.config import Settings

@@ -2,10 +2,17 @@
 
 pipeline    the one object the CLI, the chat UI and the evaluation use (Pipeline)
 followup    an elliptical follow-up made to stand alone, by code
+question_parts  a question cut into the parts it asks, each made to stand alone
 retrieval   e5 + BM25 + USE fused                                  -> Hit
+passages    hits cut to sentence windows within the prompt's budget -> Passage
 stories     articles telling the same news, so a story is not read twice
 evidence    the sentences answering each part of the question      -> Passage
-candidates  the model chooses among figures, dates and names; code writes them
+evidence_sentences  the sentences evidence picks from, and what the question adds to their scores
+change      a change between two years, computed by code
+candidates  the spans of the kind a question asks (figures, dates, names) -> Candidate
+candidate_spans    where figures, durations, dates, names, organisations and list items are
+candidate_choice   the model chooses among the candidates            -> Choice
+candidate_writing  code writes the chosen candidate, converted for the reader
 extractive  answers without a generator: the closest sentences, quoted
 review      one step that repairs, keeps or withdraws a written answer
 repair      the repairs made by code: echoed figures, English figures and names, wrong language

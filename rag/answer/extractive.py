@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.retrieval import Passage
+from rag.answer.passages import Passage
 from rag.types import Lang
 
 INTRO = {"zh": "最相关的原文：", "en": "Most relevant passages (quoted):"}

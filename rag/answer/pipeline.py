@@ -29,30 +29,19 @@ from contextlib import closing
 from dataclasses import dataclass, field
 
 from rag.answer.abstention import abstention_text, closest_passages
-from rag.answer.candidates import (
-    Choice,
-    candidate_messages,
-    choose,
-    extract_candidates,
-    merged_scores,
-    scoring_options,
-    written_answer,
-)
+from rag.answer.candidate_choice import Choice, candidate_messages, choose, merged_scores, scoring_options
+from rag.answer.candidate_writing import written_answer
+from rag.answer.candidates import extract_candidates
+from rag.answer.change import Computed, computed_change
 from rag.answer.cited import cited_sentence, recited
 from rag.answer.confirm import check_messages
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
-from rag.answer.evidence import (
-    Computed,
-    EvidencePicker,
-    Part,
-    asks_change,
-    computed_change,
-    contained_parts,
-    split_question,
-)
+from rag.answer.evidence import EvidencePicker, Part
 from rag.answer.extractive import extract_answer
 from rag.answer.followup import standalone
-from rag.answer.retrieval import Passage, Retrieval, Retriever, select_passages
+from rag.answer.passages import Passage, select_passages
+from rag.answer.question_parts import asks_change, contained_parts, split_question
+from rag.answer.retrieval import Retrieval, Retriever
 from rag.answer.review import PART_NOT_FOUND, Verdict, review
 from rag.answer.stories import doc_vectors, drop_story_duplicates, story_groups
 from rag.answer.support import Evidence

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.answer.evidence import split_question
+from rag.answer.question_parts import split_question
 from rag.answer.trust import drop_echoed_figures, language_drift, language_fallback, rescale_figures
 from rag.text.figures import CITATION_MARKER, Figure, english_figures, find_figures, fraction_words
 from rag.text.lang import HAN

@@ -60,17 +60,7 @@ def story_groups(
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
 
-    by_key: dict[tuple[str, float], list[str]] = {}
-    for d, ks in keys.items():
-        for k in ks:
-            by_key.setdefault(k, []).append(d)
-    shared: dict[tuple[str, str], int] = {}
-    for ds in by_key.values():
-        if len(ds) <= 50:  # a figure in very many articles (a common percentage) says nothing
-            for i, a in enumerate(ds):
-                for b in ds[i + 1 :]:
-                    shared[(a, b)] = shared.get((a, b), 0) + 1
-    for (a, b), n in shared.items():
+    for (a, b), n in _shared_figures(keys).items():
         if n >= min_shared and n >= min_share * min(len(keys[a]), len(keys[b])):
             join(a, b)
     if vectors:
@@ -81,6 +71,25 @@ def story_groups(
             for i, j in zip(*np.nonzero(np.triu(sims >= min_cosine, k=1)), strict=True):
                 join(ids[i], ids[j])
     return {d: root(d) for d, _, _ in docs}
+
+
+def _shared_figures(keys: Mapping[str, set[tuple[str, float]]]) -> dict[tuple[str, str], int]:
+    """``{(a, b): figures both articles state}`` for the pairs of articles sharing any figure.
+
+    >>> _shared_figures({"x": {("n", 1.0), ("n", 2.0)}, "y": {("n", 2.0), ("n", 1.0)}, "z": {("n", 3.0)}})
+    {('x', 'y'): 2}
+    """
+    by_key: dict[tuple[str, float], list[str]] = {}
+    for d, ks in keys.items():
+        for k in ks:
+            by_key.setdefault(k, []).append(d)
+    shared: dict[tuple[str, str], int] = {}
+    for ds in by_key.values():
+        if len(ds) <= 50:  # a figure in very many articles (a common percentage) says nothing
+            for i, a in enumerate(ds):
+                for b in ds[i + 1 :]:
+                    shared[(a, b)] = shared.get((a, b), 0) + 1
+    return shared
 
 
 def _days_apart(a: str, b: str) -> int:
@@ -110,7 +119,8 @@ def drop_story_duplicates(
     >>> drop_story_duplicates(items, {"000": "000", "004": "000"}, keys)
     [0, 2]
     """
-    kept, seen = [], []
+    kept: list[int] = []
+    seen: list[str] = []  # the articles of the items kept, in order
     for i, (doc, text) in enumerate(items):
         group = groups.get(doc, doc)
         better = [d for d in seen if d != doc and groups.get(d, d) == group]
