@@ -10,7 +10,8 @@ import pytest
 from rag.answer.grounding import Evidence, off_topic, stated_in_sentence
 from rag.answer.review import abstention_text, closest_passages, review
 from rag.answer.trust import unverified_figures
-from rag.text.figures import english_figures, find_figures
+from rag.text.figures import find_figures
+from rag.text.figures_en import english_figures
 from rag.text.names import chinese_names, english_form, english_names, name_in_english, pinyin_name
 from tests.conftest import make_doc
 from tests.fakes import FakeGenerator

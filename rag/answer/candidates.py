@@ -32,7 +32,8 @@ from dataclasses import dataclass
 
 from rag.answer.evidence import years_asked
 from rag.index.chunking import sentence_spans
-from rag.text.figures import YEAR, cn_numeral, english_figures, find_figures
+from rag.text.figures import YEAR, cn_numeral, find_figures
+from rag.text.figures_en import english_figures
 from rag.text.lexicon import english_head
 from rag.text.names import chinese_names, name_in_english
 from rag.text.tokens import pos_cut

@@ -35,12 +35,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from rag.answer.retrieval import Passage
+from rag.index.bm25 import KeywordIndex
 from rag.index.chunking import sentence_spans
 from rag.models.embedding import Embedder
-from rag.text.figures import YEAR, Figure, english_amount, find_figures
+from rag.text.figures import YEAR, Figure, find_figures
+from rag.text.figures_en import english_amount
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
-from rag.text.tokens import KeywordIndex, expand_query, pos_cut, tokenize
+from rag.text.tokens import expand_query, pos_cut, tokenize
 from rag.types import Hit, Lang
 
 # --------------------------------------------------------------------------- parts of a question

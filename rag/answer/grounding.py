@@ -43,7 +43,10 @@ from rag.index.chunking import sentence_spans
 from rag.prompts import prompt_text
 from rag.text.figures import CITATION_MARKER, find_figures
 from rag.text.lang import detect_lang
-from rag.text.names import _LATIN_NAME, _looks_pinyin, _orders, chinese_names, english_form, pinyin_name
+from rag.text.names import LATIN_NAME as _LATIN_NAME
+from rag.text.names import chinese_names, english_form, pinyin_name
+from rag.text.names import looks_pinyin as _looks_pinyin
+from rag.text.names import pinyin_orders as _orders
 from rag.text.tokens import EN_STOPWORDS, GLOSSARY, expand_query, normalize, pos_cut, stem, tokenize
 from rag.types import Lang
 

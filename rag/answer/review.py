@@ -53,7 +53,8 @@ from rag.answer.trust import (
     unverified_notice,
 )
 from rag.index.chunking import sentence_spans
-from rag.text.figures import CITATION_MARKER, english_figures, find_figures, fraction_words
+from rag.text.figures import CITATION_MARKER, find_figures, fraction_words
+from rag.text.figures_en import english_figures
 from rag.text.lang import detect_lang
 from rag.text.names import english_names
 from rag.text.tokens import expand_query, tokenize

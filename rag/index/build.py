@@ -45,11 +45,12 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
+from rag.index.bm25 import KeywordIndex
 from rag.index.folder import BuildFolder, LazyEmbedder, Live, in_place_ok, known_dim, open_live, same_shape
 from rag.index.chunking import ChunkParams
 from rag.models.embedding import Embedder
 from rag.errors import IndexLockedError, IndexMismatchError
-from rag.text.tokens import TOKENIZER_ID, KeywordIndex
+from rag.text.tokens import TOKENIZER_ID
 from rag.index.manifest import (
     FORMAT_VERSION,
     Manifest,

@@ -23,10 +23,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.index.bm25 import KeywordIndex
 from rag.index.chunking import ChunkParams, chunk_document
 from rag.models.embedding import Embedder
 from rag.errors import IndexError_
-from rag.text.tokens import KeywordIndex, tokenize
+from rag.text.tokens import tokenize
 from rag.index.manifest import Manifest, hash_pairs, live_build, passage_text, read_manifest, text_key
 from rag.index.reuse import ResumeLog, Source, VectorCache
 from rag.index.store import SPACES, IndexStore, map_vectors

@@ -38,7 +38,7 @@ from typing import Any, Protocol
 
 from rag.errors import ModelError
 from rag.prompts import prompt_text
-from rag.text.figures import annotate_for_english
+from rag.text.figures_en import annotate_for_english
 from rag.types import Hit, Lang
 
 NO_ANSWER = "NO_ANSWER"

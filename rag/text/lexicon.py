@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 
+from rag.text.lang import HAN
 from rag.text.tokens import ZH_STOPWORDS, pos_cut, tokenize
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "warm_up",
 ]
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(f"[{HAN}]")
 # definitions that only point elsewhere or classify (CL:个, variant of 占, surname Yun)
 _POINTER = re.compile(
     r"\s*(?:CL:|(?:old |archaic )?variant of|see |also written|abbr\. for|surname |used in|"
