@@ -39,7 +39,8 @@ from typing import Any
 from selectolax.lexbor import LexborHTMLParser
 
 from rag.errors import CorpusError
-from rag.ingest.cleaning import clean, limit_nesting
+from rag.ingest.cleaning import clean
+from rag.ingest.html_nesting import limit_nesting
 from rag.text.lang import detect_lang, han_count
 from rag.types import DocMeta, Document
 
@@ -389,13 +390,26 @@ class Unchanged:
         return load_file(self.path, self.max_bytes)
 
 
+# the source files of the modules that make Documents (every module a new cleaning step goes in)
+DOCUMENT_MODULES = (
+    "ingest/loaders.py",
+    "ingest/cleaning.py",
+    "ingest/plain_text.py",
+    "ingest/html_nesting.py",
+    "ingest/html_text.py",
+    "ingest/pdf_text.py",
+    "ingest/boilerplate.py",
+    "text/lang.py",
+)
+
+
 @lru_cache(maxsize=1)
 def cleaner_id() -> str:
     """Changes whenever cleaning could give other text for the same bytes: the source of the modules
     that make Documents, and the versions of the libraries they parse with."""
     h = hashlib.sha256()
     package = resources.files("rag")
-    for name in ("ingest/loaders.py", "ingest/cleaning.py", "text/lang.py"):
+    for name in DOCUMENT_MODULES:
         h.update(package.joinpath(name).read_bytes())
     for package in ("selectolax", "pypdf", "charset-normalizer", "pyyaml"):
         try:
