@@ -13,7 +13,7 @@
 
 The dictionary (about 120,000 entries) is read once, on first use. Does not translate, does
 not know phrases beyond CC-CEDICT's entries, and does not score text in the same language as
-the question (``rag.text.tokens``'s BM25 does).
+the question (BM25 over ``rag.text.tokens``'s tokens does).
 """
 
 from __future__ import annotations
