@@ -12,22 +12,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rag.ingest.cleaning import (
-    KINDS,
-    clean,
+from rag.ingest.boilerplate import strip_boilerplate
+from rag.ingest.cleaning import KINDS, clean
+from rag.ingest.html_nesting import limit_nesting
+from rag.ingest.html_text import html_to_text
+from rag.ingest.loaders import load_file
+from rag.ingest.pdf_text import (
     despace_cjk,
-    html_to_text,
     join_broken_lines,
-    join_wrapped_lines,
-    limit_nesting,
     looks_like_pdf_text,
-    markdown_to_text,
-    normalize_whitespace,
     repair_pdf_text,
-    strip_boilerplate,
     undouble_line,
 )
-from rag.ingest.loaders import load_file
+from rag.ingest.plain_text import join_wrapped_lines, markdown_to_text, normalize_whitespace
 
 FIXTURES = Path(__file__).parent / "fixtures" / "cleaning"
 SEEDS = Path(__file__).resolve().parents[1] / "data" / "articles"

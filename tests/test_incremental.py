@@ -344,7 +344,7 @@ def test_records_of_another_cleaner_are_ignored(tmp_path, monkeypatch):
     records = tmp_path / "files.json"
     loaders.load_corpus(folder, LIMIT, records)
     assert isinstance(loaders.load_corpus(folder, LIMIT, records).documents[0], loaders.Unchanged)
-    monkeypatch.setattr(loaders, "cleaner_id", lambda: "another")
+    monkeypatch.setattr("rag.ingest.records.cleaner_id", lambda: "another")
     assert isinstance(loaders.load_corpus(folder, LIMIT, records).documents[0], Document)
     records.write_text("{not json", "utf-8")  # damaged: everything is cleaned again, and recorded
     assert isinstance(loaders.load_corpus(folder, LIMIT, records).documents[0], Document)

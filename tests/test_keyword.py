@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rag.text.tokens import KeywordIndex, expand_query, figure_token, normalize, stem, tokenize
+from rag.index.bm25 import KeywordIndex
+from rag.text.tokens import expand_query, figure_token, normalize, stem, tokenize
 
 
 def test_chinese_is_cut_by_jieba_in_search_mode_without_stopwords():

@@ -14,18 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rag.errors import CorpusError
-from rag.ingest import loaders
-from rag.ingest.loaders import (
-    SUPPORTED_SUFFIXES,
-    LoadReport,
-    byline_date,
-    decode_bytes,
-    guess_title,
-    load_corpus,
-    load_file,
-    normalize_date,
-    split_front_matter,
-)
+from rag.ingest import docmeta, formats
+from rag.ingest.docmeta import byline_date, guess_title, normalize_date
+from rag.ingest.formats import decode_bytes, split_front_matter
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadReport, load_corpus, load_file
 
 SEEDS = Path(__file__).resolve().parents[1] / "data" / "articles"
 LIMIT = 1_000_000
@@ -335,8 +327,8 @@ def test_metadata_functions_never_raise(text: str):
     fields, body, problem = split_front_matter(f"---\n{text}\n---\n正文")
     assert isinstance(fields, dict) and isinstance(body, str) and isinstance(problem, str)
     assert isinstance(normalize_date(text), str) and isinstance(guess_title(text), str)
-    assert loaders.sniff_kind(text, ".txt") in ("html", "markdown", "text")
-    assert isinstance(loaders.html_meta(text), dict)
+    assert formats.sniff_kind(text, ".txt") in ("html", "markdown", "text")
+    assert isinstance(docmeta.html_meta(text), dict)
 
 
 # --- the corpus -----------------------------------------------------------------------------------

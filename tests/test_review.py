@@ -12,7 +12,8 @@ from rag.answer.grounding import off_topic, stated_in_sentence
 from rag.answer.review import review
 from rag.answer.support import Evidence
 from rag.answer.trust import unverified_figures
-from rag.text.figures import english_figures, find_figures
+from rag.text.figures import find_figures
+from rag.text.figures_en import english_figures
 from rag.text.names import chinese_names, english_form, english_names, name_in_english, pinyin_name
 from tests.conftest import make_doc
 from tests.fakes import FakeGenerator

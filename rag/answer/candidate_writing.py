@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from rag.answer.candidate_choice import Choice
 from rag.answer.candidate_spans import MONTHS
 from rag.answer.candidates import Candidate
-from rag.text.figures import cn_numeral, english_figures
+from rag.text.figures import cn_numeral
+from rag.text.figures_en import english_figures
 from rag.text.lang import HAN
 from rag.text.lexicon import english_head
 from rag.text.names import chinese_names, name_in_english

@@ -14,7 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.evidence_sentences import PERCENT_ASKED
-from rag.text.figures import Figure, english_amount, find_figures
+from rag.text.figures import Figure, find_figures
+from rag.text.figures_en import english_amount
 from rag.types import Lang
 
 

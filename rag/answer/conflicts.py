@@ -13,7 +13,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from rag.text.figures import YEAR, Figure, english_figure, figure_key, find_figures
+from rag.text.figures import YEAR, Figure, figure_key, find_figures
+from rag.text.figures_en import english_figure
 from rag.text.lang import HAN
 from rag.types import Lang
 

@@ -36,10 +36,11 @@ from rag.answer.evidence_sentences import (
     sentence_bonus,
 )
 from rag.answer.passages import Passage
+from rag.index.bm25 import KeywordIndex
 from rag.models.embedding import Embedder
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
-from rag.text.tokens import KeywordIndex, expand_query, tokenize
+from rag.text.tokens import expand_query, tokenize
 from rag.types import Hit
 
 WEIGHTS = {"e5": 1.0, "encoder2": 0.3, "bm25": 0.3}  # as in retrieval's fusion (config: dense/encoder2/bm25)

@@ -18,7 +18,7 @@ from rag.answer.support import Evidence, sentences_of
 from rag.answer.terms import covered, key_terms, pinyin_text
 from rag.text.figures import CITATION_MARKER
 from rag.text.lang import HAN, detect_lang
-from rag.text.names import _LATIN_NAME, _looks_pinyin, _orders, chinese_names, english_form
+from rag.text.names import LATIN_NAME, chinese_names, english_form, looks_pinyin, pinyin_orders
 from rag.text.tokens import normalize, tokenize
 from rag.types import Lang
 
@@ -33,7 +33,7 @@ def answer_names(question: str, answer: str) -> list[str]:
     ['Jia Xingdong']
     """
     text = CITATION_MARKER.sub("", answer)
-    latin = [m.group(0) for m in _LATIN_NAME.finditer(text) if _looks_pinyin(m.group(0))]
+    latin = [m.group(0) for m in LATIN_NAME.finditer(text) if looks_pinyin(m.group(0))]
     names = dict.fromkeys([*chinese_names(text), *latin])
     return [n for n in names if n.casefold() not in question.casefold()]
 
@@ -52,7 +52,7 @@ def name_in(name: str, text: str) -> bool:
     if re.search(f"[{HAN}]", name):
         return english_form(name, [text]) is not None
     key = re.sub(r"[^a-z]", "", name.casefold())
-    in_names = any(key in _orders(n) for n in chinese_names(text))
+    in_names = any(key in pinyin_orders(n) for n in chinese_names(text))
     return in_names or (len(key) >= 4 and key in pinyin_text(text))
 
 

@@ -19,7 +19,8 @@ from collections.abc import Sequence
 
 from rag.answer.question_parts import split_question
 from rag.answer.trust import drop_echoed_figures, language_drift, language_fallback, rescale_figures
-from rag.text.figures import CITATION_MARKER, Figure, english_figures, find_figures, fraction_words
+from rag.text.figures import CITATION_MARKER, Figure, find_figures, fraction_words
+from rag.text.figures_en import english_figures
 from rag.text.lang import HAN
 from rag.text.names import english_names
 from rag.types import Lang

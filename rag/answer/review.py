@@ -32,9 +32,9 @@ from dataclasses import dataclass
 
 from rag.answer.claims import wrong_measure, wrong_measure_notice
 from rag.answer.confirm import NO, YES, Confirm, check_messages, unconfirmed_notice
-from rag.answer.question_parts import split_question
 from rag.answer.grounding import off_topic_notice, stated_in_sentence, ungrounded
 from rag.answer.people import unfound_names, unfound_names_notice, unnamed_role
+from rag.answer.question_parts import split_question
 from rag.answer.repair import repair, sentence_for_bare, without_chinese_names
 from rag.answer.support import Evidence
 from rag.answer.trust import drop_echoed_figures, rescale_figures, unverified_figures, unverified_notice

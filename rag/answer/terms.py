@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.text.lang import HAN
-from rag.text.names import _looks_pinyin, chinese_names, pinyin_name
+from rag.text.names import chinese_names, looks_pinyin, pinyin_name
 from rag.text.tokens import EN_STOPWORDS, GLOSSARY, expand_query, normalize, pos_cut, stem, tokenize
 from rag.types import Lang
 
@@ -125,7 +125,7 @@ def covered_across(term: Term, text: str, story: str = "") -> bool | None:
         letters = re.sub(r"[^a-z]", "", term.text)
         if forms:
             known = any(f in normalize(text) for f in forms)
-        if not known and len(letters) >= 4 and _looks_pinyin(term.text) and letters in pinyin_text(text):
+        if not known and len(letters) >= 4 and looks_pinyin(term.text) and letters in pinyin_text(text):
             known = True  # pinyin only confirms: many English words read as pinyin (China, Hong Kong)
     else:
         forms = [f for zhs, ens in GLOSSARY if any(normalize(z) in term.text for z in zhs) for f in ens]

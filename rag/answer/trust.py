@@ -20,7 +20,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from rag.text.figures import CITATION_MARKER, YEAR, Figure, english_amount, english_figure, find_figures
+from rag.text.figures import CITATION_MARKER, YEAR, Figure, find_figures
+from rag.text.figures_en import english_amount, english_figure
 from rag.text.lang import detect_lang, han_count
 from rag.types import Lang
 

@@ -45,11 +45,10 @@ import faiss
 import numpy as np
 from filelock import FileLock, Timeout
 
-from rag.index.folder import BuildFolder, LazyEmbedder, Live, in_place_ok, known_dim, open_live, same_shape
-from rag.index.chunking import ChunkParams
-from rag.models.embedding import Embedder
 from rag.errors import IndexLockedError, IndexMismatchError
-from rag.text.tokens import TOKENIZER_ID, KeywordIndex
+from rag.index.bm25 import KeywordIndex
+from rag.index.chunking import ChunkParams
+from rag.index.folder import BuildFolder, LazyEmbedder, Live, in_place_ok, known_dim, open_live, same_shape
 from rag.index.manifest import (
     FORMAT_VERSION,
     Manifest,
@@ -61,8 +60,10 @@ from rag.index.manifest import (
     write_manifest,
 )
 from rag.index.store import SPACES, IndexStore, map_vectors
-from rag.types import Document
 from rag.index.vectors import FaissStore, VectorOptions, VectorStore, build_threads, fit, measure_recall
+from rag.models.embedding import Embedder
+from rag.text.tokens import TOKENIZER_ID
+from rag.types import Document
 
 __all__ = ["FORMAT_VERSION", "BuildReport", "IndexStore", "KeywordIndex", "Manifest", "build_index",
            "corpus_hash", "live_build", "passage_text", "read_manifest", "target_manifest", "update_index"]

@@ -23,15 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.chunking import ChunkParams, chunk_document
-from rag.models.embedding import Embedder
 from rag.errors import IndexError_
-from rag.text.tokens import KeywordIndex, tokenize
+from rag.index.bm25 import KeywordIndex
+from rag.index.chunking import ChunkParams, chunk_document
 from rag.index.manifest import Manifest, hash_pairs, live_build, passage_text, read_manifest, text_key
 from rag.index.reuse import ResumeLog, Source, VectorCache
 from rag.index.store import SPACES, IndexStore, map_vectors
-from rag.types import DocMeta, Document
 from rag.index.vectors import VectorOptions
+from rag.models.embedding import Embedder
+from rag.text.tokens import tokenize
+from rag.types import DocMeta, Document
 
 EMBED_GROUP = 256  # passages per embedding call, resume-log append and progress step
 # a full build (compaction) replaces in-place updates once deleted rows outnumber live ones and this

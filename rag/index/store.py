@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.index.bm25 import KeywordIndex
 from rag.errors import IndexError_, IndexMismatchError
+from rag.index.bm25 import KeywordIndex
 from rag.index.manifest import FORMAT_VERSION, Manifest, live_build, passage_text, read_manifest
-from rag.types import Chunk, DocMeta
 from rag.index.vectors import FaissStore, VectorStore, search_threads
+from rag.types import Chunk, DocMeta
 
 SPACES = {"e5": ("vectors.f32", "faiss.index"), "encoder2": ("vectors2.f32", "faiss2.index")}
 _REBUILD = "Rebuild it with `python -m rag build`."

@@ -14,15 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag.index.folder import LazyEmbedder
-from rag.index.chunking import ChunkParams
-from rag.ingest.collections import Collection
 from rag.config import Settings
+from rag.index.build import BuildReport, build_index
+from rag.index.chunking import ChunkParams
+from rag.index.folder import LazyEmbedder
+from rag.index.vectors import VectorOptions
+from rag.ingest.collections import Collection
+from rag.ingest.loaders import LoadReport, load_corpus
 from rag.models.embedding import Embedder, SentenceTransformerEmbedder
 from rag.models.encoder2 import USE_ID, load_encoder2
-from rag.index.build import BuildReport, build_index
-from rag.ingest.loaders import LoadReport, load_corpus
-from rag.index.vectors import VectorOptions
 
 FILE_RECORDS = "files.json"  # in the index folder: what each corpus file loaded to (rag.ingest.loaders)
 

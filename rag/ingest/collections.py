@@ -17,7 +17,7 @@ Two formats, chosen by the file's extension:
 Document ids: the record's ``id`` when given, else ``<file stem>-<12 hex digits of the text's
 hash>``, which stays the same when lines move or other lines change, so an incremental build
 re-embeds nothing but new or changed articles. The same article twice is indexed once.
-Titles come from ``title`` or the first words of the text (``loaders.guess_title``), language
+Titles come from ``title`` or the first words of the text (``rag.ingest.docmeta.guess_title``), language
 from ``rag.text.lang``, cleaning from ``rag.ingest.cleaning``; ``content_hash`` as in ``rag.ingest.loaders``.
 
 A malformed line (no marker, invalid JSON, no text, not UTF-8, too long) is skipped and
@@ -37,7 +37,8 @@ from pathlib import Path
 
 from rag.errors import CorpusError
 from rag.ingest.cleaning import clean
-from rag.ingest.loaders import guess_title, normalize_date, sniff_kind
+from rag.ingest.docmeta import guess_title, normalize_date
+from rag.ingest.formats import sniff_kind
 from rag.text.lang import detect_lang
 from rag.types import DocMeta, Document
 

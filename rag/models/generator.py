@@ -32,13 +32,12 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
 from rag.errors import ModelError
 from rag.prompts import prompt_text
-from rag.text.figures import annotate_for_english
+from rag.text.figures_en import annotate_for_english
 from rag.types import Hit, Lang
 
 NO_ANSWER = "NO_ANSWER"

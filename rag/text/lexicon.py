@@ -13,7 +13,7 @@
 
 The dictionary (about 120,000 entries) is read once, on first use. Does not translate, does
 not know phrases beyond CC-CEDICT's entries, and does not score text in the same language as
-the question (``rag.text.tokens``'s BM25 does).
+the question (BM25 over ``rag.text.tokens``'s tokens does).
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
 
+from rag.text.lang import HAN
 from rag.text.tokens import ZH_STOPWORDS, pos_cut, tokenize
 
 __all__ = [
@@ -37,7 +38,7 @@ __all__ = [
     "warm_up",
 ]
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_HAN = re.compile(f"[{HAN}]")
 # definitions that only point elsewhere or classify (CL:个, variant of 占, surname Yun)
 _POINTER = re.compile(
     r"\s*(?:CL:|(?:old |archaic )?variant of|see |also written|abbr\. for|surname |used in|"

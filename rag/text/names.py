@@ -22,9 +22,10 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
+from rag.text.lang import HAN
 from rag.text.tokens import pos_cut
 
-_HAN_RUN = re.compile(r"[\u3400-\u9fff]+")
+_HAN_RUN = re.compile(f"[{HAN}]+")
 # surnames of two characters, and surnames read otherwise than the character usually is
 _COMPOUND = (
     "欧阳",
@@ -73,7 +74,9 @@ _SYLLABLE = (
 _PINYIN_WORD = re.compile(rf"(?:{_SYLLABLE})+(?:'(?:{_SYLLABLE})+)*", re.IGNORECASE)
 _PLACE = r"(?:区|市|县|省|镇|村|街道|新区)"  # jieba tags some places nr: 宝安 in 宝安区
 _WHO = re.compile(r"\bwho(?:m|se)?\b|谁", re.IGNORECASE)
-_LATIN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}\b")
+LATIN_NAME = re.compile(  # two or three capitalised words: a name written in Latin letters
+    r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+){1,2}\b"
+)
 
 
 @lru_cache(maxsize=1024)
@@ -87,7 +90,7 @@ def chinese_names(text: str) -> tuple[str, ...]:
     ('张东雁',)
     """
     out: list[str] = []
-    text = re.sub(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])", "", text)
+    text = re.sub(f"(?<=[{HAN}])\\s+(?=[{HAN}])", "", text)
     for run in _HAN_RUN.findall(text):
         words = pos_cut(run)
         for k, (word, flag) in enumerate(words):
@@ -149,7 +152,8 @@ def name_in_english(name: str, english_texts: Sequence[str]) -> str:
     return english_form(name, english_texts) or f"{pinyin_name(name)} ({name})"
 
 
-def _looks_pinyin(words: str) -> bool:
+def looks_pinyin(words: str) -> bool:
+    """Whether every word of ``words`` is pinyin syllables: ``looks_pinyin("Jia Xing-dong")`` -> True"""
     return all(_PINYIN_WORD.fullmatch(w) for w in re.split(r"[ -]", words))
 
 
@@ -182,15 +186,17 @@ def english_names(
     known = " ".join([*sources, *english_texts, question, *forms.values()]).casefold()
     in_names = {w for f in forms.values() for w in re.findall(r"[a-z]+", f.casefold())}
     words = set(re.findall(r"[a-z']+", known)) - in_names
-    for m in reversed(list(_LATIN_NAME.finditer(out))):
+    for m in reversed(list(LATIN_NAME.finditer(out))):
         written = m.group(0)
         said = re.search(rf"\b{re.escape(written.casefold())}\b", known)
-        if not names or not _looks_pinyin(written) or said:
+        if not names or not looks_pinyin(written) or said:
             continue
         if any(w.casefold() in words for w in re.split(r"[ -]", written)):
             continue  # a place or a word of the sources (Shenzhen, Bao'an), not an invented name
         key = written.replace("-", "").replace(" ", "").casefold()
-        score = {n: max(difflib.SequenceMatcher(None, key, p).ratio() for p in _orders(n)) for n in names}
+        score = {
+            n: max(difflib.SequenceMatcher(None, key, p).ratio() for p in pinyin_orders(n)) for n in names
+        }
         best = max(score, key=score.__getitem__)
         if score[best] >= 0.75 or (len(names) == 1 and _WHO.search(question)):
             out = out[: m.start()] + forms[best] + out[m.end() :]
@@ -198,7 +204,7 @@ def english_names(
     return out, tuple(replaced)
 
 
-def _orders(name: str) -> tuple[str, str]:
+def pinyin_orders(name: str) -> tuple[str, str]:
     """The pinyin of ``name`` as one lower-case word, surname first and last."""
     family, _, given = pinyin_name(name).casefold().partition(" ")
     return family + given, given + family

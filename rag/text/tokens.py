@@ -1,4 +1,4 @@
-"""Keyword retrieval: tokens for BM25 in Chinese and English, and the BM25 index over chunks.
+"""Keyword tokens: search tokens for BM25 in Chinese and English, and the query glossary.
 
 * ``tokenize`` turns text into search tokens. NFKC first (full-width ＧＤＰ, ４６，６００ become
   ASCII) and case-folded; Chinese runs are cut by jieba in search mode (``总产值`` gives
@@ -8,12 +8,13 @@
 * ``expand_query`` adds the other language's words for the terms of a small bilingual
   glossary of the news domain (``基站`` <-> ``base station``), so a question finds passages
   written in the other language by their keywords too.
-* ``KeywordIndex`` (``rag.index.bm25``, re-exported here) is BM25 (Lucene variant) over the token
-  lists of the chunks, one row per chunk row of the index. An incremental build merges the new
-  chunks' postings into it and drops the deleted ones' without tokenising the others again; it
-  is saved in the build folder and loaded with it, never rebuilt per query.
+* ``pos_cut`` gives jieba's part-of-speech tags on the same dictionary.
 
-Does not know about vectors, fusion or languages other than Chinese and English; numbers
+``TOKENIZER_ID`` names this tokenisation; the index manifest records it, and a build made with
+another is converted (its chunks tokenised again) by the next ``rag build``.
+
+Does not index or score (the BM25 index over chunks is ``rag.index.bm25.KeywordIndex``), and does
+not know about vectors, fusion or languages other than Chinese and English; numbers
 written in Chinese characters (三千) stay words.
 """
 
@@ -26,21 +27,22 @@ import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 
-from rag.index.bm25 import KeywordIndex
+from rag.text.lang import HAN
 
-__all__ = ["TOKENIZER_ID", "KeywordIndex", "expand_query", "normalize", "pos_cut", "tokenize", "warm_up"]
+__all__ = ["TOKENIZER_ID", "expand_query", "normalize", "pos_cut", "tokenize", "warm_up"]
 
-TOKENIZER_ID = "kw-v1"  # recorded in the index manifest; change it whenever tokens change
+# recorded in the index manifest; change it whenever tokens change
+# (kw-v2: Han characters of the supplementary planes are Chinese runs, cut by jieba, not words)
+TOKENIZER_ID = "kw-v2"
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CN_UNITS = {"万亿": 10**12, "亿": 10**8, "万": 10**4}
 _EN_UNITS = {"trillion": 10**12, "billion": 10**9, "million": 10**6, "thousand": 10**3}
 _TOKEN = re.compile(
     r"(?P<num>\d+(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:\s*(?P<unit>万亿|亿|万)|\s*(?P<en_unit>trillion|billion|million|thousand)(?![a-z]))?"
-    rf"(?![^\W{_HAN}])"  # "5g", "1990s" are words, not figures
-    rf"|(?P<han>[{_HAN}]+)"
-    rf"|(?P<word>[^\W_{_HAN}]+)"
+    rf"(?![^\W{HAN}])"  # "5g", "1990s" are words, not figures
+    rf"|(?P<han>[{HAN}]+)"
+    rf"|(?P<word>[^\W_{HAN}]+)"
 )
 
 EN_STOPWORDS = frozenset("""
