@@ -7,9 +7,8 @@
 * ``Generator`` is the narrow interface: ``stream(messages) -> Iterator[str]``.
   ``LlamaGenerator`` runs a GGUF file with llama-cpp-python (the default); the KV state after
   each language's system prompt is computed once and saved beside the model
-  (``<model>.prompt-<hash>.npz``, checked against the model's sha256 and the prompt text);
-  ``TransformersGenerator`` runs a Hugging Face folder or GGUF with transformers (for GPUs
-  or other models). Tests use a fake.
+  (``<model>.prompt-<hash>.npz``, checked against the model's sha256 and the prompt text).
+  Tests use a fake.
 * ``LlamaGenerator.reads`` records every step of a request as a ``Read`` (stage, tokens read,
   seconds): the candidate prompt and options, the gate, the answer's prompt and generation, the
   review, a state restore; ``bench speed`` prints them per stage.
@@ -393,45 +392,6 @@ class LlamaGenerator:
         except OSError as exc:
             log.warning("could not save the prompt state %s: %s", path.name, exc)
             tmp.unlink(missing_ok=True)
-
-
-class TransformersGenerator:
-    """A chat model run by transformers: a Hugging Face folder, or a GGUF file (slow on CPU)."""
-
-    def __init__(self, path: str, gguf_file: str | None = None, device: str | None = None) -> None:
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-        except ImportError as exc:  # pragma: no cover - transformers is a dependency
-            raise ModelError(f"transformers is not installed: {exc}") from exc
-        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-        try:
-            self._tok = AutoTokenizer.from_pretrained(path, **kwargs)
-            self._model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"could not load {path} with transformers: {exc}") from exc
-        self._device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._model.to(self._device)
-        self.model_id = Path(gguf_file or path).name
-        self._lock = threading.Lock()
-
-    def count_tokens(self, messages: list[Message]) -> int:
-        return len(self._tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
-
-    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
-
-        ids = self._tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
-        streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
-        with self._lock:
-            worker = threading.Thread(
-                target=self._model.generate,
-                kwargs={"input_ids": ids.to(self._device), "max_new_tokens": max_tokens,
-                        "do_sample": False, "streamer": streamer},
-            )
-            worker.start()
-            yield from streamer
-            worker.join()
 
 
 # --------------------------------------------------------------------------- citations
