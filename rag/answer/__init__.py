@@ -5,6 +5,7 @@ followup    an elliptical follow-up made to stand alone, by code
 retrieval   e5 + BM25 + USE fused                                  -> Hit
 stories     articles telling the same news, so a story is not read twice
 evidence    the sentences answering each part of the question      -> Passage
+prompt      the answer's chat messages, NO_ANSWER, citation markers renumbered
 candidates  the model chooses among figures, dates and names; code writes them
 extractive  answers without a generator: the closest sentences, quoted
 review      one step that repairs, keeps or withdraws a written answer
