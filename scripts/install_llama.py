@@ -19,6 +19,7 @@ Override the choice with ``LLAMA_VARIANT=avx2`` (for example).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import platform
 import subprocess
@@ -60,14 +61,16 @@ PATCH_REVISION = 2  # bump when AMX_PATCHES change, so cached wheels are rebuilt
 
 
 def cpu_flags() -> set[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            return set(line.split(":", 1)[1].split())
-    return set()
+    """This CPU's flags, by ``rag/models/cpu.py`` loaded from its path: the package itself cannot
+    be imported yet (this script runs before its dependencies are installed), and that module
+    needs only the standard library."""
+    path = Path(__file__).resolve().parents[1] / "rag" / "models" / "cpu.py"
+    spec = importlib.util.spec_from_file_location("rag_cpu", path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot read the CPU flags: {path} is missing")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cpu_flags()
 
 
 def choose_variant(flags: set[str]) -> str:

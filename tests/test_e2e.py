@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from rag.answer.pipeline import Pipeline
+from rag.answer.prompt import build_messages
 from rag.config import Settings
 from rag.index.sync import build
-from rag.models.generator import build_messages
 from rag.models.prepare import models_ready
 
 pytestmark = pytest.mark.models

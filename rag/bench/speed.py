@@ -40,10 +40,10 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answer.prompt import build_messages
 from rag.config import Settings
 from rag.index.chunking import ChunkParams, chunk_spans
 from rag.models.embedding import SentenceTransformerEmbedder
-from rag.models.generator import build_messages
 
 CRUD = Path("../shared/benchmarks/crud-news/news_1_1.txt")  # beside a checkout, when present
 ISA_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16", "amx_int8")

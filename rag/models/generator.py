@@ -1,72 +1,45 @@
-"""Write the answer: prompts, the generator backends, and citation markers.
+"""Run the chat model: the ``Generator`` interface and llama.cpp behind it.
 
-* ``build_messages`` turns a question and numbered passages into chat messages. The
-  system prompt (``prompts/system_<lang>.txt``) comes first and never changes, so the
-  runtime can reuse its KV cache across questions. English prompts show the English value
-  next to every 万/亿 figure (``rag.text.figures``).
 * ``Generator`` is the narrow interface: ``stream(messages) -> Iterator[str]``.
-  ``LlamaGenerator`` runs a GGUF file with llama-cpp-python (the default); the KV state after
-  each language's system prompt is computed once and saved beside the model
-  (``<model>.prompt-<hash>.npz``, checked against the model's sha256 and the prompt text);
-  ``TransformersGenerator`` runs a Hugging Face folder or GGUF with transformers (for GPUs
-  or other models). Tests use a fake.
+  ``LlamaGenerator`` runs a GGUF file with llama-cpp-python; the KV state after each language's
+  system prompt is computed once and saved beside the model (``rag.models.prompt_states``:
+  ``<model>.prompt-<hash>.npz``, checked against the model's sha256 and the prompt text).
+  Tests use a fake.
 * ``LlamaGenerator.reads`` records every step of a request as a ``Read`` (stage, tokens read,
   seconds): the candidate prompt and options, the gate, the answer's prompt and generation, the
   review, a state restore; ``bench speed`` prints them per stage.
-* ``CitationRewriter`` renumbers ``[n]`` markers as text streams: the first passage cited
-  becomes [1], the next [2]...; markers that point at no shown passage are dropped.
 
-Does not retrieve, and does not decide whether to abstain (the model's NO_ANSWER sentinel
-is recognised by the pipeline).
+Does not build prompts or rewrite citations (``rag.answer.prompt`` does), does not retrieve, and
+does not decide whether to abstain.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
-import json
 import logging
-import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.errors import ModelError
-from rag.prompts import prompt_text
-from rag.text.figures_en import annotate_for_english
-from rag.types import Hit, Lang
+from rag.models.prompt_states import (
+    read_state,
+    set_state,
+    state_file,
+    state_meta,
+    without_logits,
+    write_state,
+)
 
-NO_ANSWER = "NO_ANSWER"
+if TYPE_CHECKING:
+    from llama_cpp.llama import LlamaState
+
 Message = dict[str, str]
-STATE_FORMAT = 1  # version of the saved prompt-state files; bump it to have old ones ignored
 log = logging.getLogger(__name__)
-
-
-
-def format_passage(n: int, hit: Hit, text: str, lang: Lang) -> str:
-    """One numbered passage as the model sees it.
-
-    The English prompt carries English values of Chinese figures.
-    """
-    body = annotate_for_english(text) if lang == "en" else text
-    date = f" ({hit.doc.date})" if hit.doc.date else ""
-    return f"[{n}] {hit.doc.title}{date}\n{body}"
-
-
-def build_messages(question: str, passages: Sequence[tuple[Hit, str]], lang: Lang,
-                   parts: Sequence[str] = ()) -> list[Message]:
-    """Chat messages for ``question`` over ``passages`` (hit, text shown), numbered from 1; a
-    question of several ``parts`` lists them and asks for each with its citation."""
-    blocks = "\n\n".join(format_passage(i, hit, text, lang) for i, (hit, text) in enumerate(passages, 1))
-    user = prompt_text(f"user_{lang}").format(passages=blocks, question=question)
-    if len(parts) > 1:
-        listed = "".join(f"\n({i}) {p}" for i, p in enumerate(parts, 1))
-        user += "\n" + prompt_text(f"parts_{lang}").format(n=len(parts), parts=listed)
-    return [{"role": "system", "content": prompt_text(f"system_{lang}")}, {"role": "user", "content": user}]
 
 
 @dataclass(frozen=True)
@@ -137,7 +110,7 @@ class LlamaGenerator:
         # KV state right after each system prompt (one per language), saved by warm_up(): a question
         # reuses its language's cached system prompt even when the previous one was in the other
         # language. (llama-cpp-python's LlamaRAMCache would also copy 300 MB of logits per entry.)
-        self._prefix_states: dict[str, tuple[object, int]] = {}  # system prompt -> (state, its tokens)
+        self._prefix_states: dict[str, tuple[LlamaState, int]] = {}  # system prompt -> (state, its tokens)
         self.model_id = path.name
         self._path, self._n_ctx = path, n_ctx
         self._lock = threading.Lock()  # llama.cpp contexts are not thread-safe
@@ -189,28 +162,7 @@ class LlamaGenerator:
         if llm.n_tokens >= n and np.array_equal(llm.input_ids[:n], state.input_ids[:n]):
             return
         with self._stage("restore"):
-            self._set_state(state)
-
-    def _set_state(self, state) -> None:
-        """Load ``state`` into the context: llama-cpp-python's ``Llama.load_state`` without its copy
-        and scan of the logits buffer (~0.25 s a time on two cores for 300 MB that nothing here
-        reads: sampling runs in llama.cpp, and no stopping criteria or logprobs are used)."""
-        import ctypes
-
-        import llama_cpp
-
-        llm = self._llm
-        ctx = getattr(llm, "_ctx", None)
-        if ctx is None:  # not llama-cpp-python's own class (a test double): its load_state
-            llm.load_state(state)
-            return
-        size = state.llama_state_size
-        blob = (ctypes.c_uint8 * size).from_buffer_copy(state.llama_state)
-        if llama_cpp.llama_state_set_data(ctx.ctx, blob, size) != size:
-            raise RuntimeError("Failed to set llama state data")
-        llm.input_ids[:] = state.input_ids
-        llm.n_tokens = state.n_tokens
-        llm._requires_eval = True  # the logits are not the state's: the next read refreshes them
+            set_state(self._llm, state)
 
     def stream(self, messages: list[Message], max_tokens: int = 256, stage: str = "answer") -> Iterator[str]:
         """The reply to ``messages``, greedy, as text pieces. Its ``Read``s: "<stage> prompt" up to
@@ -218,8 +170,14 @@ class LlamaGenerator:
         with self._lock:
             self._restore_prefix(messages)
             parts = self._llm.create_completion(
-                prompt=self.prompt_tokens(messages), stream=True, temperature=0.0, top_k=1,
-                max_tokens=max_tokens, repeat_penalty=1.05, stop=["<|im_end|>", "<|endoftext|>"])
+                prompt=self.prompt_tokens(messages),
+                stream=True,
+                temperature=0.0,
+                top_k=1,
+                max_tokens=max_tokens,
+                repeat_penalty=1.05,
+                stop=["<|im_end|>", "<|endoftext|>"],
+            )
             with self._stage(f"{stage} prompt"):
                 first = next(parts, None)
             if first is None:
@@ -308,64 +266,28 @@ class LlamaGenerator:
 
     def _compute_prompt_state(self, messages: list[Message]) -> None:
         """Process a prompt once and keep the state after its system prompt for later questions."""
-        import numpy as np
-        from llama_cpp.llama import LlamaState
-
         for _ in self.stream(messages, max_tokens=1, stage="warm-up"):
             pass
         with self._lock:
-            s = self._llm.save_state()
-        # the logits copy is not needed to resume (sampling runs in llama.cpp): keep one row
+            saved = self._llm.save_state()
+        state = without_logits(saved)  # the logits are not needed to resume: one row is kept
         n_system = len(self._tokens(_chatml(messages[:1])))
-        state = LlamaState(
-            input_ids=s.input_ids, scores=np.zeros((1, s.scores.shape[1]), dtype=np.single),
-            n_tokens=s.n_tokens,
-            llama_state=s.llama_state, llama_state_size=s.llama_state_size, seed=s.seed)
         self._prefix_states[messages[0]["content"]] = (state, n_system)
 
     # ----------------------------------------------------------------- saved prompt states
 
-    def _state_meta(self, messages: list[Message]) -> dict | None:
-        """What a saved state must match: the model file's sha256 (from the ``.verified.json`` that
-        ``rag prepare`` wrote beside it), the prompt, the context size and the runtime's version.
-        None when the model has no record of its hash (nothing is saved then)."""
-        import llama_cpp
-
-        try:
-            sha = json.loads(self._path.with_name(self._path.name + ".verified.json").read_text())["sha256"]
-        except (OSError, ValueError, KeyError, TypeError):
-            return None
-        return {"format": STATE_FORMAT, "model_sha256": sha, "prompt": _chatml(messages),
-                "n_ctx": self._n_ctx, "llama_cpp": llama_cpp.__version__}
-
-    def _state_file(self, meta: dict) -> Path:
-        """``<model>.prompt-<hash of meta>.npz`` beside the model: one file per system prompt."""
-        digest = hashlib.sha256(json.dumps(meta, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-        return self._path.with_name(f"{self._path.name}.prompt-{digest[:20]}.npz")
-
     def _load_prompt_state(self, messages: list[Message]) -> bool:
         """Load the saved state of ``messages`` into the context; False (with a log line for a file
         that is there but unusable: corrupt, foreign, from another runtime) to compute it instead."""
-        import numpy as np
-        from llama_cpp.llama import LlamaState
-
-        meta = self._state_meta(messages)
-        path = self._state_file(meta) if meta is not None else None
-        if path is None or not path.is_file():
+        meta = state_meta(self._path, _chatml(messages), self._n_ctx)
+        path = state_file(self._path, meta) if meta is not None else None
+        if meta is None or path is None or not path.is_file():
             return False
         try:
-            with np.load(path, allow_pickle=False) as f:
-                if json.loads(str(f["meta"])) != meta:
-                    raise ValueError("it was saved for another model or prompt")
-                ids, blob, n = f["input_ids"], f["llama_state"].tobytes(), int(f["n_tokens"])
             tokens = self.prompt_tokens(messages)
-            fits = len(ids) == self._llm.n_ctx() and n >= len(tokens)
-            if not fits or not np.array_equal(ids[: len(tokens)], tokens):
-                raise ValueError("its tokens are not this prompt's")
-            state = LlamaState(input_ids=ids, scores=np.zeros((1, self._llm.n_vocab()), dtype=np.single),
-                               n_tokens=n, llama_state=blob, llama_state_size=len(blob), seed=0)
+            state = read_state(path, meta, tokens, self._llm.n_ctx(), self._llm.n_vocab())
             with self._lock:
-                self._set_state(state)
+                set_state(self._llm, state)
         except Exception as exc:  # noqa: BLE001 - any unusable file is recomputed, never fatal
             log.warning("ignored the saved prompt state %s (%s); computing it again", path.name, exc)
             return False
@@ -373,112 +295,14 @@ class LlamaGenerator:
         return True
 
     def _save_prompt_state(self, messages: list[Message]) -> None:
-        """Write the state computed for ``messages`` beside the model (atomically); a failure to
-        write (read-only folder, full disk) only costs the computation at the next start."""
-        import numpy as np
-
-        meta = self._state_meta(messages)
+        """Write the state computed for ``messages`` beside the model; a failure to write (read-only
+        folder, full disk) only costs the computation at the next start."""
+        meta = state_meta(self._path, _chatml(messages), self._n_ctx)
         saved = self._prefix_states.get(messages[0]["content"])
         if meta is None or saved is None:
             return
-        state, path = saved[0], self._state_file(meta)
-        tmp = path.with_name(path.name + ".tmp.npz")
+        path = state_file(self._path, meta)
         try:
-            np.savez(tmp, meta=np.array(json.dumps(meta, ensure_ascii=False)),
-                     input_ids=np.asarray(state.input_ids, dtype=np.intc),  # the whole n_ctx buffer
-                     llama_state=np.frombuffer(state.llama_state, dtype=np.uint8),
-                     n_tokens=np.array(state.n_tokens))
-            tmp.replace(path)
+            write_state(path, meta, saved[0])
         except OSError as exc:
             log.warning("could not save the prompt state %s: %s", path.name, exc)
-            tmp.unlink(missing_ok=True)
-
-
-class TransformersGenerator:
-    """A chat model run by transformers: a Hugging Face folder, or a GGUF file (slow on CPU)."""
-
-    def __init__(self, path: str, gguf_file: str | None = None, device: str | None = None) -> None:
-        try:
-            import torch
-            from transformers import AutoModelForCausalLM, AutoTokenizer
-        except ImportError as exc:  # pragma: no cover - transformers is a dependency
-            raise ModelError(f"transformers is not installed: {exc}") from exc
-        kwargs = {"gguf_file": gguf_file} if gguf_file else {}
-        try:
-            self._tok = AutoTokenizer.from_pretrained(path, **kwargs)
-            self._model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-        except Exception as exc:  # noqa: BLE001
-            raise ModelError(f"could not load {path} with transformers: {exc}") from exc
-        self._device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self._model.to(self._device)
-        self.model_id = Path(gguf_file or path).name
-        self._lock = threading.Lock()
-
-    def count_tokens(self, messages: list[Message]) -> int:
-        return len(self._tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
-
-    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
-        from transformers import TextIteratorStreamer
-
-        ids = self._tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt")
-        streamer = TextIteratorStreamer(self._tok, skip_prompt=True, skip_special_tokens=True)
-        with self._lock:
-            worker = threading.Thread(
-                target=self._model.generate,
-                kwargs={"input_ids": ids.to(self._device), "max_new_tokens": max_tokens,
-                        "do_sample": False, "streamer": streamer},
-            )
-            worker.start()
-            yield from streamer
-            worker.join()
-
-
-# --------------------------------------------------------------------------- citations
-
-_MARKER = re.compile(r"[\[【]\s*(\d{1,3}(?:\s*[,，、]\s*\d{1,3})*)\s*[\]】]")
-_OPEN = re.compile(r"[\[【][\d\s,，、]*$")
-
-
-class CitationRewriter:
-    """Renumber ``[n]`` markers in streamed text; drop markers of passages not shown.
-
-    >>> r = CitationRewriter(valid=3)
-    >>> r.feed("A [3") + r.feed("], B [7] and C [1, 3]。") + r.finish()
-    'A [1], B and C [2][1]。'
-    >>> r.order
-    [3, 1]
-    """
-
-    def __init__(self, valid: int) -> None:
-        self.valid = valid
-        self.order: list[int] = []  # original passage numbers, in order of first citation
-        self._buf = ""
-
-    def _map(self, m: re.Match[str]) -> str:
-        out = []
-        for s in re.split(r"\s*[,，、]\s*", m.group(1)):
-            n = int(s)
-            if 1 <= n <= self.valid:
-                if n not in self.order:
-                    self.order.append(n)
-                new = f"[{self.order.index(n) + 1}]"
-                if new not in out:
-                    out.append(new)
-        return "".join(out)
-
-    def _rewrite(self, text: str) -> str:
-        text = _MARKER.sub(self._map, text)
-        return re.sub(r"[ \t]+([，。；,.;])", r"\1", re.sub(r" {2,}", " ", text))
-
-    def feed(self, delta: str) -> str:
-        self._buf += delta
-        m = _OPEN.search(self._buf)
-        if m and len(self._buf) - m.start() <= 16:
-            ready, self._buf = self._buf[: m.start()], self._buf[m.start():]
-        else:
-            ready, self._buf = self._buf, ""
-        return self._rewrite(ready)
-
-    def finish(self) -> str:
-        rest, self._buf = self._buf, ""
-        return self._rewrite(rest)
