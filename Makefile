@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # The checkout keeps its models in models/ (an installed `rag` elsewhere defaults to the user's data folder).
 export RAG_MODELS ?= $(CURDIR)/models
 
-.PHONY: setup models index run test lint bench clean
+.PHONY: setup models index run test test-fast lint bench clean
 
 $(STAMP): pyproject.toml scripts/install_llama.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -32,12 +32,19 @@ index: models
 run: index
 	$(PY) -m rag serve
 
-test: models
+# Everything CI runs: lint, format and type checks first (seconds), then every test.
+test: lint models
 	sh scripts/install_browser.sh
 	$(PY) -m pytest
 
+# The edit-test loop: no real models, no browser, no servers, no subprocesses (about a minute).
+test-fast: setup
+	$(PY) -m pytest -m "not models and not browser and not server and not load and not process"
+
 lint: setup
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
 
 bench: index
 	$(PY) -m rag bench speed

@@ -431,6 +431,7 @@ def test_cleaning_time_grows_linearly_with_nesting_depth(tag: str):
     assert large / small < 10
 
 
+@pytest.mark.process
 def test_a_page_of_200000_nested_divs_is_loaded(tmp_path: Path):
     """The page that stalled the server (2.2 MB): loaded in a subprocess, which must finish."""
     page = tmp_path / "deep.html"

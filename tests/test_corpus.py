@@ -258,6 +258,7 @@ def test_list_docs_gives_title_date_language_and_chunks(library):
     assert set(docs[0].to_json()) == {"doc_id", "title", "date", "lang", "chunks", "source", "url"}
 
 
+@pytest.mark.process
 def test_cli_list_and_remove_report_in_one_line(tmp_path):
     """The CLI commands that need no model: listing, and the errors of add/remove."""
     from rag.answer.pipeline import chunk_params

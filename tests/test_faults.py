@@ -47,6 +47,8 @@ sys.path.insert(0, os.environ["ROOT"])
 import rag.__main__ as cli, rag.ingest.corpus as corpus, rag.index.build as index, rag.index.sync as ingest
 from tests.fakes import FakeEmbedder, FakeEncoder2
 
+pytestmark = pytest.mark.process  # these tests spawn child processes and kill them
+
 PAUSE_AT, DELAY = os.environ.get("PAUSE_AT", ""), float(os.environ.get("EMBED_DELAY", "0"))
 
 def reached(stage):

@@ -280,6 +280,7 @@ def test_the_time_a_build_reports_includes_loading_and_cleaning(corpus_settings,
     assert report.build.seconds >= 3 * 0.3  # three articles cleaned before the index was touched
 
 
+@pytest.mark.process
 def test_an_unchanged_corpus_build_imports_no_model_library(corpus_settings):
     """``python -m rag build`` in a fresh process, on an index already built: no torch,
     sentence-transformers or USE imported (a load would fail anyway: the e5 path is a fake's id)."""

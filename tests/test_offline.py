@@ -85,6 +85,8 @@ rag.config.Settings.from_env = classmethod(lambda cls, env=None, **kw: from_env(
                                                                                 **kw))
 import rag.__main__
 
+pytestmark = pytest.mark.process  # these tests serve the chat in a child process with network calls recorded
+
 sys.exit(rag.__main__.main(["serve", "--no-llm", *sys.argv[1:]]))
 """
 

@@ -220,6 +220,7 @@ def test_the_log_in_guards_the_api(served):
         assert right.chat.completions.create(model="news-qa", messages=ask()).model_extra["citations"]
 
 
+@pytest.mark.process
 def test_curl_sees_the_raw_event_stream(served):
     body = json.dumps({"model": "news-qa", "stream": True, "messages": ask()})
     r = subprocess.run(

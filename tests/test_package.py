@@ -31,6 +31,8 @@ import pytest
 from rag.config import Settings
 from tests.conftest import FIXTURE_DOCS
 
+pytestmark = pytest.mark.process  # these tests build a wheel and run it in a fresh virtualenv
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "深圳2020年建成多少5G基站？"
 

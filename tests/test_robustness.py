@@ -109,6 +109,7 @@ def test_unusable_questions_in_the_chat_keep_the_conversation(library, name):
     assert timings == "" and len(sections) == 2
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("name", ["empty", "emoji", "punctuation"])
 def test_unusable_questions_on_the_command_line_fail_fast(tmp_path, name):
     question, message = BAD_QUESTIONS[name]
@@ -145,6 +146,7 @@ def test_html_and_script_in_a_question_are_shown_escaped(library):
     assert "&lt;img src=x" in sources  # the question heading of its sources
 
 
+@pytest.mark.process
 @pytest.mark.models
 def test_a_20000_character_question_on_the_command_line(tmp_path, real_library):
     corpus, index = real_library
@@ -295,6 +297,7 @@ def test_bad_files_added_in_the_ui_are_refused_one_by_one_and_nothing_is_lost(li
     )
 
 
+@pytest.mark.process
 def test_bad_files_added_on_the_command_line_are_refused_and_nothing_changes(library, tmp_path):
     s = library.settings
     paths = bad_files(tmp_path / "uploads")
@@ -309,6 +312,7 @@ def test_bad_files_added_on_the_command_line_are_refused_and_nothing_changes(lib
     assert snapshot(s.corpus_dir) == before and live_build(s.index_dir) == index_before
 
 
+@pytest.mark.process
 def test_a_corpus_folder_that_does_not_exist(library, tmp_path):
     missing = replace(library.settings, corpus_dir=tmp_path / "no" / "such" / "folder")
     doc = tmp_path / "one.txt"
@@ -357,6 +361,7 @@ DAMAGE = [
 ]
 
 
+@pytest.mark.process
 @pytest.mark.parametrize("how", DAMAGE)
 def test_a_corrupt_index_is_a_clear_error_and_the_next_build_repairs_it(library, how):
     s = library.settings

@@ -76,6 +76,7 @@ def test_the_password_comes_from_the_environment_and_is_never_shown():
     assert "s3cret-pw" not in repr(s) and "s3cret-pw" not in str(s)
 
 
+@pytest.mark.process
 def test_serve_refuses_a_public_address_without_a_password_before_loading_anything(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
     r = subprocess.run(
