@@ -35,6 +35,8 @@ from rag.web.app import add_articles, delete_article, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FakeEmbedder, FakeEncoder2, FakeGenerator
 
+pytestmark = pytest.mark.process  # these tests spawn child processes and kill them
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "深圳5G基站建成多少？"
 
@@ -47,7 +49,6 @@ sys.path.insert(0, os.environ["ROOT"])
 import rag.__main__ as cli, rag.ingest.corpus as corpus, rag.index.build as index, rag.index.sync as ingest
 from tests.fakes import FakeEmbedder, FakeEncoder2
 
-pytestmark = pytest.mark.process  # these tests spawn child processes and kill them
 
 PAUSE_AT, DELAY = os.environ.get("PAUSE_AT", ""), float(os.environ.get("EMBED_DELAY", "0"))
 

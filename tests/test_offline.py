@@ -25,6 +25,8 @@ import pytest
 from rag.config import OFFLINE_ENV, set_offline
 from tests.servers import stop, wait_until_up
 
+pytestmark = pytest.mark.process  # these tests serve the chat in a child process with network calls recorded
+
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "深圳5G基站建成多少？"
 
@@ -85,7 +87,6 @@ rag.config.Settings.from_env = classmethod(lambda cls, env=None, **kw: from_env(
                                                                                 **kw))
 import rag.__main__
 
-pytestmark = pytest.mark.process  # these tests serve the chat in a child process with network calls recorded
 
 sys.exit(rag.__main__.main(["serve", "--no-llm", *sys.argv[1:]]))
 """
