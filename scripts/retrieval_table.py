@@ -38,12 +38,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent  # the checkout
 sys.path.insert(0, str(ROOT))
 
-from rag.answer.pipeline import chunk_params  # noqa: E402
 from rag.answer.retrieval import Retriever  # noqa: E402
 from rag.bench.benchmarks import _document, load_xquad  # noqa: E402
 from rag.bench.evaluation import retrieval_metrics  # noqa: E402
 from rag.config import RETRIEVAL_PRESETS, Settings, retrieval_preset  # noqa: E402
 from rag.index.build import IndexStore, build_index  # noqa: E402
+from rag.index.spec import chunk_params  # noqa: E402
 from rag.models.embedding import SentenceTransformerEmbedder  # noqa: E402
 from rag.models.encoder2 import load_encoder2  # noqa: E402
 

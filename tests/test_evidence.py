@@ -14,9 +14,10 @@ from rag.answer.evidence import (
     self_contained,
     split_question,
 )
-from rag.answer.pipeline import Pipeline, chunk_params
+from rag.answer.pipeline import Pipeline
 from rag.answer.retrieval import select_passages
 from rag.index.build import IndexStore, build_index
+from rag.index.spec import chunk_params
 from rag.types import Hit
 from tests.conftest import make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator, FakeScorer
