@@ -54,7 +54,8 @@ class QueryMemo:
     """An embedder that embeds each query once (singly) and remembers it; passages pass through."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.memo = inner, {}
+        self.inner = inner
+        self.memo: dict[str, np.ndarray] = {}
         self.model_id, self.dim, self.max_tokens = inner.model_id, inner.dim, inner.max_tokens
 
     def count_tokens(self, text: str) -> int:

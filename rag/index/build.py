@@ -32,7 +32,7 @@ Does not load articles (``rag.ingest.loaders``, ``rag.ingest.collections``) or d
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,7 +90,7 @@ def _progress_bar(documents: Iterable[Any], progress: bool, desc: str) -> Any:  
     written (the models are loaded then), "indexing" from there."""
     from tqdm import tqdm
 
-    total = len(documents) if hasattr(documents, "__len__") else None
+    total = len(documents) if isinstance(documents, Sized) else None
     return tqdm(total=total, desc=desc, unit="doc", disable=not progress, smoothing=0.05)
 
 

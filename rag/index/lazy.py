@@ -22,14 +22,14 @@ class LazyEmbedder:
     ``count_tokens``...): a build that finds nothing changed loads no model. ``model_id`` must be
     the one the loaded embedder reports."""
 
-    def __init__(self, model_id: str, load: Callable[[], Embedder]) -> None:
-        self._id, self._load = model_id, load
-        self._model: Embedder | None = None
+    # read through ``__getattr__``, which loads the model: annotated here for the Embedder protocol
+    dim: int
+    max_tokens: int
 
-    @property
-    def model_id(self) -> str:
-        """The id the loaded model reports; before loading, the one it is expected to report."""
-        return self._id if self._model is None else self._model.model_id
+    def __init__(self, model_id: str, load: Callable[[], Embedder]) -> None:
+        self.model_id = model_id  # before loading, the id the model is expected to report
+        self._load = load
+        self._model: Embedder | None = None
 
     @property
     def loaded(self) -> bool:
@@ -38,16 +38,8 @@ class LazyEmbedder:
     def get(self) -> Embedder:
         if self._model is None:
             self._model = self._load()
+            self.model_id = self._model.model_id  # the id the loaded model reports
         return self._model
-
-    # the ``Embedder`` protocol, spelled out (``__getattr__`` gives the rest)
-    @property
-    def dim(self) -> int:
-        return self.get().dim
-
-    @property
-    def max_tokens(self) -> int:
-        return self.get().max_tokens
 
     def embed(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         return self.get().embed(texts, kind)

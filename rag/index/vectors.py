@@ -147,11 +147,12 @@ class FaissStore:
             else:
                 bitmap = np.packbits(mine, bitorder="little")
                 sel = faiss.IDSelectorBitmap(len(mine), faiss.swig_ptr(bitmap))
+                # faiss's SWIG wrappers take these keywords; its stubs do not declare them
                 params = (
                     faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)  # type: ignore[call-arg]
                     if self._ivf is not None
-                    else faiss.SearchParameters(sel=sel)
-                )  # type: ignore[call-arg]
+                    else faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
+                )
                 self._selectors[lang] = (params, bitmap, sel)  # the bitmap and selector must outlive params
         found = self._selectors[lang]
         return found[0] if found is not None else self._params(None)
