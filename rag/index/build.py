@@ -20,7 +20,7 @@ a crash leaves the previous index usable (``.lock`` keeps builds one at a time).
 Articles stream through: per batch of passages, vectors are appended to the build's files and
 to the resume log; nothing holds all texts or vectors in memory. An article may come as a
 ``Deferred`` one (a corpus file whose bytes did not change): it is loaded only when the live
-build does not hold it. Embedders passed as ``rag.index.folder.LazyEmbedder`` load when a build
+build does not hold it. Embedders passed as ``rag.index.lazy.LazyEmbedder`` load when a build
 folder is started, so a build that finds nothing changed loads no model. The vector store's type is
 chosen by size at the end (``rag.index.vectors.fit``). What the index is built with is an
 ``rag.index.spec.IndexSpec``; the stages that end a build are ``rag.index.finish``. Reading is

@@ -93,8 +93,8 @@ class Pass:
         self.build: BuildFolder | None = None if keep else self._start(False)
 
     def _start(self, in_place: bool) -> BuildFolder:
-        live, target = self.live, self.target
-        return start_build(self.index_dir, target, live, in_place, self.encoders, self.params, self.options)
+        args = (self.index_dir, self.target, self.live, in_place, self.encoders, self.params, self.options)
+        return start_build(*args)
 
     def take(self, item: Document | Deferred) -> bool:
         """Look at one document of the stream; True when it started the build folder."""

@@ -4,8 +4,9 @@
     in_place_ok(live, target)   whether a build may start from it (same settings, few holes)
     BuildFolder(...)            put / put_live / delete articles, flush vectors, langs()
 
-Used by ``rag.index.build`` (see its docstring for the two ways of building); the stages that end a
-build (vector stores, BM25, manifest, swap) are there too.
+Used by ``rag.index.build`` (see its docstring for the two ways of building) through
+``rag.index.changes``; the stages that end a build (vector stores, BM25, manifest, swap) are
+``rag.index.finish``. Does not decide what to build nor write the vector stores.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ with or without ``IndexIDMap2``), and HNSW loses recall under a selective filter
 chunks of a mostly Chinese corpus); IVF lists do both, train in seconds, and reach the recall
 target by scanning more lists. ``nprobe`` is raised (1, 2, 4, ...) until recall@10 against exact
 search reaches ``recall_target`` on normalised midpoints of stored vectors and on question-like
-probes the caller embeds (``rag.index.build.question_probes``); type, parameters and the measured
+probes the caller embeds (``rag.index.finish.question_probes``); type, parameters and the measured
 recalls go into the index manifest.
 
 Does not embed, and does not know about chunks, files other than its own, or SQLite.
