@@ -30,6 +30,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 # Retrieval configurations compared in README.md ("Retrieval"); RAG_RETRIEVAL=<name> selects one.
 # Each maps to Settings fields; "hybrid" is the default and sets nothing.
@@ -188,7 +189,7 @@ class Settings:
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
         env = dict(os.environ if env is None else env)
         s = cls()
-        changes: dict[str, object] = {}
+        changes: dict[str, Any] = {}  # Settings field -> value of that field's type
         if env.get("RAG_CORPUS"):
             changes["corpus_dir"] = Path(env["RAG_CORPUS"])
         if env.get("RAG_INDEX"):
@@ -238,7 +239,7 @@ def _choice(name: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
-def retrieval_preset(name: str) -> dict[str, object]:
+def retrieval_preset(name: str) -> dict[str, Any]:
     """The settings of a retrieval preset, with its name.
 
     >>> retrieval_preset("dense")["bm25_weight"]

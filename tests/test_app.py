@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.pipeline import Pipeline, chunk_params, retrieval_query
+from rag.answer.pipeline import Pipeline, retrieval_query
 from rag.index.build import build_index
+from rag.index.spec import chunk_params
 from rag.types import Answer, Citation, Timings
 from rag.web.app import (
     add_articles,

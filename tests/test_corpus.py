@@ -261,9 +261,9 @@ def test_list_docs_gives_title_date_language_and_chunks(library):
 @pytest.mark.process
 def test_cli_list_and_remove_report_in_one_line(tmp_path):
     """The CLI commands that need no model: listing, and the errors of add/remove."""
-    from rag.answer.pipeline import chunk_params
     from rag.config import Settings
     from rag.index.build import build_index
+    from rag.index.spec import chunk_params
     from tests.conftest import FIXTURE_DOCS
 
     index = tmp_path / "index"

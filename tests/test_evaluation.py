@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from rag.__main__ import main
-from rag.answer.pipeline import Pipeline, chunk_params
+from rag.answer.pipeline import Pipeline
 from rag.bench.evaluation import (
     QuestionSetError,
     answer_language,
@@ -29,6 +29,7 @@ from rag.bench.evaluation import (
 from rag.bench.failures import classify, failure_report
 from rag.bench.report import summary_tables, write_report
 from rag.index.build import build_index
+from rag.index.spec import chunk_params
 from rag.models.embedding import l2_normalize
 from tests.conftest import ROOT, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator, _features

@@ -7,9 +7,10 @@ import pytest
 from rag.answer.change import computed_change
 from rag.answer.evidence import EvidencePicker, Part, part_evidence
 from rag.answer.passages import select_passages
-from rag.answer.pipeline import Pipeline, chunk_params
+from rag.answer.pipeline import Pipeline
 from rag.answer.question_parts import asks_change, contained_parts, self_contained, split_question
 from rag.index.build import IndexStore, build_index
+from rag.index.spec import chunk_params
 from rag.types import Hit
 from tests.conftest import make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator, FakeScorer

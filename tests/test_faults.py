@@ -26,9 +26,10 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from rag.answer.pipeline import Pipeline, chunk_params
+from rag.answer.pipeline import Pipeline
 from rag.errors import IndexLockedError
 from rag.index.build import IndexStore, build_index, live_build
+from rag.index.spec import chunk_params
 from rag.index.sync import build
 from rag.ingest.corpus import add_files, list_docs
 from rag.web.app import add_articles, delete_article, respond
@@ -47,6 +48,7 @@ import os, sys, time
 from pathlib import Path
 sys.path.insert(0, os.environ["ROOT"])
 import rag.__main__ as cli, rag.ingest.corpus as corpus, rag.index.build as index, rag.index.sync as ingest
+import rag.index.finish as finish
 from tests.fakes import FakeEmbedder, FakeEncoder2
 
 
@@ -81,10 +83,10 @@ def staged(name, fn):
 
 ingest.SentenceTransformerEmbedder = Models
 ingest.load_encoder2 = lambda name: USE()
-index._write_vectors = staged("write-vectors", index._write_vectors)  # chunks.sqlite written
+finish.write_vectors = staged("write-vectors", finish.write_vectors)  # chunks.sqlite written
 index.KeywordIndex.save = staged("write-bm25", index.KeywordIndex.save)  # vectors written
-index._swap = staged("swap", index._swap)  # the new build complete, not yet live
-index._cleanup = staged("cleanup", index._cleanup)  # live; the previous build not yet removed
+finish.swap = staged("swap", finish.swap)  # the new build complete, not yet live
+finish.cleanup = staged("cleanup", finish.cleanup)  # live; the previous build not yet removed
 corpus.checkpoint = reached  # the steps of add and remove (rag.ingest.corpus.CHECKPOINTS)
 sys.exit(cli.main(sys.argv[1:]))
 """

@@ -156,7 +156,7 @@ def test_bm25_is_persisted_and_updated_incrementally_from_stored_tokens(tmp_path
 
 def test_changed_tokenizer_retokenises_but_reuses_vectors(tmp_path, monkeypatch):
     build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
-    monkeypatch.setattr("rag.index.build.TOKENIZER_ID", "kw-test")
+    monkeypatch.setattr("rag.index.spec.TOKENIZER_ID", "kw-test")
     emb = FakeEmbedder()
     again = build(FIXTURE_DOCS, emb, tmp_path)
     assert not again.up_to_date and again.embedded == 0 and again.tokenized == again.n_chunks
@@ -203,6 +203,6 @@ def test_memory_is_released_after_each_embedding_call_only(tmp_path, monkeypatch
     monkeypatch.setattr("rag.index.folder.release_freed_memory", lambda: calls.append(1) or True)
     first = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
     assert first.embedded > 0 and len(calls) == 1  # the fixture fits one embedding group
-    monkeypatch.setattr("rag.index.build.TOKENIZER_ID", "kw-test")  # rebuilt, every vector reused
+    monkeypatch.setattr("rag.index.spec.TOKENIZER_ID", "kw-test")  # rebuilt, every vector reused
     again = build(FIXTURE_DOCS, FakeEmbedder(), tmp_path)
     assert again.embedded == 0 and len(calls) == 1

@@ -7,10 +7,11 @@ import pytest
 
 from rag.answer import trust
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
-from rag.answer.pipeline import CHECKING, Pipeline, chunk_params
+from rag.answer.pipeline import CHECKING, Pipeline
 from rag.answer.stories import story_groups
 from rag.answer.trust import language_drift, unverified_figures
 from rag.index.build import build_index
+from rag.index.spec import chunk_params
 from tests.conftest import make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 

@@ -7,7 +7,8 @@ import pytest
 
 from rag.index.build import IndexStore, build_index, update_index
 from rag.index.chunking import ChunkParams
-from rag.index.vectors import FaissStore, VectorOptions, exact_top_k, fit, recall_at_k
+from rag.index.recall import exact_top_k, recall_at_k
+from rag.index.vectors import FaissStore, VectorOptions, fit
 from rag.models.embedding import l2_normalize
 from tests.conftest import FIXTURE_DOCS, make_doc
 from tests.fakes import FakeEmbedder

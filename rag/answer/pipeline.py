@@ -50,7 +50,8 @@ from rag.answer.trust import asks_latest, date_note, insist_on_language, languag
 from rag.config import Settings
 from rag.errors import ModelError, QuestionError, RagError
 from rag.index.build import IndexStore, live_build, read_manifest, target_manifest
-from rag.index.chunking import ChunkParams, sentence_spans
+from rag.index.chunking import sentence_spans
+from rag.index.spec import chunk_params
 from rag.models.embedding import Embedder, SentenceTransformerEmbedder
 from rag.models.encoder2 import load_encoder2
 from rag.models.generator import Generator, LlamaGenerator
@@ -702,10 +703,6 @@ class _Guarded:
             yield from self.inner.stream(messages, max_tokens)
         except Exception as exc:
             raise GenerationError(type(exc).__name__) from exc
-
-
-def chunk_params(settings: Settings) -> ChunkParams:
-    return ChunkParams(settings.chunk_tokens, settings.chunk_overlap_tokens, settings.chunk_max_tokens)
 
 
 def check_question(question: str) -> tuple[str, list[str]]:

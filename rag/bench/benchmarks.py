@@ -34,7 +34,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rag.answer.extractive import INTRO
-from rag.answer.pipeline import Pipeline, chunk_params
+from rag.answer.pipeline import Pipeline
 from rag.bench.evaluation import (
     HIT_KS,
     QuestionSetError,
@@ -48,6 +48,7 @@ from rag.bench.evaluation import (
 )
 from rag.config import Settings
 from rag.index.build import IndexStore, build_index, target_manifest
+from rag.index.spec import chunk_params
 from rag.models.embedding import Embedder, SentenceTransformerEmbedder
 from rag.models.encoder2 import load_encoder2
 from rag.models.generator import Generator

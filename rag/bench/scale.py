@@ -111,11 +111,12 @@ def run(
     queries: int = 100,
     workdir: Path | None = None,
 ) -> dict:
-    from rag.answer.pipeline import chunk_params
     from rag.answer.retrieval import Retriever
-    from rag.index.build import IndexStore, build_index, live_build, question_like, update_index
+    from rag.index.build import IndexStore, build_index, live_build, update_index
+    from rag.index.finish import question_like
+    from rag.index.recall import exact_top_k, recall_at_k
+    from rag.index.spec import chunk_params
     from rag.index.sync import vector_options
-    from rag.index.vectors import exact_top_k, recall_at_k
     from rag.models.embedding import SentenceTransformerEmbedder
     from rag.models.encoder2 import load_encoder2
 

@@ -34,8 +34,17 @@ _MAX_TF = np.iinfo(np.uint16).max
 class KeywordIndex:
     """BM25 over one token list per row; row ids may have holes (deleted rows score nothing)."""
 
-    def __init__(self, terms: list[str], indptr: np.ndarray, rows: np.ndarray, tf: np.ndarray,
-                 doclen: np.ndarray, alive: np.ndarray, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(
+        self,
+        terms: list[str],
+        indptr: np.ndarray,
+        rows: np.ndarray,
+        tf: np.ndarray,
+        doclen: np.ndarray,
+        alive: np.ndarray,
+        k1: float = 1.2,
+        b: float = 0.75,
+    ) -> None:
         self.terms = terms
         self.vocab = {t: i for i, t in enumerate(terms)}
         self.indptr, self.rows, self.tf = indptr, rows, tf
@@ -46,7 +55,8 @@ class KeywordIndex:
         avgdl = total / self.n_alive if self.n_alive else 1.0
         # k1 · (1 - b + b · |d| / avgdl) per row, the denominator's length part
         self._norm = (k1 * (1 - b + b * np.asarray(doclen, dtype=np.float32) / max(avgdl, 1e-9))).astype(
-            np.float32)
+            np.float32
+        )
 
     @property
     def n(self) -> int:
@@ -86,8 +96,10 @@ class KeywordIndex:
         params = json.loads((folder / "params.json").read_text(encoding="utf-8"))
         text = (folder / "vocab.txt").read_text(encoding="utf-8")
         terms = text.split("\n")[:-1] if text else []
-        arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r")
-                  for name in ("indptr", "rows", "tf", "doclen", "alive")}
+        arrays = {
+            name: np.load(folder / f"{name}.npy", mmap_mode="r")
+            for name in ("indptr", "rows", "tf", "doclen", "alive")
+        }
         if len(arrays["indptr"]) != len(terms) + 1 or len(arrays["doclen"]) != len(arrays["alive"]):
             raise ValueError(f"BM25 files in {folder} do not agree with each other")
         return cls(terms, **arrays, k1=params["k1"], b=params["b"])

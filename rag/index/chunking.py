@@ -58,8 +58,9 @@ def _split_line(text: str, start: int, end: int, out: list[tuple[int, int]]) -> 
     sent_start = start
     while i < end:
         ch = text[i]
-        if ch in _CJK_END or (ch in ".!?" and _EN_END.match(text, i)
-                              and not _is_abbreviation(text, sent_start, i)):
+        if ch in _CJK_END or (
+            ch in ".!?" and _EN_END.match(text, i) and not _is_abbreviation(text, sent_start, i)
+        ):
             j = i + 1
             while j < end and (text[j] in _CLOSERS or text[j] in _CJK_END):
                 j += 1
@@ -90,8 +91,9 @@ def _push(text: str, a: int, b: int, out: list[tuple[int, int]]) -> None:
         out.append((a, b))
 
 
-def _cut_long(text: str, span: tuple[int, int], count: TokenCounter,
-              max_tokens: int) -> list[tuple[int, int]]:
+def _cut_long(
+    text: str, span: tuple[int, int], count: TokenCounter, max_tokens: int
+) -> list[tuple[int, int]]:
     """Cut one over-long sentence into pieces of at most ``max_tokens`` (by halving)."""
     a, b = span
     while a < b and text[a].isspace():

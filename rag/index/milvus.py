@@ -79,8 +79,9 @@ def drop_collections(index_dir: Path, previous: Manifest) -> list[str]:
                     client.drop_collection(name)
                     dropped.append(name)
         except Exception as exc:  # noqa: BLE001 - connection and server failures take many types
-            log.warning("could not drop the old Milvus collections at %s (%s); the next full build "
-                        "will", uri, exc)
+            log.warning(
+                "could not drop the old Milvus collections at %s (%s); the next full build will", uri, exc
+            )
     return dropped
 
 
@@ -125,8 +126,9 @@ class MilvusStore:
         params = self.client.prepare_index_params()
         kind = "FLAT" if self.lite else "AUTOINDEX"
         params.add_index(field_name="vector", index_type=kind, metric_type="IP")
-        self.client.create_collection(self.collection, schema=schema, index_params=params,
-                                      consistency_level="Strong")
+        self.client.create_collection(
+            self.collection, schema=schema, index_params=params, consistency_level="Strong"
+        )
 
     def __len__(self) -> int:
         """The vectors held: a count query (a server's collection statistics count deleted rows
@@ -136,9 +138,15 @@ class MilvusStore:
     def add(self, ids: np.ndarray, vectors: np.ndarray, langs: Sequence[str]) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
         for start in range(0, len(ids), _BATCH):
-            rows = [{"id": int(i), "vector": v.tolist(), "lang": str(lang)} for i, v, lang in
-                    zip(ids[start : start + _BATCH], vectors[start : start + _BATCH],
-                        langs[start : start + _BATCH], strict=True)]
+            rows = [
+                {"id": int(i), "vector": v.tolist(), "lang": str(lang)}
+                for i, v, lang in zip(
+                    ids[start : start + _BATCH],
+                    vectors[start : start + _BATCH],
+                    langs[start : start + _BATCH],
+                    strict=True,
+                )
+            ]
             self.client.insert(self.collection, rows)
 
     def remove(self, ids: np.ndarray) -> None:
@@ -156,7 +164,9 @@ class MilvusStore:
 
         try:
             found = self.client.search(
-                self.collection, data=[v.tolist() for v in q], limit=k,
+                self.collection,
+                data=[v.tolist() for v in q],
+                limit=k,
                 filter=f'lang == "{lang}"' if lang is not None else "",
                 search_params={"metric_type": "IP"},
             )

@@ -61,17 +61,24 @@ class IndexStore:
         self.manifest = manifest
         m = manifest
         try:
-            self._db = sqlite3.connect(f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True,
-                                       check_same_thread=False)
-            self._docs = {row[0]: DocMeta(*row) for row in self._db.execute(
-                "SELECT doc_id, title, date, url, lang, source FROM docs ORDER BY doc_id")}
+            self._db = sqlite3.connect(
+                f"file:{folder / 'chunks.sqlite'}?mode=ro", uri=True, check_same_thread=False
+            )
+            self._docs = {
+                row[0]: DocMeta(*row)
+                for row in self._db.execute(
+                    "SELECT doc_id, title, date, url, lang, source FROM docs ORDER BY doc_id"
+                )
+            }
             langs = np.zeros(m.n_rows, dtype="<U8")
             for row, lang in self._db.execute("SELECT row, lang FROM chunks"):
                 langs[row] = lang
             self.keyword = KeywordIndex.load(folder / "bm25") if m.tokenizer else None
             spaces = ["e5", "encoder2"] if m.encoder2_id else ["e5"]
-            self._vectors = {s: map_vectors(folder / SPACES[s][0], m.n_rows, m.dim if s == "e5" else m.dim2)
-                             for s in spaces}
+            self._vectors = {
+                s: map_vectors(folder / SPACES[s][0], m.n_rows, m.dim if s == "e5" else m.dim2)
+                for s in spaces
+            }
             self._stores = {s: open_vector_store(folder, s, m, langs) for s in spaces}
         except (RuntimeError, sqlite3.Error, OSError, ValueError, KeyError, IndexError) as exc:
             raise IndexError_(f"the index in {folder} is corrupt ({exc}). {_REBUILD}") from exc
@@ -111,8 +118,15 @@ class IndexStore:
                 f"no index found in {index_dir}. Build it with `python -m rag build` (or `make run`)."
             )
         manifest = read_manifest(folder)
-        keys = ("format_version", "embedder_id", "dim", "query_prefix", "passage_prefix", "chunking",
-                "tokenizer")
+        keys = (
+            "format_version",
+            "embedder_id",
+            "dim",
+            "query_prefix",
+            "passage_prefix",
+            "chunking",
+            "tokenizer",
+        )
         want = expected or Manifest(FORMAT_VERSION, "", 0, "", "", {}, "", 0, 0)
         diffs = [
             f"{k}: index has {getattr(manifest, k)!r}, settings want {getattr(want, k)!r}"
@@ -142,8 +156,9 @@ class IndexStore:
     def vector_store(self, space: str = "e5") -> VectorStore:
         return self._stores[space]
 
-    def search(self, query: np.ndarray, k: int, lang: str | None = None,
-               space: str = "e5") -> list[tuple[int, float]]:
+    def search(
+        self, query: np.ndarray, k: int, lang: str | None = None, space: str = "e5"
+    ) -> list[tuple[int, float]]:
         """Top-``k`` (row, inner product) pairs for one normalised query vector.
 
         ``lang`` limits the search to chunks in that language; ``space="encoder2"`` searches
@@ -155,8 +170,11 @@ class IndexStore:
             return []
         scores, rows = store.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k, lang)
         n = len(self.row_langs)
-        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True)
-                if 0 <= r < n and self.row_langs[r]]
+        return [
+            (int(r), float(s))
+            for r, s in zip(rows[0], scores[0], strict=True)
+            if 0 <= r < n and self.row_langs[r]
+        ]
 
     def similarities(self, query: np.ndarray, rows: Sequence[int], space: str = "e5") -> np.ndarray:
         """Inner products of the stored vectors of ``rows`` with ``query`` (exact, any rows)."""
@@ -169,10 +187,9 @@ class IndexStore:
         if not rows:
             return []
         marks = ",".join("?" * len(rows))
+        query = f"SELECT row, chunk_id, doc_id, text, start, end, lang FROM chunks WHERE row IN ({marks})"
         with self._lock:
-            found = {r[0]: r[1:] for r in self._db.execute(
-                f"SELECT row, chunk_id, doc_id, text, start, end, lang FROM chunks WHERE row IN ({marks})",
-                [int(r) for r in rows])}
+            found = {r[0]: r[1:] for r in self._db.execute(query, [int(r) for r in rows])}
         return [Chunk(*found[r]) for r in rows if r in found]
 
     def chunk(self, row: int) -> Chunk:
@@ -201,8 +218,10 @@ class IndexStore:
 
     def doc_rows(self, doc_id: str) -> list[int]:
         with self._lock:
-            return [r[0] for r in self._db.execute(
-                "SELECT row FROM chunks WHERE doc_id = ? ORDER BY row", (doc_id,))]
+            return [
+                r[0]
+                for r in self._db.execute("SELECT row FROM chunks WHERE doc_id = ? ORDER BY row", (doc_id,))
+            ]
 
     def vectors(self, space: str = "e5") -> np.ndarray:
         """The vectors, one row per row id (deleted rows included; read-only, mapped)."""

