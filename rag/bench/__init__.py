@@ -3,7 +3,12 @@
 evaluation  score the pipeline on a question set (retrieval, answers, abstention, citations)
 failures    why each wrong or refused answer failed
 benchmarks  XQuAD, RGB and CRUD through the chat's own answer path
-speed       ``bench speed``: fast paths against a naive baseline, on this CPU
+speed       ``bench speed``: fast paths against a naive baseline, on this CPU (times retrieval, runs the rest)
+speed_cpu         the CPU, its peak GFLOP/s and the llama.cpp build
+speed_embedding   embedding throughput: sentence-transformers fp32 against ours
+speed_generation  prompt reading, answers against a naive prompt, time to first token by stage
+speed_startup     cold start of ``rag serve``: page up, first answer, peak memory
+speed_table       the speed figures as text
 scale       ``bench scale``: build, search and update an index of N articles
 report      Markdown tables and charts of the results
 """
