@@ -40,8 +40,9 @@ sys.path.insert(0, str(ROOT))
 
 from rag.answer.pipeline import chunk_params  # noqa: E402
 from rag.answer.retrieval import Retriever  # noqa: E402
-from rag.bench.benchmarks import _document, load_xquad  # noqa: E402
-from rag.bench.evaluation import retrieval_metrics  # noqa: E402
+from rag.bench.benchmarks import passage_document as _document  # noqa: E402
+from rag.bench.scoring import retrieval_metrics  # noqa: E402
+from rag.bench.xquad import load_xquad  # noqa: E402
 from rag.config import RETRIEVAL_PRESETS, Settings, retrieval_preset  # noqa: E402
 from rag.index.build import IndexStore, build_index  # noqa: E402
 from rag.models.embedding import SentenceTransformerEmbedder  # noqa: E402

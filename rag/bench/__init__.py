@@ -1,8 +1,12 @@
 """Measuring the product: question sets, public benchmarks, speed and scale, and their reports.
 
+questions   question sets: the JSON Lines format, read and checked
+scoring     whether an answer is right; hit@k, MRR, shares and latency percentiles
 evaluation  score the pipeline on a question set (retrieval, answers, abstention, citations)
 failures    why each wrong or refused answer failed
-benchmarks  XQuAD, RGB and CRUD through the chat's own answer path
+benchmarks  what the public benchmarks share: passages as documents, a fresh index per run
+xquad       XQuAD (cross-lingual reading) through the chat's own answer path
+rgb         RGB (noise robustness and rejection) through the chat's own answer path
 speed       ``bench speed``: fast paths against a naive baseline, on this CPU (times retrieval, runs the rest)
 speed_cpu         the CPU, its peak GFLOP/s and the llama.cpp build
 speed_embedding   embedding throughput: sentence-transformers fp32 against ours
