@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from rag.types import Answer
 
 MEASURING = ("eval", "bench")  # subcommands defined by rag.bench.cli
+Subcommands = argparse._SubParsersAction  # what ``add_subparsers`` returns
 
 # argparse dest -> Settings field, for the flags a command has; paths become Path
 SETTINGS_FLAGS = {
@@ -204,9 +205,6 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
         cli.define_eval(eval_, settings_from_args)
         cli.define_bench(bench, settings_from_args)
     return p
-
-
-Subcommands = argparse._SubParsersAction  # what ``add_subparsers`` returns
 
 
 def _paths(sp: argparse.ArgumentParser) -> None:
