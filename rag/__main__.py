@@ -11,7 +11,9 @@
     bench     public benchmarks, speed and scale measurements
 
 Each command parses its arguments, calls the library and turns a ``RagError`` into one
-readable line on stderr and exit status 1.
+readable line on stderr and exit status 1. The library is imported inside each command, so a
+command loads only what it uses; ``eval`` and ``bench`` live in ``rag.bench.cli``, which is not
+even imported for the other commands.
 """
 
 from __future__ import annotations
@@ -20,43 +22,52 @@ import argparse
 import json
 import logging
 import sys
-from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.config import Settings, set_offline
 from rag.errors import RagError
 
-# The CRUD news sample beside a checkout (public benchmark data, not part of the package).
-CRUD_SAMPLE = "../shared/benchmarks/crud-news/news_1_1.txt"
+if TYPE_CHECKING:
+    from rag.answer.pipeline import Pipeline
+    from rag.types import Answer
+
+MEASURING = ("eval", "bench")  # subcommands defined by rag.bench.cli
+Subcommands = argparse._SubParsersAction  # what ``add_subparsers`` returns
+
+# argparse dest -> Settings field, for the flags a command has; paths become Path
+SETTINGS_FLAGS = {
+    "corpus": "corpus_dir",
+    "index": "index_dir",
+    "collection": "collection",
+    "vector_store": "vector_store",
+    "k": "top_k",
+    "lang": "answer_lang",
+    "host": "host",
+    "port": "port",
+}
+PATH_FLAGS = ("corpus", "index", "collection")
 
 
-def _settings(args: argparse.Namespace) -> Settings:
-    overrides = {}
-    if getattr(args, "corpus", None):
-        overrides["corpus_dir"] = Path(args.corpus)
-    if getattr(args, "index", None):
-        overrides["index_dir"] = Path(args.index)
-    if getattr(args, "collection", None):
-        overrides["collection"] = Path(args.collection)
-    if getattr(args, "vector_store", None):
-        overrides["vector_store"] = args.vector_store
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """The environment's settings (``Settings.from_env``) with the flags the user gave on top."""
+    overrides: dict[str, object] = {}
+    for flag, field in SETTINGS_FLAGS.items():
+        value = getattr(args, flag, None)
+        if value:
+            overrides[field] = Path(value) if flag in PATH_FLAGS else value
     if getattr(args, "no_llm", False):
         overrides["use_llm"] = False
-    if getattr(args, "k", None):
-        overrides["top_k"] = args.k
-    if getattr(args, "lang", None):
-        overrides["answer_lang"] = args.lang
-    if getattr(args, "host", None):
-        overrides["host"] = args.host
-    if getattr(args, "port", None):
-        overrides["port"] = args.port
-    return Settings.from_env(**overrides)
+    return Settings.from_env(None, **overrides)
+
+
+# --------------------------------------------------------------------------- commands
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
     from rag.models.prepare import prepare_models
 
-    prepare_models(_settings(args), force=args.force)
+    prepare_models(settings_from_args(args), force=args.force)
     return 0
 
 
@@ -64,7 +75,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     from rag.index.sync import build
     from rag.ingest.corpus import recover
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if not settings.collection:
         recover(settings, progress=not args.quiet)  # an add or remove killed part-way: finish it first
     r = build(settings, progress=not args.quiet)
@@ -90,7 +101,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_add(args: argparse.Namespace) -> int:
     from rag.ingest.corpus import add_files
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     report = add_files(settings, args.files, progress=not args.quiet)
     for d in report.added:
         print(
@@ -106,7 +117,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     from rag.ingest.corpus import remove_doc
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     report = remove_doc(settings, args.doc_id, progress=not args.quiet)
     print(
         f"removed {report.doc_id} ({', '.join(report.files)}); index {settings.index_dir}: "
@@ -118,7 +129,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_list(args: argparse.Namespace) -> int:
     from rag.ingest.corpus import list_docs
 
-    docs = list_docs(_settings(args))
+    docs = list_docs(settings_from_args(args))
     if args.json:
         print(json.dumps([d.to_json() for d in docs], ensure_ascii=False, indent=2))
         return 0
@@ -133,21 +144,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag.answer.pipeline import Pipeline, check_question
 
     check_question(args.question)  # an unusable question is refused before the models load
-    settings = _settings(args)
+    settings = settings_from_args(args)
     pipeline = Pipeline.load(settings)
     if args.json:
         answer = pipeline.ask(args.question)
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
         return 0
-    printed, answer = "", None
-    for answer in pipeline.stream(args.question):
-        if answer.text.startswith(printed):  # the text grows as it is written
-            print(answer.text[len(printed) :], end="", flush=True)
-            printed = answer.text
-    assert answer is not None
-    if answer.text != printed:  # replaced: withdrawn by the checks, or rewritten in the question's language
-        print(("\n\n" if printed else "") + answer.text, end="")
-    print()
+    answer = _print_streamed(pipeline, args.question)
     for c in answer.citations:
         print(f"[{c.n}] {c.title} ({c.date}) {c.url}  <{c.chunk_id} {c.start}-{c.end}>")
     for notice in answer.notices:
@@ -161,132 +164,67 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_streamed(pipeline: Pipeline, question: str) -> Answer:
+    """Print the answer as it is written, then the final text if it was replaced; returns the final answer."""
+    printed, answer = "", None
+    for answer in pipeline.stream(question):
+        if answer.text.startswith(printed):  # the text grows as it is written
+            print(answer.text[len(printed) :], end="", flush=True)
+            printed = answer.text
+    assert answer is not None
+    if answer.text != printed:  # replaced: withdrawn by the checks, or rewritten in the question's language
+        print(("\n\n" if printed else "") + answer.text, end="")
+    print()
+    return answer
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from rag.web import main as serve
 
-    serve(_settings(args))
+    serve(settings_from_args(args))
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
-    from rag.bench.evaluation import load_question_set, open_pipeline, run, summarise
-    from rag.bench.report import save_json, summary_tables, write_report
-
-    questions = load_question_set(Path(args.questions), args.limit)  # checked before any model loads
-    settings = _settings(args)
-    pipeline = open_pipeline(settings, build_corpus=bool(args.corpus))
-    results = run(questions, pipeline)
-    result = summarise(
-        results,
-        k=settings.top_k,
-        questions_file=args.questions,
-        format=questions.format,
-        index=str(settings.index_dir),
-        embedder=pipeline.store.manifest.embedder_id,
-        limit=args.limit,
-    )
-    print(summary_tables(result))
-    if args.json:
-        save_json(result, Path(args.json))
-        print(f"wrote {args.json}", file=sys.stderr)
-    if args.report:
-        for path in write_report(result, Path(args.report), f"Evaluation: {Path(args.questions).name}"):
-            print(f"wrote {path}", file=sys.stderr)
-    return 0
+# --------------------------------------------------------------------------- arguments
 
 
-def _span(text: str | None) -> tuple[int, int] | None:
-    """``"0:12"`` -> (0, 12)."""
-    if not text:
-        return None
-    try:
-        a, b = (int(x) for x in text.split(":"))
-    except ValueError:
-        raise RagError(f"--articles expects A:B, e.g. 0:12; found {text!r}") from None
-    return a, b
-
-
-def cmd_bench(args: argparse.Namespace) -> int:
-    from rag.bench import benchmarks
-    from rag.bench.report import bench_table, save_json
-
-    settings = _settings(args)
-    if args.benchmark == "xquad":
-        result = benchmarks.run_xquad(
-            Path(args.passages),
-            Path(args.questions),
-            settings,
-            limit=args.limit,
-            articles=_span(args.articles),
-        )
-    else:
-        result = benchmarks.run_rgb(
-            Path(args.data), settings, args.noise_rate, args.passages, limit=args.limit, skip=args.skip
-        )
-    print(bench_table(result))
-    if args.json:
-        save_json(result, Path(args.json))
-        print(f"wrote {args.json}", file=sys.stderr)
-    return 0
-
-
-def cmd_scale(args: argparse.Namespace) -> int:
-    from rag.bench import scale
-
-    if not Path(args.source).is_file():
-        raise RagError(
-            f"bench scale replicates a CRUD-format news file; {args.source} is not a file. "
-            "Pass one with --source FILE"
-        )
-    settings = _settings(args)
-    if args.exact_max:
-        settings = replace(settings, exact_search_max=args.exact_max)
-    result = scale.run(
-        settings,
-        args.articles,
-        Path(args.source),
-        embedder=args.embedder,
-        encoder2=args.encoder2,
-        queries=args.queries,
-        workdir=Path(args.workdir) if args.workdir else None,
-    )
-    print(scale.table(result))
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), "utf-8")
-        print(f"wrote {args.json}", file=sys.stderr)
-    return 0
-
-
-def cmd_speed(args: argparse.Namespace) -> int:
-    from rag.bench import speed
-
-    settings = _settings(args)
-    speed.main(
-        replace(settings, use_llm=True),
-        Path(args.questions),
-        args.n,
-        args.repeats,
-        Path(args.json) if args.json else None,
-        with_llm=not args.no_llm,
-    )
-    return 0
-
-
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The CLI's arguments. ``eval`` and ``bench`` are always listed, but their own arguments come
+    from ``rag.bench.cli``, imported only when ``command`` (the first word of the command line) is one
+    of them, or None for the whole parser: ``rag ask`` and ``rag build`` do not import the measuring code."""
     prog = "rag" if Path(sys.argv[0]).name == "rag" else "python -m rag"  # the installed command, or not
     p = argparse.ArgumentParser(prog=prog, description="Bilingual news question answering.")
     sub = p.add_subparsers(dest="command", required=True)
+    for define in (_prepare, _build, _add, _remove, _list, _ask, _serve):
+        define(sub)
+    eval_ = sub.add_parser("eval", help="run a question set (eval/README.md) and score it")
+    bench = sub.add_parser("bench", help="public benchmarks (XQuAD, RGB)")
+    if command is None or command in MEASURING:
+        from rag.bench import cli
 
-    def paths(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--corpus", help="folder of articles (default RAG_CORPUS, else data/articles)")
-        sp.add_argument("--index", help="index folder (default RAG_INDEX, else index)")
+        cli.define_eval(eval_, settings_from_args)
+        cli.define_bench(bench, settings_from_args)
+    return p
 
+
+def _paths(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--corpus", help="folder of articles (default RAG_CORPUS, else data/articles)")
+    sp.add_argument("--index", help="index folder (default RAG_INDEX, else index)")
+
+
+def _quiet(sp: argparse.ArgumentParser) -> None:
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _prepare(sub: Subcommands) -> None:
     sp = sub.add_parser("prepare", help="prepare the bundled models in the models folder (RAG_MODELS)")
     sp.add_argument("--force", action="store_true", help="rebuild even if present")
     sp.set_defaults(func=cmd_prepare)
 
+
+def _build(sub: Subcommands) -> None:
     sp = sub.add_parser("build", help="index the corpus (incremental)")
-    paths(sp)
+    _paths(sp)
     sp.add_argument(
         "--collection",
         metavar="FILE",
@@ -300,121 +238,58 @@ def parser() -> argparse.ArgumentParser:
         help="vector store (default faiss; "
         "milvus uses RAG_MILVUS_URI, default milvus.db in the index folder)",
     )
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _quiet(sp)
     sp.set_defaults(func=cmd_build)
 
+
+def _add(sub: Subcommands) -> None:
     sp = sub.add_parser("add", help="add article files to the corpus and index them")
     sp.add_argument("files", nargs="+", help=".txt, .md, .html or .pdf files")
-    paths(sp)
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _paths(sp)
+    _quiet(sp)
     sp.set_defaults(func=cmd_add)
 
+
+def _remove(sub: Subcommands) -> None:
     sp = sub.add_parser("remove", help="delete one article from the corpus and re-index")
     sp.add_argument("doc_id", help="document id (file name without extension; see `list`)")
-    paths(sp)
-    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+    _paths(sp)
+    _quiet(sp)
     sp.set_defaults(func=cmd_remove)
 
+
+def _list(sub: Subcommands) -> None:
     sp = sub.add_parser("list", help="list the indexed articles")
-    paths(sp)
+    _paths(sp)
     sp.add_argument("--json", action="store_true", help="print the list as JSON")
     sp.set_defaults(func=cmd_list)
 
+
+def _ask(sub: Subcommands) -> None:
     sp = sub.add_parser("ask", help="answer one question")
     sp.add_argument("question")
-    paths(sp)
+    _paths(sp)
     sp.add_argument("--json", action="store_true", help="print the answer as JSON")
     sp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
     sp.add_argument("--no-llm", action="store_true", help="extractive answer, no generator")
     sp.add_argument("--lang", choices=["auto", "zh", "en"], help="answer language (default auto)")
     sp.set_defaults(func=cmd_ask)
 
+
+def _serve(sub: Subcommands) -> None:
     sp = sub.add_parser("serve", help="start the chat UI")
-    paths(sp)
+    _paths(sp)
     sp.add_argument("--host", help="address to bind (default 127.0.0.1)")
     sp.add_argument("--port", type=int, help="port (default 7860)")
     sp.add_argument("--no-llm", action="store_true", help="extractive answers only")
     sp.set_defaults(func=cmd_serve)
 
-    sp = sub.add_parser("eval", help="run a question set (eval/README.md) and score it")
-    sp.add_argument("questions", help="question set, JSON Lines (single questions or dialogues)")
-    paths(sp)
-    sp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
-    sp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
-    sp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")
-    sp.add_argument("--report", metavar="DIR", help="write report.md and report.png into DIR")
-    sp.add_argument("--limit", type=int, help="only the first N lines of the question set")
-    sp.set_defaults(func=cmd_eval)
-
-    sp = sub.add_parser("bench", help="public benchmarks (XQuAD, RGB)")
-    bench = sp.add_subparsers(dest="benchmark", required=True)
-    bp = bench.add_parser("xquad", help="cross-lingual retrieval and answers on XQuAD-format files")
-    bp.add_argument("--passages", required=True, help="XQuAD file whose paragraphs are indexed")
-    bp.add_argument("--questions", required=True, help="parallel XQuAD file whose questions are asked")
-    bp.add_argument("--k", type=int, help="passages to retrieve (default 5)")
-    bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
-    bp.add_argument(
-        "--articles",
-        metavar="A:B",
-        help="ask only the questions of articles A..B-1 (0-based); "
-        "all paragraphs are indexed (e.g. 0:12 to tune, 12:24 to confirm)",
-    )
-    bp = bench.add_parser("rgb", help="RGB noise robustness and rejection")
-    bp.add_argument("--data", required=True, help="RGB JSON Lines file (e.g. zh_refine.dev.jsonl)")
-    bp.add_argument("--noise-rate", type=float, default=0.4, help="share of negative passages (default 0.4)")
-    bp.add_argument("--passages", type=int, default=5, help="passages per query (default 5)")
-    bp.add_argument("--no-llm", action="store_true", help="extractive answers, no generator")
-    bp.add_argument(
-        "--skip",
-        type=int,
-        default=0,
-        help="leave out the first N questions (a tuning slice apart from the reported one)",
-    )
-    for bp in bench.choices.values():
-        bp.add_argument("--limit", type=int, help="only the first N questions")
-        bp.add_argument("--json", metavar="OUT", help="write the metrics and per-question records as JSON")
-        bp.set_defaults(func=cmd_bench)
-    bp = bench.add_parser(
-        "scale",
-        help="build, search and update an index of N articles (the CRUD sample, "
-        "replicated and shuffled) in a temporary folder",
-    )
-    bp.add_argument("--articles", type=int, required=True, help="articles to index (e.g. 2000, up to 60000)")
-    bp.add_argument(
-        "--source",
-        default=CRUD_SAMPLE,
-        help=f"CRUD-format file to replicate (default {CRUD_SAMPLE}, relative to the current directory)",
-    )
-    bp.add_argument(
-        "--embedder",
-        choices=["e5", "hash"],
-        default="e5",
-        help="e5 (the real model) or hash (a fast deterministic stand-in: measures the index, not the model)",
-    )
-    bp.add_argument("--encoder2", action="store_true", help="also store the second encoder's vectors")
-    bp.add_argument("--vector-store", choices=["faiss", "milvus"], help="vector store (default faiss)")
-    bp.add_argument("--exact-max", type=int, help="exact search up to this many vectors (default 20000)")
-    bp.add_argument("--queries", type=int, default=100, help="questions timed (default 100)")
-    bp.add_argument("--workdir", help="build here and keep it (default: a temporary folder, removed)")
-    bp.add_argument("--json", metavar="OUT", help="write the figures as JSON")
-    bp.set_defaults(func=cmd_scale)
-    bp = bench.add_parser("speed", help="this project's fast paths against a naive baseline, in one run")
-    paths(bp)
-    bp.add_argument("--questions", default="eval/seed.jsonl", help="question set for the latency runs")
-    bp.add_argument("--n", type=int, default=10, help="questions timed (default 10)")
-    bp.add_argument(
-        "--repeats", type=int, default=3, help="runs per measurement; medians reported (default 3)"
-    )
-    bp.add_argument("--no-llm", action="store_true", help="skip the generation measurements")
-    bp.add_argument("--json", metavar="OUT", help="write the figures as JSON")
-    bp.set_defaults(func=cmd_speed)
-    return p
-
 
 def main(argv: list[str] | None = None) -> int:
     set_offline()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(argv[0] if argv else None).parse_args(argv)
     try:
         return args.func(args)
     except RagError as exc:

@@ -6,7 +6,8 @@
     ├── IndexError_              index missing, corrupt, or built with other settings
     │   └── IndexMismatchError   manifest does not match the configured embedder/chunker
     ├── IndexLockedError         another build holds the index lock
-    └── QuestionError            empty or unusable question
+    ├── QuestionError            empty or unusable question
+    └── QuestionSetError         question set or benchmark file unusable (bad JSON, missing key...)
 
 Every message says what was expected, what was found, and what to do.
 """
@@ -40,3 +41,7 @@ class IndexLockedError(RagError):
 
 class QuestionError(RagError):
     """The question cannot be answered as given (empty, only punctuation...)."""
+
+
+class QuestionSetError(RagError):
+    """A question-set or benchmark file cannot be used (bad JSON, missing key, unknown source)."""

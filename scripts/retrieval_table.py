@@ -39,8 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent  # the checkout
 sys.path.insert(0, str(ROOT))
 
 from rag.answer.retrieval import Retriever  # noqa: E402
-from rag.bench.benchmarks import _document, load_xquad  # noqa: E402
-from rag.bench.evaluation import retrieval_metrics  # noqa: E402
+from rag.bench.benchmarks import passage_document as _document  # noqa: E402
+from rag.bench.scoring import retrieval_metrics  # noqa: E402
+from rag.bench.xquad import load_xquad  # noqa: E402
 from rag.config import RETRIEVAL_PRESETS, Settings, retrieval_preset  # noqa: E402
 from rag.index.build import IndexStore, build_index  # noqa: E402
 from rag.index.spec import chunk_params  # noqa: E402

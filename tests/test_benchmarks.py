@@ -10,17 +10,10 @@ from dataclasses import replace
 import pytest
 
 from rag.__main__ import main
-from rag.bench.benchmarks import (
-    load_rgb,
-    load_xquad,
-    rgb_context,
-    rgb_correct,
-    run_rgb,
-    run_xquad,
-    squad_f1,
-    squad_tokens,
-)
-from rag.bench.evaluation import QuestionSetError, normalize
+from rag.bench.rgb import load_rgb, rgb_context, rgb_correct, run_rgb
+from rag.bench.scoring import normalize
+from rag.bench.xquad import load_xquad, run_xquad, squad_f1, squad_tokens
+from rag.errors import QuestionSetError
 from tests.fakes import FakeGenerator
 from tests.test_evaluation import FIXTURES, ScriptedGenerator, WordEmbedder
 
@@ -180,9 +173,7 @@ def test_rgb_bad_line_is_reported_with_its_number(tmp_path):
 
 
 def test_cli_bench_xquad_and_rgb(monkeypatch, tmp_path, capsys):
-    monkeypatch.setattr(
-        "rag.bench.benchmarks.SentenceTransformerEmbedder.from_settings", lambda s: WordEmbedder()
-    )
+    monkeypatch.setattr("rag.bench.xquad.SentenceTransformerEmbedder.from_settings", lambda s: WordEmbedder())
     monkeypatch.setattr("rag.bench.benchmarks.load_encoder2", lambda name: None)
     out = tmp_path / "x.json"
     args = [

@@ -16,18 +16,12 @@ import pytest
 
 from rag.__main__ import main
 from rag.answer.pipeline import Pipeline
-from rag.bench.evaluation import (
-    QuestionSetError,
-    answer_language,
-    contains_answers,
-    load_question_set,
-    normalize,
-    retrieval_metrics,
-    run,
-    summarise,
-)
+from rag.bench.evaluation import run, summarise
 from rag.bench.failures import classify, failure_report
+from rag.bench.questions import load_question_set
 from rag.bench.report import summary_tables, write_report
+from rag.bench.scoring import answer_language, contains_answers, normalize, retrieval_metrics
+from rag.errors import QuestionSetError
 from rag.index.build import build_index
 from rag.index.spec import chunk_params
 from rag.models.embedding import l2_normalize

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from rag.__main__ import main
-from rag.bench.scale import replicate
+from rag.bench.scale_corpus import replicate
 from rag.ingest.collections import Collection
 
 SAMPLE = [

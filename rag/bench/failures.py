@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
+from rag.bench.scoring import contains_answers
 from rag.text.figures import figure_key, find_figures
 
 CLASSES = (
@@ -41,12 +42,6 @@ CLASSES = (
     "scoring",
     "answered unanswerable",
 )
-
-
-def _contains(text: str, answers: Sequence[str], all_required: bool) -> bool:
-    from rag.bench.evaluation import contains_answers  # evaluation imports this module's users
-
-    return contains_answers(text, answers, all_required)
 
 
 def same_figure(text: str, answers: Sequence[str]) -> bool:
@@ -65,7 +60,7 @@ def evidence_holds(record: dict) -> bool:
     """Whether the evidence given to the model holds the expected answer (its words or a figure's value)."""
     evidence = "\n".join(record.get("evidence") or [])
     answers = record["answers"]
-    if _contains(evidence, answers, record["all"]):
+    if contains_answers(evidence, answers, record["all"]):
         return True
     return not record["all"] and same_figure(evidence, answers)
 
@@ -101,7 +96,7 @@ def classify(record: dict, k: int = 5) -> str | None:
         return "retrieval miss"
     if record["abstained"]:
         draft = record.get("draft") or ""
-        if record.get("stopped_by") == "check" and _contains(draft, answers, record["all"]):
+        if record.get("stopped_by") == "check" and contains_answers(draft, answers, record["all"]):
             return "withdrawn"
         return "refused"
     if not record["all"] and same_figure(record["answer"], answers):

@@ -1,12 +1,12 @@
 """Tables and a chart for evaluation and benchmark results.
 
-Works on the JSON-ready dicts that ``rag.bench.evaluation.summarise`` and ``rag.bench.benchmarks`` return
-(or the files ``--json`` saved). ``summary_tables`` and ``bench_table`` give Markdown tables,
-readable in a terminal too (with the failure classes of ``rag.bench.failures``); ``write_report``
-writes ``report.md`` (the tables and the questions answered wrongly, each with its failure class)
-and ``report.png`` (hit@k by question language and by language pair, and the latency
-distribution). Charts use matplotlib's Agg canvas without pyplot (no display, no global state)
-and ASCII labels (the default font has no Chinese).
+Works on the JSON-ready dicts that ``rag.bench.evaluation.summarise``, ``rag.bench.xquad`` and
+``rag.bench.rgb`` return (or the files ``--json`` saved). ``summary_tables`` and ``bench_table``
+give Markdown tables, readable in a terminal too (with the failure classes of
+``rag.bench.failures``); ``write_report`` writes ``report.md`` (the tables and the questions
+answered wrongly, each with its failure class) and ``report.png`` (hit@k by question language
+and by language pair, and the latency distribution). Charts use matplotlib's Agg canvas without
+pyplot (no display, no global state) and ASCII labels (the default font has no Chinese).
 
 Does not compute metrics.
 """
