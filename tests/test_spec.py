@@ -10,6 +10,7 @@ from rag.index.build import IndexStore, build_index
 from rag.index.manifest import Manifest
 from rag.index.spec import IndexSpec, VectorOptions, chunk_params, target_manifest
 from rag.models.embedding import SentenceTransformerEmbedder
+from rag.text.tokens import TOKENIZER_ID
 from tests.conftest import FIXTURE_DOCS
 from tests.fakes import FakeEmbedder, FakeEncoder2
 
@@ -28,7 +29,7 @@ BEFORE = {
     "faiss_type": "IndexFlatIP",
     "versions": {},
     "created": "",
-    "tokenizer": "kw-v1",
+    "tokenizer": TOKENIZER_ID,  # the one field changed since: kw-v2 (one Han range), a rebuild converts
     "encoder2_id": "fake-encoder2",
     "dim2": 32,
     "n_rows": 0,
