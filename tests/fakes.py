@@ -77,6 +77,16 @@ class FakeGenerator:
         for i in range(0, len(reply), self.piece):
             yield reply[i : i + self.piece]
 
+    # It reads no logits: the steps that would ask are skipped (``rag.models.generator.Generator``).
+    def candidate_scores(self, messages: list[dict], options: Sequence[str]) -> list[tuple[float, int]] | None:
+        return None  # no candidate step: the answer is written freely
+
+    def start_probability(self, messages: list[dict], words: Sequence[str]) -> float | None:
+        return None  # no NO_ANSWER gate
+
+    def yes_probability(self, messages: list[dict], yes: Sequence[str], no: Sequence[str]) -> float | None:
+        return None  # no yes/no check of the stating sentence
+
 
 class FakeEncoder2(FakeEmbedder):
     """A second retrieval encoder of another dimension (stands in for USE)."""

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.pipeline import Pipeline, chunk_params, retrieval_query
+from rag.answer.pipeline import Pipeline, chunk_params
+from rag.answer.question import retrieval_query
 from rag.index.build import build_index
 from rag.types import Answer, Citation, Timings
 from rag.web.app import (

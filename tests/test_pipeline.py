@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.pipeline import Pipeline, check_question, pick_lang, retrieval_query
+from rag.answer.pipeline import Pipeline
+from rag.answer.question import check_question, pick_lang, retrieval_query
 from rag.errors import QuestionError
 from rag.models.generator import CitationRewriter, build_messages
 from rag.types import Answer

@@ -7,7 +7,8 @@ import pytest
 
 from rag.answer import trust
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
-from rag.answer.pipeline import CHECKING, Pipeline, chunk_params
+from rag.answer.drafting import CHECKING
+from rag.answer.pipeline import Pipeline, chunk_params
 from rag.answer.stories import story_groups
 from rag.answer.trust import language_drift, unverified_figures
 from rag.index.build import build_index

@@ -46,7 +46,8 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.pipeline import Pipeline, check_question, retrieval_query
+from rag.answer.pipeline import Pipeline
+from rag.answer.question import check_question, retrieval_query
 from rag.bench.failures import failure_report
 from rag.config import Settings
 from rag.errors import QuestionError, RagError
