@@ -104,7 +104,9 @@ class Generator(Protocol):
         """The tokens of the prompt ``messages`` make."""
         ...
 
-    def candidate_scores(self, messages: list[Message], options: Sequence[str]) -> list[tuple[float, int]] | None:
+    def candidate_scores(
+        self, messages: list[Message], options: Sequence[str]
+    ) -> list[tuple[float, int]] | None:
         """(log-probability, tokens) of each option as the whole reply (``rag.answer.candidates``);
         None: the generator cannot score options (no candidate step)."""
         ...
