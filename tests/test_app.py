@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rag.answer.pipeline import Pipeline, retrieval_query
+from rag.answer.pipeline import Pipeline
+from rag.answer.question import retrieval_query
 from rag.index.build import build_index
 from rag.index.spec import chunk_params
 from rag.types import Answer, Citation, Timings
@@ -24,7 +25,7 @@ from rag.web.app import (
     timings_line,
 )
 from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import FailingEmbedder, FakeEmbedder, FakeGenerator
 
 HOSTILE = make_doc(
     "evil",
@@ -119,11 +120,8 @@ def test_errors_become_a_readable_message_not_a_trace(settings):
     assert chat[-1]["content"].startswith("⚠️") and "Traceback" not in chat[-1]["content"]
     assert timings == "" and "No sources" in sources
 
-    class Broken(FakeEmbedder):  # (a failing generator falls back to quoting: tests/test_faults.py)
-        def embed(self, texts, kind):
-            raise RuntimeError("out of memory")
-
-    p.embedder = Broken()
+    # (a failing generator falls back to quoting: tests/test_faults.py)
+    p.embedder = FailingEmbedder(RuntimeError("out of memory"))
     chat, *_ = final(respond("深圳5G基站建成多少？", [], p))
     assert "Something went wrong" in chat[-1]["content"] and "out of memory" not in chat[-1]["content"]
 

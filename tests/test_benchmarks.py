@@ -14,8 +14,8 @@ from rag.bench.rgb import load_rgb, rgb_context, rgb_correct, run_rgb
 from rag.bench.scoring import normalize
 from rag.bench.xquad import load_xquad, run_xquad, squad_f1, squad_tokens
 from rag.errors import QuestionSetError
-from tests.fakes import FakeGenerator
-from tests.test_evaluation import FIXTURES, ScriptedGenerator, WordEmbedder
+from tests.fakes import FakeGenerator, RepliesByQuestion, WordEmbedder
+from tests.test_evaluation import FIXTURES
 
 EN, ZH, RGB = FIXTURES / "xquad.en.json", FIXTURES / "xquad.zh.json", FIXTURES / "rgb.jsonl"
 
@@ -81,7 +81,7 @@ def test_xquad_same_language_scores_answers(settings):
         "Where was Super Bowl 50 played?": "At Levi's Stadium [1].",  # F1 0.8
         "When did Denver win Super Bowl 50?": "On February 7, 2016 [1].",  # F1 6/7
     }
-    gen = ScriptedGenerator(replies)
+    gen = RepliesByQuestion(replies)
     r = run_xquad(EN, EN, replace(settings, use_llm=True), WordEmbedder(), gen, progress=False)
     assert r["pair"] == "en→en" and r["n"] == 5 and r["n_paragraphs"] == 4
     assert r["retrieval"] == {"hit@1": 1.0, "hit@3": 1.0, "hit@5": 1.0, "mrr": 1.0}

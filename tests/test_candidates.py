@@ -222,12 +222,12 @@ def test_pipeline_abstains_when_not_stated_wins(fixture_index):
 
 
 def test_pipeline_tie_falls_back_to_free_generation(fixture_index, monkeypatch):
-    import rag.answer.pipeline
+    import rag.answer.choosing
 
     def two(question, passages, dates=()):  # the evidence sentence and another figure, equally likely
         return [Candidate(t, "figure", 0, passages[0]) for t in ("3.7万亿元", "4.55亿元")]
 
-    monkeypatch.setattr(rag.answer.pipeline, "extract_candidates", two)
+    monkeypatch.setattr(rag.answer.choosing, "extract_candidates", two)
     p = scorer_pipeline(fixture_index, {"3.7万亿元": -1.0, "4.55亿元": -1.0, NOT_STATED: -9.0})
     answer = p.ask("深圳2020年规模以上工业总产值是多少？")
     assert p.generator.scored and p.generator.seen, "a tie is written freely"

@@ -14,7 +14,7 @@ from rag.errors import CorpusError
 from rag.index.sync import build
 from rag.ingest import corpus
 from rag.ingest.corpus import add_files, list_docs, remove_doc, safe_name, swap_store
-from tests.fakes import FakeEmbedder
+from tests.fakes import FailingEmbedder, FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
 ZH = (
@@ -157,14 +157,9 @@ def test_nothing_to_add_leaves_the_index_alone(library, tmp_path):
 def test_a_failed_build_puts_the_folder_back(library, tmp_path):
     s, _ = library
 
-    class Broken(FakeEmbedder):
-        def embed(self, texts, kind):
-            if kind == "passage":
-                raise RuntimeError("out of memory")
-            return super().embed(texts, kind)
-
+    broken = FailingEmbedder(RuntimeError("out of memory"), kinds=("passage",))
     with pytest.raises(RuntimeError):
-        add_files(s, files(tmp_path, zh_news__md=ZH), embedder=Broken())
+        add_files(s, files(tmp_path, zh_news__md=ZH), embedder=broken)
     assert not (s.corpus_dir / "zh_news.md").exists()
     assert [d.doc_id for d in list_docs(s)] == ["a_5g", "b_output"]
     assert not (s.corpus_dir / ".pending.json").exists() and not (s.corpus_dir / ".incoming").exists()

@@ -2,7 +2,7 @@
 
 ``WordEmbedder`` is FakeEmbedder without hashing (one dimension per word or Han bigram), so a
 score is the cosine of two bags of words and the ranks below can be read off the texts.
-``ScriptedGenerator`` replies per question.
+``RepliesByQuestion`` replies per question (both in tests/fakes.py).
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from rag.__main__ import main
@@ -24,45 +23,10 @@ from rag.bench.scoring import answer_language, contains_answers, normalize, retr
 from rag.errors import QuestionSetError
 from rag.index.build import build_index
 from rag.index.spec import chunk_params
-from rag.models.embedding import l2_normalize
 from tests.conftest import ROOT, make_doc
-from tests.fakes import FakeEmbedder, FakeGenerator, _features
+from tests.fakes import RepliesByQuestion, WordEmbedder
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eval"
-
-
-class WordEmbedder(FakeEmbedder):
-    dim = 512
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.vocab: dict[str, int] = {}
-
-    def embed(self, texts, kind):
-        self.calls.append((len(texts), kind))
-        out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        for i, text in enumerate(texts):
-            for f in _features(text):
-                out[i, self.vocab.setdefault(f, len(self.vocab) + 1)] += 1.0
-            out[i, 0] += 0.05  # never an all-zero row
-        return l2_normalize(out)
-
-
-class ScriptedGenerator(FakeGenerator):
-    """Replies with ``replies[q]`` for the prompt whose question is ``q``."""
-
-    def __init__(self, replies: dict[str, str]) -> None:
-        super().__init__()
-        self.replies = replies
-
-    def stream(self, messages, max_tokens=256):
-        user = messages[-1]["content"]
-        self.reply = next(
-            r
-            for q, r in self.replies.items()
-            if f"Question: {q}\n" in f"{user}\n" or f"问题：{q}\n" in f"{user}\n"
-        )
-        yield from super().stream(messages, max_tokens)
 
 
 REPLIES = {
@@ -93,7 +57,7 @@ def pipeline(settings):
     build_index(docs, embedder, settings.index_dir, chunk_params(settings), progress=False)
     # windows, not evidence sentences: the scripted citations count on every article being shown
     s = replace(settings, use_llm=True, evidence=False)
-    return Pipeline.load(s, embedder, ScriptedGenerator(REPLIES))
+    return Pipeline.load(s, embedder, RepliesByQuestion(REPLIES))
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from rag.index.sync import build
 from rag.ingest.corpus import add_files, list_docs
 from rag.web.app import add_articles, delete_article, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library
-from tests.fakes import FakeEmbedder, FakeEncoder2, FakeGenerator
+from tests.fakes import FailingGenerator, FakeEmbedder, FakeEncoder2, FakeGenerator
 
 pytestmark = pytest.mark.process  # these tests spawn child processes and kill them
 
@@ -571,20 +571,6 @@ def test_questions_asked_while_articles_are_added_see_the_old_or_the_new_index(l
 
 
 # --------------------------------------------------------------------------- the generator
-
-
-class FailingGenerator(FakeGenerator):
-    """Writes ``after`` pieces, then fails as a real runtime might."""
-
-    def __init__(self, exc: BaseException, after: int) -> None:
-        super().__init__("深圳建成5G基站超4.6万个[1]，产值也很高。")
-        self.exc, self.after = exc, after
-
-    def stream(self, messages, max_tokens=256):
-        for i, piece in enumerate(super().stream(messages, max_tokens)):
-            if i == self.after:
-                raise self.exc
-            yield piece
 
 
 @pytest.mark.parametrize(

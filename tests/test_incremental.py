@@ -24,7 +24,7 @@ from rag.models.encoder2 import USE_ID
 from rag.text.tokens import tokenize
 from rag.types import Document
 from tests.conftest import make_doc
-from tests.fakes import FakeEmbedder, FakeEncoder2
+from tests.fakes import FailingEmbedder, FakeEmbedder, FakeEncoder2
 
 PARAMS = ChunkParams(target=60, overlap=10, max_tokens=100)
 LIMIT = 1_000_000  # bytes a corpus file may have
@@ -141,25 +141,11 @@ class KilledError(Exception):
     pass
 
 
-class DiesAfter(FakeEmbedder):
-    """Embeds ``calls`` batches of passages, then dies (a killed build)."""
-
-    def __init__(self, calls: int) -> None:
-        super().__init__()
-        self.left = calls
-
-    def embed(self, texts, kind):
-        if kind == "passage":
-            if self.left == 0:
-                raise KilledError
-            self.left -= 1
-        return super().embed(texts, kind)
-
-
 def test_an_interrupted_build_resumes_from_the_vectors_it_had_embedded(tmp_path):
     docs = corpus(200)
+    dies = FailingEmbedder(KilledError, after=2, kinds=("passage",))  # a killed build
     with pytest.raises(KilledError):
-        build_index(docs, DiesAfter(2), tmp_path, PARAMS, progress=False)
+        build_index(docs, dies, tmp_path, PARAMS, progress=False)
     assert live_build(tmp_path) is None
     (logged,) = (p.stat().st_size // 8 for p in (tmp_path / ".resume").glob("*/keys.u64"))
     assert logged >= 2 * 256  # two batches of passages (a batch ends with a whole article)

@@ -10,7 +10,7 @@ from rag.errors import IndexError_, IndexLockedError, IndexMismatchError
 from rag.index.build import IndexStore, build_index, live_build, target_manifest
 from rag.index.chunking import ChunkParams
 from tests.conftest import FIXTURE_DOCS, make_doc
-from tests.fakes import FakeEmbedder
+from tests.fakes import FailingEmbedder, FakeEmbedder, FakeEncoder2
 
 PARAMS = ChunkParams(target=240, overlap=40, max_tokens=400)
 
@@ -83,16 +83,11 @@ def test_missing_and_corrupt_index_are_clear_errors(tmp_path):
         IndexStore.load(tmp_path)
 
 
-class ExplodingEmbedder(FakeEmbedder):
-    def embed(self, texts, kind):
-        raise RuntimeError("killed mid-embedding")
-
-
 def test_a_crash_mid_build_leaves_the_previous_index_usable(tmp_path):
     build(FIXTURE_DOCS[:2], FakeEmbedder(), tmp_path)
     before = live_build(tmp_path)
     with pytest.raises(RuntimeError):
-        build(FIXTURE_DOCS, ExplodingEmbedder(), tmp_path)
+        build(FIXTURE_DOCS, FailingEmbedder(RuntimeError("killed mid-embedding")), tmp_path)
     assert live_build(tmp_path) == before
     assert {d.doc_id for d in IndexStore.load(tmp_path).docs()} == {"zh_output", "zh_5g"}
     # and the next build completes
@@ -106,11 +101,6 @@ def test_two_builds_at_once_are_refused(tmp_path):
 
 
 # --------------------------------------------------------------------------- keyword index and second encoder
-
-
-class FakeEncoder2(FakeEmbedder):
-    model_id = "fake-encoder2"
-    dim = 32
 
 
 def keyword_top(store, question):

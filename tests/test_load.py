@@ -19,7 +19,7 @@ from gradio_client.utils import Status
 
 from rag.models.generator import LlamaGenerator
 from tests.conftest import fixture_library
-from tests.fakes import FakeGenerator
+from tests.fakes import FakeGenerator, SlowGenerator
 from tests.servers import in_process, open_fds, rss_mb, subprocess_server
 
 # eight sessions, each a question and a follow-up that needs it
@@ -162,27 +162,6 @@ def test_a_soak_of_200_questions_keeps_memory_and_file_handles_flat(server):
 
 
 # --------------------------------------------------------------------------- the generator, in this process
-
-
-class SlowGenerator(FakeGenerator):
-    """One request at a time, like ``LlamaGenerator``; a piece every 0.1 s."""
-
-    def __init__(self) -> None:
-        super().__init__("深圳建成5G基站超4.6万个，成为全国首个5G独立组网全覆盖的城市[1]。", piece=2)
-        self.lock = threading.Lock()
-        self.spans: list[tuple[float, float]] = []
-        self.generating = threading.Event()
-
-    def stream(self, messages, max_tokens=256):
-        with self.lock:
-            t0 = time.monotonic()
-            self.generating.set()
-            try:
-                for piece in super().stream(messages, max_tokens):
-                    time.sleep(0.1)
-                    yield piece
-            finally:
-                self.spans.append((t0, time.monotonic()))
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,32 +19,13 @@ from rag.prompts import prompt_text
 from rag.types import Answer
 from rag.web.openai_api import CORRECTION, NO_GENERATOR, conversation, routes
 from tests.conftest import fixture_library
-from tests.fakes import FakeGenerator
+from tests.fakes import FakeGenerator, LockingGenerator
 from tests.servers import in_process
 
 REPLY = "深圳建成5G基站超4.6万个[1]。"
 QUESTION = "深圳5G基站建成多少？"
 BAD = openai.BadRequestError
 KEY = "ann:s3 cret:x"  # the password has a space and a colon
-
-
-class LockingGenerator(FakeGenerator):
-    """Holds a lock while it writes, as ``LlamaGenerator`` does; records the max_tokens it is given."""
-
-    def __init__(self, reply: str) -> None:
-        super().__init__(reply, piece=2)
-        self.lock = threading.Lock()
-        self.max_tokens: list[int] = []
-        self.delay = 0.0  # seconds per piece
-        self.written = 0  # characters yielded
-
-    def stream(self, messages: list[dict], max_tokens: int = 256) -> Iterator[str]:
-        self.max_tokens.append(max_tokens)
-        with self.lock:
-            for piece in super().stream(messages, max_tokens):
-                time.sleep(self.delay)
-                self.written += len(piece)
-                yield piece
 
 
 def library(base: Path, generator, **changes) -> object:

@@ -5,8 +5,9 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.pipeline import Pipeline, check_question, pick_lang, retrieval_query
+from rag.answer.pipeline import Pipeline
 from rag.answer.prompt import CitationRewriter, build_messages
+from rag.answer.question import check_question, pick_lang, retrieval_query
 from rag.errors import QuestionError
 from rag.types import Answer
 from tests.fakes import FakeEmbedder, FakeGenerator

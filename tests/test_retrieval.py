@@ -12,7 +12,7 @@ from rag.index.build import IndexStore, build_index
 from rag.index.chunking import ChunkParams
 from rag.types import Chunk, DocMeta, Hit
 from tests.conftest import FIXTURE_DOCS, make_doc
-from tests.fakes import FakeEmbedder
+from tests.fakes import FakeEmbedder, FakeEncoder2
 
 PARAMS = ChunkParams(target=240, overlap=40, max_tokens=400)
 ZH_ONLY = [d for d in FIXTURE_DOCS if d.meta.lang == "zh"]
@@ -86,10 +86,7 @@ def test_other_language_passages_get_the_calibration_bonus(tmp_path):
 
 
 def test_presets_rrf_rerank_and_second_encoder_run(tmp_path):
-    class Encoder2(FakeEmbedder):
-        model_id, dim = "fake-encoder2", 32
-
-    enc2 = Encoder2()
+    enc2 = FakeEncoder2()
     store = store_of(tmp_path, FIXTURE_DOCS, encoder2=enc2)
     for preset in ("rrf", "hybrid", "hybrid+rerank", "fusion+xl"):
         r = Retriever(store, FakeEmbedder(), settings(preset), enc2).search("深圳5G基站建成多少？", 3)

@@ -1,19 +1,19 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
 from rag.answer import trust
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
-from rag.answer.pipeline import CHECKING, Pipeline
+from rag.answer.drafting import CHECKING
+from rag.answer.pipeline import Pipeline
 from rag.answer.stories import story_groups
 from rag.answer.trust import language_drift, unverified_figures
 from rag.index.build import build_index
 from rag.index.spec import chunk_params
 from tests.conftest import make_doc
-from tests.fakes import FakeEmbedder, FakeGenerator
+from tests.fakes import CheckingGenerator, DoubtfulGenerator, FakeEmbedder, FakeGenerator, ScriptedGenerator
 
 # The seed conflict in miniature: 000 (Chinese, dated), its English retelling 004 (next day), and
 # 002 (another Chinese article, undated) with a different count of 5G base stations.
@@ -50,18 +50,6 @@ PLANTED = make_doc(
     "planted article",
 )
 DOCS = [STORY_ZH, STORY_EN, OTHER_ZH, LATER_ZH]
-
-
-class ScriptedGenerator(FakeGenerator):
-    """Replies with the next reply of a script on each call."""
-
-    def __init__(self, *replies: str) -> None:
-        super().__init__()
-        self.replies = list(replies)
-
-    def stream(self, messages: list[dict], max_tokens: int = 256) -> Iterator[str]:
-        self.reply = self.replies[min(len(self.seen), len(self.replies) - 1)]
-        return super().stream(messages, max_tokens)
 
 
 def load(settings, generator, docs=DOCS, **changes) -> Pipeline:
@@ -209,18 +197,6 @@ def test_sentinel_abstains_showing_the_closest_passages(settings):
         assert f"[{c.n}] {c.text.strip()}" in answer.text and len(c.text) < 120
 
 
-class DoubtfulGenerator(FakeGenerator):
-    """A fake that also reports the probability of starting with NO_ANSWER."""
-
-    def __init__(self, p_no: float, reply: str) -> None:
-        super().__init__(reply)
-        self.p_no = p_no
-
-    def start_probability(self, messages: list[dict], words) -> float:
-        assert words == ["NO_ANSWER"]
-        return self.p_no
-
-
 @pytest.mark.parametrize("p_no,abstains", [(0.4, True), (0.1, True), (0.02, False)])
 def test_likely_no_answer_abstains_before_writing(settings, p_no, abstains):
     gen = DoubtfulGenerator(p_no, "2020年深圳建成5G基站超4.6万个[1]。")
@@ -233,18 +209,6 @@ def test_probability_gate_can_be_switched_off(settings):
     gen = DoubtfulGenerator(0.9, "超4.6万个[1]。")
     answer = load(settings, gen, no_answer_probability=1.0).ask("2020年深圳建成了多少5G基站？")
     assert not answer.abstained
-
-
-class CheckingGenerator(FakeGenerator):
-    """A fake that answers the generator's own check (``grounding.check_messages``) with ``p_yes``."""
-
-    def __init__(self, p_yes: float, reply: str) -> None:
-        super().__init__(reply)
-        self.p_yes, self.checked = p_yes, []
-
-    def yes_probability(self, messages: list[dict], yes, no) -> float:
-        self.checked.append(messages[-1]["content"])
-        return self.p_yes
 
 
 @pytest.mark.parametrize("p_yes,abstains", [(0.3, True), (0.9, False)])

@@ -4,19 +4,26 @@
 terms, in either language) in a few different articles; ``abstention_text`` writes the
 abstention followed by them, naming (not quoting) a sentence in the other language.
 
-Does not decide to abstain: the pipeline does, on the review's verdict.
+``abstention`` is the whole Answer: the prompt's "not found" sentence, then those sentences, cited.
+
+Does not decide to abstain: retrieval's relevance, the candidate step, the gate, the model's
+NO_ANSWER and the review do.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Literal
 
+from rag.answer.citations import citation
+from rag.answer.passages import Passage
 from rag.answer.terms import cross_tokens
 from rag.index.chunking import sentence_spans
+from rag.prompts import prompt_text
 from rag.text.lang import detect_lang
 from rag.text.tokens import expand_query, tokenize
-from rag.types import Lang
+from rag.types import Answer, Lang, Timings, Trace
 
 
 def closest_passages(
@@ -77,3 +84,27 @@ def abstention_text(head: str, sentences: Sequence[str], lang: Lang, limit: int 
         return f"[{k}] {text[:limit]}" + ("…" if len(text) > limit else "")
 
     return "\n".join([head, intro, *(line(k, s) for k, s in enumerate(sentences, 1))])
+
+
+def abstention(
+    lang: Lang,
+    question: str,
+    passages: Sequence[Passage],
+    groups: Mapping[str, str],
+    timings: Timings,
+    mode: Literal["llm", "extractive"],
+    notices: Sequence[str],
+    trace: Trace | None = None,
+) -> Answer:
+    """The abstention, with the closest ``passages``' sentences cited when any were found, at most
+    one per story (``groups``: ``{doc_id: story}``). The answer stays ``abstained``: evaluation
+    does not count these citations."""
+    found = closest_passages(
+        question,
+        [p.text for p in passages],
+        [groups.get(p.hit.doc.doc_id, p.hit.doc.doc_id) for p in passages],
+    )
+    sentences = [passages[i].text[a:b] for i, a, b in found]
+    text = abstention_text(prompt_text(f"abstain_{lang}"), sentences, lang)
+    citations = tuple(citation(k, passages[i], a, b) for k, (i, a, b) in enumerate(found, 1))
+    return Answer(text, lang, True, citations, timings, mode, tuple(notices), trace=trace or Trace())

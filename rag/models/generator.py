@@ -56,11 +56,42 @@ class Read:
 
 
 class Generator(Protocol):
-    model_id: str
+    """What the pipeline asks of a generator (``LlamaGenerator``; the tests' fakes).
 
-    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]: ...
+    ``stream`` and ``count_tokens`` every generator does. The three scoring methods read the
+    prompt's logits; a generator that cannot (a scripted fake) returns None, and the step that
+    asked is skipped: no candidate step (the answer is written freely), no NO_ANSWER gate, no
+    yes/no check of the stating sentence."""
 
-    def count_tokens(self, messages: list[Message]) -> int: ...
+    @property
+    def model_id(self) -> str:
+        """The model's name (its file's), for reports."""
+        ...
+
+    def stream(self, messages: list[Message], max_tokens: int = 256) -> Iterator[str]:
+        """The reply to ``messages`` as text pieces."""
+        ...
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        """The tokens of the prompt ``messages`` make."""
+        ...
+
+    def candidate_scores(
+        self, messages: list[Message], options: Sequence[str]
+    ) -> list[tuple[float, int]] | None:
+        """(log-probability, tokens) of each option as the whole reply (``rag.answer.candidates``);
+        None: the generator cannot score options (no candidate step)."""
+        ...
+
+    def start_probability(self, messages: list[Message], words: Sequence[str]) -> float | None:
+        """Probability that the reply starts with the first token of one of ``words`` (the
+        NO_ANSWER gate); None: the generator cannot tell (no gate)."""
+        ...
+
+    def yes_probability(self, messages: list[Message], yes: Sequence[str], no: Sequence[str]) -> float | None:
+        """P(yes) / (P(yes) + P(no)) for the reply's first token (the review's check); None: the
+        generator cannot tell (the check is skipped)."""
+        ...
 
 
 def _chatml(messages: list[Message]) -> str:

@@ -44,7 +44,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
-from rag.answer.pipeline import Pipeline, check_question
+from rag.answer.pipeline import Pipeline
+from rag.answer.question import check_question
 from rag.config import Settings
 from rag.errors import QuestionError, RagError
 from rag.ingest import corpus
