@@ -142,7 +142,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.answer.pipeline import Pipeline
-    from rag.answer.question import check_question
+    from rag.answer.question.check import check_question
 
     check_question(args.question)  # an unusable question is refused before the models load
     settings = settings_from_args(args)

@@ -117,7 +117,7 @@ class Settings:
     top_k: int = 5  # passages retrieved and shown
     prompt_passages: int = 3  # passages put into the generator's prompt
     prompt_chars: int = 600  # character budget of all passages (~0.7 Qwen tokens per Chinese char)
-    # Evidence first (rag.answer.evidence): the sentences that answer each part of the question, not windows.
+    # Evidence first (rag.answer.evidence): the sentences answering each part of the question, not windows.
     evidence: bool = True  # False = the windows of retrieval.select_passages (for comparisons)
     evidence_chars: int = 360  # character budget of the chosen sentences (each part's best always shown)
     evidence_hits: int = 4  # hits of each part whose sentences (and their neighbours) are scored
@@ -156,7 +156,7 @@ class Settings:
     no_answer_probability: float = 0.5
     # Withdraw an answer whose stating sentence is about something else than the question (a
     # name or year of the question missing there), or whose figures no cited passage states
-    # (``rag.answer.grounding``). README "Abstention" gives what it changes on the seed set and RGB.
+    # (``rag.answer.review.grounding``). README "Abstention" gives what it changes on the seed set and RGB.
     grounding_check: bool = True
     # ...and, when it passes, withdraw it when the generator itself, shown the sentence the answer
     # relies on, gives "yes, it answers the question" less than this probability (a short second
@@ -164,7 +164,7 @@ class Settings:
     # dev questions 51-100:
     # rejection at noise 1.0 0.42 -> 0.72, accuracy at noise 0.4 0.94 -> 0.92 (0.9: 0.80 / 0.84).
     min_check_probability: float = 0.85
-    # The model chooses, code writes the figure (rag.answer.candidates): a question asking a figure, a
+    # The model chooses, code writes the figure (rag.answer.candidates.extract): a question asking a figure, a
     # date, a name or a list item is answered with the evidence span the generator scores highest
     # under a short prompt (or abstains when "not stated" wins), before the gate and free writing.
     answer_candidates: bool = True  # False = free generation only, for comparisons (RAG_CANDIDATES=0)

@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent  # the checkout
 sys.path.insert(0, str(ROOT))
 
-from rag.answer.retrieval import Retriever  # noqa: E402
+from rag.answer.retrieve.search import Retriever  # noqa: E402
 from rag.bench.benchmarks import passage_document as _document  # noqa: E402
 from rag.bench.scoring import retrieval_metrics  # noqa: E402
 from rag.bench.xquad import load_xquad  # noqa: E402

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rag.answer.pipeline import Pipeline
-from rag.answer.question import retrieval_query
+from rag.answer.question.check import retrieval_query
 from rag.index.build import build_index
 from rag.index.spec import chunk_params
 from rag.types import Answer, Citation, Timings

@@ -7,9 +7,9 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.candidate_choice import NOT_STATED, Choice, candidate_messages, choose
-from rag.answer.candidate_writing import written_answer
-from rag.answer.candidates import Candidate, answer_kind, extract_candidates
+from rag.answer.candidates.choice import NOT_STATED, Choice, candidate_messages, choose
+from rag.answer.candidates.extract import Candidate, answer_kind, extract_candidates
+from rag.answer.candidates.writing import written_answer
 from rag.answer.pipeline import Pipeline
 from tests.fakes import FakeEmbedder, FakeScorer
 
@@ -222,12 +222,12 @@ def test_pipeline_abstains_when_not_stated_wins(fixture_index):
 
 
 def test_pipeline_tie_falls_back_to_free_generation(fixture_index, monkeypatch):
-    import rag.answer.choosing
+    import rag.answer.candidates.step
 
     def two(question, passages, dates=()):  # the evidence sentence and another figure, equally likely
         return [Candidate(t, "figure", 0, passages[0]) for t in ("3.7万亿元", "4.55亿元")]
 
-    monkeypatch.setattr(rag.answer.choosing, "extract_candidates", two)
+    monkeypatch.setattr(rag.answer.candidates.step, "extract_candidates", two)
     p = scorer_pipeline(fixture_index, {"3.7万亿元": -1.0, "4.55亿元": -1.0, NOT_STATED: -9.0})
     answer = p.ask("深圳2020年规模以上工业总产值是多少？")
     assert p.generator.scored and p.generator.seen, "a tie is written freely"

@@ -23,10 +23,10 @@ def test_modules_with_examples_are_found():
         "rag.web.app",
         "rag.ingest.cleaning",
         "rag.text.figures",
-        "rag.answer.grounding",
-        "rag.answer.trust",
-        "rag.answer.conflicts",
-        "rag.answer.stories",
+        "rag.answer.review.grounding",
+        "rag.answer.review.trust",
+        "rag.answer.review.conflicts",
+        "rag.answer.retrieve.stories",
         "rag.bench.failures",
     }
     assert expected <= set(MODULES)

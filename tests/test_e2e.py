@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from rag.answer.pipeline import Pipeline
-from rag.answer.prompt import build_messages
+from rag.answer.write.prompt import build_messages
 from rag.config import Settings
 from rag.index.sync import build
 from rag.models.prepare import models_ready
@@ -68,7 +68,7 @@ def test_the_prompt_is_read_once_per_question(pipeline):
     assert not answer.abstained, answer
     assert read[0] < prompt - 100  # the system prompt (about 130 tokens) came from the cache
     # after the first read: one token per generated step, then the generator's own check of the
-    # answer (rag.answer.grounding.check_messages): one short prompt of its own, read once
+    # answer (rag.answer.review.grounding.check_messages): one short prompt of its own, read once
     check = [n for n in read[1:] if n > 1]
     assert len(check) <= 1 and all(n <= 300 for n in check), read
 

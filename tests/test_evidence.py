@@ -4,11 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.change import computed_change
-from rag.answer.evidence import EvidencePicker, Part, part_evidence
-from rag.answer.passages import select_passages
+from rag.answer.evidence.change import computed_change
+from rag.answer.evidence.pick import EvidencePicker, Part, part_evidence
 from rag.answer.pipeline import Pipeline
-from rag.answer.question_parts import asks_change, contained_parts, self_contained, split_question
+from rag.answer.question.parts import asks_change, contained_parts, self_contained, split_question
+from rag.answer.retrieve.passages import select_passages
 from rag.index.build import IndexStore, build_index
 from rag.index.spec import chunk_params
 from rag.types import Hit
@@ -346,7 +346,7 @@ SKYWORTH = make_doc(
 
 
 def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(tmp_path, monkeypatch):
-    import rag.answer.evidence
+    import rag.answer.evidence.pick
 
     store = _store(tmp_path, [SKYWORTH])
     emb = FakeEmbedder()  # folds "shenzhen" and 深圳 together: the distractor has the city
@@ -354,7 +354,7 @@ def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(t
     hits = (Hit(chunk, store.doc("sky"), 1.0, 1),)
     q = "By how much did the flexible manufacturing workshop in Shenzhen increase storage capacity?"
     parts = [Part(q, emb.embed([q], "query")[0], hits)]
-    monkeypatch.setattr(rag.answer.evidence, "CROSS_WEIGHT", 0.0)
+    monkeypatch.setattr(rag.answer.evidence.pick, "CROSS_WEIGHT", 0.0)
     _, best = EvidencePicker(store, emb).select(parts, 18)
     assert "云工厂" in best[0][0]  # without the dictionary: the sentence naming the city
     monkeypatch.undo()
@@ -363,7 +363,7 @@ def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(t
 
 
 def test_a_sentence_no_hit_holds_is_brought_by_the_dictionary_across_languages():
-    from rag.answer.evidence_sentences import candidate_sentences, lexical_sentences
+    from rag.answer.evidence.sentences import candidate_sentences, lexical_sentences
     from rag.types import Chunk, DocMeta
 
     text = "创维云工厂连接了上下游企业。天气很好。今天下雨。大家都很忙。创维柔性制造车间的库容量提升了2.5倍。"

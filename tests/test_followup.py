@@ -4,8 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.followup import _plain, standalone
 from rag.answer.pipeline import Pipeline
+from rag.answer.question.followup import _plain, standalone
 from tests.fakes import FakeEmbedder, FakeGenerator
 
 FIVE_G = ("2020年深圳建成了多少5G基站？", "4.76万个[1]\n资料说法不一：4.76万个[1]（日期不详）；4.6万个[2]。")

@@ -1,12 +1,12 @@
-"""rag.answer.grounding: is the answer about what was asked? (pure functions; pipeline use in test_trust)."""
+"""rag.answer.review.grounding: is the answer about what was asked? (pure functions; see also test_trust)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.answer.grounding import missing_terms, off_topic, ungrounded
-from rag.answer.support import Evidence, support
-from rag.answer.terms import Term, covered, key_terms, sub_questions
+from rag.answer.review.grounding import missing_terms, off_topic, ungrounded
+from rag.answer.review.support import Evidence, support
+from rag.answer.review.terms import Term, covered, key_terms, sub_questions
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag.answer.retrieval import Retriever
+from rag.answer.retrieve.search import Retriever
 from rag.errors import IndexError_
 from rag.index.build import IndexStore, build_index, update_index
 from rag.index.chunking import ChunkParams

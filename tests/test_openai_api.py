@@ -12,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from rag.answer.prompt import NO_ANSWER
+from rag.answer.write.prompt import NO_ANSWER
 from rag.config import Settings
 from rag.errors import IndexError_
 from rag.prompts import prompt_text

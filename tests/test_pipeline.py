@@ -6,8 +6,8 @@ from dataclasses import replace
 import pytest
 
 from rag.answer.pipeline import Pipeline
-from rag.answer.prompt import CitationRewriter, build_messages
-from rag.answer.question import check_question, pick_lang, retrieval_query
+from rag.answer.question.check import check_question, pick_lang, retrieval_query
+from rag.answer.write.prompt import CitationRewriter, build_messages
 from rag.errors import QuestionError
 from rag.types import Answer
 from tests.fakes import FakeEmbedder, FakeGenerator

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from llama_cpp.llama import LlamaState
 
-from rag.answer.prompt import build_messages
+from rag.answer.write.prompt import build_messages
 from rag.models.generator import LlamaGenerator
 
 
@@ -96,9 +96,9 @@ def test_states_are_saved_then_reused_without_reading_the_prompts(model):
 def test_every_fixed_system_prompt_is_saved_once_then_loaded(model):
     """The start-up warm-up covers every prompt a question reads with a fixed system prompt: the
     answer's, the candidate step's (both languages) and the review's check (Chinese)."""
-    from rag.answer.candidate_choice import candidate_messages
-    from rag.answer.confirm import check_messages
+    from rag.answer.candidates.choice import candidate_messages
     from rag.answer.pipeline import _load_generator
+    from rag.answer.review.confirm import check_messages
     from rag.config import Settings
 
     settings = Settings(gguf=str(model), n_ctx=4096)

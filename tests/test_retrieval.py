@@ -5,8 +5,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from rag.answer.passages import merge_hits, select_passages
-from rag.answer.retrieval import Retriever, fuse_rrf, fuse_weighted, top_rows
+from rag.answer.retrieve.passages import merge_hits, select_passages
+from rag.answer.retrieve.search import Retriever, fuse_rrf, fuse_weighted, top_rows
 from rag.config import Settings, retrieval_preset
 from rag.index.build import IndexStore, build_index
 from rag.index.chunking import ChunkParams

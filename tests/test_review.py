@@ -1,4 +1,4 @@
-"""rag.answer.review and what it calls: answers kept, repaired or withdrawn for the right reasons
+"""rag.answer.review.verdict and what it calls: answers kept, repaired or withdrawn for the right reasons
 (pure functions; the pipeline's use is in test_trust)."""
 
 from __future__ import annotations
@@ -7,11 +7,11 @@ import re
 
 import pytest
 
-from rag.answer.abstention import abstention_text, closest_passages
-from rag.answer.grounding import off_topic, stated_in_sentence
-from rag.answer.review import review
-from rag.answer.support import Evidence
-from rag.answer.trust import unverified_figures
+from rag.answer.review.grounding import off_topic, stated_in_sentence
+from rag.answer.review.support import Evidence
+from rag.answer.review.trust import unverified_figures
+from rag.answer.review.verdict import review
+from rag.answer.write.abstention import abstention_text, closest_passages
 from rag.text.figures import find_figures
 from rag.text.figures_en import english_figures
 from rag.text.names import chinese_names, english_form, english_names, name_in_english, pinyin_name

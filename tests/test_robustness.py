@@ -27,7 +27,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from rag.answer.pipeline import Pipeline
-from rag.answer.question import MAX_QUESTION_CHARS
+from rag.answer.question.check import MAX_QUESTION_CHARS
 from rag.config import Settings
 from rag.errors import CorpusError, IndexError_, QuestionError
 from rag.index.build import IndexStore, live_build
@@ -132,7 +132,7 @@ def test_a_20000_character_question_is_cut_with_a_notice(library):
 
 
 def test_long_earlier_questions_do_not_grow_the_retrieval_query():
-    from rag.answer.question import retrieval_query
+    from rag.answer.question.check import retrieval_query
 
     history = [("深圳" * 10_000, "答"), ("基站" * 10_000, "答")]
     assert len(retrieval_query("那2023年呢？", history)) <= 2 * MAX_QUESTION_CHARS + 20

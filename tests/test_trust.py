@@ -5,11 +5,11 @@ from dataclasses import replace
 import pytest
 
 from rag.answer import trust
-from rag.answer.conflicts import Source, conflict_note, find_conflicts
-from rag.answer.drafting import CHECKING
 from rag.answer.pipeline import Pipeline
-from rag.answer.stories import story_groups
-from rag.answer.trust import language_drift, unverified_figures
+from rag.answer.retrieve.stories import story_groups
+from rag.answer.review.conflicts import Source, conflict_note, find_conflicts
+from rag.answer.review.trust import language_drift, unverified_figures
+from rag.answer.write.draft import CHECKING
 from rag.index.build import build_index
 from rag.index.spec import chunk_params
 from tests.conftest import make_doc

@@ -4,15 +4,15 @@
 generator once; ``stream()`` yields ``Answer`` snapshots whose text grows as the model
 writes, the last one complete with citations and timings; ``ask()`` returns that last one.
 
-Steps: check the question (``rag.answer.question``) -> pick the answer language -> make a
-follow-up stand alone (``rag.answer.followup``; a rewritten question is shown among the notices)
+Steps: check the question (``rag.answer.question.check``) -> pick the answer language -> make a
+follow-up stand alone (``rag.answer.question.followup``; a rewritten question is shown among the notices)
 -> retrieve -> abstain early when nothing relevant was found -> choose the evidence sentences of
-each part of the question (``rag.answer.evidence``; a change between two years is computed
-there) -> draft: chosen among candidates (``rag.answer.choosing``), written freely
-(``rag.answer.generation``) or extracted -> renumber citations -> review (``rag.answer.checking``:
+each part of the question (``rag.answer.evidence.pick``; a change between two years is computed
+there) -> draft: chosen among candidates (``rag.answer.candidates.step``), written freely
+(``rag.answer.write.free``) or extracted -> renumber citations -> review (``rag.answer.review.apply``:
 repair, keep or withdraw) -> add what other articles say (conflicts, the source's date) ->
-attach the cited sentences (``rag.answer.citations``). An abstention
-(``rag.answer.abstention``) shows the closest passages' sentences with their citations.
+attach the cited sentences (``rag.answer.write.citations``). An abstention
+(``rag.answer.write.abstention``) shows the closest passages' sentences with their citations.
 
 This module holds the order of the steps and what they share; the steps live in the modules
 named. Does not hold per-user state: conversation history is passed in by the caller.
@@ -28,20 +28,20 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from rag.answer.abstention import abstention
-from rag.answer.candidate_choice import candidate_messages
-from rag.answer.checking import recite, review_answer, with_notes
-from rag.answer.citations import cite
-from rag.answer.confirm import check_messages
-from rag.answer.drafting import Draft, Drafter, Mode, Turn
-from rag.answer.followup import standalone
-from rag.answer.gathering import gather_evidence
-from rag.answer.generation import GenerationError, Guarded
-from rag.answer.prompt import build_messages
-from rag.answer.question import History, check_question, pick_lang, retrieval_query
-from rag.answer.question_parts import split_question
-from rag.answer.retrieval import Retriever
-from rag.answer.tellings import Tellings
+from rag.answer.candidates.choice import candidate_messages
+from rag.answer.evidence.gather import gather_evidence
+from rag.answer.question.check import History, check_question, pick_lang, retrieval_query
+from rag.answer.question.followup import standalone
+from rag.answer.question.parts import split_question
+from rag.answer.retrieve.search import Retriever
+from rag.answer.retrieve.tellings import Tellings
+from rag.answer.review.apply import recite, review_answer, with_notes
+from rag.answer.review.confirm import check_messages
+from rag.answer.write.abstention import abstention
+from rag.answer.write.citations import cite
+from rag.answer.write.draft import Draft, Drafter, Mode, Turn
+from rag.answer.write.free import GenerationError, Guarded
+from rag.answer.write.prompt import build_messages
 from rag.config import Settings
 from rag.errors import ModelError, RagError
 from rag.index.build import IndexStore, live_build, read_manifest
@@ -89,7 +89,7 @@ class Pipeline:
     embedder: Embedder
     generator: Generator | None = None
     notices: list[str] = field(default_factory=list)  # load-time notices, e.g. generator missing
-    # the stories of ``store`` (rag.answer.tellings): grouped at load, again if the store is replaced
+    # the stories of ``store`` (rag.answer.retrieve.tellings): grouped at load, again if the store is replaced
     _stories: Tellings | None = field(default=None, repr=False, compare=False)
     encoder2: Embedder | None = None  # second encoder (rag.models.encoder2) when the index has its vectors
 
@@ -210,7 +210,7 @@ class Pipeline:
             yield from self._finish(turn, draft, retrieval.hits)
 
     def _finish(self, turn: Turn, draft: Draft, hits: Sequence[Hit]) -> Iterator[Answer]:
-        """The draft reviewed (``rag.answer.checking``): withdrawn (an abstention), or kept with
+        """The draft reviewed (``rag.answer.review.apply``): withdrawn (an abstention), or kept with
         the notes the index adds and its citations. A computed or chosen answer (its words copied
         from a source) has its figures checked only."""
         tellings = self._tellings()
@@ -243,21 +243,21 @@ class Pipeline:
 
     @property
     def story_groups(self) -> dict[str, str]:
-        """``{doc_id: group id}``: articles telling the same story share a group (``rag.answer.stories``).
+        """``{doc_id: group id}``: articles telling the same story share a group (``retrieve.stories``).
 
         Computed from the stored articles' figures and mean vectors when the pipeline loads (the
         index format is left alone; for a few thousand articles this takes well under a second)."""
         return self._tellings().groups
 
     def _tellings(self) -> Tellings:
-        """The stories of the loaded index (``rag.answer.tellings``), grouped again when the store
+        """The stories of the loaded index (``rag.answer.retrieve.tellings``), grouped again when the store
         was replaced."""
         if self._stories is None or self._stories.store is not self.store:
             self._stories = Tellings.of(self.store)
         return self._stories
 
     def _abstain(self, turn: Turn, trace: Trace) -> Answer:
-        """The abstention (``rag.answer.abstention``), citing the closest sentences of the
+        """The abstention (``rag.answer.write.abstention``), citing the closest sentences of the
         passages found so far."""
         mode: Mode = "llm" if self.generator is not None and self.settings.use_llm else "extractive"
         timings = turn.timings(done=True)

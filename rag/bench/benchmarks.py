@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from rag.answer.extractive import INTRO
 from rag.answer.pipeline import Pipeline
+from rag.answer.write.extractive import INTRO
 from rag.config import Settings
 from rag.index.build import IndexStore, build_index, target_manifest
 from rag.index.spec import chunk_params

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answer.pipeline import Pipeline
-from rag.answer.question import retrieval_query
+from rag.answer.question.check import retrieval_query
 from rag.bench.failures import failure_report
 from rag.bench.questions import Question, QuestionSet, check_sources
 from rag.bench.scoring import (

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rag.answer.question import check_question
+from rag.answer.question.check import check_question
 from rag.errors import QuestionError, QuestionSetError
 
 FORMAT_HELP = "see eval/README.md for the format"

@@ -153,7 +153,7 @@ def _build(s: _Setup) -> dict:
 def _search(s: _Setup, queries: int) -> tuple[dict, list[str]]:
     """Time ``queries`` question-like searches and measure the vector store's recall against exact
     search; also picks the articles ``_update`` deletes."""
-    from rag.answer.retrieval import Retriever
+    from rag.answer.retrieve.search import Retriever
     from rag.index.build import IndexStore
     from rag.index.finish import question_like
     from rag.index.recall import exact_top_k, recall_at_k

@@ -46,7 +46,7 @@ from rag.config import Settings
 
 
 def bench_retrieval(pipeline, questions: list[str], big: int = 10_000, repeats: int = 3) -> dict:
-    from rag.answer.retrieval import Retriever
+    from rag.answer.retrieve.search import Retriever
     from rag.index.vectors import FaissStore
 
     def timed(retriever) -> tuple[float, float]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import time
 
-from rag.answer.prompt import build_messages
+from rag.answer.write.prompt import build_messages
 from rag.bench.speed_embedding import CRUD, median
 from rag.config import Settings
 

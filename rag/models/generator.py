@@ -9,7 +9,7 @@
   seconds): the candidate prompt and options, the gate, the answer's prompt and generation, the
   review, a state restore; ``bench speed`` prints them per stage.
 
-Does not build prompts or rewrite citations (``rag.answer.prompt`` does), does not retrieve, and
+Does not build prompts or rewrite citations (``rag.answer.write.prompt`` does), does not retrieve, and
 does not decide whether to abstain.
 """
 
@@ -79,7 +79,7 @@ class Generator(Protocol):
     def candidate_scores(
         self, messages: list[Message], options: Sequence[str]
     ) -> list[tuple[float, int]] | None:
-        """(log-probability, tokens) of each option as the whole reply (``rag.answer.candidates``);
+        """(log-probability, tokens) of each option as the whole reply (``rag.answer.candidates.extract``);
         None: the generator cannot score options (no candidate step)."""
         ...
 

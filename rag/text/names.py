@@ -2,7 +2,7 @@
 
 A small model answering in English about a Chinese article invents English names ("Jia Xindong"
 for 贾兴东) or leaves the Chinese one bare. These functions give the form an English reader can
-check: the one an English article of the same story prints (``rag.answer.stories`` groups them), else
+check: the one an English article of the same story prints (``rag.answer.retrieve.stories`` groups them), else
 the pinyin (by ``pypinyin``) with the Chinese name after it, "Jia Xingdong (贾兴东)".
 
 * ``chinese_names`` the people's names of a Chinese text (jieba's ``nr`` tag);

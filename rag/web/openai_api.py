@@ -45,7 +45,7 @@ from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Route
 
 from rag.answer.pipeline import Pipeline
-from rag.answer.question import check_question
+from rag.answer.question.check import check_question
 from rag.config import Settings
 from rag.errors import QuestionError, RagError
 from rag.ingest import corpus

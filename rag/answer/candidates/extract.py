@@ -1,0 +1,174 @@
+"""The candidate answers of a question: the spans of the kind it asks for, taken from the evidence.
+
+Most news questions ask for a figure, a date, a name or an item of a list. For those:
+
+* ``answer_kind`` says which (None for why / how / what-someone-said questions: those are
+  written freely);
+* ``extract_candidates`` takes every span of that kind from the evidence sentences
+  (``rag.answer.candidates.spans``). Code handles years: a candidate whose sentence is about
+  another year than the question asks is dropped, and so is a value the question itself states;
+  a question asking a person keeps people's names only, when the evidence names one.
+
+The model then chooses among them (``rag.answer.candidates.choice``) and code writes the chosen
+one (``rag.answer.candidates.writing``).
+
+Does not call the model, choose among candidates or retrieve.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.answer.candidates.spans import disjoint, kind_spans
+from rag.answer.question.parts import years_asked
+from rag.index.chunking import sentence_spans
+from rag.text.figures import YEAR, find_figures
+from rag.text.lang import HAN
+from rag.text.names import chinese_names
+
+MAX_CANDIDATES = 8  # each costs a few tokens of scoring; more sentences make a longer prompt
+
+_WHY = re.compile(
+    r"为什么|为何|原因|如何|怎样|怎么|说了什么|表示了什么|有何|意义|"
+    r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
+    r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b",
+    re.I,
+)
+_COUNT_Q = re.compile(  # a count asked: a share is no answer
+    r"多少(?:[个家根项座条名位次台辆只件户所吨款种]|人(?![力工]))|几[个家项座条名位台辆]|\bhow many\b", re.I
+)
+_DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bhow long\b", re.I)
+_FIGURE_Q = re.compile(
+    r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
+    r"\bhow (?:many|much|fast|big|large|high)\b|"
+    r"\bwhat (?:share|percentage|portion|proportion|fraction|amount|number)\b|\bby how\b",
+    re.I,
+)
+_DATE_Q = re.compile(
+    r"哪天|哪一天|何时|什么时候|哪一?年|哪个?月|几月|日期|\bwhen\b|\bwhat date\b|\bwhich (?:day|month|year)\b"
+    r"|\bin which (?:month|year)\b|\bwhat (?:month|year)\b",
+    re.I,
+)
+_NAME_Q = re.compile(
+    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b", re.I
+)
+
+_PERSON_Q = re.compile(  # a person asked for: an organisation or a list item is no answer
+    r"谁|哪位|什么人|\bwho(?:m|se)?\b|\bwhich (?:[\w'’-]+ ){0,3}?(?:executive|official|director|manager|"
+    r"head|leader|chairman|chairwoman|president|mayor|minister|secretary|expert|professor|scientist|"
+    r"engineer|researcher|person|spokes(?:man|woman|person)|founder|CEO|chief)\b",
+    re.I,
+)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A span of an evidence sentence that may be the answer."""
+
+    text: str  # exactly as the source writes it
+    kind: str  # "figure", "duration", "date", "name" or "item"
+    passage: int  # 0-based passage it comes from
+    sentence: str  # the sentence holding it (shown to the scorer)
+    date: str = ""  # its article's date (YYYY-MM-DD), when known
+
+
+def answer_kind(question: str) -> str | None:
+    """What a question asks for: "duration", "date", "figure", "name", or None when it is to be
+    answered in words (why, how, what someone said).
+
+    >>> answer_kind("宝安区建成了多少个5G基站？"), answer_kind("How long did it take to raise mask output?")
+    ('figure', 'duration')
+    >>> answer_kind("In which month of 2020 did growth turn positive?"), answer_kind("工信局局长是谁？")
+    ('date', 'name')
+    >>> answer_kind("Why did Shenzhen invest in 5G?"), answer_kind("How did the workshop change?")
+    (None, None)
+    """
+    if _WHY.search(question):
+        return None
+    if _DURATION_Q.search(question):
+        return "duration"
+    if _DATE_Q.search(question):
+        return "date"
+    if _FIGURE_Q.search(question):
+        return "figure"
+    if _NAME_Q.search(question):
+        return "name"
+    return None
+
+
+def _year_of(sentence: str, at: int) -> set[str]:
+    """The years a span at ``at`` is about: the last year named before it in its clause, else
+    every year of the sentence."""
+    clause_start = max(sentence.rfind(c, 0, at) for c in "，,；;") + 1
+    before = [m.group(1) for m in YEAR.finditer(sentence[clause_start:at])]
+    return {before[-1]} if before else {m.group(1) for m in YEAR.finditer(sentence)}
+
+
+def _people(candidates: list[Candidate]) -> list[Candidate]:
+    """Of name ``candidates``, for a question asking a person: those that may be one (a Chinese
+    person's name, jieba's ``nr``, or an English name) when any Chinese person's name is among
+    them; all of them otherwise (a name jieba misses stays a candidate).
+
+    >>> cs = [Candidate("RGB电子有限公司", "name", 0, "创维-RGB电子有限公司生产车间。"),
+    ...       Candidate("尹占江", "name", 1, "创维-RGB公司总裁助理尹占江告诉记者。")]
+    >>> [c.text for c in _people(cs)]
+    ['尹占江']
+    """
+    people = [c for c in candidates if c.text in chinese_names(c.sentence)]
+    if not people:
+        return candidates
+    return [c for c in candidates if c in people or not re.search(f"[{HAN}]", c.text)]
+
+
+def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[str] = ()) -> list[Candidate]:
+    """The spans of the kind ``question`` asks for in the sentences of ``passages``, best passage
+    first, without repeats, without those the question itself states, and without those of a
+    sentence about another year than the one the question asks; a sentence naming no year is
+    about its article's year or the year before (``dates``: each passage's article date).
+
+    >>> q = "2020年深圳建成了多少个5G基站？"
+    >>> [c.text for c in extract_candidates(q, ["2020年，深圳建成5G基站超4.6万个。2023年累计建成7.5万个。"])]
+    ['超4.6万个']
+    >>> [c.text for c in extract_candidates("2022年深圳建成了多少个5G基站？", ["深圳建成5G基站超4.6万个。"],
+    ...                                     ["2021-01-20"])]
+    []
+    >>> [c.text for c in extract_candidates("发布成绩单的局长是谁？", ["局长贾兴东透露上述信息。"])]
+    ['贾兴东']
+    >>> [c.text for c in extract_candidates("When was the base named?", ["In March 2020, Bao'an was named."])]
+    ['March 2020']
+    >>> [c.text for c in extract_candidates("疫情初期用了多长时间把口罩日产量从2万只提升到1000万只？",
+    ...                                     ["仅用一个半月时间将口罩日产量从2万只提升到1000万只。"])]
+    ['一个半月']
+    """
+    kind = answer_kind(question)
+    if kind is None:
+        return []
+    asked = set(years_asked(question))
+    in_question = {round(f.value, 6) for f in find_figures(question)}
+    count = bool(_COUNT_Q.search(question))
+    person = kind == "name" and bool(_PERSON_Q.search(question))
+    folded_q = question.casefold()
+    out: list[Candidate] = []
+    seen: set[str] = set()
+    for n, passage in enumerate(passages):
+        date = dates[n][:4] if n < len(dates) and dates[n][:4].isdigit() else ""
+        implied = {date, str(int(date) - 1)} if date else set()
+        for a, b in sentence_spans(passage):
+            sentence = passage[a:b].strip()
+            for s, e in disjoint(kind_spans("figure+" if kind == "figure" else kind, sentence)):
+                text = sentence[s:e].strip(" ，,。.")
+                if not text or text in seen or text.casefold() in folded_q:
+                    continue
+                figures = find_figures(text) if kind == "figure" else []
+                if any(round(f.value, 6) in in_question for f in figures):
+                    continue
+                if count and any(f.kind != "amount" for f in figures):
+                    continue  # "how many" is not answered by a share
+                years = _year_of(sentence, s) or implied
+                if asked and kind != "date" and years and not years & asked:
+                    continue  # a figure of another year: years are code's job
+                seen.add(text)
+                out.append(Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""))
+    return (_people(out) if person else out)[:MAX_CANDIDATES]

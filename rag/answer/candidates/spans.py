@@ -1,0 +1,207 @@
+"""Where each kind of answer is in a sentence: figures, durations, dates, names, organisations, items.
+
+``kind_spans(kind, sentence)`` gives the (start, end) of every span of one kind: figures with
+their qualifier and unit ("超4.6万个", ``rag.text.figures``), durations ("一个半月", "3 days"),
+dates ("2020年3月", "March 2020"), and for names: capitalised English names, Chinese people's
+names (``rag.text.names``), jieba's organisations (``nt``, ``nz``), runs of nouns ending in an
+organisation word (研究院, 公司...) and the items of a list (before or after a 、).
+``disjoint`` keeps the longest of overlapping spans.
+
+Pure text: does not read the question (``rag.answer.candidates.extract`` does) or choose among spans.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text.figures import find_figures
+from rag.text.lang import HAN
+from rag.text.names import chinese_names
+from rag.text.tokens import pos_cut
+
+_CN_NUMBER = r"[一二两三四五六七八九十半几]+"
+_DURATION = re.compile(
+    rf"(?:(?<![\d.])\d{{1,3}}(?:\.\d+)?|{_CN_NUMBER})\s*(?:个)?半?(?:个)?(?:小时|分钟|秒钟?|天|周|星期|个月|(?<=[个半])月|年)半?"
+    r"|\b(?:\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:and a half\s+)?"
+    r"(?:hours?|minutes?|seconds?|days?|weeks?|months?|years?)(?:\s+and\s+a\s+half)?\b",
+    re.I,
+)
+_DATE = re.compile(
+    r"(?:(?:19|20)\d\d年)?\d{1,2}月(?:\d{1,2}[日号])?|(?:19|20)\d\d年(?!\d)"
+    r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    r"(?:\s+\d{1,2})?(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b"
+)
+_QUALIFIER = re.compile(
+    r"(?:超过|超|逾|近|将近|接近|约|大约|不到|不足|more than|nearly|about|over|almost)\s*$", re.I
+)
+_UNIT = re.compile(
+    r"\s(?:yuan|US dollars|dollars|times|fold)\b"
+    r"|(?:多|余)?(?:万亿|亿|万)?(?:多|余)?"
+    r"(?:美元|港元|欧元|元|个百分点|[个家根项座条名位倍次台辆只件人户所吨款种])?",
+    re.I,
+)
+_EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:of\s+)?[A-Z][a-zA-Z'’-]+)*")
+_EN_COMMON = {
+    "The",
+    "In",
+    "It",
+    "On",
+    "At",
+    "By",
+    "For",
+    "As",
+    "This",
+    "That",
+    "A",
+    "An",
+    "And",
+    "But",
+    "China",
+    "Chinese",
+    "Shenzhen",
+    "According",
+    "Mr",
+    "Ms",
+    "Dr",
+    "He",
+    "She",
+    "They",
+    "We",
+    "Internet",
+    "Information",
+    "Industry",
+    "Technology",
+    "Ministry",
+    "Ministry of Industry",
+}
+_ZH_ITEM = re.compile(  # an item of an enumeration: before or after a 、
+    r"(?<=、)[^、，。；：,;]{2,8}?(?=等|、|和|及|[，。；,])|[^、，。；：,;]{2,8}(?=、)"
+)
+_ORG_END = re.compile(  # the last word of an organisation's name
+    r"(?:公司|集团|研究院|分院|学院|大学|研究所|实验室|中心|协会|联盟|委员会|基金会|银行|组织|局|厅|署)$"
+)
+_ORG_TAGS = {"n", "nr", "ns", "nt", "nz", "ng", "t", "a", "eng", "j", "nrt", "vn"}  # words a name is made of
+_ORG_SKIP = {"首个", "其中", "记者"}  # nouns that do not start a name
+_ZH_EDGE = re.compile(r"^(?:在|和|与|及|以及|包括|如|涵盖|覆盖)|(?:等领域|等行业|等)$")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def kind_spans(kind: str, sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the spans of ``kind`` in ``sentence``: "figure", "figure+" (a figure
+    question may be answered by a duration: "缩短到了多少" -> 1个小时), "duration", "date", and
+    any other kind: names and list items.
+
+    >>> s = "2020年3月，局长贾兴东说，用时一个半月，建成超4.6万个。"
+    >>> [[s[a:b] for a, b in kind_spans(k, s)] for k in ("figure", "duration", "date")]
+    [['超4.6万个'], ['一个半月'], ['2020年3月']]
+    """
+    if kind == "figure":
+        return _figure_spans(sentence)
+    if kind == "figure+":
+        return _figure_spans(sentence) + _duration_spans(sentence)
+    if kind == "duration":
+        return _duration_spans(sentence)
+    if kind == "date":
+        return [m.span() for m in _DATE.finditer(sentence)]
+    spans = _english_name_spans(sentence)
+    if re.search(f"[{HAN}]", sentence):
+        spans += _chinese_name_spans(sentence)
+    return spans
+
+
+def _figure_spans(sentence: str) -> list[tuple[int, int]]:
+    """Figures with the qualifier before them (超, nearly) and the unit after them (万个, yuan)."""
+    out = []
+    for f in find_figures(sentence):
+        start = f.start - len(m.group(0)) if (m := _QUALIFIER.search(sentence[: f.start])) else f.start
+        unit = _UNIT.match(sentence, f.end)
+        out.append((start, unit.end() if unit else f.end))
+    return out
+
+
+def _duration_spans(sentence: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _DURATION.finditer(sentence) if not re.match(r"(?:19|20)\d\d年", m.group(0))]
+
+
+def _english_name_spans(sentence: str) -> list[tuple[int, int]]:
+    """Runs of capitalised words, without a common word or a month in front."""
+    spans = []
+    for m in _EN_NAME.finditer(sentence):
+        words, start = m.group(0).split(" "), m.start()
+        while words and (words[0] in _EN_COMMON or words[0] in MONTHS or words[0] == "of"):
+            start += len(words.pop(0)) + 1
+        if words and " ".join(words) not in _EN_COMMON:
+            spans.append((start, m.end()))
+    return spans
+
+
+def _chinese_name_spans(sentence: str) -> list[tuple[int, int]]:
+    """People's names, jieba's organisations, runs of nouns naming an organisation, list items."""
+    spans = []
+    for name in chinese_names(sentence):
+        spans.append((sentence.find(name), sentence.find(name) + len(name)))
+    at = 0
+    for word, flag in pos_cut(sentence):
+        if flag in ("nt", "nz") and len(word) >= 2:
+            spans.append((sentence.find(word, at), sentence.find(word, at) + len(word)))
+        at += len(word)
+    spans += _organisations(sentence)
+    for m in _ZH_ITEM.finditer(sentence):
+        item = _ZH_EDGE.sub("", m.group(0))
+        if len(item) >= 2:
+            a = sentence.find(item, m.start())
+            spans.append((a, a + len(item)))
+    return spans
+
+
+def _organisations(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the organisations' names in a Chinese ``sentence`` that jieba does not tag as
+    one word: a run of nouns ending with an organisation word (研究院, 公司, 集团, ...).
+
+    >>> s = "金砖国家未来网络研究院中国分院，成为落地深圳的首个国际组织。"
+    >>> [s[a:b] for a, b in _organisations(s)]
+    ['金砖国家未来网络研究院中国分院']
+    """
+    out: list[tuple[int, int]] = []
+    run: list[tuple[int, int, str]] = []  # (start, end, word) of the nouns read so far
+    at = 0
+    for word, flag in pos_cut(sentence):
+        start = sentence.find(word, at)
+        at = start + len(word) if start >= 0 else at
+        if start < 0 or flag not in _ORG_TAGS:
+            run = []
+            continue
+        run.append((start, at, word))
+        if _ORG_END.search(word) and len(run) > 1:
+            first = next(i for i, r in enumerate(run) if r[2] not in _ORG_SKIP)
+            if at - run[first][0] >= 4 and first < len(run) - 1:
+                if out and out[-1][0] == run[first][0]:
+                    out.pop()  # the same run, grown: 研究院 -> 研究院中国分院
+                out.append((run[first][0], at))
+    return out
+
+
+def disjoint(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` in order, a span inside (or overlapping) a longer one dropped.
+
+    >>> disjoint([(5, 8), (0, 3), (1, 2), (6, 10)])
+    [(0, 3), (6, 10)]
+    """
+    out: list[tuple[int, int]] = []
+    for s, e in sorted(set(spans), key=lambda x: (x[0] - x[1], x[0])):  # longest first
+        if all(e <= a or s >= b for a, b in out):
+            out.append((s, e))
+    return sorted(out)

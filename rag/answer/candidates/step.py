@@ -1,0 +1,115 @@
+"""The candidate step for one question: the model chooses among the figures, dates and names of
+the evidence; code writes the answer. A question of several parts has each part chosen on its
+own evidence and written as "(1) … (2) …".
+
+Does not find or score candidates itself (``rag.answer.candidates.extract`` finds them and decides from
+the scores; the generator scores them), and does not write freely (``rag.answer.write.free``).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from rag.answer.candidates.choice import Choice, candidate_messages, choose, merged_scores, scoring_options
+from rag.answer.candidates.extract import Candidate, extract_candidates
+from rag.answer.candidates.writing import written_answer
+from rag.answer.question.parts import contained_parts
+from rag.answer.retrieve.passages import Passage
+from rag.answer.review.verdict import PART_NOT_FOUND
+from rag.config import Settings
+from rag.models.generator import Generator
+from rag.text.lang import detect_lang
+from rag.types import Lang
+
+__all__ = ["answered", "choose_answer", "part_answers"]
+log = logging.getLogger(__name__)
+# the English articles of the stories of the passages cited (``Tellings.english``)
+EnglishTellings = Callable[[Sequence[Passage], Sequence[int]], list[str]]
+
+
+def answered(choice: Choice | None) -> Candidate | None:
+    """The candidate the model chose to answer with; None when it did not choose one."""
+    return choice.candidate if choice is not None and choice.decision == "answer" else None
+
+
+def choose_answer(
+    generator: Generator | None,
+    question: str,
+    passages: Sequence[Passage],
+    parts: Sequence[str],
+    lang: Lang,
+    settings: Settings,
+) -> tuple[Choice | None, int]:
+    """The candidate answer chosen by the generator's scores (``rag.answer.candidates.extract``), for a
+    one-part question asking a figure, a date, a name or a list item; None when the step is off
+    or does not apply (the answer is then written freely), or the generator cannot score
+    options; and the scoring prompt's tokens."""
+    s = settings
+    if not s.answer_candidates or generator is None or len(parts) > 1:
+        return None, 0
+    texts, dates = [p.text for p in passages], [p.hit.doc.date for p in passages]
+    candidates = extract_candidates(question, texts, dates)
+    if not candidates:
+        return None, 0
+    t = time.perf_counter()
+    messages = candidate_messages(question, candidates, lang)
+    options, owner = scoring_options(candidates)  # each candidate's written forms, then NOT_STATED
+    scored = generator.candidate_scores(messages, options)
+    if scored is None:  # a generator that cannot score options: no candidate step
+        return None, 0
+    cross = detect_lang(question) != detect_lang(" ".join(c.sentence for c in candidates))
+    choice = choose(
+        candidates,
+        merged_scores(scored, owner),
+        min_probability=s.candidate_probability,
+        min_likely=s.candidate_min_likely,
+        cross_language=cross,
+    )
+    tokens = generator.count_tokens(messages)
+    log.info(
+        "candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f",
+        len(candidates),
+        tokens,
+        (time.perf_counter() - t) * 1000,
+        choice.decision,
+        choice.candidate.text if choice.candidate else "",
+        choice.probability,
+    )
+    return choice, tokens
+
+
+def part_answers(
+    generator: Generator | None,
+    parts: Sequence[str],
+    passages: Sequence[Passage],
+    own: Sequence[tuple[int, ...]],
+    lang: Lang,
+    settings: Settings,
+    english_tellings: EnglishTellings,
+) -> tuple[str, int]:
+    """For a question of several parts, each part answered from its own evidence (``own``: the
+    numbers of its passages): the candidate the generator scores highest for that part alone
+    (with what an elliptical part leaves out, ``contained_parts``), written by code with its
+    citation as "(1) … (2) …", a part whose "not stated" wins saying so. "" when a part is
+    undecided or not one part is answered (the answer is then written freely), and the
+    scoring prompts' tokens."""
+    if len(parts) < 2 or len(own) != len(parts):
+        return "", 0
+    lines, tokens, answered_one = [], 0, False
+    for k, (part, numbers) in enumerate(zip(contained_parts(parts), own, strict=True), 1):
+        choice, used = choose_answer(
+            generator, part, [passages[n - 1] for n in numbers], [part], lang, settings
+        )
+        tokens += used
+        if choice is None or choice.decision not in ("answer", "abstain"):
+            return "", tokens
+        candidate = answered(choice)
+        if candidate is None:  # "not stated" won for this part
+            lines.append(f"({k}) {PART_NOT_FOUND[lang]}")
+            continue
+        n = numbers[candidate.passage]
+        lines.append(f"({k}) {written_answer(choice, n, lang, english_tellings(passages, [n]))}")
+        answered_one = True
+    return ("\n".join(lines) if answered_one else ""), tokens

@@ -1,0 +1,243 @@
+"""Evidence first: the sentences that answer each part of the question, before anything is written.
+
+``EvidencePicker.select`` scores every candidate sentence (``rag.answer.evidence.sentences``:
+those of the retrieved chunks and their neighbours, and across languages those the dictionary
+finds) against each part of the question (``rag.answer.question.parts``):
+
+* the e5 cosine and the second encoder's cosine (with the same cross-language bonus as
+  retrieval), and BM25 over the candidate sentences (``rag.text.tokens`` tokens, as a share of
+  the best possible score);
+* for an English question, the share of its words a Chinese sentence speaks of through
+  CC-CEDICT (``rag.text.lexicon``);
+* the question's years and the kind of figure asked for (``sentence_bonus``).
+
+Each part's best sentence is taken first, then the next best of every part in turn, while
+the character budget lasts; a sentence that opens with a pronoun or a connective ("其中",
+"他说", "It") brings the sentence before it. Chosen sentences of one article that follow each
+other become one ``Passage``, an exact span of the article, so citations still point at it.
+
+Does not split the question (``rag.answer.question.parts``), compute a change
+(``rag.answer.evidence.change``), generate text, check answers, or retrieve (``rag.answer.retrieve.search``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.evidence.sentences import (
+    CROSS_FROM,
+    Sentence,
+    candidate_sentences,
+    lexical_sentences,
+    needs_context,
+    sentence_bonus,
+)
+from rag.answer.retrieve.passages import Passage
+from rag.index.bm25 import KeywordIndex
+from rag.models.embedding import Embedder
+from rag.text.lang import detect_lang
+from rag.text.lexicon import cross_scores
+from rag.text.tokens import expand_query, tokenize
+from rag.types import Hit
+
+WEIGHTS = {"e5": 1.0, "encoder2": 0.3, "bm25": 0.3}  # as in retrieval's fusion (config: dense/encoder2/bm25)
+CROSS_WEIGHT = 0.3  # CC-CEDICT word overlap (rag.text.lexicon), for sentences in the other language
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of the question with what retrieval found for it."""
+
+    text: str  # what was retrieved with (an elliptical part carries the part before it)
+    query_vector: np.ndarray  # e5 query vector of ``text``
+    hits: tuple[Hit, ...]
+    own: str = ""  # the part's own words, whose years and kind of figure count ("" = ``text``)
+
+
+def pick(
+    scores: Sequence[Sequence[float]],
+    sizes: Sequence[int],
+    budget: int,
+    per_part: int = 3,
+    margin: float = 0.12,
+) -> list[int]:
+    """Sentence indices to show: each part's best (always), then each part's next best in
+    turn while the sizes fit ``budget`` and they score within ``margin`` of the part's best.
+
+    >>> pick([[0.9, 0.1, 0.85], [0.2, 0.8, 0.1]], [10, 10, 10], 15)
+    [0, 1]
+    >>> pick([[0.9, 0.1, 0.85], [0.2, 0.8, 0.1]], [10, 10, 10], 30)
+    [0, 1, 2]
+    >>> pick([[0.9, 0.1, 0.5], [0.2, 0.8, 0.1]], [10, 10, 10], 30)
+    [0, 1]
+    """
+    ranked = [list(np.argsort(-np.asarray(s), kind="stable"))[:per_part] for s in scores]
+    chosen: list[int] = []
+    used = 0
+    for round_ in range(per_part):
+        for p, order in enumerate(ranked):
+            if round_ >= len(order) or int(order[round_]) in chosen:
+                continue
+            i = int(order[round_])
+            if round_ and (used + sizes[i] > budget or scores[p][i] < scores[p][order[0]] - margin):
+                continue
+            chosen.append(i)
+            used += sizes[i]
+    return chosen
+
+
+def part_evidence(scores: Sequence[float], chosen: Sequence[int], margin: float = 0.12) -> list[int]:
+    """The chosen sentences that are a part's own evidence: those it scores within ``margin`` of
+    its best chosen one, best first.
+
+    >>> part_evidence([0.9, 0.1, 0.85, 0.7], [0, 1, 2, 3])
+    [0, 2]
+    """
+    if not chosen:
+        return []
+    top = max(scores[i] for i in chosen)
+    return sorted((i for i in chosen if scores[i] >= top - margin), key=lambda i: -scores[i])
+
+
+class EvidencePicker:
+    """Scores candidate sentences with the loaded encoders and the store's articles."""
+
+    def __init__(
+        self,
+        store,
+        embedder: Embedder,
+        encoder2: Embedder | None = None,
+        bonus: dict[str, dict[str, float]] | None = None,
+    ) -> None:
+        self.store, self.embedder, self.encoder2 = store, embedder, encoder2
+        self.bonus = bonus or {}  # {space: {passage lang: added cosine}} for this question's language
+
+    def select(
+        self, parts: Sequence[Part], budget: int, max_hits: int = 4
+    ) -> tuple[list[Passage], list[tuple[str, int]]]:
+        """The passages to show, and for each part its best sentence with the number (1-based) of
+        the passage holding it: (sentence, number)."""
+        passages, best, _ = self.select_parts(parts, budget, max_hits)
+        return passages, best
+
+    def select_parts(
+        self, parts: Sequence[Part], budget: int, max_hits: int = 4
+    ) -> tuple[list[Passage], list[tuple[str, int]], list[tuple[int, ...]]]:
+        """``select``, and for each part the numbers of the passages holding its own evidence: the
+        shown sentences scoring within ``pick``'s margin of the part's best, best first."""
+        hits = [h for p in parts for h in p.hits[:max_hits]]
+        articles = {h.chunk.doc_id: self.store.doc_text(h.chunk.doc_id) for h in hits}
+        sentences = candidate_sentences(hits, articles)
+        sentences += lexical_sentences([p.text for p in parts], hits, articles, sentences)
+        if not sentences:
+            return [], [], []
+        scores = self._scores(parts, sentences)
+        chosen = pick(scores, [len(s.text) for s in sentences], budget)
+        chosen = self._with_context(chosen, sentences, budget)
+        passages, best, number = self._passages(chosen, sentences, scores, parts)
+        own = [
+            tuple(dict.fromkeys(number[i] for i in part_evidence(sc, chosen) if i in number)) for sc in scores
+        ]
+        return passages, best, own
+
+    def _scores(self, parts: Sequence[Part], sentences: Sequence[Sentence]) -> list[list[float]]:
+        texts = [s.text for s in sentences]
+        langs = [s.hit.chunk.lang for s in sentences]
+        e5 = self.embedder.embed(texts, kind="passage")
+        enc2 = self.encoder2.embed(texts, kind="passage") if self.encoder2 is not None else None
+        tokens = [tokenize(t) for t in texts]
+        keyword = KeywordIndex.build(tokens)
+        out = []
+        for part in parts:
+            dense = e5 @ np.asarray(part.query_vector, dtype=np.float32)
+            score = WEIGHTS["e5"] * (dense + self._bonus("e5", langs))
+            if enc2 is not None and self.encoder2 is not None:
+                qv2 = self.encoder2.embed([part.text], kind="query")[0]
+                score += WEIGHTS["encoder2"] * (enc2 @ qv2 + self._bonus("encoder2", langs))
+            q_tokens = tokenize(part.text) + expand_query(part.text)
+            bound = keyword.best_possible(q_tokens) or 1.0
+            score += WEIGHTS["bm25"] * keyword.scores(q_tokens) / bound
+            score += CROSS_WEIGHT * self._across(part.text, texts, langs)
+            own = part.own or part.text
+            score += np.array([sentence_bonus(own, s.text, s.hit.doc.date) for s in sentences])
+            out.append([float(x) for x in score])
+        return out
+
+    @staticmethod
+    def _across(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
+        """``rag.text.lexicon``'s score of the sentences in the other language than ``question``, 0 else."""
+        out = np.zeros(len(texts))
+        qlang = detect_lang(question)
+        other = [i for i, lang in enumerate(langs) if lang != qlang and qlang in CROSS_FROM]
+        if CROSS_WEIGHT and other:
+            out[other] = cross_scores(question, [texts[i] for i in other])
+        return out
+
+    def _bonus(self, space: str, langs: Sequence[str]) -> np.ndarray:
+        return np.array([self.bonus.get(space, {}).get(lang, 0.0) for lang in langs])
+
+    def _with_context(self, chosen: list[int], sentences: Sequence[Sentence], budget: int) -> list[int]:
+        """``chosen`` plus the sentence before each one that needs it for its subject."""
+        where = {(s.hit.chunk.doc_id, s.index): i for i, s in enumerate(sentences)}
+        used = sum(len(sentences[i].text) for i in chosen)
+        out = list(chosen)
+        for i in chosen:
+            s = sentences[i]
+            before = where.get((s.hit.chunk.doc_id, s.index - 1))
+            if (
+                needs_context(s.text)
+                and before is not None
+                and before not in out
+                and used + len(sentences[before].text) <= budget * 1.25
+            ):
+                out.append(before)
+                used += len(sentences[before].text)
+        return out
+
+    def _passages(
+        self,
+        chosen: list[int],
+        sentences: Sequence[Sentence],
+        scores: list[list[float]],
+        parts: Sequence[Part],
+    ) -> tuple[list[Passage], list[tuple[str, int]], dict[int, int]]:
+        """Chosen sentences grouped into contiguous spans, in the order they were chosen; each
+        part's best sentence with its passage's number; and the passage number of each sentence."""
+        groups: list[list[int]] = []
+        for i in chosen:
+            s = sentences[i]
+            for g in groups:
+                first, last = sentences[g[0]], sentences[g[-1]]
+                same = first.hit.chunk.doc_id == s.hit.chunk.doc_id
+                if same and first.index - 1 <= s.index <= last.index + 1:
+                    g.append(i)
+                    g.sort(key=lambda j: sentences[j].index)
+                    break
+            else:
+                groups.append([i])
+        groups.sort(key=lambda g: min(sentences[i].hit.rank for i in g))  # retrieval's order, stable
+        best = [max(range(len(scores[p])), key=lambda i: scores[p][i]) for p in range(len(parts))]
+        passages = []
+        for g in groups:
+            doc = sentences[g[0]].hit.chunk.doc_id
+            a, b = sentences[g[0]].start, sentences[g[-1]].end
+            hit = self._covering_hit(sentences[g[0]].hit, a, b)
+            marks = tuple(
+                (sentences[i].start, sentences[i].end, max(sc[i] for sc in scores))
+                for i in g
+                if hit.chunk.start <= sentences[i].start and sentences[i].end <= hit.chunk.end
+            )
+            passages.append(Passage(hit, self.store.doc_text(doc)[a:b], a, b, marks))
+        number = {i: n for n, g in enumerate(groups, 1) for i in g}
+        return passages, [(sentences[b].text, number[b]) for b in best if b in number], number
+
+    def _covering_hit(self, hit: Hit, a: int, b: int) -> Hit:
+        """``hit`` when its chunk holds [a, b), else the same hit with the article's chunk that does."""
+        if hit.chunk.start <= a and b <= hit.chunk.end:
+            return hit
+        chunks = self.store.chunks(self.store.doc_rows(hit.chunk.doc_id))
+        best = max(chunks, key=lambda c: min(b, c.end) - max(a, c.start))
+        return Hit(best, hit.doc, hit.score, hit.rank)

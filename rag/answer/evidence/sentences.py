@@ -1,0 +1,174 @@
+"""The sentences evidence is chosen from, and what the question adds to each one's score.
+
+``candidate_sentences`` takes every sentence of the retrieved chunks and the sentence either
+side of each chunk in its article; across languages (an English question over Chinese articles)
+``lexical_sentences`` adds a few sentences of the hits' articles that share most of the
+question's words through CC-CEDICT (``rag.text.lexicon``), though no hit's chunk holds them.
+``sentence_bonus`` is what the question's years (a sentence naming another year and not the
+asked one loses, one naming the asked year gains) and the kind of figure asked for (a share, an
+amount, a date) add to a sentence's score; ``needs_context`` tells a sentence that opens with a
+pronoun or a connective ("其中", "他说", "It") and so brings the sentence before it.
+
+Does not embed or rank sentences (``rag.answer.evidence.pick`` does) and does not retrieve.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from rag.answer.question.parts import years_asked
+from rag.index.chunking import sentence_spans
+from rag.text.figures import find_figures
+from rag.text.lang import detect_lang
+from rag.text.lexicon import cross_scores
+from rag.types import Hit
+
+PERCENT_ASKED = re.compile(
+    r"比例|比重|占.*多少|百分之|百分比|增长了多少|增速|share|percent|rate|proportion", re.I
+)
+_AMOUNT_ASKED = re.compile(
+    r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I
+)
+_DATE_ASKED = re.compile(r"哪天|哪一天|何时|什么时候|几月|日期|\bwhen\b|what date|which day", re.I)
+_DATE = re.compile(
+    r"\d{1,2}月\d{1,2}[日号]|(?:19|20)\d\d年\d{1,2}月|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
+    r"[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
+    re.I,
+)
+_NEEDS_CONTEXT = re.compile(
+    r"^\s*[“\"]?(?:其中|其|这|该|此|它|他|她|同时|另外|此外|而|并|但|对此|据此|为此|"
+    r"(?:it|this|these|that|they|he|she|its|their|also|meanwhile|however)\b)",
+    re.I,
+)
+
+
+def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
+    """What the question's years and the kind of figure asked add to a sentence's score.
+
+    A sentence naming the asked year gains 0.08, one naming only other years loses 0.08, one
+    naming none gains 0.04 when the article's date implies the year (dated that year or the
+    next: "去年"); a question asking a share, an amount or a date gives 0.04 to a sentence
+    holding one.
+
+    >>> q = "2020年深圳建成了多少5G基站？"
+    >>> sentence_bonus(q, "2020年深圳建成5G基站超4.6万个。")
+    0.12
+    >>> sentence_bonus(q, "2023年深圳累计建成5G基站7.5万个。")
+    -0.04
+    >>> sentence_bonus(q, "深圳建成5G基站超4.6万个。", "2021-01-20")
+    0.08
+    >>> when = "大会是哪天召开的？"
+    >>> sentence_bonus(when, "2023年11月28日,深圳召开大会。"), sentence_bonus(when, "大会很成功。")
+    (0.04, 0.0)
+    """
+    years, found = years_asked(question), set(years_asked(sentence))
+    bonus = 0.0
+    if years and found & set(years):
+        bonus += 0.08
+    elif years and found:
+        bonus -= 0.08
+    elif years and doc_date[:4].isdigit() and {doc_date[:4], str(int(doc_date[:4]) - 1)} & set(years):
+        bonus += 0.04
+    figures = find_figures(sentence)
+    share = any(f.kind in ("percent", "points") for f in figures)
+    kind_asked = (
+        (share and PERCENT_ASKED.search(question))
+        or (figures and _AMOUNT_ASKED.search(question))
+        or (_DATE_ASKED.search(question) and _DATE.search(sentence))
+    )
+    if kind_asked:
+        bonus += 0.04
+    return round(bonus, 6)
+
+
+def needs_context(sentence: str) -> bool:
+    """Whether a sentence leans on the one before it for its subject.
+
+    >>> needs_context("其中，华为占五分之一。"), needs_context("It grew 2%."), needs_context("深圳建成基站。")
+    (True, True, False)
+    """
+    return bool(_NEEDS_CONTEXT.match(sentence))
+
+
+# The dictionary (here, and ``CROSS_WEIGHT`` in rag.answer.evidence.pick) serves questions in these
+# languages only: over English sentences, Chinese questions lost their right
+# Chinese sentences to English ones (2 of 24 zh->zh seed questions) for 2 zh->en gained
+CROSS_FROM = ("en",)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an article that may be shown, with the hit that brought it."""
+
+    hit: Hit
+    start: int  # span in the cleaned article
+    end: int
+    text: str
+    index: int  # position among the article's sentences
+
+
+def candidate_sentences(hits: Sequence[Hit], article: dict[str, str], per_hit: int = 1) -> list[Sentence]:
+    """The sentences of the hits' chunks and ``per_hit`` sentences either side of each chunk,
+    each once (the first hit that brings it keeps it), repeated texts dropped.
+
+    >>> from rag.types import Chunk, DocMeta
+    >>> text = "甲一。乙二。丙三。丁四。"
+    >>> hit = Hit(Chunk("a#1", "a", "丙三。", 6, 9, "zh"), DocMeta("a", "", "", "", "zh"), 1.0, 1)
+    >>> [s.text for s in candidate_sentences([hit], {"a": text})]
+    ['乙二。', '丙三。', '丁四。']
+    """
+    out, seen, texts = [], set(), set()
+    for hit in hits:
+        doc = hit.chunk.doc_id
+        spans = sentence_spans(article[doc])
+        inside = [i for i, (a, b) in enumerate(spans) if a < hit.chunk.end and b > hit.chunk.start]
+        if not inside:
+            continue
+        for i in range(max(0, inside[0] - per_hit), min(len(spans), inside[-1] + per_hit + 1)):
+            a, b = spans[i]
+            key = " ".join(article[doc][a:b].split())
+            if (doc, i) in seen or key in texts:
+                continue
+            seen.add((doc, i))
+            texts.add(key)
+            out.append(Sentence(hit, a, b, article[doc][a:b], i))
+    return out
+
+
+LEXICAL_EXTRA = 2  # sentences per part found by rag.text.lexicon alone in the hits' other-language articles
+LEXICAL_FLOOR = 0.4  # ... when they share at least this (weighted) share of the part's words
+
+
+def lexical_sentences(
+    questions: Sequence[str], hits: Sequence[Hit], article: dict[str, str], known: Sequence[Sentence]
+) -> list[Sentence]:
+    """Across languages (a question in ``CROSS_FROM``), the sentences of the hits' articles
+    that share most of its words through the dictionary (``rag.text.lexicon``) though no hit's chunk
+    holds them: up to ``LEXICAL_EXTRA`` per question, each brought by its article's first hit."""
+    first: dict[str, Hit] = {}
+    for hit in hits:
+        first.setdefault(hit.chunk.doc_id, hit)
+    seen = {(s.hit.chunk.doc_id, s.index) for s in known}
+    out: list[Sentence] = []
+    for question in questions:
+        lang = detect_lang(question)
+        if lang not in CROSS_FROM:
+            continue
+        pool = [
+            (doc, i, a, b)
+            for doc, h in first.items()
+            if h.chunk.lang != lang
+            for i, (a, b) in enumerate(sentence_spans(article[doc]))
+            if (doc, i) not in seen
+        ]
+        scores = cross_scores(question, [article[d][a:b] for d, _, a, b in pool]) if pool else []
+        for k in np.argsort(-np.asarray(scores), kind="stable")[:LEXICAL_EXTRA]:
+            doc, i, a, b = pool[k]
+            if scores[k] >= LEXICAL_FLOOR and (doc, i) not in seen:
+                seen.add((doc, i))
+                out.append(Sentence(first[doc], a, b, article[doc][a:b], i))
+    return out

@@ -1,0 +1,224 @@
+"""Is the answer about what was asked? The sentence that states it, checked against the question.
+
+A small model shown passages that do not hold the answer still answers, from the nearest
+sentence: asked how many died in a stampede in Kashmir, it gives the three of a stampede in
+Rajasthan; asked about 2021, the 2020 figure. The answer's figure is in its source, so the
+figure check passes, but the sentence stating it is about something else. These pure
+functions find what of the question that sentence leaves out, and give the verdict:
+
+* ``missing_terms`` the key terms missing around the supporting sentence (itself, the two
+  before it, the title; names anywhere in the article), and ``off_topic`` when that makes
+  the answer about something else;
+* ``stated_in_sentence`` one cited sentence holds the answer's figures, the question's years
+  (or the article's date implies them) and its subject: no check withdraws such an answer;
+* ``ungrounded`` the verdict the pipeline acts on (the pure checks, in order), with the notice
+  the reader is told.
+
+The pieces live beside it: the question's key terms and their other-language forms in
+``rag.answer.review.terms``, the passage as the checks read it and the sentences stating an answer
+in ``rag.answer.review.support``, the answer's figures, counts and years in ``rag.answer.review.claims``,
+the people it names in ``rag.answer.review.people``, the generator's own yes/no check in
+``rag.answer.review.confirm``.
+
+Across languages (an English question over a Chinese article, the corpus's worst case), a term
+is matched through the glossary of ``rag.text.tokens``, the pinyin of the passage (``Bao'an`` in
+宝安区, ``Jia Xingdong`` for 贾兴东) and the other telling of the same story
+(``Evidence.story``); a term none of these can translate is not held against the passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.answer.review.claims import (
+    other_year,
+    other_year_notice,
+    unstated,
+    unstated_notice,
+    unsupported_figures,
+    unsupported_notice,
+)
+from rag.answer.review.people import answer_names, name_in
+from rag.answer.review.support import Evidence, sentences_of, support
+from rag.answer.review.terms import ANY_YEAR, covered, covered_across, key_terms, sub_questions, year_covered
+from rag.text.figures import find_figures
+from rag.text.lang import detect_lang
+from rag.text.tokens import normalize, tokenize
+from rag.types import Lang
+
+
+def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> tuple[str, ...] | None:
+    """The key terms of ``question`` missing around the best sentence stating ``answer``.
+
+    A name must be in the article or its title; another term in the context of the supporting
+    sentence: itself, the two sentences before it and the title; a year is judged by
+    ``year_covered``. Terms of the other language than the passage's are not checked. None when
+    no sentence states the answer (nothing to judge).
+
+    >>> q = "印控克什米尔地区寺庙踩踏事故死亡人数"
+    >>> missing_terms(q, "3人", [Evidence("据报道，印度拉贾斯坦邦一座寺庙发生踩踏事故，造成3人死亡。")])
+    ('印控', '克什米尔地区')
+    >>> missing_terms(q, "12人", [Evidence("印控克什米尔地区一座寺庙发生踩踏事故，12人死亡。")])
+    ()
+    """
+    # the same story told in the other language is read too: the sentence there may name what
+    # this telling leaves out (the city, the bureau's full name)
+    tellings = list(dict.fromkeys(e.story for e in evidence if e.story))
+    dates = {e.story: e.date for e in evidence if e.story}
+    evidence = [*evidence, *(Evidence(t, "", dates[t], t) for t in tellings)]
+    places = support(question, answer, [e.text for e in evidence])
+    if not places:
+        return None
+    terms = key_terms(question)
+    best: tuple[str, ...] | None = None
+    english_names = any(t.proper and t.lang == "en" for t in terms)  # need the article's tokens
+    wholes: dict[int, tuple[str, set[str]]] = {}  # per passage: its article, and its tokens when needed
+    for i, j in places:
+        e = evidence[i]
+        sentences = sentences_of(e.text)
+        context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
+        tokens = set(tokenize(context))
+        if i not in wholes:
+            whole = normalize(f"{e.title} {e.article or e.text}")
+            wholes[i] = (whole, set(tokenize(whole)) if english_names else set())
+        whole, whole_tokens = wholes[i]
+        src_lang = detect_lang(e.text)
+        missing = []
+        years = [t.text for t in terms if re.fullmatch(r"\d{4}", t.text)]
+        # a change between years: the sentence of one of them is enough (each figure has its own)
+        if len(years) > 1 and any(year_covered(y, sentences[j], e.date) for y in years):
+            years = []
+        for t in terms:
+            if re.fullmatch(r"\d{4}", t.text):
+                if t.text in years and not year_covered(t.text, sentences[j], e.date):
+                    missing.append(t.text)
+            elif t.lang != src_lang:
+                if t.proper and covered_across(t, whole, e.story) is False:
+                    missing.append(t.text)
+            elif not (covered(t, whole, whole_tokens) if t.proper else covered(t, context, tokens)):
+                missing.append(t.text)
+        if best is None or len(missing) < len(best):
+            best = tuple(missing)
+    return best
+
+
+def off_topic(
+    question: str, answer: str, evidence: Sequence[Evidence], share: float = 0.5
+) -> tuple[str, ...]:
+    """The key terms missing around the sentence stating ``answer`` when they make it about
+    something else than was asked: a name or a year of the question, or two or more terms that
+    make at least ``share`` of its checked terms. () when the answer is on the topic, or when
+    any part of a question that asks several things is.
+
+    >>> off_topic("2021赛季中超冠军", "江苏苏宁", [Evidence("2020赛季中超联赛冠军为江苏苏宁。")])
+    ('2021',)
+    >>> ev = Evidence("全市建成5G基站4.6万个。", "深圳工业", "2021-03-01")
+    >>> off_topic("深圳2020年建成多少5G基站？", "4.6万个", [ev])
+    ()
+    """
+    langs = {detect_lang(e.text) for e in evidence}
+    worst: tuple[str, ...] = ()
+    for part in sub_questions(question):
+        missing = missing_terms(part, answer, evidence)
+        if not missing:
+            return ()
+        terms = key_terms(part)
+        names = {t.text for t in terms if t.proper or re.fullmatch(r"\d{4}", t.text)}
+        checked = [t for t in terms if t.lang in langs or re.fullmatch(r"\d{4}", t.text)]
+        if not (names & set(missing)) and (len(missing) < 2 or len(missing) < share * len(checked)):
+            return ()
+        worst = worst or missing
+    return worst
+
+
+def off_topic_notice(missing: Sequence[str], lang: Lang) -> str:
+    """Why an answer was withdrawn for ``off_topic``.
+
+    >>> off_topic_notice(["克什米尔地区"], "zh")
+    '模型写出了答案，但资料中给出该答案的句子没有提到“克什米尔地区”，说的可能是另一件事。'
+    """
+    if lang == "zh":
+        return f"模型写出了答案，但资料中给出该答案的句子没有提到“{'”“'.join(missing)}”，说的可能是另一件事。"
+    return (
+        "An answer was written, but the sentence of the sources that gives it does not mention "
+        + ", ".join(f"“{m}”" for m in missing)
+        + ", so it may be about something else."
+    )
+
+
+def ungrounded(question: str, answer: str, evidence: Sequence[Evidence], lang: Lang) -> str:
+    """Why ``answer`` should be withdrawn, told in ``lang``, or "" when it stands: its figures
+    are the sources' figures for another year than asked (``other_year``), none of its figures
+    is in the passages it cites (``unsupported_figures``), or the sentence stating it lacks a
+    name, a year or most terms of the question (``off_topic``). ``evidence`` is every passage
+    shown, the cited ones first.
+
+    >>> ungrounded("2021赛季中超冠军", "江苏苏宁[1]", [Evidence("2020赛季中超联赛冠军为江苏苏宁。")], "zh")
+    '模型写出了答案，但资料中给出该答案的句子没有提到“2021”，说的可能是另一件事。'
+    """
+    texts = [e.text for e in evidence]
+    if year := other_year(question, answer, texts):
+        return other_year_notice(year, lang)
+    if figures := unsupported_figures(question, answer, texts, lang):
+        return unsupported_notice(figures, lang)
+    if unstated(question, answer, texts):
+        return unstated_notice(lang)
+    if missing := off_topic(question, answer, evidence):
+        return off_topic_notice(missing, lang)
+    return ""
+
+
+def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence], cited: int = 0) -> bool:
+    """Whether one sentence of the first ``cited`` passages (all when 0) holds the answer: every
+    figure of it (beyond the question's), the question's year (one of them for a change between
+    years; a sentence naming none fits when the article's date implies it) and its subject (its
+    names, else one of its terms; across languages ``covered_across``). No check withdraws such
+    an answer.
+
+    >>> ev = [Evidence("2023年，深圳智能手机占全球产量1/7。", "深圳制造", "2024-01-10")]
+    >>> stated_in_sentence("2023年深圳智能手机占全球产量的多少？", "1/7[1]", ev)
+    True
+    >>> q = "What share of the world's smartphones did Shenzhen make in 2023?"
+    >>> stated_in_sentence(q, "One seventh [1].", ev)
+    True
+    >>> stated_in_sentence("2022年深圳智能手机占全球产量的多少？", "1/7[1]", ev)
+    False
+    """
+    asked = find_figures(question)
+    figures = [f for f in find_figures(answer) if not any(f.matches(g) for g in asked)]
+    names = [] if figures else answer_names(question, answer)
+    if not figures and not names:
+        return False
+    years = sorted(set(ANY_YEAR.findall(question)))
+    terms = [t for t in key_terms(question) if not re.fullmatch(r"\d{4}", t.text)]
+    subject = [t for t in terms if t.proper] or terms
+    for e in evidence[: cited or len(evidence)]:
+        src_lang, sentences = detect_lang(e.text), sentences_of(e.text)
+        whole = normalize(f"{e.title} {e.article or e.text}")
+        whole_tokens = set(tokenize(whole)) if any(t.proper and t.lang == "en" for t in subject) else set()
+        for j, sentence in enumerate(sentences):
+            stated = find_figures(sentence)
+            if not all(any(f.matches(g) for g in stated) for f in figures):
+                continue
+            if not all(name_in(n, sentence) for n in names):
+                continue
+            fits = [year_covered(y, sentence, e.date) for y in years]
+            if years and not (any(fits) if len(years) > 1 else fits[0]):
+                continue
+            context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
+            found = [
+                covered_across(t, whole, e.story)
+                if t.lang != src_lang
+                else covered(t, whole, whole_tokens)
+                if t.proper
+                else covered(t, context, set(tokenize(context)))
+                for t in subject
+            ]
+            if subject is terms:  # no names asked: most of the terms the sentence can be judged on
+                judged = [f for f in found if f is not None]
+                if 2 * sum(judged) >= len(judged):
+                    return True
+            elif False not in found and (any(found) or all(t.lang != src_lang for t in subject)):
+                return True
+    return False

@@ -1,0 +1,147 @@
+"""The answer before its review, and the state of one question on its way through the pipeline.
+
+A draft is, in this order of preference: computed (a change between two years: both figures
+cited, the difference by code); chosen among candidates and written by code, for the whole
+question or each of its parts (``rag.answer.candidates.step``); quoted from the passages when there is
+no generator (``rag.answer.write.extractive``); else written freely by the generator
+(``rag.answer.write.free``), its snapshots streamed. The candidate step, the NO_ANSWER gate and
+the model itself may abstain instead.
+
+Does not retrieve, review (``rag.answer.review.apply``) or cite (``rag.answer.write.citations``); the
+abstention itself is made by the caller (``Drafter.abstain``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import abc
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rag.answer.candidates.step import answered, choose_answer, part_answers
+from rag.answer.candidates.writing import written_answer
+from rag.answer.evidence.change import Computed
+from rag.answer.question.parts import contained_parts
+from rag.answer.retrieve.passages import Passage
+from rag.answer.retrieve.tellings import Tellings
+from rag.answer.write.extractive import extract_answer
+from rag.answer.write.free import FreeWriting, Guarded, unlikely_answer
+from rag.answer.write.prompt import CitationRewriter, build_messages
+from rag.config import Settings
+from rag.types import Answer, Lang, Timings, Trace
+
+__all__ = ["CHECKING", "Draft", "Drafter", "Mode", "Turn"]
+
+# shown under the streamed answer while it is checked against the passages (it may be withdrawn)
+CHECKING = {"zh": "正在核对答案与所引资料……", "en": "Checking the answer against its sources…"}
+Mode = Literal["llm", "extractive"]  # how an answer was written (``Answer.mode``)
+
+
+@dataclass
+class Turn:
+    """One question on its way through the pipeline: what its answer or abstention says."""
+
+    question: str  # made to stand alone (``rag.answer.question.followup``)
+    lang: Lang
+    t0: float  # time.perf_counter() at the start
+    notices: list[str]
+    retrieve_ms: float = 0.0
+    passages: list[Passage] = field(default_factory=list)  # what the answer is written from
+    evidence: tuple[str, ...] = ()  # their texts, for the trace
+    first_token_ms: float = 0.0
+    prompt_tokens: int = 0
+
+    def timings(self, done: bool = False) -> Timings:
+        """The timings so far; ``done``: with the total time and the prompt's tokens."""
+        if not done:
+            return Timings(self.retrieve_ms, self.first_token_ms)
+        total = (time.perf_counter() - self.t0) * 1000
+        return Timings(self.retrieve_ms, self.first_token_ms, total, self.prompt_tokens)
+
+    def started(self, prompt_tokens: int) -> None:
+        """The answer's first token is now (a draft written by code), after ``prompt_tokens``."""
+        self.first_token_ms, self.prompt_tokens = (time.perf_counter() - self.t0) * 1000, prompt_tokens
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before its review."""
+
+    text: str
+    rewriter: CitationRewriter  # its markers' order
+    mode: Mode
+    writer: Guarded | None = None  # the generator that wrote it freely (its own check runs then)
+
+
+@dataclass(frozen=True)
+class Drafter:
+    settings: Settings
+    tellings: Tellings  # of the index the question is answered from
+    abstain: Callable[[Turn, Trace], Answer]  # the abstention for a turn, with its trace
+
+    def draft(
+        self,
+        turn: Turn,
+        generator: Guarded | None,
+        parts: Sequence[str],
+        computed: Computed | None,
+        own: Sequence[tuple[int, ...]],
+    ) -> abc.Generator[Answer, None, Draft | None]:
+        """The draft of ``turn``'s answer from its passages (``own``: the passages of each of the
+        question's ``parts``). Yields the snapshots of a freely written answer; None after an
+        abstention (yielded)."""
+        passages, lang, s = turn.passages, turn.lang, self.settings
+        rewriter = CitationRewriter(valid=len(passages))
+        chooser = generator if computed is None else None  # a computed change is not chosen among candidates
+        choice, choice_tokens = choose_answer(chooser, turn.question, passages, parts, lang, s)
+        english = self.tellings.english
+        by_part, part_tokens = part_answers(chooser, parts, passages, own, lang, s, english)
+        if computed is not None:
+            text = rewriter.feed(computed.text) + rewriter.finish()
+            return Draft(text, rewriter, "llm" if generator is not None else "extractive")
+        if choice is not None and choice.decision == "abstain":  # "not stated" won, or nothing is likely
+            turn.started(choice_tokens)
+            yield self.abstain(turn, Trace(turn.evidence, stopped_by="candidates"))
+            return None
+        if choice is not None and (candidate := answered(choice)) is not None:  # the model chose, code writes
+            n = candidate.passage + 1
+            text = rewriter.feed(written_answer(choice, n, lang, english(passages, [n]))) + rewriter.finish()
+            turn.started(choice_tokens)
+            return Draft(text, rewriter, "llm")
+        if by_part:  # each part's answer chosen among its candidates, written by code
+            text = rewriter.feed(by_part) + rewriter.finish()
+            turn.started(part_tokens)
+            return Draft(text, rewriter, "llm")
+        if generator is None:
+            raw, _ = extract_answer(passages, lang)
+            return Draft(rewriter.feed(raw) + rewriter.finish(), rewriter, "extractive")
+        return (yield from self._write(turn, generator, parts))
+
+    def _write(
+        self, turn: Turn, generator: Guarded, parts: Sequence[str]
+    ) -> abc.Generator[Answer, None, Draft | None]:
+        """The answer written freely by the generator (``rag.answer.write.free``), its snapshots
+        yielded as it grows, then the notice that it is being checked; None after an abstention:
+        the gate finds NO_ANSWER likely, or the model writes it."""
+        passages, lang = turn.passages, turn.lang
+        parted = contained_parts(parts) if len(parts) > 1 else ()
+        messages = build_messages(turn.question, [(p.hit, p.text) for p in passages], lang, parted)
+        turn.prompt_tokens = generator.count_tokens(messages)
+        if unlikely_answer(generator, messages, self.settings.no_answer_probability):
+            turn.first_token_ms = (time.perf_counter() - turn.t0) * 1000
+            yield self.abstain(turn, Trace(turn.evidence, stopped_by="gate"))
+            return None
+        writing = FreeWriting(generator, messages, lang, len(passages), self.settings.max_new_tokens, turn.t0)
+        for text in writing:
+            turn.first_token_ms = writing.first_token_ms
+            yield Answer(text, lang, False, (), turn.timings(), "llm", tuple(turn.notices))
+        turn.first_token_ms = writing.first_token_ms
+        if writing.declined:  # only the sentinel (or nothing) was written
+            yield self.abstain(turn, Trace(turn.evidence, stopped_by="model"))
+            return None
+        if self.settings.grounding_check:
+            yield Answer(
+                writing.text, lang, False, (), turn.timings(), "llm", (*turn.notices, CHECKING[lang])
+            )
+        return Draft(writing.text, writing.rewriter, "llm", writer=generator)
