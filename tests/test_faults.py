@@ -31,7 +31,7 @@ from rag.errors import IndexLockedError
 from rag.index.build import IndexStore, build_index, live_build
 from rag.index.sync import build
 from rag.ingest.corpus import add_files, list_docs
-from rag.web.app import add_articles, delete_article, respond
+from rag.web import add_articles, delete_article, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FakeEmbedder, FakeEncoder2, FakeGenerator
 

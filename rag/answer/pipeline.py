@@ -38,6 +38,7 @@ from rag.answer.candidates import (
     written_answer,
 )
 from rag.answer.conflicts import Source, conflict_note, find_conflicts
+from rag.answer.display import displayed
 from rag.answer.evidence import (
     Computed,
     EvidencePicker,
@@ -66,6 +67,7 @@ from rag.config import Settings
 from rag.errors import ModelError, QuestionError, RagError
 from rag.index.build import IndexStore, live_build, read_manifest, target_manifest
 from rag.index.chunking import ChunkParams, sentence_spans
+from rag.index.reload import load_newer
 from rag.models.embedding import Embedder, SentenceTransformerEmbedder
 from rag.models.encoder2 import load_encoder2
 from rag.models.generator import NO_ANSWER, CitationRewriter, Generator, LlamaGenerator, build_messages
@@ -163,6 +165,19 @@ class Pipeline:
         pipeline.story_groups  # noqa: B018 - grouped once here, not on the first question
         return pipeline
 
+    def reload(self) -> bool:
+        """Swap in the live index when a build replaced the one loaded (an article added or removed
+        by the chat, or by ``python -m rag add`` in another process); False when none did.
+
+        One attribute assignment: questions already running keep the store they started with
+        (``stream``). The new index is detached (``rag.index.reload``) and must be compatible with
+        the loaded one (IndexError_ otherwise: the loaded one stays)."""
+        store = load_newer(self.settings.index_dir, self.store)
+        if store is None:
+            return False
+        self.store = store
+        return True
+
     @property
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder, self.settings, self.encoder2)
@@ -184,7 +199,7 @@ class Pipeline:
         runtime error) gives the extractive answer with a notice instead.
 
         The question is answered from the index loaded when it starts: it runs on a shallow copy of
-        the pipeline, so an index swapped in meanwhile (``corpus.swap_store`` assigns ``self.store``)
+        the pipeline, so an index swapped in meanwhile (``reload`` assigns ``self.store``)
         serves the next questions and never half of this one."""
         fixed = copy.copy(self)
         try:
@@ -349,7 +364,7 @@ class Pipeline:
             return
         text, passages = self._checked(question, verdict.text, passages, rewriter, lang_, retrieval.hits)
         notices += verdict.notes
-        citations = cite(passages, rewriter.order, text, question)
+        citations = displayed(cite(passages, rewriter.order, text, question), self.store, self.story_groups)
         timings = Timings(retrieval.ms, first_token_ms, (time.perf_counter() - t0) * 1000, prompt_tokens)
         yield Answer(
             text.strip(),
@@ -683,6 +698,7 @@ class Pipeline:
         sentences = [passages[i].text[a:b] for i, a, b in found]
         text = abstention_text(prompt_text(f"abstain_{lang}"), sentences, lang)
         citations = tuple(_citation(k, passages[i], a, b) for k, (i, a, b) in enumerate(found, 1))
+        citations = displayed(citations, self.store, groups)
         return Answer(text, lang, True, citations, timings, mode, tuple(notices), trace=trace or Trace())
 
 

@@ -1,22 +1,19 @@
-"""The corpus as a person manages and reads it: add articles, remove one, list them, show sources.
+"""The corpus folder as a person manages it: add articles, remove one, list them.
 
     add_files(settings, paths)     -> AddReport      check, copy into the corpus folder, re-index
     remove_doc(settings, doc_id)   -> RemoveReport   delete the article's file, re-index
     recover(settings)              -> BuildReport    finish an add or remove that was killed part-way
     list_docs(settings)            -> list[DocInfo]  what the index holds (title, date, lang, chunks)
-    swap_store(pipeline)                             point a loaded pipeline at the new index
-    refresh(pipeline)                                ... when another process changed it
     safe_name("../../etc/新闻 1.TXT") -> "新闻_1.txt"
-    group_citations(citations, story_of)             citations by story, then by article
-    context_window(text, start, end)                 a cited span with a little of its surroundings
 
 Shared by the chat UI's articles tab and ``python -m rag add|remove|list``. A change is made
 under a lock on the corpus folder (one change at a time, across processes): every file is
 checked first (type, size, that it loads to an article, no clash with an article already
 there), then moved into the folder under a safe name, then the incremental build
 (``rag.index.sync.build``) runs; if the build fails, the files are put back as they were. The
-index swaps atomically (``rag.index.build``), and ``swap_store`` replaces the pipeline's store with
-one attribute assignment: questions already running keep the store they started with.
+index swaps atomically (``rag.index.build``), and ``Pipeline.reload()`` then replaces a loaded
+pipeline's store with one attribute assignment: questions already running keep the store they
+started with.
 
 A change killed part-way is finished by the next one (roll forward, never back). Before it
 moves a file, a change records itself in ``.pending.json`` in the corpus folder (written
@@ -32,7 +29,8 @@ only holds copies of uploads and is emptied. ``checkpoint`` names each step for 
 Only files directly in ``settings.corpus_dir`` are written or deleted; uploads are staged in
 its hidden ``.incoming/`` folder, which the loaders ignore.
 
-Does not parse articles (``rag.ingest.loaders``) nor write the index (``rag.index.build``).
+Does not parse articles (``rag.ingest.loaders``), write the index (``rag.index.build``), reload a
+loaded pipeline (``Pipeline.reload``) nor show sources (``rag.web.render``).
 """
 
 from __future__ import annotations
@@ -50,17 +48,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.config import Settings
 from rag.errors import CorpusError, IndexError_
-from rag.index.build import BuildReport, IndexStore, live_build
+from rag.index.build import BuildReport, IndexStore
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, load_file
-from rag.types import Citation, Lang
+from rag.types import Lang
 
 if TYPE_CHECKING:
-    from rag.answer.pipeline import Pipeline
     from rag.models.embedding import Embedder
 
 _STAGING = ".incoming"  # hidden: load_corpus skips it
@@ -542,82 +538,3 @@ def list_docs(settings: Settings) -> list[DocInfo]:
         return docs_of(store)
     finally:
         store.close()
-
-
-def detach(store: IndexStore) -> IndexStore:
-    """Check that the store answers without its folder's files being opened again.
-
-    ``rag.index.build`` keeps only the newest build; a loaded store holds its FAISS index, BM25 matrix,
-    SQLite connection and vector mappings from the moment it loads (a mapping, like an open file,
-    outlives the file's deletion), so this only touches them once.
-    """
-    store.similarities(np.zeros(store.manifest.dim, dtype=np.float32), [])
-    if store.manifest.encoder2_id:
-        store.similarities(np.zeros(store.manifest.dim2, dtype=np.float32), [], space="encoder2")
-    return store
-
-
-def swap_store(pipeline: Pipeline) -> IndexStore:
-    """Load the live index and make ``pipeline`` use it (one attribute assignment).
-
-    The new index must be compatible with the one in use (same embedder, chunking...), which
-    it is when it was built with the pipeline's settings. The old store is left to questions
-    still using it and closes when they drop it.
-    """
-    store = detach(IndexStore.load(pipeline.settings.index_dir, pipeline.store.manifest))
-    pipeline.store = store
-    return store
-
-
-def refresh(pipeline: Pipeline) -> bool:
-    """Swap in the live index when another process (``python -m rag add``...) changed it."""
-    live = live_build(pipeline.settings.index_dir)
-    if live is None or live == pipeline.store.folder.resolve():
-        return False
-    swap_store(pipeline)
-    return True
-
-
-# --------------------------------------------------------------------------- sources
-
-
-def group_citations(citations: Sequence[Citation], story_of: Mapping[str, str]) -> list[list[list[Citation]]]:
-    """Citations grouped by story, then by article, in the order they were first cited.
-
-    ``story_of`` maps a doc_id to its story (``Pipeline.story_groups``: the same news in
-    Chinese and in English shares one); an article missing from it is a story of its own.
-
-    >>> cited = ((1, "000"), (2, "004"), (3, "000"), (4, "001"))
-    >>> c = [Citation(n, d, "", "", "", f"{d}#0", "", 0, 1, "zh") for n, d in cited]
-    >>> [[[x.n for x in doc] for doc in story] for story in group_citations(c, {"000": "s", "004": "s"})]
-    [[[1, 3], [2]], [[4]]]
-    """
-    stories: dict[str, dict[str, list[Citation]]] = {}
-    for c in citations:
-        key = story_of.get(c.doc_id) or f"doc:{c.doc_id}"
-        stories.setdefault(key, {}).setdefault(c.doc_id, []).append(c)
-    return [list(docs.values()) for docs in stories.values()]
-
-
-_SENTENCE_END = re.compile(r"[。！？!?；;\n]|\.(?=\s)")
-
-
-def context_window(text: str, start: int, end: int, chars: int = 80) -> tuple[str, str, str]:
-    """(before, span, after): the span ``text[start:end]`` with whole sentences of context from
-        the ``chars`` characters each side, or "…" where no sentence boundary falls in them; runs of
-    white space in the context become one space.
-
-        >>> context_window("第一句。第二句很长。第三句。第四句。", 4, 10, chars=6)
-        ('第一句。', '第二句很长。', '第三句。')
-        >>> context_window("One. Two three four. Five six.", 5, 20, chars=3)
-        ('', 'Two three four.', ' Fi…')
-    """
-    before = text[max(0, start - chars) : start]
-    if start > chars:  # the window starts mid-text: from the first sentence start in it
-        ends = list(_SENTENCE_END.finditer(before))
-        before = before[ends[0].end() :] if ends else "…" + before
-    after = text[end : end + chars]
-    if end + chars < len(text):  # the window ends mid-text: up to its last sentence end
-        ends = list(_SENTENCE_END.finditer(after))
-        after = after[: ends[-1].end()] if ends else after + "…"
-    return re.sub(r"\s+", " ", before.lstrip()), text[start:end], re.sub(r"\s+", " ", after.rstrip())
