@@ -14,7 +14,8 @@ from rag.errors import CorpusError
 from rag.index.reload import detach
 from rag.index.sync import build
 from rag.ingest import corpus
-from rag.ingest.corpus import add_files, list_docs, remove_doc, safe_name
+from rag.ingest.corpus import add_files, list_docs, remove_doc
+from rag.ingest.uploads import safe_name
 from tests.fakes import FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from rag.config import Settings
-from rag.ingest.corpus import UPLOAD_TYPES
+from rag.ingest.uploads import UPLOAD_TYPES
 from rag.web.articles import TABLE_HEADERS
 from rag.web.render import EMPTY_SOURCES
 
