@@ -20,6 +20,9 @@ Log-in: with RAG_AUTH_USER / RAG_AUTH_PASSWORD set, every /v1 request needs
 key is accepted. Answers run at most ``concurrency`` at a time (later requests wait); generations
 never overlap on the model, whose own lock (``LlamaGenerator``) the chat shares.
 
+This module serves the routes (``OpenAIApi``, ``routes``); a request is parsed and checked in
+``rag.web.openai_requests`` and the reply written in ``rag.web.openai_replies``.
+
 Does not: call tools or functions, return more than one choice, logprobs or ``usage`` (completion
 tokens are not counted), serve embeddings or the legacy ``/v1/completions``.
 """

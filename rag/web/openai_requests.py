@@ -118,7 +118,7 @@ def strip_sources(answer: str) -> str:
 def conversation(messages: list) -> tuple[str, list[tuple[str, str]]]:
     """The question (the last message, from the user) and the earlier (question, answer) pairs.
 
-    As in the chat (``rag.web.app.history_pairs``): a user message answered by the next assistant
+    As in the chat (``rag.web.chat.history_pairs``): a user message answered by the next assistant
     message makes a pair; system, developer and tool messages are skipped.
 
     >>> conversation([{"role": "system", "content": "Be brief."},
