@@ -9,4 +9,5 @@ candidates  the model chooses among figures, dates and names; code writes them
 extractive  answers without a generator: the closest sentences, quoted
 review      one step that repairs, keeps or withdraws a written answer
 trust, grounding, conflicts   the review's checks: figures, subject, conflicting sources
+display     what a reader is shown around a citation: its sentences, its story's articles
 """
