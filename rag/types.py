@@ -76,6 +76,12 @@ class Citation:
     end: int
     lang: Lang
     score: float = 0.0
+    # What a reader is shown around the passage, filled by the pipeline (``rag.answer.write.display``),
+    # so the chat UI draws a source from the answer alone; empty for citations made elsewhere.
+    story: str = ""  # its article's story group (``Pipeline.story_groups``): translations share one
+    before: str = ""  # the sentences just before ``text`` in its article ("…" where cut)
+    after: str = ""  # the sentences just after it
+    tellings: tuple[DocMeta, ...] = ()  # the other articles of its story, by doc_id
 
     def to_json(self) -> dict:
         return {
@@ -89,6 +95,13 @@ class Citation:
             "start": self.start,
             "end": self.end,
             "lang": self.lang,
+            "story": self.story,
+            "before": self.before,
+            "after": self.after,
+            "tellings": [
+                {"doc_id": d.doc_id, "title": d.title, "date": d.date, "url": d.url, "lang": d.lang}
+                for d in self.tellings
+            ],
         }
 
 

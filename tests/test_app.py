@@ -13,17 +13,9 @@ from rag.answer.question.check import retrieval_query
 from rag.index.build import build_index
 from rag.index.spec import chunk_params
 from rag.types import Answer, Citation, Timings
-from rag.web.app import (
-    add_articles,
-    answer_markdown,
-    build_app,
-    delete_article,
-    history_pairs,
-    respond,
-    sources_html,
-    sources_section,
-    timings_line,
-)
+from rag.web import add_articles, build_app, delete_article, respond
+from rag.web.chat import history_pairs
+from rag.web.render import answer_markdown, sources_html, sources_section, timings_line
 from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
 from tests.fakes import FailingEmbedder, FakeEmbedder, FakeGenerator
 

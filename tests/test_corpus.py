@@ -8,12 +8,14 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from rag.index.reload import detach
 
 from rag.answer.pipeline import Pipeline
 from rag.errors import CorpusError
 from rag.index.sync import build
 from rag.ingest import corpus
-from rag.ingest.corpus import add_files, list_docs, remove_doc, safe_name, swap_store
+from rag.ingest.corpus import add_files, list_docs, remove_doc
+from rag.ingest.uploads import safe_name
 from tests.fakes import FailingEmbedder, FakeEmbedder
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,10 +116,10 @@ def test_add_indexes_new_articles_and_rejects_bad_ones_with_a_reason(library, tm
 def test_an_added_article_can_be_asked_about_once_the_store_is_swapped(library, tmp_path):
     s, emb = library
     pipeline = Pipeline.load(s, embedder=emb)
-    old = corpus.detach(pipeline.store)  # as the UI does: the build below deletes the old folder
+    old = detach(pipeline.store)  # as the UI does: the build below deletes the old folder
     add_files(s, files(tmp_path, zh_news__md=ZH), embedder=emb)
     assert all(c.doc_id != "zh_news" for c in pipeline.ask("公交充电站建了多少座？").citations)  # old store
-    swap_store(pipeline)
+    pipeline.reload()
     assert pipeline.store is not old
     answer = pipeline.ask("公交充电站建了多少座？")
     assert answer.citations[0].doc_id == "zh_news" and "120" in answer.text
@@ -126,10 +128,10 @@ def test_an_added_article_can_be_asked_about_once_the_store_is_swapped(library, 
 def test_refresh_picks_up_a_change_made_by_another_process(library, tmp_path):
     s, emb = library
     pipeline = Pipeline.load(s, embedder=emb)
-    corpus.detach(pipeline.store)
-    assert not corpus.refresh(pipeline)
+    detach(pipeline.store)
+    assert not pipeline.reload()
     add_files(s, files(tmp_path, en_news__txt=EN), embedder=emb)  # e.g. `python -m rag add`
-    assert corpus.refresh(pipeline) and not corpus.refresh(pipeline)
+    assert pipeline.reload() and not pipeline.reload()
     assert "en_news" in {d.doc_id for d in pipeline.store.docs()}
 
 

@@ -32,7 +32,7 @@ from rag.index.build import IndexStore, build_index, live_build
 from rag.index.spec import chunk_params
 from rag.index.sync import build
 from rag.ingest.corpus import add_files, list_docs
-from rag.web.app import add_articles, delete_article, respond
+from rag.web import add_articles, delete_article, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library
 from tests.fakes import FailingGenerator, FakeEmbedder, FakeEncoder2, FakeGenerator
 

@@ -193,7 +193,7 @@ def test_answering_keeps_no_python_memory_per_question(slow_library):
     import gc
     import tracemalloc
 
-    from rag.web.app import respond
+    from rag.web import respond
 
     pipeline = replace(slow_library, generator=FakeGenerator("深圳建成5G基站超4.6万个[1]。"))
     questions = ["深圳5G基站建成多少？", "那2023年呢？", "What was Shenzhen's output?", "", "🙂"]

@@ -10,7 +10,7 @@ import httpx
 import openai
 
 from rag.errors import IndexError_
-from rag.web.app import respond
+from rag.web import respond
 from rag.web.loading import LOADING, PipelineLoader
 from tests.conftest import fixture_library
 from tests.fakes import FakeGenerator

@@ -73,12 +73,12 @@ def test_build_ask_add_and_remove_on_a_server_answer_as_faiss(tmp_path, milvus_s
     for s, p in ((sf, f), (sm, m)):
         report = corpus.add_files(s, [tmp_path / "zh_port.txt"], embedder=emb, encoder2=enc2)
         assert report.build.in_place and [d.doc_id for d in report.added] == ["zh_port"]
-        corpus.swap_store(p)
+        p.reload()
     same()
     assert answers(m)[-2]["citations"][0]["doc_id"] == "zh_port"
     for s, p in ((sf, f), (sm, m)):
         assert corpus.remove_doc(s, "zh_other", embedder=emb, encoder2=enc2).build.in_place
-        corpus.swap_store(p)
+        p.reload()
     same()
     assert "zh_other" not in {c["doc_id"] for a in answers(m) for c in a["citations"]}
     assert len(m.store.vector_store()) == len(m.store) == len(f.store)
@@ -95,7 +95,7 @@ pipeline = Pipeline.load(Settings.from_env(min_score=0.1, encoder2_weight=0.0), 
 print("ready", flush=True)
 for line in sys.stdin:  # "1 question": reload the index first, as the chat does; "0 question": not
     reload, question = line.rstrip("\\n").split(" ", 1)
-    refreshed = corpus.refresh(pipeline) if reload == "1" else False
+    refreshed = pipeline.reload() if reload == "1" else False
     try:
         cited = list(dict.fromkeys(c.doc_id for c in pipeline.ask(question).citations))
     except Exception as exc:

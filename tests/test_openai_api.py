@@ -17,7 +17,9 @@ from rag.config import Settings
 from rag.errors import IndexError_
 from rag.prompts import prompt_text
 from rag.types import Answer
-from rag.web.openai_api import CORRECTION, NO_GENERATOR, conversation, routes
+from rag.web.openai_api import NO_GENERATOR, routes
+from rag.web.openai_replies import CORRECTION
+from rag.web.openai_requests import conversation
 from tests.conftest import fixture_library
 from tests.fakes import FakeGenerator, LockingGenerator
 from tests.servers import in_process

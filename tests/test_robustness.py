@@ -35,7 +35,7 @@ from rag.index.chunking import ChunkParams, chunk_document, sentence_spans
 from rag.index.sync import build
 from rag.ingest.cleaning import clean
 from rag.ingest.corpus import add_files, list_docs
-from rag.web.app import add_articles, respond
+from rag.web import add_articles, respond
 from tests.conftest import FIXTURE_DOCS, fixture_library, make_doc
 from tests.fakes import FakeEmbedder, FakeGenerator
 from tests.servers import in_process

@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rag.answer.candidates.choice import candidate_messages
 from rag.answer.evidence.gather import gather_evidence
@@ -39,12 +39,14 @@ from rag.answer.review.apply import recite, review_answer, with_notes
 from rag.answer.review.confirm import check_messages
 from rag.answer.write.abstention import abstention
 from rag.answer.write.citations import cite
+from rag.answer.write.display import displayed
 from rag.answer.write.draft import Draft, Drafter, Mode, Turn
 from rag.answer.write.free import GenerationError, Guarded
 from rag.answer.write.prompt import build_messages
 from rag.config import Settings
 from rag.errors import ModelError, RagError
 from rag.index.build import IndexStore, live_build, read_manifest
+from rag.index.reload import load_newer
 from rag.index.spec import IndexSpec
 from rag.models.embedding import Embedder, SentenceTransformerEmbedder
 from rag.models.encoder2 import load_encoder2
@@ -135,6 +137,19 @@ class Pipeline:
         pipeline.story_groups  # noqa: B018 - grouped once here, not on the first question
         return pipeline
 
+    def reload(self) -> bool:
+        """Swap in the live index when a build replaced the one loaded (an article added or removed
+        by the chat, or by ``python -m rag add`` in another process); False when none did.
+
+        One attribute assignment: questions already running keep the store they started with
+        (``stream``). The new index is detached (``rag.index.reload``) and must be compatible with
+        the loaded one (IndexError_ otherwise: the loaded one stays)."""
+        store = load_newer(self.settings.index_dir, self.store)
+        if store is None:
+            return False
+        self.store = store
+        return True
+
     @property
     def retriever(self) -> Retriever:
         return Retriever(self.store, self.embedder, self.settings, self.encoder2)
@@ -156,7 +171,7 @@ class Pipeline:
         runtime error) gives the extractive answer with a notice instead.
 
         The question is answered from the index loaded when it starts: it runs on a shallow copy of
-        the pipeline, so an index swapped in meanwhile (``corpus.swap_store`` assigns ``self.store``)
+        the pipeline, so an index swapped in meanwhile (``reload`` assigns ``self.store``)
         serves the next questions and never half of this one."""
         fixed = copy.copy(self)
         try:
@@ -233,7 +248,8 @@ class Pipeline:
             turn.question, verdict.text, turn.passages, rewriter, turn.lang, hits, tellings
         )
         turn.notices += verdict.notes
-        citations = cite(passages, rewriter.order, text, turn.question)
+        cited = cite(passages, rewriter.order, text, turn.question)
+        citations = displayed(cited, self.store, self.story_groups)
         timings = turn.timings(done=True)
         notices = tuple(turn.notices)
         trace = Trace(turn.evidence)
@@ -262,4 +278,7 @@ class Pipeline:
         mode: Mode = "llm" if self.generator is not None and self.settings.use_llm else "extractive"
         timings = turn.timings(done=True)
         groups = self.story_groups
-        return abstention(turn.lang, turn.question, turn.passages, groups, timings, mode, turn.notices, trace)
+        answer = abstention(
+            turn.lang, turn.question, turn.passages, groups, timings, mode, turn.notices, trace
+        )
+        return replace(answer, citations=displayed(answer.citations, self.store, groups))

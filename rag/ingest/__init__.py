@@ -12,4 +12,6 @@ pdf_text     damaged PDF extractions repaired (doubled lines, spaced CJK, broken
 boilerplate  licence, copyright, editor and promo lines, site tails dropped
 collections  many articles in one file (.txt one a line, .jsonl), streamed
 corpus       the corpus folder as a person manages it: add, remove, list articles
+uploads      files checked before they enter the corpus folder: name, type, size, clashes
+journal      the record of a change in progress, the staging folder, the corpus lock
 """

@@ -26,6 +26,7 @@ from pathlib import Path
 import gradio as gr
 from gradio_client import utils as client_utils
 from starlette.requests import HTTPConnection, Request
+from starlette.types import Message, Send
 
 from rag.web.arguments import describe
 
@@ -210,12 +211,12 @@ async def _logged_in(server, scope) -> bool:
     return server.tokens.get(token) is not None
 
 
-def _without_api_info(send):
+def _without_api_info(send: Send) -> Send:
     """``send`` for the log-in page: the API description Gradio embeds in it is left out."""
     start: dict = {}
     chunks: list[bytes] = []
 
-    async def wrapped(message) -> None:
+    async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             start.update(message)
             return

@@ -3,7 +3,8 @@
 ``PipelineLoader(settings).start()`` runs ``Pipeline.load`` (or the ``load`` function given) in
 a thread; ``wait()`` returns the pipeline once it is there, re-raising a load failure as a
 ``RagError`` for each caller; ``ready`` says whether waiting would block. ``loaded(p)`` accepts a
-pipeline or a loader, so the chat, its API and the OpenAI-compatible API take either.
+pipeline or a loader, so the chat, its API and the OpenAI-compatible API take either;
+``fresh(p)`` also swaps in the live index when a build replaced it (``Pipeline.reload``).
 ``LOADING`` is the notice the chat shows while a question waits.
 
 Does not retry a failed load, and does not time out: a question waits as long as loading takes.
@@ -67,6 +68,18 @@ class PipelineLoader:
 def loaded(pipeline: Pipeline | PipelineLoader) -> Pipeline:
     """``pipeline`` itself, or the one a loader is loading (waiting for it)."""
     return pipeline.wait() if isinstance(pipeline, PipelineLoader) else pipeline
+
+
+def fresh(pipeline: Pipeline | PipelineLoader) -> Pipeline:
+    """``loaded(pipeline)`` on the live index: articles added or removed since it loaded (by the
+    chat or from the command line) are swapped in; an index that cannot be swapped in (e.g.
+    rebuilt with other settings) is logged, and the loaded one keeps answering."""
+    p = loaded(pipeline)
+    try:
+        p.reload()
+    except RagError as exc:
+        log.warning("kept the loaded index: %s", exc)
+    return p
 
 
 def is_ready(pipeline: Pipeline | PipelineLoader) -> bool:
