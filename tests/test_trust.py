@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer import trust
+from rag.answer.review import trust
 from rag.answer.pipeline import Pipeline
 from rag.answer.retrieve.stories import story_groups
 from rag.answer.review.conflicts import Source, conflict_note, find_conflicts
