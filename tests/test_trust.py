@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from rag.answer.review import trust
 from rag.answer.pipeline import Pipeline
 from rag.answer.retrieve.stories import story_groups
+from rag.answer.review import trust
 from rag.answer.review.conflicts import Source, conflict_note, find_conflicts
 from rag.answer.review.trust import language_drift, unverified_figures
 from rag.answer.write.draft import CHECKING

@@ -1,0 +1,6 @@
+"""The question, before anything is retrieved. Pure text: no models, no index.
+
+check     checked and cut to length, its answer language, the text retrieval searches with
+followup  an elliptical follow-up ("那2023年呢？") made to stand alone from the conversation
+parts     a question of several parts cut into parts, each made to stand alone
+"""
