@@ -104,7 +104,7 @@ class Settings:
     passage_prefix: str = "passage: "
     embed_dtype: str = "auto"  # auto = bfloat16 where the CPU has AMX/AVX512-BF16, else float32
     # auto = OpenVINO on the copy `rag prepare` converted, torch when there is none; "torch" or
-    # "openvino" force one (rag.models.embedding.choose_backend). Same vectors, same index, either way.
+    # "openvino" force one (rag.models.embed_backend.choose_backend). Same vectors, same index, either way.
     embed_backend: str = "auto"
     embed_batch_size: int = 32  # passages per forward pass (sorted by length first)
 

@@ -4,7 +4,7 @@ Measured side by side on this machine, medians of ``repeats`` runs (the machine 
 and noisy: compare the ratios, which come from the same run):
 
 * the CPU (model name, cores, clock, the ISA flags that matter), the embedding path chosen for it
-  (``rag.models.embedding.choose_backend``) and the llama.cpp build (``scripts/install_llama.py``);
+  (``rag.models.embed_backend.choose_backend``) and the llama.cpp build (``scripts/install_llama.py``);
 * embedding throughput on real ~250-token chunks (CRUD news sample when ../shared is there,
   else the bundled articles): baseline = sentence-transformers ``encode`` in fp32 with its
   default batch size; ours = ``SentenceTransformerEmbedder`` on the chosen path; with the

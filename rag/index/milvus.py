@@ -12,7 +12,7 @@ Incremental builds add to and delete from the live collection in place, which a 
 tolerates: ``rag.index.store.IndexStore`` ignores ids its own build does not know. A full build makes
 new collections and keeps the previous build's until the next full build (as a loaded FAISS build
 outlives its deleted folder): chats still reading the previous build, in this process or another,
-answer from it until they move to the new one (``rag.ingest.corpus.refresh``, before each question in
+answer from it until they move to the new one (``Pipeline.reload``, before each question in
 the chat). Collections older than that are dropped.
 
 Does not store chunk text or article metadata (those stay in the build's SQLite file).
