@@ -16,6 +16,7 @@ from rag.answer.write.prompt import build_messages
 from rag.config import Settings
 from rag.index.sync import build
 from rag.models.prepare import models_ready
+from rag.models.prompt_states import set_state
 
 pytestmark = pytest.mark.models
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +93,7 @@ def test_a_restored_system_prompt_gives_the_logits_of_a_full_restore(pipeline):
     state, _ = generator._prefix_states[messages[0]["content"]]
     generator._llm.load_state(state)
     full = generator.first_token_logits(messages)
-    generator._set_state(state)
+    set_state(generator._llm, state)
     fast = generator.first_token_logits(messages)
     assert np.allclose(full, fast, atol=1e-3)
 
