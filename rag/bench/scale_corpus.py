@@ -21,6 +21,7 @@ import numpy as np
 from rag.errors import CorpusError
 from rag.ingest.collections import parse_crud_line
 from rag.models.embedding import l2_normalize
+from rag.text.lang import HAN
 
 
 class HashEmbedder:
@@ -36,7 +37,7 @@ class HashEmbedder:
     def embed(self, texts: Sequence[str], kind: str) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         for i, t in enumerate(texts):
-            han = re.findall(r"[\u4e00-\u9fff]", t)
+            han = re.findall(f"[{HAN}]", t)
             feats = re.findall(r"[a-z0-9]+", t.lower()) + [a + b for a, b in zip(han, han[1:], strict=False)]
             for f in feats:
                 h = int.from_bytes(hashlib.blake2b(f.encode(), digest_size=4).digest(), "little")
