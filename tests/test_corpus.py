@@ -8,10 +8,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from rag.index.reload import detach
 
 from rag.answer.pipeline import Pipeline
 from rag.errors import CorpusError
+from rag.index.reload import detach
 from rag.index.sync import build
 from rag.ingest import corpus
 from rag.ingest.corpus import add_files, list_docs, remove_doc
