@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import httpx
 import openai
+import pytest
 
 from rag.errors import IndexError_
 from rag.web import respond
@@ -81,3 +82,33 @@ def test_the_page_is_served_before_loading_and_the_api_waits_for_it(settings):
         gate.set()
         asking.join(60)
         assert "4.6万" in got["reply"].choices[0].message.content
+
+
+def test_the_cross_language_dictionary_is_read_after_the_models_not_before(settings, monkeypatch):
+    """Its ~2 s of pure Python slowed the page's start-up; the loader reads it once the pipeline is
+    ready (questions are answered meanwhile), and not at all when loading failed."""
+    events = []
+    monkeypatch.setattr("rag.web.loading.warm_up_lexicon", lambda: events.append("dictionary"))
+    loader, gate = held_back(settings)
+    assert events == []
+    gate.set()
+    loader.wait()
+    for _ in range(100):
+        if events:
+            break
+        threading.Event().wait(0.05)
+    assert events == ["dictionary"]
+
+    def broken(_settings):
+        raise IndexError_("no index")
+
+    failed = PipelineLoader(settings, broken).start()
+    assert "no index" in list(respond(QUESTION, [], failed))[-1][0][-1]["content"]
+    assert events == ["dictionary"]
+
+
+def test_jieba_warm_up_leaves_the_dictionary_to_the_loader(monkeypatch):
+    from rag.text import lexicon, tokens
+
+    monkeypatch.setattr(lexicon, "warm_up", lambda: pytest.fail("the dictionary was read at load"))
+    tokens.warm_up()

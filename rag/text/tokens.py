@@ -129,13 +129,11 @@ def _pos_tagger(tk):
 
 
 def warm_up() -> None:
-    """Load jieba's dictionary and the cross-language one (``rag.text.lexicon``) now, a few seconds,
-    rather than on the first question."""
-    from rag.text.lexicon import warm_up as warm_up_lexicon
-
+    """Load jieba's dictionary now (about a second) rather than on the first question. The
+    cross-language dictionary is not loaded here (``rag.text.lexicon.warm_up``: about 2 s of pure
+    Python that would slow a server's start-up); the chat server loads it once its models are in."""
     with _jieba_lock:
         _jieba()
-    warm_up_lexicon()
 
 
 def normalize(text: str) -> str:
