@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from rag.answer.evidence.change import computed_change
@@ -354,7 +355,7 @@ def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(t
     hits = (Hit(chunk, store.doc("sky"), 1.0, 1),)
     q = "By how much did the flexible manufacturing workshop in Shenzhen increase storage capacity?"
     parts = [Part(q, emb.embed([q], "query")[0], hits)]
-    monkeypatch.setattr(rag.answer.evidence.pick, "CROSS_WEIGHT", 0.0)
+    monkeypatch.setattr(rag.answer.evidence.pick, "cross_scores", lambda q, texts: [0.0] * len(texts))
     _, best = EvidencePicker(store, emb).select(parts, 18)
     assert "云工厂" in best[0][0]  # without the dictionary: the sentence naming the city
     monkeypatch.undo()
@@ -377,3 +378,35 @@ def test_a_sentence_no_hit_holds_is_brought_by_the_dictionary_across_languages()
     assert text[found.start : found.end] == found.text
     same_language = "创维车间的库容量提升了多少？"
     assert lexical_sentences([same_language], [hit], {"sky": text}, known) == []
+
+
+class _FlatEmbedder(FakeEmbedder):
+    """Every text the same vector: sentences differ only by their words."""
+
+    def embed(self, texts, kind):
+        return np.ones((len(texts), self.dim), dtype=np.float32) / np.sqrt(self.dim)
+
+
+def test_sentences_of_both_languages_are_scored_on_the_same_words_for_an_english_question(tmp_path):
+    # The English sentence holds every word of the question the Chinese one speaks of through
+    # the dictionary, and "thanks" besides: it must come first. Scored on BM25 alone (a share of
+    # a bound the glossary's Chinese expansions raise) against the dictionary's share for the
+    # Chinese sentence, it came second.
+    english = make_doc(
+        "en",
+        "The survey covered many firms. "
+        "Enterprises improved their product performance thanks to industrial Internet.",
+        "Survey",
+        lang="en",
+    )
+    chinese = make_doc("zh", "企业通过工业互联网提升了产品性能。", "调查")
+    store = _store(tmp_path, [english, chinese])
+    emb = _FlatEmbedder()
+    hits = tuple(
+        Hit(c, store.doc(d), 1.0, n)
+        for n, d in enumerate(["en", "zh"], 1)
+        for c in store.chunks(store.doc_rows(d))
+    )
+    q = "What share of enterprises improved their product performance thanks to industrial internet?"
+    _, best = EvidencePicker(store, emb).select([Part(q, emb.embed([q], "query")[0], hits)], 60)
+    assert best[0][0].startswith("Enterprises improved")

@@ -7,8 +7,10 @@ finds) against each part of the question (``rag.answer.question.parts``):
 * the e5 cosine and the second encoder's cosine (with the same cross-language bonus as
   retrieval), and BM25 over the candidate sentences (``rag.text.tokens`` tokens, as a share of
   the best possible score);
-* for an English question, the share of its words a Chinese sentence speaks of through
-  CC-CEDICT (``rag.text.lexicon``);
+* for an English question and a Chinese sentence, the share of the question's words the
+  sentence speaks of through CC-CEDICT (``rag.text.lexicon``) when it beats the sentence's
+  BM25 share: one word score per sentence, so a sentence in the other language is not scored
+  twice for its words;
 * the question's years and the kind of figure asked for (``sentence_bonus``).
 
 Each part's best sentence is taken first, then the next best of every part in turn, while
@@ -44,7 +46,6 @@ from rag.text.tokens import expand_query, tokenize
 from rag.types import Hit
 
 WEIGHTS = {"e5": 1.0, "encoder2": 0.3, "bm25": 0.3}  # as in retrieval's fusion (config: dense/encoder2/bm25)
-CROSS_WEIGHT = 0.3  # CC-CEDICT word overlap (rag.text.lexicon), for sentences in the other language
 
 
 @dataclass(frozen=True)
@@ -159,22 +160,20 @@ class EvidencePicker:
                 score += WEIGHTS["encoder2"] * (enc2 @ qv2 + self._bonus("encoder2", langs))
             q_tokens = tokenize(part.text) + expand_query(part.text)
             bound = keyword.best_possible(q_tokens) or 1.0
-            score += WEIGHTS["bm25"] * keyword.scores(q_tokens) / bound
-            score += CROSS_WEIGHT * self._across(part.text, texts, langs)
+            words = keyword.scores(q_tokens) / bound
+            score += WEIGHTS["bm25"] * np.maximum(words, self._across(part.text, texts))
             own = part.own or part.text
             score += np.array([sentence_bonus(own, s.text, s.hit.doc.date) for s in sentences])
             out.append([float(x) for x in score])
         return out
 
     @staticmethod
-    def _across(question: str, texts: Sequence[str], langs: Sequence[str]) -> np.ndarray:
-        """``rag.text.lexicon``'s score of the sentences in the other language than ``question``, 0 else."""
-        out = np.zeros(len(texts))
-        qlang = detect_lang(question)
-        other = [i for i, lang in enumerate(langs) if lang != qlang and qlang in CROSS_FROM]
-        if CROSS_WEIGHT and other:
-            out[other] = cross_scores(question, [texts[i] for i in other])
-        return out
+    def _across(question: str, texts: Sequence[str]) -> np.ndarray:
+        """``rag.text.lexicon``'s word score of every sentence, in either language, for a question
+        in ``CROSS_FROM`` (0 for others): one measure for both languages, so neither is favoured."""
+        if detect_lang(question) not in CROSS_FROM:
+            return np.zeros(len(texts))
+        return np.asarray(cross_scores(question, texts), dtype=float)
 
     def _bonus(self, space: str, langs: Sequence[str]) -> np.ndarray:
         return np.array([self.bonus.get(space, {}).get(lang, 0.0) for lang in langs])

@@ -94,7 +94,7 @@ def needs_context(sentence: str) -> bool:
     return bool(_NEEDS_CONTEXT.match(sentence))
 
 
-# The dictionary (here, and ``CROSS_WEIGHT`` in rag.answer.evidence.pick) serves questions in these
+# The dictionary (here, and the word scores of rag.answer.evidence.pick) serves questions in these
 # languages only: over English sentences, Chinese questions lost their right
 # Chinese sentences to English ones (2 of 24 zh->zh seed questions) for 2 zh->en gained
 CROSS_FROM = ("en",)
