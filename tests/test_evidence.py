@@ -410,3 +410,26 @@ def test_sentences_of_both_languages_are_scored_on_the_same_words_for_an_english
     q = "What share of enterprises improved their product performance thanks to industrial internet?"
     _, best = EvidencePicker(store, emb).select([Part(q, emb.embed([q], "query")[0], hits)], 60)
     assert best[0][0].startswith("Enterprises improved")
+
+
+def test_a_question_naming_the_english_report_is_answered_from_the_english_article(tmp_path):
+    s = replace(
+        _settings(),
+        corpus_dir=tmp_path / "c",
+        index_dir=tmp_path / "i",
+        models_dir=tmp_path / "m",
+        min_score=0.1,
+        grounding_check=False,
+    )
+    docs = [
+        make_doc("zh", "深圳2020年建了4.76万个5G基站。", "深圳工业"),
+        make_doc("en", "In 2020 Shenzhen built 46,600 5G base stations.", "Shenzhen industry", lang="en"),
+    ]
+    emb = FakeEmbedder()
+    build_index(docs, emb, s.index_dir, chunk_params(s), progress=False)
+    p = Pipeline.load(s, embedder=emb, generator=FakeGenerator("46,600个[1]。"))
+    answer = p.ask("根据《深圳日报》英文报道，深圳2020年建了多少个5G基站？")
+    assert answer.trace.evidence and all("46,600" in e for e in answer.trace.evidence)
+    assert {c.doc_id for c in answer.citations} == {"en"}
+    plain = p.ask("深圳2020年建了多少个5G基站？")  # no report named: both languages' articles
+    assert any("4.76万" in e for e in plain.trace.evidence)

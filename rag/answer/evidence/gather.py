@@ -15,6 +15,7 @@ from rag.answer.evidence.change import Computed, computed_change
 from rag.answer.evidence.pick import EvidencePicker, Part
 from rag.answer.question.check import History, retrieval_query
 from rag.answer.question.parts import asks_change, contained_parts
+from rag.answer.question.source import asked_language
 from rag.answer.retrieve.passages import Passage, select_passages
 from rag.answer.retrieve.search import Retrieval, Retriever
 from rag.answer.retrieve.tellings import Tellings
@@ -45,6 +46,8 @@ def gather_evidence(
             hits, retrieval.query_vector, retriever.embedder, s.prompt_passages, s.prompt_chars
         )
         return passages, None, []
+    asked = asked_language(question)  # "according to the English report": that language's articles
+    hits = _in_language(retrieval.hits, asked) or hits
     found = [Part(retrieval_query(question, history), retrieval.query_vector, tuple(hits), question)]
     if len(parts) > 1:
         found = []
@@ -54,7 +57,7 @@ def gather_evidence(
             r = retriever.search(query, k)
             ids = {h.chunk.chunk_id for h in r.hits}
             more = [h for h in hits if h.chunk.chunk_id not in ids]  # the whole question's hits too
-            own = tuple(tellings.distinct(r.hits))
+            own = tuple(_in_language(r.hits, asked) or tellings.distinct(r.hits))
             found.append(Part(query, r.query_vector, own + tuple(more), part))
     qlang = detect_lang(question)
     bonus = {space: retriever.language_bonus(qlang, space) for space in ("e5", "encoder2")}
@@ -65,3 +68,9 @@ def gather_evidence(
     if years and len(best) == 2 and best[0] != best[1]:
         computed = computed_change(question, years, best, lang)
     return passages, computed, numbers
+
+
+def _in_language(hits: Sequence[Hit], lang: Lang | None) -> list[Hit]:
+    """The hits in ``lang`` (all tellings of a story: the asked one may not be the best ranked);
+    none when no language is asked or none is in it."""
+    return [h for h in hits if h.chunk.lang == lang] if lang else []

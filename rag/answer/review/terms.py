@@ -20,6 +20,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
 
+from rag.answer.question.source import without_attribution
 from rag.text.lang import HAN
 from rag.text.names import chinese_names, looks_pinyin, pinyin_name
 from rag.text.tokens import EN_STOPWORDS, GLOSSARY, expand_query, normalize, pos_cut, stem, tokenize
@@ -63,9 +64,11 @@ def key_terms(question: str) -> tuple[Term, ...]:
     ['印控', '克什米尔地区', '寺庙', '事故']
     >>> [t.text for t in key_terms("How many 5G base stations did Shenzhen build in 2020?") if t.proper]
     ['shenzhen']
+    >>> [t.text for t in key_terms("根据《深圳日报》英文报道，深圳2020年建了多少个5G基站？")]
+    ['深圳', '2020', '5g', '基站']
     """
     out: dict[str, Term] = {}
-    for m in _WORDS.finditer(question):
+    for m in _WORDS.finditer(without_attribution(question)):  # not the words naming the report
         run = m.group(0)
         if re.fullmatch(r"(?:19|20)\d\d", run):
             out.setdefault(run, Term(run, False, "zh"))
