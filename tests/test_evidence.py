@@ -433,3 +433,25 @@ def test_a_question_naming_the_english_report_is_answered_from_the_english_artic
     assert {c.doc_id for c in answer.citations} == {"en"}
     plain = p.ask("深圳2020年建了多少个5G基站？")  # no report named: both languages' articles
     assert any("4.76万" in e for e in plain.trace.evidence)
+
+
+def test_an_undated_article_is_shown_to_the_candidate_step_as_of_the_month_its_text_implies(tmp_path):
+    s = replace(
+        _settings(),
+        corpus_dir=tmp_path / "c",
+        index_dir=tmp_path / "i",
+        models_dir=tmp_path / "m",
+        min_score=0.1,
+        grounding_check=False,
+    )
+    text = "在刚刚过去的2023年，深圳工业稳步增长。全市累计建设5G基站超过7.5万个，密度全国领先。"
+    build_index(
+        [make_doc("sz", text, "深圳新型工业化", date="")], FakeEmbedder(), s.index_dir, chunk_params(s)
+    )
+    gen = FakeScorer({"超过7.5万个": -0.1})
+    p = Pipeline.load(s, embedder=FakeEmbedder(), generator=gen)
+    answer = p.ask("截至2024年初，深圳累计建成了多少个5G基站？")
+    messages, options = gen.scored[0]
+    assert "（2024年1月的报道）全市累计建设5G基站超过7.5万个" in messages[1]["content"]
+    assert "超过7.5万个" in options and "7.5万" in answer.text
+    assert p.store.doc("sz").date == ""  # the article itself stays undated (its citation says so)

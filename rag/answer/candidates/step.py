@@ -49,7 +49,7 @@ def choose_answer(
     s = settings
     if not s.answer_candidates or generator is None or len(parts) > 1:
         return None, 0
-    texts, dates = [p.text for p in passages], [p.hit.doc.date for p in passages]
+    texts, dates = [p.text for p in passages], [p.date or p.hit.doc.date for p in passages]
     candidates = extract_candidates(question, texts, dates)
     if not candidates:
         return None, 0

@@ -40,6 +40,7 @@ from rag.answer.evidence.sentences import (
 from rag.answer.retrieve.passages import Passage
 from rag.index.bm25 import KeywordIndex
 from rag.models.embedding import Embedder
+from rag.text.dates import implied_date
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
 from rag.text.tokens import expand_query, tokenize
@@ -131,20 +132,24 @@ class EvidencePicker:
         shown sentences scoring within ``pick``'s margin of the part's best, best first."""
         hits = [h for p in parts for h in p.hits[:max_hits]]
         articles = {h.chunk.doc_id: self.store.doc_text(h.chunk.doc_id) for h in hits}
+        # an undated article is read as of the month its text implies (years are code's job)
+        dates = {d: self.store.doc(d).date or implied_date(text) for d, text in articles.items()}
         sentences = candidate_sentences(hits, articles)
         sentences += lexical_sentences([p.text for p in parts], hits, articles, sentences)
         if not sentences:
             return [], [], []
-        scores = self._scores(parts, sentences)
+        scores = self._scores(parts, sentences, dates)
         chosen = pick(scores, [len(s.text) for s in sentences], budget)
         chosen = self._with_context(chosen, sentences, budget)
-        passages, best, number = self._passages(chosen, sentences, scores, parts)
+        passages, best, number = self._passages(chosen, sentences, scores, parts, dates)
         own = [
             tuple(dict.fromkeys(number[i] for i in part_evidence(sc, chosen) if i in number)) for sc in scores
         ]
         return passages, best, own
 
-    def _scores(self, parts: Sequence[Part], sentences: Sequence[Sentence]) -> list[list[float]]:
+    def _scores(
+        self, parts: Sequence[Part], sentences: Sequence[Sentence], dates: dict[str, str]
+    ) -> list[list[float]]:
         texts = [s.text for s in sentences]
         langs = [s.hit.chunk.lang for s in sentences]
         e5 = self.embedder.embed(texts, kind="passage")
@@ -163,7 +168,7 @@ class EvidencePicker:
             words = keyword.scores(q_tokens) / bound
             score += WEIGHTS["bm25"] * np.maximum(words, self._across(part.text, texts))
             own = part.own or part.text
-            score += np.array([sentence_bonus(own, s.text, s.hit.doc.date) for s in sentences])
+            score += np.array([sentence_bonus(own, s.text, dates[s.hit.chunk.doc_id]) for s in sentences])
             out.append([float(x) for x in score])
         return out
 
@@ -202,6 +207,7 @@ class EvidencePicker:
         sentences: Sequence[Sentence],
         scores: list[list[float]],
         parts: Sequence[Part],
+        dates: dict[str, str],
     ) -> tuple[list[Passage], list[tuple[str, int]], dict[int, int]]:
         """Chosen sentences grouped into contiguous spans, in the order they were chosen; each
         part's best sentence with its passage's number; and the passage number of each sentence."""
@@ -229,7 +235,7 @@ class EvidencePicker:
                 for i in g
                 if hit.chunk.start <= sentences[i].start and sentences[i].end <= hit.chunk.end
             )
-            passages.append(Passage(hit, self.store.doc_text(doc)[a:b], a, b, marks))
+            passages.append(Passage(hit, self.store.doc_text(doc)[a:b], a, b, marks, dates[doc]))
         number = {i: n for n, g in enumerate(groups, 1) for i in g}
         return passages, [(sentences[b].text, number[b]) for b in best if b in number], number
 

@@ -30,6 +30,7 @@ class Passage:
     start: int  # span in the cleaned article
     end: int
     sentence_scores: tuple[tuple[int, int, float], ...] = ()  # (start, end, cosine) in the article
+    date: str = ""  # the article's date, else the month its text implies (rag.text.dates), else ""
 
 
 def merge_hits(hits: Sequence[Hit], max_passages: int) -> list[tuple[Hit, int, int]]:

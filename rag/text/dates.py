@@ -1,0 +1,44 @@
+"""When an undated article was written, as far as its own words tell.
+
+Some articles carry no date (a page whose date the cleaning could not find). Their text still
+says when they were written at the earliest: a day it reports ("2023年11月27日，深圳召开…"), or
+a year it calls past ("在刚刚过去的2023年" is January 2024 at the earliest). ``implied_date``
+gives that month; a date announced for the future ("将于2025年3月1日起施行", "到2025年") does not
+count.
+
+Pure functions over text. Does not read article metadata (``rag.ingest.docmeta`` does).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["implied_date"]
+
+_DAY = re.compile(r"((?:19|20)\d\d)\s*年\s*(\d{1,2})\s*月\s*\d{1,2}\s*[日号]")
+_PAST_YEAR = re.compile(r"(?:刚刚|刚)?过去的\s*((?:19|20)\d\d)\s*年|((?:19|20)\d\d)\s*年全年")
+_FUTURE = re.compile(r"(?:将|将于|计划|预计|拟|到|至|截至|之前|前)\s*$")
+
+
+def implied_date(text: str) -> str:
+    """The earliest month (YYYY-MM) ``text`` can have been written in: after the last day it
+    reports and the years it calls past; "" when it names neither.
+
+    >>> implied_date("在刚刚过去的2023年，深圳通信基站占全球产量1/2。2023年11月27日，深圳召开发布会。")
+    '2024-01'
+    >>> implied_date("2023年11月27日，深圳召开发布会，新规将于2025年3月1日起施行。")
+    '2023-11'
+    >>> implied_date("到2025年，深圳要打造4个万亿元级产业集群。")
+    ''
+    """
+    months = []
+    for m in _DAY.finditer(text):
+        if not _FUTURE.search(text[max(0, m.start() - 4) : m.start()]):
+            months.append((int(m.group(1)), int(m.group(2))))
+    for m in _PAST_YEAR.finditer(text):
+        months.append((int(m.group(1) or m.group(2)) + 1, 1))
+    months = [(y, mo) for y, mo in months if 1 <= mo <= 12]
+    if not months:
+        return ""
+    year, month = max(months)
+    return f"{year:04d}-{month:02d}"
