@@ -6,4 +6,5 @@ figures_en figures written the English way (4.6万 -> 46,000), for prompts and E
 tokens     search tokens for BM25 (jieba for Chinese, stems for English), part-of-speech cuts
 lexicon    Chinese words to English words through CC-CEDICT
 names      people's names across the two languages (same-story article, pinyin)
+dates      the month an undated article's text implies it was written in, at the earliest
 """
