@@ -79,3 +79,15 @@ def test_a_chain_of_follow_ups_resolves_each_in_turn():
     assert standalone("2024年初呢？", history).text == "2024年初深圳建成了多少5G基站？"
     expected = "What was Shenzhen's industrial output value in 2022?"
     assert standalone("What about 2022?", [OUTPUT]).text == expected
+
+
+def test_a_new_thing_replaces_the_thing_of_the_resolved_earlier_question():
+    history = [
+        ("What share of the world's tablets did Guangzhou assemble in 2022?", "About 10% [1]."),
+        ("What about laptops?", "About 5% [1]."),
+    ]
+    follow = standalone("And printers?", history)
+    assert follow.how == "thing"
+    assert follow.text == "What share of the world's printers did Guangzhou assemble in 2022?"
+    assert follow.notices == (f"Read in context as: {follow.text}",)
+    assert standalone("And who assembled them?", history).how != "thing"  # a question, not a thing

@@ -9,7 +9,10 @@ returns a ``Followup`` whose ``text`` is what evidence, generation and review re
 - a new quoted term ("哪些省市处于“示范引领”位置？" + "那“孕育起步”的呢？"): the term replaced;
 - who said it ("What was the output in 2020?" + "And who said that?"): who said the earlier
   answer's claim, built from the earlier question and answer;
-- any other elliptical follow-up ("What about watches?", "它比2018年提高了多少？"): retrieved
+- a new thing in English ("What about watches?", "And its revenue?"): the earlier question
+  with the thing in its slot replaced (what a share is of, what of a company grows, what is
+  counted, what ends it);
+- any other elliptical follow-up ("手表呢？", "它比2018年提高了多少？"): retrieved
   with the earlier questions it needs in front, "(Following: …) What about watches?", and
   otherwise read as asked.
 
@@ -62,6 +65,22 @@ _WHO_SAID = re.compile(
     re.I,
 )
 _EN_WHAT_IS = re.compile(r"^(?:what|how much|how many|which)\s+(was|is|were|are)\s+(.+?)\s*[?？]?$", re.I)
+# "What about watches?", "And its revenue?", "And the 100 mask machines?": a new thing, nothing else
+_EN_NEW_THING = re.compile(
+    r"^(?:and|what about|how about)\s+(?:the\s+|its\s+|their\s+)?"
+    r"((?!(?:how|what|who|where|when|which|why|did|does|do|is|was|were|are)\b)[\w'’-]+(?:\s+[\w'’-]+){0,3})\s*[?？]?$",
+    re.I,
+)
+_EN_SLOTS = (  # where the thing asked about stands in an English question, most telling first
+    re.compile(
+        r"\bof (?:the world['’]s |the country's |china's |global )?([\w -]+?) "
+        r"(?:did|does|do|was|were|is|are)\b",
+        re.I,
+    ),
+    re.compile(r"['’]s ([\w -]+?) (?:grow|rise|increase|fall|decline|change|reach)\b", re.I),
+    re.compile(r"^how (?:many|much) ([\w -]+?) (?:did|does|do|was|were|is|are|has|have)\b", re.I),
+    re.compile(r"\b(?:the|its|their) ([\w -]+?)\s*[?？]$", re.I),
+)
 _MARKERS = re.compile(r"\s*\[\d+\]|\s*[(（][^()（）]*[)）]")
 
 
@@ -70,7 +89,7 @@ class Followup:
     question: str  # as asked
     core: str  # the question that stands alone (the question itself when code could not fold it)
     context: tuple[str, ...] = ()  # earlier questions it still needs, oldest first
-    how: str = ""  # "" (unchanged), "time", "term", "who" or "context"
+    how: str = ""  # "" (unchanged), "time", "term", "thing", "who" or "context"
 
     @property
     def text(self) -> str:
@@ -113,8 +132,10 @@ def standalone(question: str, history: History = ()) -> Followup:
     "Who said that Shenzhen's output in 2020 was 3.7 trillion?"
     >>> standalone("是谁说的？", [("2020年深圳建成了多少5G基站？", "4.6万个[1]（2021-01-20）")]).text
     '谁说过“2020年深圳建成了4.6万个5G基站”？'
-    >>> standalone("What about watches?", [("What share of drones did Shenzhen make?", "70% [1]")]).query
-    '(Following: "What share of drones did Shenzhen make") What about watches?'
+    >>> standalone("What about watches?", [("What share of drones did Shenzhen make?", "70% [1]")]).text
+    'What share of watches did Shenzhen make?'
+    >>> standalone("How did it rank?", [("What was the output in 2020?", "3.7 trillion [1]")]).query
+    '(Following: "What was the output in 2020") How did it rank?'
     >>> standalone("And how many projects did it support?", [("Who heads the bureau?", "Jia [1]")]).query
     '(Following: "Who heads the bureau") How many projects did it support?'
     >>> chain = [("云工厂平台入驻了多少家制造商？", "上万家"), ("它上半年撮合了多少采购？", "100多亿元")]
@@ -152,6 +173,7 @@ def _resolve(question: str, previous: Followup | None, answer: str) -> Followup:
         ("who", _who_said(question, anchor, answer)),
         ("time", _new_time(question, anchor)),
         ("term", _new_term(question, anchor)),
+        ("thing", _new_thing(question, anchor)),
     ):
         if core:
             return Followup(question, core, previous.context, how)
@@ -182,6 +204,29 @@ def _new_term(question: str, anchor: str) -> str:
     if len(new) != 1 or len(old) != 1:
         return ""
     return anchor.replace(old[0], new[0])
+
+
+def _new_thing(question: str, anchor: str) -> str:
+    """``anchor`` asked of the new thing an English follow-up names ("What about watches?", "And
+    its revenue?"): the thing in the earlier question's slot for it (what a share is "of", what
+    of a company grows, what is counted, what ends it); else ''.
+
+    >>> _new_thing("What about watches?", "What share of the world's consumer drones did Shenzhen produce?")
+    "What share of the world's watches did Shenzhen produce?"
+    >>> _new_thing("And its revenue?", "How much did BYD's net profit grow in 2023?")
+    "How much did BYD's revenue grow in 2023?"
+    >>> _new_thing("And the 100 mask machines?", "How long did it take to deliver the testing equipment?")
+    'How long did it take to deliver the 100 mask machines?'
+    >>> _new_thing("And how many projects did it support?", "Who heads the bureau?")
+    ''
+    """
+    m = _EN_NEW_THING.match(question.strip())
+    if m is None or detect_lang(anchor) != "en":
+        return ""
+    for slot in _EN_SLOTS:
+        if found := slot.search(anchor):
+            return anchor[: found.start(1)] + m.group(1) + anchor[found.end(1) :]
+    return ""
 
 
 def _who_said(question: str, anchor: str, answer: str) -> str:
