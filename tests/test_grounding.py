@@ -102,3 +102,13 @@ def test_verdict_withdraws_invented_figures_and_keeps_supported_ones():
     assert "2020" in ungrounded(
         "2021年香港GDP增长了多少？", "6.4%[1]", [Evidence("2020年香港GDP增长6.4%。", "香港经济")], "en"
     )
+
+
+def test_a_hyphenated_term_is_found_as_the_words_it_is_read_as_and_a_number_word_is_no_term():
+    from rag.text.tokens import normalize, tokenize
+
+    terms = {t.text: t for t in key_terms("Which three platforms joined the cross-industry list?")}
+    assert "three" not in terms  # how many the answer names, not what its sentence must say
+    context = normalize("Huawei, Foxconn and Tencent joined the list of cross-industry platforms.")
+    assert covered(terms["cross-industry"], context, set(tokenize(context)))
+    assert not covered(terms["cross-industry"], "cross-border trade", set(tokenize("cross-border trade")))

@@ -39,6 +39,7 @@ _ZH_ASKED = frozenset("""
 """.split())  # fmt: skip  # noqa: SIM905 - a word list reads best as text
 _EN_ASKED = frozenset("""
 many much number numbers total amount figure figures year years time date when where who what which
+one two three four five six seven eight nine ten eleven twelve hundred hundreds thousand thousands
 kind type name names rate percentage share level value according did does happen happened happens
 """.split())  # fmt: skip  # noqa: SIM905
 _WORDS = re.compile(  # a year, a Han run or a Latin word
@@ -161,12 +162,13 @@ def sub_questions(question: str) -> list[str]:
 
 
 def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
-    """Whether ``context`` speaks of ``term``: an English term as a token; a Chinese one as
+    """Whether ``context`` speaks of ``term``: an English term as a token (a hyphenated one as its
+    parts); a Chinese one as
     written, abbreviated (its characters in order, at most 3 apart, 5 for longer terms: 规上 in
     规模以上, 澳网 in 澳大利亚网球, 冬奥会 in 冬季奥林匹克运动会) or in part (two thirds of its
     character pairs: 克什米尔 for 克什米尔地区)."""
-    if term.lang == "en":
-        return term.text in tokens
+    if term.lang == "en":  # a hyphenated term ("cross-industry") as the tokens it is read as
+        return term.text in tokens or all(w in tokens for w in tokenize(term.text) or [term.text])
     gap = ".{0,3}" if len(term.text) == 2 else ".{0,5}"
     if term.text in context or re.search(gap.join(map(re.escape, term.text)), context):
         return True
