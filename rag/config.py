@@ -185,6 +185,11 @@ class Settings:
     def gguf_path(self) -> Path:
         return Path(self.gguf) if self.gguf else self.models_dir / "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
+    @property
+    def lexicon_copy(self) -> Path:
+        """Where the cross-language dictionary's JSON copy is kept (``rag.text.lexicon.keep_copy``)."""
+        return self.models_dir / "cc-cedict.json"
+
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides: object) -> Settings:
         env = dict(os.environ if env is None else env)

