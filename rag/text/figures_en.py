@@ -72,15 +72,23 @@ def _trim(x: float) -> str:
 
 
 def annotate_for_english(text: str) -> str:
-    """Add the English value after each 万/亿 figure, for a prompt answered in English.
+    """Add the English value after each 万/亿 figure, for a prompt answered in English; a currency
+    other than the yuan is named in it (a small model reads 新元 as "new yuan").
 
     >>> annotate_for_english("总产值3.7万亿元，建成5G基站超4.6万个")
     '总产值3.7万亿 (3.7 trillion)元，建成5G基站超4.6万 (46,000)个'
+    >>> annotate_for_english("3.7万亿元（约7585亿新元）")
+    '3.7万亿 (3.7 trillion)元（约7585亿 (758.5 billion Singapore dollars)新元）'
     """
 
     def repl(m: re.Match[str]) -> str:
-        value = number_value(m.group(1)) * _CN_UNITS[m.group(2)]
-        return f"{m.group(0)} ({english_amount(value)})"
+        value = english_amount(number_value(m.group(1)) * _CN_UNITS[m.group(2)])
+        currency = _FOREIGN.match(text, m.end())
+        return (
+            f"{m.group(0)} ({value} {_CURRENCIES[currency.group(1)]})"
+            if currency
+            else f"{m.group(0)} ({value})"
+        )
 
     return _CN_FIGURE.sub(repl, text)
 
@@ -104,9 +112,18 @@ _CURRENCIES = {
     "人民币": "yuan",
     "元": "yuan",
     "美元": "US dollars",
+    "美金": "US dollars",
     "港元": "Hong Kong dollars",
+    "港币": "Hong Kong dollars",
+    "新元": "Singapore dollars",
+    "新加坡元": "Singapore dollars",
     "欧元": "euros",
+    "日元": "yen",
+    "英镑": "pounds sterling",
 }
+_FOREIGN = re.compile(
+    "(" + "|".join(sorted((c for c, en in _CURRENCIES.items() if en != "yuan"), key=len, reverse=True)) + ")"
+)
 _QUALIFIER = "|".join(sorted(_QUALIFIERS, key=len, reverse=True))
 _CURRENCY = "|".join(sorted(_CURRENCIES, key=len, reverse=True))
 _CN_AMOUNT = re.compile(
@@ -130,6 +147,8 @@ def english_figures(text: str) -> str:
     'It raised more than 500 million yuan [1], one seventh (1/7) of the total, up 2%.'
     >>> english_figures("超1800个 [1]; 300多个; 199家; 2.5倍; 3000人; 2020年 and 35 projects.")
     'more than 1,800 [1]; more than 300; 199; 2.5 times; 3,000 people; 2020年 and 35 projects.'
+    >>> english_figures("约7585亿新元 [1]")
+    'about 758.5 billion Singapore dollars [1]'
     """
 
     def count(m: re.Match[str]) -> str:
