@@ -124,6 +124,21 @@ _CURRENCIES = {
 _FOREIGN = re.compile(
     "(" + "|".join(sorted((c for c, en in _CURRENCIES.items() if en != "yuan"), key=len, reverse=True)) + ")"
 )
+# a quantity without a figure: 上万家 (over ten thousand), 数千名, 近万个, 上百项
+VAGUE_QUANTITY = re.compile(
+    r"(?<![\d十百千万亿])(?P<how>[上数近几])(?P<size>十万|百万|千万|十|百|千|万|亿)多?"
+    r"(?P<mw>[个家项座台辆名人件只吨种款条位所户])"
+)
+_VAGUE_SIZES = {
+    "十": ("ten", "dozens"),
+    "百": ("a hundred", "hundreds"),
+    "千": ("a thousand", "thousands"),
+    "万": ("ten thousand", "tens of thousands"),
+    "十万": ("a hundred thousand", "hundreds of thousands"),
+    "百万": ("a million", "millions"),
+    "千万": ("ten million", "tens of millions"),
+    "亿": ("a hundred million", "hundreds of millions"),
+}
 _QUALIFIER = "|".join(sorted(_QUALIFIERS, key=len, reverse=True))
 _CURRENCY = "|".join(sorted(_CURRENCIES, key=len, reverse=True))
 _CN_AMOUNT = re.compile(
@@ -149,6 +164,8 @@ def english_figures(text: str) -> str:
     'more than 1,800 [1]; more than 300; 199; 2.5 times; 3,000 people; 2020年 and 35 projects.'
     >>> english_figures("约7585亿新元 [1]")
     'about 758.5 billion Singapore dollars [1]'
+    >>> english_figures("上万家 [1]; 数千名; 近万个")
+    'over ten thousand [1]; thousands; nearly ten thousand'
     """
 
     def count(m: re.Match[str]) -> str:
@@ -168,7 +185,11 @@ def english_figures(text: str) -> str:
         words += [_CURRENCIES[m.group("cur")]] if m.group("cur") else []
         return " ".join(words)
 
-    out = _CN_COUNT.sub(count, _CN_AMOUNT.sub(amount, text))
+    def vague(m: re.Match[str]) -> str:
+        one, many = _VAGUE_SIZES[m.group("size")]
+        return {"上": f"over {one}", "近": f"nearly {one}"}.get(m.group("how"), many)
+
+    out = _CN_COUNT.sub(count, _CN_AMOUNT.sub(amount, VAGUE_QUANTITY.sub(vague, text)))
     for f in reversed(word_figures(out)):
         if re.search(f"[{HAN}]", f.text):
             value = (

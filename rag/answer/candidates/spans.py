@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 
 from rag.text.figures import find_figures
+from rag.text.figures_en import VAGUE_QUANTITY
 from rag.text.lang import HAN
 from rag.text.names import chinese_names
 from rag.text.tokens import pos_cut
@@ -123,13 +124,19 @@ def kind_spans(kind: str, sentence: str) -> list[tuple[int, int]]:
 
 
 def _figure_spans(sentence: str) -> list[tuple[int, int]]:
-    """Figures with the qualifier before them (超, nearly) and the unit after them (万个, yuan)."""
+    """Figures with the qualifier before them (超, nearly) and the unit after them (万个, yuan),
+    and the quantities news gives without a figure (上万家, 数千名).
+
+    >>> s = "云工厂已有上万家制造商入驻，超20万家采购商发布需求。"
+    >>> [s[a:b] for a, b in _figure_spans(s)]
+    ['超20万家', '上万家']
+    """
     out = []
     for f in find_figures(sentence):
         start = f.start - len(m.group(0)) if (m := _QUALIFIER.search(sentence[: f.start])) else f.start
         unit = _UNIT.match(sentence, f.end)
         out.append((start, unit.end() if unit else f.end))
-    return out
+    return out + [m.span() for m in VAGUE_QUANTITY.finditer(sentence)]
 
 
 def _duration_spans(sentence: str) -> list[tuple[int, int]]:
