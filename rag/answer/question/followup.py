@@ -81,6 +81,10 @@ _EN_SLOTS = (  # where the thing asked about stands in an English question, most
     re.compile(r"^how (?:many|much) ([\w -]+?) (?:did|does|do|was|were|is|are|has|have)\b", re.I),
     re.compile(r"\b(?:the|its|their) ([\w -]+?)\s*[?？]$", re.I),
 )
+_EN_NAME = re.compile(
+    r"(?<=\s)(?!(?:January|February|March|April|May|June|July|August|September|October|November|"
+    r"December)\b)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
+)  # the first name after the question's first word
 _MARKERS = re.compile(r"\s*\[\d+\]|\s*[(（][^()（）]*[)）]")
 
 
@@ -217,12 +221,20 @@ def _new_thing(question: str, anchor: str) -> str:
     "How much did BYD's revenue grow in 2023?"
     >>> _new_thing("And the 100 mask machines?", "How long did it take to deliver the testing equipment?")
     'How long did it take to deliver the 100 mask machines?'
+    >>> _new_thing("What about Guangzhou?", "How many 5G base stations did Shenzhen build in 2020?")
+    'How many 5G base stations did Guangzhou build in 2020?'
     >>> _new_thing("And how many projects did it support?", "Who heads the bureau?")
     ''
     """
     m = _EN_NEW_THING.match(question.strip())
     if m is None or detect_lang(anchor) != "en":
         return ""
+    if m.group(1)[0].isupper():  # a place or a name: it takes the earlier one's place
+        name = _EN_NAME.search(anchor)
+        if name is None:
+            return ""
+        end = name.end() - 2 if re.search(r"['’]s$", name.group(0)) else name.end()  # BYD's: keep 's
+        return anchor[: name.start()] + m.group(1) + anchor[end:]
     for slot in _EN_SLOTS:
         if found := slot.search(anchor):
             return anchor[: found.start(1)] + m.group(1) + anchor[found.end(1) :]
