@@ -73,3 +73,16 @@ def test_the_dictionary_is_read_from_its_copy_while_the_copy_is_current(tmp_path
     finally:
         lexicon._read_dictionary.cache_clear()
         glosses.cache_clear()
+
+
+def test_the_dictionary_copy_makes_no_folder_of_its_own(tmp_path, monkeypatch):
+    from rag.text import lexicon
+
+    missing = tmp_path / "no-models-here" / "cc-cedict.json"
+    monkeypatch.setattr(lexicon, "_copy", [missing])
+    lexicon._read_dictionary.cache_clear()
+    try:
+        assert len(lexicon._dictionary()) > 100_000  # parsed
+        assert not missing.parent.exists()  # a run with models from elsewhere leaves no folder behind
+    finally:
+        lexicon._read_dictionary.cache_clear()

