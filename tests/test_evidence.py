@@ -159,6 +159,18 @@ def _settings():
     return Settings()
 
 
+def _pipeline_settings(tmp_path):
+    """Settings for a pipeline over an index built in ``tmp_path``, the answer never withdrawn."""
+    return replace(
+        _settings(),
+        corpus_dir=tmp_path / "c",
+        index_dir=tmp_path / "i",
+        models_dir=tmp_path / "m",
+        min_score=0.1,
+        grounding_check=False,
+    )
+
+
 def test_the_sentence_holding_the_answer_is_chosen_over_its_neighbours(tmp_path):
     store = _store(tmp_path, [ARTICLE])
     emb = FakeEmbedder()
@@ -203,14 +215,7 @@ def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(tmp_path):
 
 
 def test_the_difference_is_computed_from_the_two_cited_figures(tmp_path):
-    s = replace(
-        _settings(),
-        corpus_dir=tmp_path / "c",
-        index_dir=tmp_path / "i",
-        models_dir=tmp_path / "m",
-        min_score=0.1,
-        grounding_check=False,
-    )
+    s = _pipeline_settings(tmp_path)
     docs = [
         make_doc(
             "old",
@@ -250,14 +255,7 @@ def test_a_sentence_stating_the_change_itself_is_left_to_the_model():
 
 
 def test_multi_part_prompt_lists_the_parts(tmp_path):
-    s = replace(
-        _settings(),
-        corpus_dir=tmp_path / "c",
-        index_dir=tmp_path / "i",
-        models_dir=tmp_path / "m",
-        min_score=0.1,
-        grounding_check=False,
-    )
+    s = _pipeline_settings(tmp_path)
     emb = FakeEmbedder()
     build_index([ARTICLE], emb, s.index_dir, chunk_params(s), progress=False)
     gen = FakeGenerator("4.6万个[1]；7.5万个[1]。")
@@ -302,14 +300,7 @@ class _PartScorer(FakeScorer):
 
 
 def test_each_part_is_answered_from_its_own_evidence(tmp_path):
-    s = replace(
-        _settings(),
-        corpus_dir=tmp_path / "c",
-        index_dir=tmp_path / "i",
-        models_dir=tmp_path / "m",
-        min_score=0.1,
-        grounding_check=False,
-    )
+    s = _pipeline_settings(tmp_path)
     docs = [
         make_doc(
             "ba",
@@ -413,14 +404,7 @@ def test_sentences_of_both_languages_are_scored_on_the_same_words_for_an_english
 
 
 def test_a_question_naming_the_english_report_is_answered_from_the_english_article(tmp_path):
-    s = replace(
-        _settings(),
-        corpus_dir=tmp_path / "c",
-        index_dir=tmp_path / "i",
-        models_dir=tmp_path / "m",
-        min_score=0.1,
-        grounding_check=False,
-    )
+    s = _pipeline_settings(tmp_path)
     docs = [
         make_doc("zh", "深圳2020年建了4.76万个5G基站。", "深圳工业"),
         make_doc("en", "In 2020 Shenzhen built 46,600 5G base stations.", "Shenzhen industry", lang="en"),
@@ -436,14 +420,7 @@ def test_a_question_naming_the_english_report_is_answered_from_the_english_artic
 
 
 def test_an_undated_article_is_shown_to_the_candidate_step_as_of_the_month_its_text_implies(tmp_path):
-    s = replace(
-        _settings(),
-        corpus_dir=tmp_path / "c",
-        index_dir=tmp_path / "i",
-        models_dir=tmp_path / "m",
-        min_score=0.1,
-        grounding_check=False,
-    )
+    s = _pipeline_settings(tmp_path)
     text = "在刚刚过去的2023年，深圳工业稳步增长。全市累计建设5G基站超过7.5万个，密度全国领先。"
     build_index(
         [make_doc("sz", text, "深圳新型工业化", date="")], FakeEmbedder(), s.index_dir, chunk_params(s)

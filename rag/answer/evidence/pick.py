@@ -7,10 +7,9 @@ finds) against each part of the question (``rag.answer.question.parts``):
 * the e5 cosine and the second encoder's cosine (with the same cross-language bonus as
   retrieval), and BM25 over the candidate sentences (``rag.text.tokens`` tokens, as a share of
   the best possible score);
-* for an English question and a Chinese sentence, the share of the question's words the
-  sentence speaks of through CC-CEDICT (``rag.text.lexicon``) when it beats the sentence's
-  BM25 share: one word score per sentence, so a sentence in the other language is not scored
-  twice for its words;
+* one word score per sentence, whatever its language: its BM25 share or, when higher, the
+  share of the question's words it speaks of through CC-CEDICT (``rag.text.lexicon``), so a
+  sentence in the other language is neither scored twice nor left out;
 * the question's years and the kind of figure asked for (``sentence_bonus``).
 
 Each part's best sentence is taken first, then the next best of every part in turn, while
