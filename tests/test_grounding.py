@@ -58,6 +58,33 @@ def test_abbreviations_are_covered_by_their_full_form(term, context):
     assert covered(Term(term, False, "zh"), context, set())
 
 
+@pytest.mark.parametrize(
+    ("context", "spelled"),
+    [
+        ("the national development and reform commission said", True),
+        ("approved by the National Development and Reform Commission.", True),
+        ("approved by the national development and reform, the city said", True),  # shortened, ended
+        ("national development plans were reformed", False),
+        ("the commission said", False),
+    ],
+)
+def test_an_acronym_is_covered_by_the_name_it_abbreviates(context, spelled):
+    (term,) = [t for t in key_terms("What did NDRC approve?") if t.acronym]
+    assert term.proper and covered(term, context.casefold(), set(context.casefold().split())) is spelled
+
+
+def test_an_answer_is_kept_when_its_sentence_writes_out_the_acronym_of_the_question():
+    q = "Which two cities made NDRC's pilot list in 2021?"
+    ev = Evidence(
+        "In 2021, Shenzhen and Xiamen were selected into the pilot list of National Development and Reform Commission."
+    )
+    assert off_topic(q, "Shenzhen and Xiamen [1]", [ev]) == ()
+    other = Evidence(
+        "In 2021, Shenzhen and Xiamen were selected into the pilot list of the provincial government."
+    )
+    assert "ndrc" in off_topic(q, "Shenzhen and Xiamen [1]", [other])
+
+
 def test_a_name_counts_when_the_article_names_it_outside_the_passage():
     passage = "客户平均满意度达到95%以上。"
     article = "银宝山新是一家模具企业。" + "它用上了云平台。" * 5 + passage

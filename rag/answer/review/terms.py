@@ -55,6 +55,7 @@ class Term:
     text: str
     proper: bool
     lang: Lang
+    acronym: bool = False  # written in capitals ("MIIT"): may stand for the words it abbreviates
 
 
 @lru_cache(maxsize=512)
@@ -81,8 +82,9 @@ def key_terms(question: str) -> tuple[Term, ...]:
             word = stem(normalize(run.rstrip(".'")))
             if word in EN_STOPWORDS or word in _EN_ASKED or len(word) < 2:
                 continue
-            proper = run[0].isupper() and m.start() > 0
-            out.setdefault(word, Term(word, proper, "en"))
+            acronym = bool(re.fullmatch(r"[A-Z]{3,6}(?:'?s)?", run.rstrip(".'")))
+            proper = acronym or (run[0].isupper() and m.start() > 0)
+            out.setdefault(word, Term(word, proper, "en", acronym))
     return tuple(out.values())
 
 
@@ -168,6 +170,8 @@ def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
     规模以上, 澳网 in 澳大利亚网球, 冬奥会 in 冬季奥林匹克运动会) or in part (two thirds of its
     character pairs: 克什米尔 for 克什米尔地区)."""
     if term.lang == "en":  # a hyphenated term ("cross-industry") as the tokens it is read as
+        if term.acronym and spelled_out(term.text, context):
+            return True
         return term.text in tokens or all(w in tokens for w in tokenize(term.text) or [term.text])
     gap = ".{0,3}" if len(term.text) == 2 else ".{0,5}"
     if term.text in context or re.search(gap.join(map(re.escape, term.text)), context):
@@ -175,6 +179,33 @@ def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
     if len(term.text) >= 3:
         grams = {term.text[k : k + 2] for k in range(len(term.text) - 1)}
         return sum(g in context for g in grams) >= 2 * len(grams) / 3
+    return False
+
+
+_JOINING = r"(?:\s+(?:of|and|for|the|&))*\s+"  # between the words of a name
+
+
+def spelled_out(acronym: str, context: str) -> bool:
+    """Whether ``context`` (normalised) writes ``acronym`` out: words with its initials in a row
+    ("of", "and", "the" between them do not count), or, for an acronym of four letters or more,
+    a name with its first three or more initials that ends there (a translation that shortens
+    the name: "Ministry of Industry and Information," for MIIT).
+
+    >>> spelled_out("miit", "the ministry of industry and information technology said")
+    True
+    >>> spelled_out("miit", "selected by the ministry of industry and information, taking up")
+    True
+    >>> spelled_out("miit", "made in industry parks")
+    False
+    """
+    letters = acronym.rstrip("s") if len(acronym) > 3 else acronym
+    word = r"\b{}[a-z'-]*"
+    full = _JOINING.join(word.format(c) for c in letters)
+    if re.search(full, context):
+        return True
+    for n in range(len(letters) - 1, 2, -1):  # a shortened name, ended by punctuation
+        if re.search(_JOINING.join(word.format(c) for c in letters[:n]) + r"\s*[,.;:)]", context):
+            return True
     return False
 
 
