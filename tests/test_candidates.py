@@ -215,6 +215,14 @@ def test_pipeline_english_answer_has_the_figure_converted_by_code(fixture_index)
     assert not answer.abstained and "46,000" in answer.text and "万" not in answer.text, answer.text
 
 
+def test_a_reply_in_the_readers_language_counts_for_the_candidate_it_converts(fixture_index):
+    # an English reply from a Chinese sentence writes "more than 46,000", not "超4.6万个"
+    p = scorer_pipeline(fixture_index, {"more than 46,000": -0.1, NOT_STATED: -3.0})
+    answer = p.ask("2020年深圳建成了多少个5G基站？", lang="en")
+    assert not answer.abstained and answer.text.startswith("More than 46,000 [1]"), answer.text
+    assert p.generator.seen == [] and "more than 46,000" in p.generator.scored[0][1]
+
+
 def test_pipeline_abstains_when_not_stated_wins(fixture_index):
     p = scorer_pipeline(fixture_index, {NOT_STATED: -0.05})
     answer = p.ask("2020年深圳建成了多少个5G基站？")

@@ -95,19 +95,24 @@ def surface_forms(candidate: Candidate) -> list[str]:
     return [t for t in dict.fromkeys(forms) if t]
 
 
-def scoring_options(candidates: Sequence[Candidate]) -> tuple[list[str], list[int]]:
-    """The options to score for ``candidates`` (each one's surface forms, a form another
-    candidate already has left to that one) then ``NOT_STATED``, and the index of the candidate
-    each option stands for (``len(candidates)`` for ``NOT_STATED``).
+def scoring_options(
+    candidates: Sequence[Candidate], other_forms: Sequence[Sequence[str]] = ()
+) -> tuple[list[str], list[int]]:
+    """The options to score for ``candidates`` (each one's surface forms, then its
+    ``other_forms``: the same in the reply's language; a form another candidate already has
+    left to that one) then ``NOT_STATED``, and the index of the candidate each option stands
+    for (``len(candidates)`` for ``NOT_STATED``).
 
     >>> cs = [Candidate("超4.6万个", "figure", 0, ""), Candidate("4.6万", "figure", 0, "")]
     >>> scoring_options(cs)
     (['超4.6万个', '超4.6万', '4.6万个', '4.6万', 'NOT_STATED'], [0, 0, 0, 1, 2])
+    >>> scoring_options(cs[:1], [["more than 46,000", "46,000"]])[0]
+    ['超4.6万个', '4.6万', '超4.6万', '4.6万个', 'more than 46,000', '46,000', 'NOT_STATED']
     """
     options, owner = [], []
     taken = {c.text for c in candidates}
     for i, c in enumerate(candidates):
-        for form in surface_forms(c):
+        for form in [*surface_forms(c), *(other_forms[i] if i < len(other_forms) else ())]:
             if form == c.text or (form not in taken and form not in options):
                 options.append(form)
                 owner.append(i)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 
 from rag.answer.candidates.choice import Choice, candidate_messages, choose, merged_scores, scoring_options
 from rag.answer.candidates.extract import Candidate, extract_candidates
-from rag.answer.candidates.writing import written_answer
+from rag.answer.candidates.writing import reply_forms, written_answer
 from rag.answer.question.parts import contained_parts
 from rag.answer.retrieve.passages import Passage
 from rag.answer.review.verdict import PART_NOT_FOUND
@@ -55,11 +55,13 @@ def choose_answer(
         return None, 0
     t = time.perf_counter()
     messages = candidate_messages(question, candidates, lang)
-    options, owner = scoring_options(candidates)  # each candidate's written forms, then NOT_STATED
+    # the reply's language is not the sentences': a span of theirs is an unlikely reply as written
+    cross = lang != detect_lang(" ".join(c.sentence for c in candidates))
+    # each candidate's written forms (in the reply's language too), then NOT_STATED
+    options, owner = scoring_options(candidates, [reply_forms(c, lang) for c in candidates] if cross else ())
     scored = generator.candidate_scores(messages, options)
     if scored is None:  # a generator that cannot score options: no candidate step
         return None, 0
-    cross = detect_lang(question) != detect_lang(" ".join(c.sentence for c in candidates))
     choice = choose(
         candidates,
         merged_scores(scored, owner),

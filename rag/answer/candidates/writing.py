@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from rag.answer.candidates.choice import Choice
 from rag.answer.candidates.extract import Candidate
 from rag.answer.candidates.spans import MONTHS
-from rag.text.figures import cn_numeral
+from rag.text.figures import cn_numeral, find_figures
 from rag.text.figures_en import english_figures
 from rag.text.lang import HAN
 from rag.text.lexicon import english_head
-from rag.text.names import chinese_names, name_in_english
+from rag.text.names import chinese_names, english_form, name_in_english, pinyin_name
 from rag.types import Lang
 
 
@@ -84,9 +84,68 @@ def english_duration(text: str) -> str:
     return f"{value:g} {unit}"
 
 
+def english_text(candidate: Candidate, english_texts: Sequence[str] = (), with_chinese: bool = True) -> str:
+    """``candidate`` written for an English reader by code: a Chinese date, duration or figure
+    converted, a Chinese name as the English ``english_texts`` of its story write it or in
+    pinyin, a place or thing by its dictionary head; ``with_chinese``: the Chinese after a
+    pinyin name or a dictionary head, in brackets.
+
+    >>> jia = Candidate("贾兴东", "name", 0, "")
+    >>> english_text(jia), english_text(jia, with_chinese=False)
+    ('Jia Xingdong (贾兴东)', 'Jia Xingdong')
+    >>> english_text(Candidate("2020年3月", "date", 0, ""))
+    'March 2020'
+    >>> english_text(Candidate("超4.6万个", "figure", 0, ""))
+    'more than 46,000'
+    """
+    text = candidate.text
+    if candidate.kind == "date":
+        return english_date(text)
+    if re.search(f"[{HAN}]", text) and english_duration(text) != text:
+        return english_duration(text)
+    if candidate.kind == "name" and text in chinese_names(candidate.sentence or text):
+        return (
+            name_in_english(text, english_texts)
+            if with_chinese
+            else english_form(text, english_texts) or pinyin_name(text)
+        )
+    if candidate.kind in ("name", "item") and (head := english_head(text)):
+        return (
+            f"{head} ({text})" if with_chinese else head
+        )  # a place or thing the sources name only in Chinese
+    return english_figures(text)
+
+
+def reply_forms(candidate: Candidate, lang: Lang) -> list[str]:
+    """How a reply in ``lang`` may write a ``candidate`` of the other language: a Chinese span
+    converted for an English reply (``english_text``; a figure also bare), an English date the
+    Chinese way. [] when the candidate is in ``lang`` or code has no other form for it.
+
+    >>> reply_forms(Candidate("超4.6万个", "figure", 0, ""), "en")
+    ['more than 46,000', '46,000']
+    >>> reply_forms(Candidate("尹占江", "name", 0, "总裁助理尹占江告诉记者"), "en")
+    ['Yin Zhanjiang']
+    >>> reply_forms(Candidate("March 2020", "date", 0, ""), "zh")
+    ['2020年3月']
+    >>> reply_forms(Candidate("4.6万个", "figure", 0, ""), "zh")
+    []
+    """
+    text = candidate.text
+    if lang == "zh":
+        return [chinese_date(text)] if candidate.kind == "date" and chinese_date(text) != text else []
+    if not re.search(f"[{HAN}]", text):
+        return []
+    english = english_text(candidate, with_chinese=False)
+    if english == text or re.search(f"[{HAN}]", english):
+        return []
+    figures = find_figures(english) if candidate.kind == "figure" else []
+    bare = [figures[0].text] if len(figures) == 1 and figures[0].text != english else []
+    return [english, *bare]
+
+
 def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Sequence[str] = ()) -> str:
     """The chosen candidate as the answer, with its citation ``[number]``; for an English reader
-    its figures, dates and Chinese names converted by code.
+    its figures, dates and Chinese names converted by code (``english_text``).
 
     >>> c = Candidate("超4.6万个", "figure", 0, "")
     >>> written_answer(Choice("answer", c, 0.9), 1, "zh"), written_answer(Choice("answer", c, 0.9), 1, "en")
@@ -99,17 +158,8 @@ def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Seque
     candidate: Candidate | None = choice.candidate
     if candidate is None:
         raise ValueError(f"written_answer needs a chosen candidate, not a {choice.decision!r} choice")
-    text = candidate.text
     if lang == "zh":
+        text = candidate.text
         return f"{chinese_date(text) if candidate.kind == 'date' else text}[{number}]。"
-    if candidate.kind == "date":
-        text = english_date(text)
-    elif re.search(f"[{HAN}]", text) and english_duration(text) != text:
-        text = english_duration(text)
-    elif candidate.kind == "name" and text in chinese_names(candidate.sentence or text):
-        text = name_in_english(text, english_texts)
-    elif candidate.kind in ("name", "item") and (head := english_head(text)):
-        text = f"{head} ({text})"  # a place or thing the sources name only in Chinese
-    else:
-        text = english_figures(text)
+    text = english_text(candidate, english_texts)
     return f"{text[:1].upper()}{text[1:]} [{number}]."
