@@ -76,7 +76,8 @@ def test_an_acronym_is_covered_by_the_name_it_abbreviates(context, spelled):
 def test_an_answer_is_kept_when_its_sentence_writes_out_the_acronym_of_the_question():
     q = "Which two cities made NDRC's pilot list in 2021?"
     ev = Evidence(
-        "In 2021, Shenzhen and Xiamen were selected into the pilot list of National Development and Reform Commission."
+        "In 2021, Shenzhen and Xiamen were selected into the pilot list of "
+        "National Development and Reform Commission."
     )
     assert off_topic(q, "Shenzhen and Xiamen [1]", [ev]) == ()
     other = Evidence(
