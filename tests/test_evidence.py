@@ -328,6 +328,35 @@ def test_each_part_is_answered_from_its_own_evidence(tmp_path):
     assert "5G基站？" in second[-1]["content"]  # asked with what it leaves out
 
 
+class _TieScorer(FakeScorer):
+    """Chooses Bao'an's count for the Bao'an part; leaves the city part undecided (a tie)."""
+
+    def candidate_scores(self, messages, options):
+        self.scored.append((messages, list(options)))
+        if "宝安区" in messages[-1]["content"]:
+            return [(-0.1 if o == "9630个" else -8.0, max(1, len(o))) for o in options]
+        return [(-1.0 if o in ("超过7.5万个", "42个") else -8.0, max(1, len(o))) for o in options]
+
+
+def test_a_part_left_undecided_is_written_freely_from_its_own_evidence(tmp_path):
+    s = _pipeline_settings(tmp_path)
+    docs = [
+        make_doc(
+            "ba", "截至目前，宝安区建成5G基站9630个。宝安区还成立了引导基金。", "宝安区", date="2021-03-01"
+        ),
+        make_doc("sz", "全市累计建设5G基站超过7.5万个，每万人拥有5G基站42个。", "深圳", date="2024-01-10"),
+    ]
+    emb = FakeEmbedder()
+    build_index(docs, emb, s.index_dir, chunk_params(s), progress=False)
+    gen = _TieScorer({}, reply="全市累计超过7.5万个[1]。")  # the second part, written from its one passage
+    p = Pipeline.load(s, embedder=emb, generator=gen)
+    answer = p.ask("宝安区在2021年的报道中建成了多少个5G基站？到2024年初深圳全市累计有多少个？")
+    assert answer.text == "(1) 9630个[1]。\n(2) 全市累计超过7.5万个[2]。", answer.text
+    assert [c.doc_id for c in answer.citations] == ["ba", "sz"]
+    (written,) = gen.seen  # only the undecided part was written freely, from its own passage
+    assert "到2024年初深圳全市累计有多少个" in written[-1]["content"] and "9630" not in written[-1]["content"]
+
+
 # --------------------------------------------------------------------------- across languages
 
 SKYWORTH = make_doc(

@@ -90,28 +90,27 @@ def part_answers(
     lang: Lang,
     settings: Settings,
     english_tellings: EnglishTellings,
-) -> tuple[str, int]:
+) -> tuple[list[str | None], int]:
     """For a question of several parts, each part answered from its own evidence (``own``: the
     numbers of its passages): the candidate the generator scores highest for that part alone
     (with what an elliptical part leaves out, ``contained_parts``), written by code with its
-    citation as "(1) … (2) …", a part whose "not stated" wins saying so. "" when a part is
-    undecided or not one part is answered (the answer is then written freely), and the
-    scoring prompts' tokens."""
+    citation as "(k) …", a part whose "not stated" wins saying so, a part the scores leave
+    undecided None (it is written freely). [] when the question has one part; and the scoring
+    prompts' tokens."""
     if len(parts) < 2 or len(own) != len(parts):
-        return "", 0
-    lines, tokens, answered_one = [], 0, False
+        return [], 0
+    lines: list[str | None] = []
+    tokens = 0
     for k, (part, numbers) in enumerate(zip(contained_parts(parts), own, strict=True), 1):
         choice, used = choose_answer(
             generator, part, [passages[n - 1] for n in numbers], [part], lang, settings
         )
         tokens += used
         if choice is None or choice.decision not in ("answer", "abstain"):
-            return "", tokens
-        candidate = answered(choice)
-        if candidate is None:  # "not stated" won for this part
+            lines.append(None)
+        elif (candidate := answered(choice)) is None:  # "not stated" won for this part
             lines.append(f"({k}) {PART_NOT_FOUND[lang]}")
-            continue
-        n = numbers[candidate.passage]
-        lines.append(f"({k}) {written_answer(choice, n, lang, english_tellings(passages, [n]))}")
-        answered_one = True
-    return ("\n".join(lines) if answered_one else ""), tokens
+        else:
+            n = numbers[candidate.passage]
+            lines.append(f"({k}) {written_answer(choice, n, lang, english_tellings(passages, [n]))}")
+    return lines, tokens

@@ -4,7 +4,8 @@ A draft is, in this order of preference: computed (a change between two years: b
 cited, the difference by code); chosen among candidates and written by code, for the whole
 question or each of its parts (``rag.answer.candidates.step``); quoted from the passages when there is
 no generator (``rag.answer.write.extractive``); else written freely by the generator
-(``rag.answer.write.free``), its snapshots streamed. The candidate step, the NO_ANSWER gate and
+(``rag.answer.write.free``), its snapshots streamed: the whole question, or only the parts the
+candidate step left undecided, each from its own passages. The candidate step, the NO_ANSWER gate and
 the model itself may abstain instead.
 
 Does not retrieve, review (``rag.answer.review.apply``) or cite (``rag.answer.write.citations``); the
@@ -13,6 +14,7 @@ abstention itself is made by the caller (``Drafter.abstain``).
 
 from __future__ import annotations
 
+import re
 import time
 from collections import abc
 from collections.abc import Callable, Sequence
@@ -25,17 +27,29 @@ from rag.answer.evidence.change import Computed
 from rag.answer.question.parts import contained_parts
 from rag.answer.retrieve.passages import Passage
 from rag.answer.retrieve.tellings import Tellings
+from rag.answer.review.verdict import PART_NOT_FOUND
 from rag.answer.write.extractive import extract_answer
 from rag.answer.write.free import FreeWriting, Guarded, unlikely_answer
 from rag.answer.write.prompt import CitationRewriter, build_messages
 from rag.config import Settings
 from rag.types import Answer, Lang, Timings, Trace
 
-__all__ = ["CHECKING", "Draft", "Drafter", "Mode", "Turn"]
+__all__ = ["CHECKING", "Draft", "Drafter", "Mode", "Turn", "cited_as"]
 
 # shown under the streamed answer while it is checked against the passages (it may be withdrawn)
 CHECKING = {"zh": "正在核对答案与所引资料……", "en": "Checking the answer against its sources…"}
 Mode = Literal["llm", "extractive"]  # how an answer was written (``Answer.mode``)
+
+
+def cited_as(text: str, order: Sequence[int], numbers: Sequence[int]) -> str:
+    """``text`` written from some passages (its markers renumbered in ``order`` of first citation,
+    ``CitationRewriter.order``) with the markers those passages have among all (``numbers``:
+    the number of each passage shown, in the order shown).
+
+    >>> cited_as("A [1], B [2].", [2, 1], [3, 5])
+    'A [5], B [3].'
+    """
+    return re.sub(r"\[(\d+)\]", lambda m: f"[{numbers[order[int(m.group(1)) - 1] - 1]}]", text)
 
 
 @dataclass
@@ -96,7 +110,7 @@ class Drafter:
         chooser = generator if computed is None else None  # a computed change is not chosen among candidates
         choice, choice_tokens = choose_answer(chooser, turn.question, passages, parts, lang, s)
         english = self.tellings.english
-        by_part, part_tokens = part_answers(chooser, parts, passages, own, lang, s, english)
+        lines, part_tokens = part_answers(chooser, parts, passages, own, lang, s, english)
         if computed is not None:
             text = rewriter.feed(computed.text) + rewriter.finish()
             return Draft(text, rewriter, "llm" if generator is not None else "extractive")
@@ -109,14 +123,61 @@ class Drafter:
             text = rewriter.feed(written_answer(choice, n, lang, english(passages, [n]))) + rewriter.finish()
             turn.started(choice_tokens)
             return Draft(text, rewriter, "llm")
-        if by_part:  # each part's answer chosen among its candidates, written by code
-            text = rewriter.feed(by_part) + rewriter.finish()
+        chosen = [line for line in lines if line is not None and not line.endswith(PART_NOT_FOUND[lang])]
+        if chosen and None not in lines:  # each part's answer chosen among its candidates, written by code
+            text = rewriter.feed("\n".join(filter(None, lines))) + rewriter.finish()
             turn.started(part_tokens)
             return Draft(text, rewriter, "llm")
         if generator is None:
             raw, _ = extract_answer(passages, lang)
             return Draft(rewriter.feed(raw) + rewriter.finish(), rewriter, "extractive")
+        if chosen:  # some parts chosen: only the others are written freely
+            turn.started(part_tokens)
+            return (yield from self._write_parts(turn, generator, parts, lines, own))
         return (yield from self._write(turn, generator, parts))
+
+    def _write_parts(
+        self,
+        turn: Turn,
+        generator: Guarded,
+        parts: Sequence[str],
+        lines: Sequence[str | None],
+        own: Sequence[tuple[int, ...]],
+    ) -> abc.Generator[Answer, None, Draft]:
+        """The answer of a question whose parts the candidate step answered only in part
+        (``lines``: a part's line, None when it is left undecided): each undecided part written
+        freely on its own, from its own passages (``own``), after the chosen lines are shown."""
+        passages, lang, s = turn.passages, turn.lang, self.settings
+        done = list(lines)
+        yield self._snapshot(turn, done)
+        for k, (part, numbers) in enumerate(zip(contained_parts(parts), own, strict=True)):
+            if done[k] is not None:
+                continue
+            messages = build_messages(
+                part, [(passages[n - 1].hit, passages[n - 1].text) for n in numbers], lang
+            )
+            turn.prompt_tokens += generator.count_tokens(messages)
+            done[k] = f"({k + 1}) {PART_NOT_FOUND[lang]}"
+            if unlikely_answer(generator, messages, s.no_answer_probability):
+                continue
+            writing = FreeWriting(generator, messages, lang, len(numbers), s.max_new_tokens, turn.t0)
+            for text in writing:
+                done[k] = f"({k + 1}) {cited_as(text, writing.rewriter.order, numbers)}"
+                yield self._snapshot(turn, done)
+            if not writing.declined:
+                done[k] = f"({k + 1}) {cited_as(writing.text, writing.rewriter.order, numbers)}"
+        rewriter = CitationRewriter(valid=len(passages))
+        text = rewriter.feed("\n".join(filter(None, done))) + rewriter.finish()
+        if s.grounding_check:
+            yield Answer(text, lang, False, (), turn.timings(), "llm", (*turn.notices, CHECKING[lang]))
+        return Draft(text, rewriter, "llm", writer=generator)
+
+    @staticmethod
+    def _snapshot(turn: Turn, lines: Sequence[str | None]) -> Answer:
+        """What is shown while the parts are written: the lines so far, markers in order."""
+        rewriter = CitationRewriter(valid=len(turn.passages))
+        text = rewriter.feed("\n".join(filter(None, lines))) + rewriter.finish()
+        return Answer(text, turn.lang, False, (), turn.timings(), "llm", tuple(turn.notices))
 
     def _write(
         self, turn: Turn, generator: Guarded, parts: Sequence[str]
