@@ -173,8 +173,17 @@ def test_latest_question_names_the_date_of_its_source(settings):
     p = load(settings, FakeGenerator("全市累计建设5G基站超过7.5万个[1]。"))
     answer = p.ask("深圳目前累计建设了多少5G基站？")
     assert "7.5万" in answer.text
-    assert "未注明日期" in answer.text and "2024" in answer.text
+    # undated, and its text only looks ahead ("2024年仍将是主旋律"): no month is implied
+    assert "（资料[1]未注明日期）" in answer.text and "2024" not in answer.text
     assert all(c.date == p.store.doc(c.doc_id).date for c in answer.citations)
+
+
+def test_an_undated_source_is_said_to_be_written_after_the_past_it_reports():
+    text = "在刚刚过去的2023年，深圳累计建设5G基站7.5万个；到2035年建成先进制造业中心。"
+    assert (
+        trust.date_note("7.5万个[1]。", 1, "", text, "zh")
+        == "（资料[1]未注明日期，从内容看写于2024-01或之后）"
+    )
 
 
 def test_dated_source_date_is_named_in_english():

@@ -19,7 +19,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from rag.text.figures import CITATION_MARKER, YEAR, Figure, find_figures
+from rag.text.dates import implied_date
+from rag.text.figures import CITATION_MARKER, Figure, find_figures
 from rag.text.figures_en import english_amount, english_figure
 from rag.text.lang import detect_lang, han_count
 from rag.types import Lang
@@ -162,24 +163,27 @@ def asks_latest(question: str) -> bool:
 def date_note(answer: str, n: int, date: str, text: str, lang: Lang) -> str:
     """A short note naming the date of source ``[n]`` (the source a "latest" answer relies on),
     or "" when the answer already names it. An undated source is said to be undated, with the
-    latest year its text mentions.
+    month its text implies it was written in at the earliest (``rag.text.dates.implied_date``:
+    the last day it reports, the years it calls past; not a target year ahead).
 
     >>> date_note("超4.6万个[1]。", 1, "2021-01-20", "", "zh")
     '（资料[1]的日期：2021-01-20）'
-    >>> date_note("Over 75,000 [1].", 1, "", "仍将是2024年深圳的主旋律；2023年…", "en")
-    '(Source [1] is undated; the latest year it mentions is 2024.)'
+    >>> date_note("Over 75,000 [1].", 1, "", "在刚刚过去的2023年……到2035年建成先进制造业中心。", "en")
+    '(Source [1] is undated; its text was written in 2024-01 or later.)'
+    >>> date_note("7.5万个[1]。", 1, "", "到2035年建成先进制造业中心。", "zh")
+    '（资料[1]未注明日期）'
     """
     if date and date in answer:
         return ""
-    years = sorted({int(y) for y in YEAR.findall(text)})
+    implied = implied_date(text)
     if lang == "zh":
         if date:
             return f"（资料[{n}]的日期：{date}）"
-        return f"（资料[{n}]未注明日期" + (f"，文中提到的最近年份是{years[-1]}年）" if years else "）")
+        return f"（资料[{n}]未注明日期" + (f"，从内容看写于{implied}或之后）" if implied else "）")
     if date:
         return f"(Source [{n}] is dated {date}.)"
     return f"(Source [{n}] is undated" + (
-        f"; the latest year it mentions is {years[-1]}.)" if years else ".)"
+        f"; its text was written in {implied} or later.)" if implied else ".)"
     )
 
 
