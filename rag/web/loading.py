@@ -20,7 +20,6 @@ from collections.abc import Callable
 from rag.answer.pipeline import Pipeline
 from rag.config import Settings
 from rag.errors import RagError
-from rag.text.lexicon import warm_up as warm_up_lexicon
 
 LOADING = "正在加载模型…… / Loading the models…"
 log = logging.getLogger("rag.app")
@@ -50,8 +49,6 @@ class PipelineLoader:
             self._error = exc
         finally:
             self._done.set()
-        if self._pipeline is not None:  # questions are answered meanwhile; an English one waits for it
-            warm_up_lexicon()  # Pipeline.load has read it (0.2 s from its copy); a loader that did not: now
 
     @property
     def ready(self) -> bool:
