@@ -141,14 +141,31 @@ _VAGUE_SIZES = {
 }
 _QUALIFIER = "|".join(sorted(_QUALIFIERS, key=len, reverse=True))
 _CURRENCY = "|".join(sorted(_CURRENCIES, key=len, reverse=True))
+_MEASURES = {  # units of measurement, written out
+    "平方公里": "square kilometres",
+    "平方千米": "square kilometres",
+    "平方米": "square metres",
+    "公里": "kilometres",
+    "千米": "kilometres",
+    "公顷": "hectares",
+    "亩": "mu",
+    "千瓦时": "kilowatt-hours",
+    "千瓦": "kilowatts",
+    "兆瓦": "megawatts",
+    "公斤": "kilograms",
+    "千克": "kilograms",
+    "米": "metres",
+}
+_MEASURE = "|".join(sorted(_MEASURES, key=len, reverse=True))
 _CN_AMOUNT = re.compile(
     rf"(?:(?P<q>{_QUALIFIER})\s*)?(?P<num>{_NUM})\s*(?P<mult>万亿|亿|万)"
-    rf"(?P<more>多)?\s*(?P<cur>{_CURRENCY})?(?P<mw>[个家项座台辆名人件只吨])?"
+    rf"(?P<more>多)?\s*(?P<cur>{_CURRENCY})?(?P<mw>{_MEASURE}|[个家项座台辆名人件只吨])?"
 )
-_COUNT_NOUNS = {"倍": "times", "人": "people", "吨": "tonnes"}  # other measure words are dropped
-_CN_COUNT = re.compile(  # a count or multiple without 万/亿: 超1800个, 300多个, 199家, 2.5倍
+# other measure words are dropped
+_COUNT_NOUNS = {"倍": "times", "人": "people", "吨": "tonnes", **_MEASURES}
+_CN_COUNT = re.compile(  # a count or multiple without 万/亿: 超1800个, 300多个, 199家, 2.5倍, 3.5平方公里
     rf"(?:(?P<q>{_QUALIFIER})\s*)?(?<![\d.,])(?P<num>{_NUM})\s*(?P<more>[多余])?"
-    rf"(?P<mw>倍|[个家项根座条名位次台辆只件户所吨款种人])?(?![{HAN}])"
+    rf"(?P<mw>倍|{_MEASURE}|[个家项根座条名位次台辆只件户所吨款种人])?(?![{HAN}])"
 )
 
 
@@ -166,6 +183,8 @@ def english_figures(text: str) -> str:
     'about 758.5 billion Singapore dollars [1]'
     >>> english_figures("上万家 [1]; 数千名; 近万个")
     'over ten thousand [1]; thousands; nearly ten thousand'
+    >>> english_figures("规划面积3.5平方公里 [1]; 120亩; 3.5万千瓦时")
+    '规划面积3.5 square kilometres [1]; 120 mu; 35,000 kilowatt-hours'
     """
 
     def count(m: re.Match[str]) -> str:
@@ -183,6 +202,7 @@ def english_figures(text: str) -> str:
         words += ["more than"] if m.group("more") and not words else []
         words.append(english_amount(number_value(m.group("num")) * _CN_UNITS[m.group("mult")]))
         words += [_CURRENCIES[m.group("cur")]] if m.group("cur") else []
+        words += [_COUNT_NOUNS[m.group("mw")]] if m.group("mw") in _COUNT_NOUNS else []
         return " ".join(words)
 
     def vague(m: re.Match[str]) -> str:

@@ -36,9 +36,11 @@ _QUALIFIER = re.compile(
     r"(?:超过|超|逾|近|将近|接近|约|大约|不到|不足|more than|nearly|about|over|almost)\s*$", re.I
 )
 _UNIT = re.compile(
-    r"\s(?:yuan|US dollars|dollars|times|fold)\b"
+    r"\s(?:yuan|US dollars|dollars|times|fold|square (?:kilomet(?:er|re)s?|met(?:er|re)s?)|sq km|km2?"
+    r"|kilomet(?:er|re)s|hectares|acres|tonnes|tons|(?:kilo|mega|giga)watts?(?:-hours)?|kWh|MW|GW)\b"
     r"|(?:多|余)?(?:万亿|亿|万)?(?:多|余)?"
-    r"(?:美元|港元|欧元|元|个百分点|[个家根项座条名位倍次台辆只件人户所吨款种])?",
+    r"(?:美元|港元|欧元|元|个百分点|平方(?:公里|千米|米)|公里|千米|公顷|亩|千瓦时|千瓦|兆瓦|米|公斤|千克"
+    r"|[个家根项座条名位倍次台辆只件人户所吨款种])?",
     re.I,
 )
 _EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:of\s+)?[A-Z][a-zA-Z'’-]+)*")
@@ -130,6 +132,9 @@ def _figure_spans(sentence: str) -> list[tuple[int, int]]:
     >>> s = "云工厂已有上万家制造商入驻，超20万家采购商发布需求。"
     >>> [s[a:b] for a, b in _figure_spans(s)]
     ['超20万家', '上万家']
+    >>> areas = ("规划面积3.5平方公里。", "It covers 3.5 square kilometers.")
+    >>> [s[a:b] for s in areas for a, b in _figure_spans(s)]
+    ['3.5平方公里', '3.5 square kilometers']
     """
     out = []
     for f in find_figures(sentence):
