@@ -354,3 +354,19 @@ def test_a_real_name_given_for_a_role_its_sentence_does_not_say_is_withdrawn():
     verdict = review("Who is the mayor of Shenzhen?", "The mayor of Shenzhen is Jia Xingdong [1].", ev, "en")
     assert not verdict.keep and "mayor" in verdict.reasons[0]
     assert review("Who is the director of Shenzhen's industry bureau?", "Jia Xingdong [1].", ev, "en").keep
+
+
+UNDATED_2024 = make_doc(
+    "nev",
+    "在刚刚过去的2023年，深圳经济稳步增长。全市新能源汽车产量增长125.8%，汽车城加速呈现。",
+    "深圳新型工业化",
+    date="",
+)
+
+
+@pytest.mark.parametrize(("year", "kept"), [("2023", True), ("2020", False)])
+def test_an_undated_articles_sentence_is_read_as_of_the_month_its_text_implies(settings, year, kept):
+    # written in 2024-01 or later: a growth it gives without a year is 2023's, not 2020's
+    p = load(settings, FakeGenerator("增长125.8%[1]。"), docs=[UNDATED_2024])
+    answer = p.ask(f"{year}年深圳新能源汽车产量增长了多少？")
+    assert answer.abstained is not kept, answer.text

@@ -110,7 +110,7 @@ def _evidence(passages: Sequence[Passage], order: Sequence[int], tellings: Telli
         Evidence(
             p.text,
             p.hit.doc.title,
-            p.hit.doc.date,
+            p.date or p.hit.doc.date,  # an undated article: the month its text implies
             store.doc_text(p.hit.doc.doc_id),
             "\n".join(
                 store.doc_text(d) for d in others[p.hit.doc.doc_id] if store.doc(d).lang != p.hit.chunk.lang
