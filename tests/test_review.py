@@ -370,3 +370,17 @@ def test_an_undated_articles_sentence_is_read_as_of_the_month_its_text_implies(s
     p = load(settings, FakeGenerator("增长125.8%[1]。"), docs=[UNDATED_2024])
     answer = p.ask(f"{year}年深圳新能源汽车产量增长了多少？")
     assert answer.abstained is not kept, answer.text
+
+
+def test_a_parts_number_is_not_taken_for_a_figure_of_its_answer():
+    # "(2)" matched the 2% of the 2020 sentence, which then "did not mention 2023"
+    investment = Evidence("全市新能源汽车产量总体增长125.8%，汽车城加速呈现。", "新型工业化", "2024-01")
+    question = (
+        "What was Shenzhen's industrial output in 2020, "
+        "and how fast did its new energy vehicle production grow in 2023?"
+    )
+    draft = (
+        "(1) 3.7 trillion yuan in 2020. [1]\n(2) Shenzhen's new energy vehicles grew by 125.8% in 2023. [1]"
+    )
+    verdict = review(question, draft, [GROWTH_2020, investment], "en")
+    assert verdict.keep and "125.8%" in verdict.text, (verdict.text, verdict.notes)

@@ -168,7 +168,8 @@ def _review_parts(
         unanswered = bool(_SAYS_NOT_FOUND.search(piece))
         why, ok = "", False
         if not unanswered:
-            why, ok = _why(part, piece, ev, known, lang, len(own), confirm, min_confirm)
+            body = re.sub(r"^\s*[(（]\s*\d\s*[)）]\s*", "", piece)  # "(2)" is no figure of the answer
+            why, ok = _why(part, body, ev, known, lang, len(own), confirm, min_confirm)
         held = held and ok
         if why or unanswered:
             failed.append(f"({k}) {why}" if why else "")
