@@ -104,7 +104,7 @@ def test_an_answer_of_only_markers_is_withdrawn():
         ("超过5亿元", "more than 500 million yuan"),
         ("超过12亿元", "more than 1.2 billion yuan"),
         ("4.55亿元", "455 million yuan"),
-        ("近3万人", "nearly 30,000"),
+        ("近3万人", "nearly 30,000 people"),  # as 3000人 is "3,000 people"
         ("百分之八十八", "88%"),
     ],
 )
