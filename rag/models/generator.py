@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.errors import ModelError
+from rag.models.option_scores import run_scores, shared_runs
 from rag.models.prompt_states import (
     read_state,
     set_state,
@@ -97,24 +98,6 @@ class Generator(Protocol):
 def _chatml(messages: list[Message]) -> str:
     """``messages`` in Qwen's ChatML chat template (without the reply's opening)."""
     return "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-
-
-def shared_runs(seqs: Sequence[Sequence[int]]) -> list[tuple[list[int], list[int]]]:
-    """The token runs to read so that every sequence of ``seqs`` is one of them or begins one,
-    longest first, each with the indices of the sequences it holds.
-
-    >>> shared_runs([[5, 6], [5, 6, 7], [8], [5]])
-    [([5, 6, 7], [1, 0, 3]), ([8], [2])]
-    """
-    runs: list[tuple[list[int], list[int]]] = []
-    for i in sorted(range(len(seqs)), key=lambda i: -len(seqs[i])):
-        seq = list(seqs[i])
-        home = next((r for r in runs if r[0][: len(seq)] == seq), None)
-        if home is None:
-            runs.append((seq, [i]))
-        else:
-            home[1].append(i)
-    return runs
 
 
 class LlamaGenerator:
@@ -280,13 +263,9 @@ class LlamaGenerator:
                     llm._ctx.decode(llm._batch)
                     self._n_read += len(run)
                     rows = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(len(run), llm.n_vocab()))
-                logits = np.vstack([last[None, :], rows.astype(np.float64)])  # position k: token k's
-                top = logits.max(axis=1, keepdims=True)
-                logz = top[:, 0] + np.log(np.exp(logits - top).sum(axis=1))
-                token_lp = np.cumsum(np.concatenate([[0.0], logits[np.arange(len(run)), run] - logz[:-1]]))
-                for i in members:
-                    k = len(seqs[i])
-                    out[i] = (float(token_lp[k] + logits[k, end] - logz[k]), k + 1)
+                lengths = [len(seqs[i]) for i in members]
+                for i, lp in zip(members, run_scores(last, rows, run, lengths, end), strict=True):
+                    out[i] = (lp, len(seqs[i]) + 1)
             llm._ctx.kv_cache_seq_rm(-1, n, -1)
             llm.n_tokens = n  # the context holds the prompt again, as first_token_logits left it
         return out
