@@ -35,6 +35,15 @@ PERCENT_ASKED = re.compile(
 _AMOUNT_ASKED = re.compile(
     r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I
 )
+# a currency a question asks its amount in (the yuan, which most amounts are in, tells nothing)
+_CURRENCIES = (
+    r"美元|美金|US\$|U\.S\. dollars?|US dollars?",
+    r"港元|港币|HK\$|Hong Kong dollars?",
+    r"欧元|euros?",
+    r"新元|新加坡元|S\$|Singapore dollars?",
+    r"日元|\byen\b",
+    r"英镑|pounds? sterling",
+)
 _DATE_ASKED = re.compile(r"哪天|哪一天|何时|什么时候|几月|日期|\bwhen\b|what date|which day", re.I)
 _DATE = re.compile(
     r"\d{1,2}月\d{1,2}[日号]|(?:19|20)\d\d年\d{1,2}月|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
@@ -53,8 +62,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
 
     A sentence naming the asked year gains 0.08, one naming only other years loses 0.08, one
     naming none gains 0.04 when the article's date implies the year (dated that year or the
-    next: "去年"); a question asking a share or a date gives 0.08 to a sentence holding one
-    (few do), one asking an amount 0.04 to a sentence holding a figure (many do).
+    next: "去年"); a question asking a share, a date or an amount in a currency other than the
+    yuan gives 0.08 to a sentence holding one (few do), one asking an amount 0.04 to a sentence
+    holding a figure (many do).
 
     >>> q = "2020年深圳建成了多少5G基站？"
     >>> sentence_bonus(q, "2020年深圳建成5G基站超4.6万个。")
@@ -63,6 +73,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     -0.04
     >>> sentence_bonus(q, "深圳建成5G基站超4.6万个。", "2021-01-20")
     0.08
+    >>> usd = "深圳2020年3.7万亿元的工业总产值折合多少美元？"
+    >>> sentence_bonus(usd, "3.7 trillion yuan (US$572 billion)."), sentence_bonus(usd, "总产值3.7万亿元。")
+    (0.08, 0.04)
     >>> when = "大会是哪天召开的？"
     >>> sentence_bonus(when, "2023年11月28日,深圳召开大会。"), sentence_bonus(when, "大会很成功。")
     (0.08, 0.0)
@@ -78,7 +91,10 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     figures = find_figures(sentence)
     share = any(f.kind in ("percent", "points", "fraction") for f in figures)
     date = _DATE_ASKED.search(question) and _DATE.search(sentence)
-    if (share and PERCENT_ASKED.search(question)) or date:
+    money = figures and any(
+        re.search(c, question, re.I) and re.search(c, sentence, re.I) for c in _CURRENCIES
+    )
+    if (share and PERCENT_ASKED.search(question)) or date or money:
         bonus += 0.08  # the kind asked for, which few sentences hold
     elif figures and _AMOUNT_ASKED.search(question):
         bonus += 0.04  # a figure, which many sentences hold
