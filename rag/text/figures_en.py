@@ -124,6 +124,36 @@ _CURRENCIES = {
 _FOREIGN = re.compile(
     "(" + "|".join(sorted((c for c, en in _CURRENCIES.items() if en != "yuan"), key=len, reverse=True)) + ")"
 )
+_SYMBOLS = {"US$": "US dollars", "HK$": "Hong Kong dollars", "S$": "Singapore dollars"}
+
+
+def _name_pattern(name: str) -> re.Pattern[str]:
+    """An English currency name, each word singular or plural, "US" also "U.S."."""
+    words = (re.escape(w[:-1]) + "s?" if w.endswith("s") else re.escape(w) for w in name.split())
+    joined = r"\s".join(words).replace("US", r"U\.?S\.?")
+    return re.compile(rf"\b{joined}\b", re.I)
+
+
+# the currencies other than the yuan, as a text may name them: in Chinese, by a symbol, in English
+_NAMED = [
+    *((en, re.compile(re.escape(zh))) for zh, en in _CURRENCIES.items() if en != "yuan"),
+    *((en, re.compile(rf"(?<![A-Za-z]){re.escape(sym)}")) for sym, en in _SYMBOLS.items()),
+    *((en, _name_pattern(en)) for en in dict.fromkeys(_CURRENCIES.values()) if en != "yuan"),
+]
+
+
+def named_currencies(text: str) -> set[str]:
+    """The currencies other than the yuan that ``text`` names, in either language, by their
+    English names.
+
+    >>> named_currencies("折合多少美元？"), named_currencies("3.7 trillion yuan (US$572 billion)")
+    ({'US dollars'}, {'US dollars'})
+    >>> named_currencies("约7585亿新元"), sorted(named_currencies("a pound sterling, 5 U.S. dollars"))
+    ({'Singapore dollars'}, ['US dollars', 'pounds sterling'])
+    """
+    return {en for en, pattern in _NAMED if pattern.search(text)}
+
+
 # a quantity without a figure: 上万家 (over ten thousand), 数千名, 近万个, 上百项
 VAGUE_QUANTITY = re.compile(
     r"(?<![\d十百千万亿])(?P<how>[上数近几])(?P<size>十万|百万|千万|十|百|千|万|亿)多?"

@@ -109,10 +109,8 @@ def english_text(candidate: Candidate, english_texts: Sequence[str] = (), with_c
             if with_chinese
             else english_form(text, english_texts) or pinyin_name(text)
         )
-    if candidate.kind in ("name", "item") and (head := english_head(text)):
-        return (
-            f"{head} ({text})" if with_chinese else head
-        )  # a place or thing the sources name only in Chinese
+    if candidate.kind in ("name", "item") and (head := english_head(text)):  # named only in Chinese
+        return f"{head} ({text})" if with_chinese else head
     return english_figures(text)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
 from rag.text.figures import find_figures
+from rag.text.figures_en import named_currencies
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
 from rag.types import Hit
@@ -34,15 +35,6 @@ PERCENT_ASKED = re.compile(
 )
 _AMOUNT_ASKED = re.compile(
     r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I
-)
-# a currency a question asks its amount in (the yuan, which most amounts are in, tells nothing)
-_CURRENCIES = (
-    r"美元|美金|US\$|U\.S\. dollars?|US dollars?",
-    r"港元|港币|HK\$|Hong Kong dollars?",
-    r"欧元|euros?",
-    r"新元|新加坡元|S\$|Singapore dollars?",
-    r"日元|\byen\b",
-    r"英镑|pounds? sterling",
 )
 _DATE_ASKED = re.compile(r"哪天|哪一天|何时|什么时候|几月|日期|\bwhen\b|what date|which day", re.I)
 _DATE = re.compile(
@@ -91,9 +83,7 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     figures = find_figures(sentence)
     share = any(f.kind in ("percent", "points", "fraction") for f in figures)
     date = _DATE_ASKED.search(question) and _DATE.search(sentence)
-    money = figures and any(
-        re.search(c, question, re.I) and re.search(c, sentence, re.I) for c in _CURRENCIES
-    )
+    money = figures and named_currencies(question) & named_currencies(sentence)  # not the yuan
     if (share and PERCENT_ASKED.search(question)) or date or money:
         bonus += 0.08  # the kind asked for, which few sentences hold
     elif figures and _AMOUNT_ASKED.search(question):

@@ -168,7 +168,8 @@ def _review_parts(
         unanswered = bool(_SAYS_NOT_FOUND.search(piece))
         why, ok = "", False
         if not unanswered:
-            body = re.sub(r"^\s*[(（]\s*\d\s*[)）]\s*", "", piece)  # "(2)" is no figure of the answer
+            label = _PART_LABEL.match(piece.lstrip())  # "(2)" is no figure of the answer
+            body = piece.lstrip()[label.end() :] if label else piece
             why, ok = _why(part, body, ev, known, lang, len(own), confirm, min_confirm)
         held = held and ok
         if why or unanswered:
@@ -186,7 +187,7 @@ def answer_parts(answer: str, n: int) -> list[tuple[int, int]] | None:
     >>> [a[x:y] for x, y in answer_parts(a, 2)], answer_parts("增长了2%。[1]", 2)
     (['(1) 增长了2%。[1] ', '(2) 增长了5.5%。[2]'], None)
     """
-    marks = list(re.finditer(r"[(（]\s*(\d)\s*[)）]", answer))
+    marks = list(_PART_LABEL.finditer(answer))
     if [int(m.group(1)) for m in marks] != list(range(1, n + 1)):
         return None
     starts = [0] + [m.start() for m in marks[1:]]
@@ -198,6 +199,7 @@ def _words(text: str) -> bool:
     return bool(re.search(r"[^\W_]", CITATION_MARKER.sub("", text)))
 
 
+_PART_LABEL = re.compile(r"[(（]\s*(\d)\s*[)）]")  # "(2)", the number of a part of an answer
 _SAYS_NOT_FOUND = re.compile(
     r"没有找到|未提及|没有提到|未说明|not in the sources"
     r"|not (?:mentioned|specified|stated|given)"

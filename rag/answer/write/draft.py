@@ -52,6 +52,13 @@ def cited_as(text: str, order: Sequence[int], numbers: Sequence[int]) -> str:
     return re.sub(r"\[(\d+)\]", lambda m: f"[{numbers[order[int(m.group(1)) - 1] - 1]}]", text)
 
 
+def _renumbered(lines: Sequence[str | None], valid: int) -> tuple[str, CitationRewriter]:
+    """The parts' lines written so far (None: not yet), one a line, with their markers renumbered
+    in order of first citation, and the rewriter that holds that order."""
+    rewriter = CitationRewriter(valid=valid)
+    return rewriter.feed("\n".join(filter(None, lines))) + rewriter.finish(), rewriter
+
+
 @dataclass
 class Turn:
     """One question on its way through the pipeline: what its answer or abstention says."""
@@ -125,9 +132,8 @@ class Drafter:
             return Draft(text, rewriter, "llm")
         chosen = [line for line in lines if line is not None and not line.endswith(PART_NOT_FOUND[lang])]
         if chosen and None not in lines:  # each part's answer chosen among its candidates, written by code
-            text = rewriter.feed("\n".join(filter(None, lines))) + rewriter.finish()
             turn.started(part_tokens)
-            return Draft(text, rewriter, "llm")
+            return Draft(*_renumbered(lines, len(passages)), "llm")
         if generator is None:
             raw, _ = extract_answer(passages, lang)
             return Draft(rewriter.feed(raw) + rewriter.finish(), rewriter, "extractive")
@@ -166,8 +172,7 @@ class Drafter:
                 yield self._snapshot(turn, done)
             if not writing.declined:
                 done[k] = f"({k + 1}) {cited_as(writing.text, writing.rewriter.order, numbers)}"
-        rewriter = CitationRewriter(valid=len(passages))
-        text = rewriter.feed("\n".join(filter(None, done))) + rewriter.finish()
+        text, rewriter = _renumbered(done, len(passages))
         if s.grounding_check:
             yield Answer(text, lang, False, (), turn.timings(), "llm", (*turn.notices, CHECKING[lang]))
         return Draft(text, rewriter, "llm", writer=generator)
@@ -175,8 +180,7 @@ class Drafter:
     @staticmethod
     def _snapshot(turn: Turn, lines: Sequence[str | None]) -> Answer:
         """What is shown while the parts are written: the lines so far, markers in order."""
-        rewriter = CitationRewriter(valid=len(turn.passages))
-        text = rewriter.feed("\n".join(filter(None, lines))) + rewriter.finish()
+        text, _ = _renumbered(lines, len(turn.passages))
         return Answer(text, turn.lang, False, (), turn.timings(), "llm", tuple(turn.notices))
 
     def _write(
