@@ -223,6 +223,19 @@ def test_a_reply_in_the_readers_language_counts_for_the_candidate_it_converts(fi
     assert p.generator.seen == [] and "more than 46,000" in p.generator.scored[0][1]
 
 
+def test_candidates_of_another_language_are_scored_under_their_own_languages_instruction(fixture_index):
+    # an English question over a Chinese sentence: the reply the options complete copies a
+    # Chinese span, so the scoring prompt asks for one in Chinese (an English instruction made
+    # "NOT_STATED" the likelier reply to a Chinese name); the answer is still written in English
+    from rag.answer.candidates.choice import INSTRUCTION
+
+    p = scorer_pipeline(fixture_index, {"超4.6万个": -0.1, NOT_STATED: -6.0})
+    answer = p.ask("How many 5G base stations did Shenzhen build in 2020?")
+    messages, _ = p.generator.scored[0]
+    assert messages[0]["content"] == INSTRUCTION["zh"] and "How many 5G base stations" in messages[1]["content"]
+    assert answer.text.startswith("More than 46,000 [1]"), answer.text
+
+
 def test_pipeline_abstains_when_not_stated_wins(fixture_index):
     p = scorer_pipeline(fixture_index, {NOT_STATED: -0.05})
     answer = p.ask("2020年深圳建成了多少个5G基站？")

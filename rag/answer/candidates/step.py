@@ -54,9 +54,11 @@ def choose_answer(
     if not candidates:
         return None, 0
     t = time.perf_counter()
-    messages = candidate_messages(question, candidates, lang)
-    # the reply's language is not the sentences': a span of theirs is an unlikely reply as written
-    cross = lang != detect_lang(" ".join(c.sentence for c in candidates))
+    source_lang = detect_lang(" ".join(c.sentence for c in candidates))
+    # the reply's language is not the sentences': the options copy their spans, so the scoring
+    # prompt asks in the sentences' language (asked in the reader's, "not stated" wins too often)
+    cross = lang != source_lang
+    messages = candidate_messages(question, candidates, source_lang if cross else lang)
     # each candidate's written forms (in the reply's language too), then NOT_STATED
     options, owner = scoring_options(candidates, [reply_forms(c, lang) for c in candidates] if cross else ())
     scored = generator.candidate_scores(messages, options)
