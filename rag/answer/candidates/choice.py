@@ -23,6 +23,7 @@ from rag.answer.candidates.extract import Candidate
 from rag.answer.candidates.spans import MONTHS
 from rag.answer.question.parts import years_asked
 from rag.text.figures import YEAR, find_figures
+from rag.text.tokens import tokenize
 from rag.types import Lang
 
 NOT_STATED = "NOT_STATED"
@@ -40,13 +41,27 @@ class Choice:
     reason: str = ""
 
 
-def _shown(sentence: str, texts: Sequence[str]) -> str:
-    """``sentence`` cut to ``MAX_SENTENCE_CHARS`` around its candidates ``texts``."""
+def _shown(sentence: str, texts: Sequence[str], question: str = "") -> str:
+    """``sentence`` cut to ``MAX_SENTENCE_CHARS`` around one of its candidates ``texts``: the cut
+    holding most of ``question``'s words (the first candidate's on a tie). A sentence listing
+    several figures may name what the question asks about far after its first one.
+
+    >>> s = "Of the firms, " + ", ".join(f"{n} percent cut item {n}" for n in range(10, 19)) + "."
+    >>> [("cut item 17" in _shown(s, ["10 percent", "17 percent"], q)) for q in ("Share that cut item 17?", "")]
+    [True, False]
+    """
     if len(sentence) <= MAX_SENTENCE_CHARS:
         return sentence
+    words = set(tokenize(question))
+    half = MAX_SENTENCE_CHARS // 2
+    cuts = [sentence[a : a + MAX_SENTENCE_CHARS] for a in _cut_starts(sentence, texts, half)]
+    return max(cuts, key=lambda cut: len(words & set(tokenize(cut))))
+
+
+def _cut_starts(sentence: str, texts: Sequence[str], half: int) -> list[int]:
+    """Where a cut centred on each of ``texts`` in ``sentence`` starts, in the order of ``texts``."""
     starts = [sentence.find(t) for t in texts if t in sentence] or [0]
-    a = max(0, min(starts) - MAX_SENTENCE_CHARS // 2)
-    return sentence[a : a + MAX_SENTENCE_CHARS]
+    return list(dict.fromkeys(max(0, a - half) for a in starts))
 
 
 INSTRUCTION = {
@@ -71,7 +86,7 @@ def candidate_messages(question: str, candidates: Sequence[Candidate], lang: Lan
         dated.setdefault(c.sentence, c.date)
     year_asked = bool(years_asked(question))
     text = "\n".join(
-        _dated(_shown(s, texts), dated[s] if year_asked else "", lang) for s, texts in sentences.items()
+        _dated(_shown(s, texts, question), dated[s] if year_asked else "", lang) for s, texts in sentences.items()
     )
     user = f"资料：\n{text}\n\n问题：{question}" if lang == "zh" else f"Text:\n{text}\n\nQuestion: {question}"
     return [{"role": "system", "content": INSTRUCTION[lang]}, {"role": "user", "content": user}]
