@@ -232,7 +232,8 @@ def test_candidates_of_another_language_are_scored_under_their_own_languages_ins
     p = scorer_pipeline(fixture_index, {"超4.6万个": -0.1, NOT_STATED: -6.0})
     answer = p.ask("How many 5G base stations did Shenzhen build in 2020?")
     messages, _ = p.generator.scored[0]
-    assert messages[0]["content"] == INSTRUCTION["zh"] and "How many 5G base stations" in messages[1]["content"]
+    assert messages[0]["content"] == INSTRUCTION["zh"]
+    assert "How many 5G base stations" in messages[1]["content"]
     assert answer.text.startswith("More than 46,000 [1]"), answer.text
 
 

@@ -384,3 +384,25 @@ def test_a_parts_number_is_not_taken_for_a_figure_of_its_answer():
     )
     verdict = review(question, draft, [GROWTH_2020, investment], "en")
     assert verdict.keep and "125.8%" in verdict.text, (verdict.text, verdict.notes)
+
+
+REPEATED = ("repeated the question", "重复了问题")
+
+
+@pytest.mark.parametrize(
+    ("question", "draft", "lang"),
+    [
+        ("华为和富士康获得了什么国家级称号？", "华为和富士康获得了国家级称号。[1]", "zh"),
+        ("Which facility became the first open-source incubation base?",
+         "The facility became the first open-source incubation base. [1]", "en"),
+    ],
+)  # fmt: skip
+def test_an_answer_that_only_repeats_the_question_is_withdrawn(question, draft, lang):
+    ev = [Evidence("华为、富士康成为国家级示范企业。The Open Source Valley became the first base.")]
+    verdict = review(question, draft, ev, lang)
+    assert not verdict.keep and any(r in verdict.reasons[0] for r in REPEATED), verdict
+    # the same words with the thing asked are an answer; a yes/no question's answer may be its words
+    answer = "华为和富士康获得了国家级示范企业称号[1]。"
+    assert review("华为和富士康获得了什么国家级称号？", answer, ev, "zh").keep
+    kept = review("华为是否成为国家级示范企业？", "华为成为国家级示范企业[1]。", ev, "zh")
+    assert kept.keep, kept

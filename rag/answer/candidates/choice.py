@@ -47,7 +47,7 @@ def _shown(sentence: str, texts: Sequence[str], question: str = "") -> str:
     several figures may name what the question asks about far after its first one.
 
     >>> s = "Of the firms, " + ", ".join(f"{n} percent cut item {n}" for n in range(10, 19)) + "."
-    >>> [("cut item 17" in _shown(s, ["10 percent", "17 percent"], q)) for q in ("Share that cut item 17?", "")]
+    >>> ["cut item 17" in _shown(s, ["10 percent", "17 percent"], q) for q in ("Which cut item 17?", "")]
     [True, False]
     """
     if len(sentence) <= MAX_SENTENCE_CHARS:
@@ -85,9 +85,8 @@ def candidate_messages(question: str, candidates: Sequence[Candidate], lang: Lan
         sentences.setdefault(c.sentence, []).append(c.text)
         dated.setdefault(c.sentence, c.date)
     year_asked = bool(years_asked(question))
-    text = "\n".join(
-        _dated(_shown(s, texts, question), dated[s] if year_asked else "", lang) for s, texts in sentences.items()
-    )
+    shown = {s: _shown(s, texts, question) for s, texts in sentences.items()}
+    text = "\n".join(_dated(shown[s], dated[s] if year_asked else "", lang) for s in sentences)
     user = f"资料：\n{text}\n\n问题：{question}" if lang == "zh" else f"Text:\n{text}\n\nQuestion: {question}"
     return [{"role": "system", "content": INSTRUCTION[lang]}, {"role": "user", "content": user}]
 

@@ -1,6 +1,7 @@
 """The answer's own claims held against the passages: its figures, counts, dates and years.
 
 Pure functions, each with the notice that tells the reader why an answer was withdrawn for it:
+``restates_question`` an answer that only repeats the question's words;
 ``unsupported_figures`` an answer none of whose figures the passages state; ``unstated`` an
 answer whose own words, counts (``uncounted``) or dates no passage holds; ``other_year`` the
 sources' figures for another year than asked; ``wrong_measure`` a rate given where a count was
@@ -21,7 +22,7 @@ from rag.answer.review.terms import ANY_YEAR
 from rag.answer.review.trust import rescale_figures
 from rag.text.figures import CITATION_MARKER, find_figures
 from rag.text.lang import detect_lang
-from rag.text.tokens import normalize
+from rag.text.tokens import normalize, tokenize
 from rag.types import Lang
 
 _COUNT = re.compile(  # a count or a date part: a number and a Chinese measure word
@@ -62,6 +63,39 @@ def unsupported_notice(figures: Sequence[str], lang: Lang) -> str:
     return (
         f"An answer was written, but none of its figures ({', '.join(figures)}) is in the passages it cites."
     )
+
+
+# a yes/no or either/or question: an answer in its own words is a whole one ("深圳建成了5G基站")
+_YES_NO = re.compile(
+    r"是否|是不是|有没有|能否|可否|还是|吗\W*$|^\W*(?:did|does|do|is|are|was|were|has|have|had|can|could|will)\b"
+    r"|\bor\b",
+    re.IGNORECASE,
+)
+
+
+def restates_question(question: str, answer: str) -> bool:
+    """Whether ``answer`` only repeats ``question``: two words or more, none of them its own
+    (``own_tokens``); never for a yes/no or either/or question.
+
+    >>> q = "华为和富士康获得了什么国家级称号？"
+    >>> restates_question(q, "华为和富士康获得了国家级称号。[1]"), restates_question(q, "国家级示范企业[1]")
+    (True, False)
+    >>> q = "Which facility became the first incubation base?"
+    >>> restates_question(q, "The facility became the first incubation base. [1]")
+    True
+    >>> restates_question("深圳是否建成了5G基站？", "深圳建成了5G基站[1]。")
+    False
+    """
+    if _YES_NO.search(question.strip()):
+        return False
+    return len(set(tokenize(CITATION_MARKER.sub("", answer)))) >= 2 and not own_tokens(question, answer)
+
+
+def restated_notice(lang: Lang) -> str:
+    """Why an answer was withdrawn for ``restates_question``."""
+    if lang == "zh":
+        return "模型只是重复了问题，没有给出答案。"
+    return "The model only repeated the question and gave no answer."
 
 
 def unstated(question: str, answer: str, sources: Sequence[str]) -> bool:

@@ -6,7 +6,8 @@
    figures and Chinese figures written the English way by code ("超过5亿元" -> "more than 500
    million yuan"), people's names given their English form; an answer in the wrong language
    replaced by a templated one;
-2. the withdrawal checks: an answer of only citation markers, names no source gives and a role
+2. the withdrawal checks: an answer of only citation markers or of the question's own words
+   (``rag.answer.review.claims.restates_question``), names no source gives and a role
    no sentence says (``rag.answer.review.people``), a rate for a count, figures of another year,
    figures no passage states, words no passage holds (``rag.answer.review.claims``), a sentence about
    something else (``rag.answer.review.grounding``), and (``confirm``, Chinese questions) the
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.question.parts import split_question
-from rag.answer.review.claims import wrong_measure, wrong_measure_notice
+from rag.answer.review.claims import restated_notice, restates_question, wrong_measure, wrong_measure_notice
 from rag.answer.review.confirm import NO, YES, Confirm, check_messages, unconfirmed_notice
 from rag.answer.review.grounding import off_topic_notice, stated_in_sentence, ungrounded
 from rag.answer.review.people import unfound_names, unfound_names_notice, unnamed_role
@@ -94,6 +95,8 @@ def review(
     text, notes = repair(question, draft, sources, lang, english_texts, stories)
     if not _words(text):
         return Verdict(False, text, (_EMPTY[lang],))
+    if checks and restates_question(question, text):
+        return Verdict(False, text, (restated_notice(lang),))
     known = [t for e in evidence for t in (e.text, e.article, e.story) if t] + list(english_texts)
     parts = split_question(question) if checks else [question]
     spans = answer_parts(text, len(parts)) if len(parts) > 1 else None
