@@ -325,3 +325,21 @@ def test_a_chinese_answer_quoting_an_english_date_writes_it_the_chinese_way():
 def test_a_chinese_duration_is_written_in_english_by_code():
     c = Candidate("一个半月", "duration", 0, "仅用一个半月时间将口罩日产量提升到1000万只。")
     assert written_answer(Choice("answer", c, 0.9), 1, "en") == "1.5 months [1]."
+
+
+def test_a_name_given_only_in_chinese_is_named_in_english_when_the_dictionary_bears_it_out():
+    from rag.answer.candidates.step import write_choice
+    from tests.fakes import FakeGenerator
+
+    org = Choice("answer", Candidate("金砖国家未来网络研究院中国分院", "name", 0, "…成为首个国际组织。"), 0.9)
+    model = FakeGenerator(reply="China Branch of the BRICS Future Network Institute")
+    text = write_choice(model, org, 2, "en", [])
+    assert text == f"{model.reply} (金砖国家未来网络研究院中国分院) [2].", text
+    # an invented name is not shown: the Chinese alone is
+    firm = Choice("answer", Candidate("创维-RGB电子有限公司", "name", 0, "创维-RGB电子有限公司入选。"), 0.9)
+    assert write_choice(FakeGenerator(reply="Crayon Ltd"), firm, 1, "en", []) == "创维-RGB电子有限公司 [1]."
+    # a Chinese reader, or a name code can write, asks nothing of the model
+    quiet = FakeGenerator(reply="unused")
+    assert write_choice(quiet, org, 1, "zh", []) == "金砖国家未来网络研究院中国分院[1]。"
+    hainan = Choice("answer", Candidate("海南", "item", 0, ""), 0.9)
+    assert write_choice(quiet, hainan, 1, "en", []) == "Hainan Province (海南) [1]." and quiet.seen == []

@@ -4,7 +4,8 @@
 their qualifier and unit ("超4.6万个", ``rag.text.figures``), durations ("一个半月", "3 days"),
 dates ("2020年3月", "March 2020"), and for names: capitalised English names, Chinese people's
 names (``rag.text.names``), jieba's organisations (``nt``, ``nz``), runs of nouns ending in an
-organisation word (研究院, 公司...) and the items of a list (before or after a 、).
+organisation word (研究院, 公司...), what a clause says became or was named something
+(深圳·国际开源谷成为…) and the items of a list (before or after a 、).
 ``disjoint`` keeps the longest of overlapping spans.
 
 Pure text: does not read the question (``rag.answer.candidates.extract`` does) or choose among spans.
@@ -82,6 +83,9 @@ _ZH_ITEM = re.compile(  # an item of an enumeration: before or after a 、
 )
 _ORG_END = re.compile(  # the last word of an organisation's name
     r"(?:公司|集团|研究院|分院|学院|大学|研究所|实验室|中心|协会|联盟|委员会|基金会|银行|组织|局|厅|署)$"
+)
+_TITLED = re.compile(  # what a clause says became or was named something: "深圳·国际开源谷成为首个…"
+    r"(?:^|[，,；;。：:])\s*([^，,；;。：:、\s]{2,20}?)(?=成为|被评为|被认定为|被授予|入选|获评|荣获|获批)"
 )
 _ORG_TAGS = {"n", "nr", "ns", "nt", "nz", "ng", "t", "a", "eng", "j", "nrt", "vn"}  # words a name is made of
 _ORG_SKIP = {"首个", "其中", "记者"}  # nouns that do not start a name
@@ -161,7 +165,13 @@ def _english_name_spans(sentence: str) -> list[tuple[int, int]]:
 
 
 def _chinese_name_spans(sentence: str) -> list[tuple[int, int]]:
-    """People's names, jieba's organisations, runs of nouns naming an organisation, list items."""
+    """People's names, jieba's organisations, runs of nouns naming an organisation, what became
+    or was named something, list items.
+
+    >>> s = "深圳·国际开源谷成为国内首个开源孵化基地；"
+    >>> [s[a:b] for a, b in disjoint(_chinese_name_spans(s))]
+    ['深圳·国际开源谷']
+    """
     spans = []
     for name in chinese_names(sentence):
         spans.append((sentence.find(name), sentence.find(name) + len(name)))
@@ -171,6 +181,7 @@ def _chinese_name_spans(sentence: str) -> list[tuple[int, int]]:
             spans.append((sentence.find(word, at), sentence.find(word, at) + len(word)))
         at += len(word)
     spans += _organisations(sentence)
+    spans += [m.span(1) for m in _TITLED.finditer(sentence)]
     for m in _ZH_ITEM.finditer(sentence):
         item = _ZH_EDGE.sub("", m.group(0))
         if len(item) >= 2:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 from rag.answer.candidates.choice import Choice, candidate_messages, choose, merged_scores, scoring_options
 from rag.answer.candidates.extract import Candidate, extract_candidates
+from rag.answer.candidates.naming import english_name, needs_english_name
 from rag.answer.candidates.writing import reply_forms, written_answer
 from rag.answer.question.parts import contained_parts
 from rag.answer.retrieve.passages import Passage
@@ -23,7 +24,7 @@ from rag.models.generator import Generator
 from rag.text.lang import detect_lang
 from rag.types import Lang
 
-__all__ = ["answered", "choose_answer", "part_answers"]
+__all__ = ["answered", "choose_answer", "part_answers", "write_choice"]
 log = logging.getLogger(__name__)
 # the English articles of the stories of the passages cited (``Tellings.english``)
 EnglishTellings = Callable[[Sequence[Passage], Sequence[int]], list[str]]
@@ -32,6 +33,18 @@ EnglishTellings = Callable[[Sequence[Passage], Sequence[int]], list[str]]
 def answered(choice: Choice | None) -> Candidate | None:
     """The candidate the model chose to answer with; None when it did not choose one."""
     return choice.candidate if choice is not None and choice.decision == "answer" else None
+
+
+def write_choice(
+    generator: Generator | None, choice: Choice, number: int, lang: Lang, english_texts: Sequence[str]
+) -> str:
+    """The chosen candidate written by code with its citation ``[number]`` (``written_answer``);
+    for an English reader, a name the sources give only in Chinese is also named in English by
+    the generator, when the dictionary bears that name out (``rag.answer.candidates.naming``)."""
+    candidate, name = answered(choice), ""
+    if generator is not None and candidate is not None and needs_english_name(candidate, lang):
+        name = english_name(generator, candidate.text)
+    return written_answer(choice, number, lang, english_texts, name)
 
 
 def choose_answer(
@@ -114,5 +127,5 @@ def part_answers(
             lines.append(f"({k}) {PART_NOT_FOUND[lang]}")
         else:
             n = numbers[candidate.passage]
-            lines.append(f"({k}) {written_answer(choice, n, lang, english_tellings(passages, [n]))}")
+            lines.append(f"({k}) {write_choice(generator, choice, n, lang, english_tellings(passages, [n]))}")
     return lines, tokens

@@ -141,9 +141,12 @@ def reply_forms(candidate: Candidate, lang: Lang) -> list[str]:
     return [english, *bare]
 
 
-def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Sequence[str] = ()) -> str:
+def written_answer(
+    choice: Choice, number: int, lang: Lang, english_texts: Sequence[str] = (), name: str = ""
+) -> str:
     """The chosen candidate as the answer, with its citation ``[number]``; for an English reader
-    its figures, dates and Chinese names converted by code (``english_text``).
+    its figures, dates and Chinese names converted by code (``english_text``), or given the
+    English ``name`` the model wrote for it (``rag.answer.candidates.naming``).
 
     >>> c = Candidate("超4.6万个", "figure", 0, "")
     >>> written_answer(Choice("answer", c, 0.9), 1, "zh"), written_answer(Choice("answer", c, 0.9), 1, "en")
@@ -152,6 +155,9 @@ def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Seque
     'Jia Xingdong (贾兴东) [2].'
     >>> written_answer(Choice("answer", Candidate("海南", "item", 0, ""), 0.9), 3, "en")
     'Hainan Province (海南) [3].'
+    >>> valley = Choice("answer", Candidate("开源谷", "name", 0, ""), 0.9)
+    >>> written_answer(valley, 1, "en", name="Open Source Valley")
+    'Open Source Valley (开源谷) [1].'
     """
     candidate: Candidate | None = choice.candidate
     if candidate is None:
@@ -159,5 +165,5 @@ def written_answer(choice: Choice, number: int, lang: Lang, english_texts: Seque
     if lang == "zh":
         text = candidate.text
         return f"{chinese_date(text) if candidate.kind == 'date' else text}[{number}]。"
-    text = english_text(candidate, english_texts)
+    text = f"{name} ({candidate.text})" if name else english_text(candidate, english_texts)
     return f"{text[:1].upper()}{text[1:]} [{number}]."

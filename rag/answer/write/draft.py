@@ -21,8 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from rag.answer.candidates.step import answered, choose_answer, part_answers
-from rag.answer.candidates.writing import written_answer
+from rag.answer.candidates.step import answered, choose_answer, part_answers, write_choice
 from rag.answer.evidence.change import Computed
 from rag.answer.question.parts import contained_parts
 from rag.answer.retrieve.passages import Passage
@@ -127,7 +126,8 @@ class Drafter:
             return None
         if choice is not None and (candidate := answered(choice)) is not None:  # the model chose, code writes
             n = candidate.passage + 1
-            text = rewriter.feed(written_answer(choice, n, lang, english(passages, [n]))) + rewriter.finish()
+            written = write_choice(chooser, choice, n, lang, english(passages, [n]))
+            text = rewriter.feed(written) + rewriter.finish()
             turn.started(choice_tokens)
             return Draft(text, rewriter, "llm")
         chosen = [line for line in lines if line is not None and not line.endswith(PART_NOT_FOUND[lang])]
