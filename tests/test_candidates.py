@@ -343,3 +343,12 @@ def test_a_name_given_only_in_chinese_is_named_in_english_when_the_dictionary_be
     assert write_choice(quiet, org, 1, "zh", []) == "金砖国家未来网络研究院中国分院[1]。"
     hainan = Choice("answer", Candidate("海南", "item", 0, ""), 0.9)
     assert write_choice(quiet, hainan, 1, "en", []) == "Hainan Province (海南) [1]." and quiet.seen == []
+
+
+def test_a_date_given_by_the_articles_year_is_a_candidate_written_with_that_year():
+    sentence = "今年1月，工业和信息化部发布《工业互联网创新发展行动计划（2021—2023年）》。"
+    found = extract_candidates("工信部什么时候发布了这个行动计划？", [sentence], ["2021-03-02"])
+    assert found[0].text == "今年1月" and found[0].date == "2021-03-02"
+    choice = Choice("answer", found[0], 0.9)
+    assert written_answer(choice, 1, "zh") == "2021年1月[1]。"
+    assert written_answer(choice, 1, "en") == "January 2021 [1]."

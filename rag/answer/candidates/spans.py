@@ -29,7 +29,7 @@ _DURATION = re.compile(
     re.I,
 )
 _DATE = re.compile(
-    r"(?:(?:19|20)\d\d年)?\d{1,2}月(?:\d{1,2}[日号])?|(?:19|20)\d\d年(?!\d)"
+    r"(?:(?:19|20)\d\d年|今年|去年|前年|明年)?\d{1,2}月(?:\d{1,2}[日号])?|(?:19|20)\d\d年(?!\d)"
     r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
     r"(?:\s+\d{1,2})?(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b"
 )

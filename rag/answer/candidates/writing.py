@@ -37,6 +37,24 @@ def english_date(text: str) -> str:
     return out + (f", {year}" if year and day else f" {year}" if year else "")
 
 
+_RELATIVE_YEAR = {"今年": 0, "去年": -1, "前年": -2, "明年": 1}
+
+
+def absolute_date(text: str, date: str) -> str:
+    """A date its source gives by the article's year ("今年1月") with the year itself, from the
+    article's ``date`` (YYYY-MM-DD); unchanged without one.
+
+    >>> absolute_date("今年1月", "2021-03-02"), absolute_date("去年12月", "2021-03-02")
+    ('2021年1月', '2020年12月')
+    >>> absolute_date("今年1月", ""), absolute_date("2020年3月", "2021-03-02")
+    ('今年1月', '2020年3月')
+    """
+    m = re.match("|".join(_RELATIVE_YEAR), text)
+    if m is None or not date[:4].isdigit():
+        return text
+    return f"{int(date[:4]) + _RELATIVE_YEAR[m.group(0)]}年{text[m.end() :]}"
+
+
 def chinese_date(text: str) -> str:
     """An English date written the Chinese way (a Chinese answer quoting an English article).
 
@@ -93,14 +111,15 @@ def english_text(candidate: Candidate, english_texts: Sequence[str] = (), with_c
     >>> jia = Candidate("贾兴东", "name", 0, "")
     >>> english_text(jia), english_text(jia, with_chinese=False)
     ('Jia Xingdong (贾兴东)', 'Jia Xingdong')
-    >>> english_text(Candidate("2020年3月", "date", 0, ""))
-    'March 2020'
+    >>> this_january = Candidate("今年1月", "date", 0, "", "2021-03-02")  # of an article of 2021
+    >>> english_text(Candidate("2020年3月", "date", 0, "")), english_text(this_january)
+    ('March 2020', 'January 2021')
     >>> english_text(Candidate("超4.6万个", "figure", 0, ""))
     'more than 46,000'
     """
     text = candidate.text
     if candidate.kind == "date":
-        return english_date(text)
+        return english_date(absolute_date(text, candidate.date))
     if re.search(f"[{HAN}]", text) and english_duration(text) != text:
         return english_duration(text)
     if candidate.kind == "name" and text in chinese_names(candidate.sentence or text):
@@ -164,6 +183,7 @@ def written_answer(
         raise ValueError(f"written_answer needs a chosen candidate, not a {choice.decision!r} choice")
     if lang == "zh":
         text = candidate.text
-        return f"{chinese_date(text) if candidate.kind == 'date' else text}[{number}]。"
+        dated = chinese_date(absolute_date(text, candidate.date))
+        return f"{dated if candidate.kind == 'date' else text}[{number}]。"
     text = f"{name} ({candidate.text})" if name else english_text(candidate, english_texts)
     return f"{text[:1].upper()}{text[1:]} [{number}]."
