@@ -7,7 +7,8 @@ Most news questions ask for a figure, a date, a name or an item of a list. For t
 * ``extract_candidates`` takes every span of that kind from the evidence sentences
   (``rag.answer.candidates.spans``). Code handles years: a candidate whose sentence is about
   another year than the question asks is dropped, and so is a value the question itself states;
-  a question asking a person keeps people's names only, when the evidence names one.
+  a question asking a person keeps people's names only, when the evidence names one, and one
+  asking an amount in a currency other than the yuan ("折合多少美元") amounts in that currency.
 
 The model then chooses among them (``rag.answer.candidates.choice``) and code writes the chosen
 one (``rag.answer.candidates.writing``).
@@ -25,6 +26,7 @@ from rag.answer.candidates.spans import disjoint, kind_spans
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
 from rag.text.figures import YEAR, find_figures
+from rag.text.figures_en import named_currencies
 from rag.text.lang import HAN
 from rag.text.names import chinese_names
 
@@ -136,6 +138,9 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     []
     >>> [c.text for c in extract_candidates("发布成绩单的局长是谁？", ["局长贾兴东透露上述信息。"])]
     ['贾兴东']
+    >>> usd = "深圳2020年3.7万亿元的工业数据折合多少美元？"
+    >>> [c.text for c in extract_candidates(usd, ["Output grew 2% to 3.7 trillion yuan (US$572 billion)."])]
+    ['572 billion']
     >>> [c.text for c in extract_candidates("When was the base named?", ["In March 2020, Bao'an was named."])]
     ['March 2020']
     >>> [c.text for c in extract_candidates("疫情初期用了多长时间把口罩日产量从2万只提升到1000万只？",
@@ -148,9 +153,11 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     asked = set(years_asked(question))
     in_question = {round(f.value, 6) for f in find_figures(question)}
     count = bool(_COUNT_Q.search(question))
+    money = named_currencies(question) if kind == "figure" else set()  # 折合多少美元: not the yuan
     person = kind == "name" and bool(_PERSON_Q.search(question))
     folded_q = question.casefold()
     out: list[Candidate] = []
+    priced: list[bool] = []  # for each of ``out``, whether it is an amount in a currency asked
     seen: set[str] = set()
     for n, passage in enumerate(passages):
         date = dates[n][:4] if n < len(dates) and dates[n][:4].isdigit() else ""
@@ -171,4 +178,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                     continue  # a figure of another year: years are code's job
                 seen.add(text)
                 out.append(Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""))
+                priced.append(bool(money & named_currencies(sentence[max(0, s - 4) : e + 8])))
+    if any(priced):  # an amount in the currency asked: years and currencies are code's job
+        out = [c for c, p in zip(out, priced, strict=True) if p]
     return (_people(out) if person else out)[:MAX_CANDIDATES]
