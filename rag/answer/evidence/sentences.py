@@ -36,10 +36,13 @@ PERCENT_ASKED = re.compile(
 _AMOUNT_ASKED = re.compile(
     r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I
 )
-_DATE_ASKED = re.compile(r"哪天|哪一天|何时|什么时候|几月|日期|\bwhen\b|what date|which day", re.I)
-_DATE = re.compile(
-    r"\d{1,2}月\d{1,2}[日号]|(?:19|20)\d\d年\d{1,2}月|\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)"
-    r"[a-z]*\.?\s+\d{1,2}\b|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
+_DATE_ASKED = re.compile(
+    r"哪天|哪一天|何时|什么时候|几月|哪个?月|日期|\bwhen\b|what date|\b(?:which|what) (?:day|month)\b", re.I
+)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_DATE = re.compile(  # a day or a month: "7月", "11月28日", "2020年3月", "in July", "Nov. 28"
+    rf"(?<![\d.])\d{{1,2}}月|(?-i:\b(?:{_MONTHS})\b)|\b(?:jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{{1,2}}\b"
+    r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
     re.I,
 )
 _NEEDS_CONTEXT = re.compile(
@@ -71,6 +74,8 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     >>> when = "大会是哪天召开的？"
     >>> sentence_bonus(when, "2023年11月28日,深圳召开大会。"), sentence_bonus(when, "大会很成功。")
     (0.08, 0.0)
+    >>> sentence_bonus("In which month did growth turn positive?", "去年7月在一线城市中率先由负转正。")
+    0.08
     """
     years, found = years_asked(question), set(years_asked(sentence))
     bonus = 0.0
