@@ -140,7 +140,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     ['贾兴东']
     >>> usd = "深圳2020年3.7万亿元的工业数据折合多少美元？"
     >>> [c.text for c in extract_candidates(usd, ["Output grew 2% to 3.7 trillion yuan (US$572 billion)."])]
-    ['572 billion']
+    ['US$572 billion']
     >>> [c.text for c in extract_candidates("When was the base named?", ["In March 2020, Bao'an was named."])]
     ['March 2020']
     >>> [c.text for c in extract_candidates("疫情初期用了多长时间把口罩日产量从2万只提升到1000万只？",
@@ -178,7 +178,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                     continue  # a figure of another year: years are code's job
                 seen.add(text)
                 out.append(Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""))
-                priced.append(bool(money & named_currencies(sentence[max(0, s - 4) : e + 8])))
+                priced.append(bool(money & named_currencies(text)))
     if any(priced):  # an amount in the currency asked: years and currencies are code's job
         out = [c for c, p in zip(out, priced, strict=True) if p]
     return (_people(out) if person else out)[:MAX_CANDIDATES]

@@ -34,7 +34,9 @@ _DATE = re.compile(
     r"(?:\s+\d{1,2})?(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b"
 )
 _QUALIFIER = re.compile(
-    r"(?:超过|超|逾|近|将近|接近|约|大约|不到|不足|more than|nearly|about|over|almost)\s*$", re.I
+    r"(?:(?:超过|超|逾|近|将近|接近|约|大约|不到|不足|more than|nearly|about|over|almost)\s*)?"
+    r"(?:(?:US|HK|S|A|C)?\$|€|£|RMB\s?)?$",  # and a currency's sign: US$572 billion
+    re.I,
 )
 _UNIT = re.compile(
     r"\s(?:yuan|US dollars|dollars|times|fold|square (?:kilomet(?:er|re)s?|met(?:er|re)s?)|sq km|km2?"
@@ -130,12 +132,15 @@ def kind_spans(kind: str, sentence: str) -> list[tuple[int, int]]:
 
 
 def _figure_spans(sentence: str) -> list[tuple[int, int]]:
-    """Figures with the qualifier before them (超, nearly) and the unit after them (万个, yuan),
-    and the quantities news gives without a figure (上万家, 数千名).
+    """Figures with the qualifier and currency sign before them (超, nearly, US$) and the unit
+    after them (万个, yuan), and the quantities news gives without a figure (上万家, 数千名).
 
     >>> s = "云工厂已有上万家制造商入驻，超20万家采购商发布需求。"
     >>> [s[a:b] for a, b in _figure_spans(s)]
     ['超20万家', '上万家']
+    >>> s = "It reached 3.7 trillion yuan (US$572 billion)."
+    >>> [s[a:b] for a, b in _figure_spans(s)]
+    ['3.7 trillion yuan', 'US$572 billion']
     >>> areas = ("规划面积3.5平方公里。", "It covers 3.5 square kilometers.")
     >>> [s[a:b] for s in areas for a, b in _figure_spans(s)]
     ['3.5平方公里', '3.5 square kilometers']
