@@ -237,10 +237,15 @@ def test_candidates_of_another_language_are_scored_under_their_own_languages_ins
     assert answer.text.startswith("More than 46,000 [1]"), answer.text
 
 
-def test_pipeline_abstains_when_not_stated_wins(fixture_index):
-    p = scorer_pipeline(fixture_index, {NOT_STATED: -0.05})
+def test_when_not_stated_wins_the_answer_prompt_and_the_review_decide(fixture_index):
+    # the scorer says "not stated" as readily for a paraphrase as for a question the sources do
+    # not answer: the question is written freely, and the model's NO_ANSWER abstains
+    p = scorer_pipeline(fixture_index, {NOT_STATED: -0.05}, reply="NO_ANSWER")
     answer = p.ask("2020年深圳建成了多少个5G基站？")
-    assert answer.abstained and answer.trace.stopped_by == "candidates" and p.generator.seen == []
+    assert answer.abstained and answer.trace.stopped_by == "model" and p.generator.seen
+    p = scorer_pipeline(fixture_index, {NOT_STATED: -0.05}, reply="超4.6万个[1]。")
+    answer = p.ask("2020年深圳建成了多少个5G基站？")
+    assert not answer.abstained and answer.text.startswith("超4.6万个[1]") and p.generator.seen
 
 
 def test_pipeline_tie_falls_back_to_free_generation(fixture_index, monkeypatch):

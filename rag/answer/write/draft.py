@@ -5,8 +5,9 @@ cited, the difference by code); chosen among candidates and written by code, for
 question or each of its parts (``rag.answer.candidates.step``); quoted from the passages when there is
 no generator (``rag.answer.write.extractive``); else written freely by the generator
 (``rag.answer.write.free``), its snapshots streamed: the whole question, or only the parts the
-candidate step left undecided, each from its own passages. The candidate step, the NO_ANSWER gate and
-the model itself may abstain instead.
+candidate step left undecided, each from its own passages. The NO_ANSWER gate and the model itself
+may abstain instead; the candidate step's "not stated" says so for a part of a question, not for
+the whole (a whole question is then written freely and reviewed).
 
 Does not retrieve, review (``rag.answer.review.apply``) or cite (``rag.answer.write.citations``); the
 abstention itself is made by the caller (``Drafter.abstain``).
@@ -120,10 +121,9 @@ class Drafter:
         if computed is not None:
             text = rewriter.feed(computed.text) + rewriter.finish()
             return Draft(text, rewriter, "llm" if generator is not None else "extractive")
-        if choice is not None and choice.decision == "abstain":  # "not stated" won, or nothing is likely
-            turn.started(choice_tokens)
-            yield self.abstain(turn, Trace(turn.evidence, stopped_by="candidates"))
-            return None
+        # "not stated" winning is left to the answer prompt's gate and the review: the scorer says it
+        # as readily for a paraphrase ("smart poles" for "multi-function poles") as for a question
+        # the sources do not answer
         if choice is not None and (candidate := answered(choice)) is not None:  # the model chose, code writes
             n = candidate.passage + 1
             written = write_choice(chooser, choice, n, lang, english(passages, [n]))
