@@ -165,7 +165,8 @@ def written_answer(
 ) -> str:
     """The chosen candidate as the answer, with its citation ``[number]``; for an English reader
     its figures, dates and Chinese names converted by code (``english_text``), or given the
-    English ``name`` the model wrote for it (``rag.answer.candidates.naming``).
+    English ``name`` the model wrote for it (``rag.answer.candidates.naming``); for a Chinese
+    reader an English name is said to be the source's English name.
 
     >>> c = Candidate("超4.6万个", "figure", 0, "")
     >>> written_answer(Choice("answer", c, 0.9), 1, "zh"), written_answer(Choice("answer", c, 0.9), 1, "en")
@@ -174,6 +175,8 @@ def written_answer(
     'Jia Xingdong (贾兴东) [2].'
     >>> written_answer(Choice("answer", Candidate("海南", "item", 0, ""), 0.9), 3, "en")
     'Hainan Province (海南) [3].'
+    >>> written_answer(Choice("answer", Candidate("Hualong", "name", 0, ""), 0.9), 1, "zh")
+    '资料中的英文名称为 Hualong[1]。'
     >>> valley = Choice("answer", Candidate("开源谷", "name", 0, ""), 0.9)
     >>> written_answer(valley, 1, "en", name="Open Source Valley")
     'Open Source Valley (开源谷) [1].'
@@ -183,7 +186,10 @@ def written_answer(
         raise ValueError(f"written_answer needs a chosen candidate, not a {choice.decision!r} choice")
     if lang == "zh":
         text = candidate.text
-        dated = chinese_date(absolute_date(text, candidate.date))
-        return f"{dated if candidate.kind == 'date' else text}[{number}]。"
+        if candidate.kind == "date":
+            return f"{chinese_date(absolute_date(text, candidate.date))}[{number}]。"
+        if candidate.kind in ("name", "item") and not re.search(f"[{HAN}]", text):
+            return f"资料中的英文名称为 {text}[{number}]。"  # a Chinese reader told why it is English
+        return f"{text}[{number}]。"
     text = f"{name} ({candidate.text})" if name else english_text(candidate, english_texts)
     return f"{text[:1].upper()}{text[1:]} [{number}]."
