@@ -29,6 +29,8 @@ def texts(question, passages):
         ("疫情初期，深圳用了多长时间把口罩日产量提升到1000万只？", "duration"),
         ("宝安工业互联网示范基地是什么时候被正式命名的？", "date"),
         ("In which month of 2020 did Shenzhen's industrial growth turn positive?", "date"),
+        ("On what day was the Bao'an base named a demonstration base?", "date"),
+        ("哪一年深圳的工业增加值首次超过1万亿元？", "date"),
         ("发布成绩单的工信局局长是谁？", "name"),
         ("Which Skyworth-RGB executive described the workshop?", "name"),
         ("为什么深圳重视工业互联网？", None),

@@ -13,7 +13,28 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["implied_date"]
+__all__ = ["DATE_ASKED", "DAY_ASKED", "MONTHS", "MONTH_NAMES", "implied_date"]
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+MONTH_NAMES = "|".join(MONTHS)  # a regular-expression alternation of the English month names
+_DAY_ASKED = (
+    r"哪天|哪一天|何时|什么时候|几月|哪个?月|日期|\bwhen\b|\bwhat date\b|\b(?:which|what) (?:day|month)\b"
+)
+DAY_ASKED = re.compile(_DAY_ASKED, re.I)  # a question asking a day or a month
+DATE_ASKED = re.compile(_DAY_ASKED + r"|哪一?年|\b(?:which|what) year\b", re.I)  # ... or a year
 
 _DAY = re.compile(r"((?:19|20)\d\d)\s*年\s*(\d{1,2})\s*月\s*\d{1,2}\s*[日号]")
 _PAST_YEAR = re.compile(r"(?:刚刚|刚)?过去的\s*((?:19|20)\d\d)\s*年|((?:19|20)\d\d)\s*年全年")

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.candidates.extract import Candidate
-from rag.answer.candidates.spans import MONTHS
 from rag.answer.question.parts import years_asked
+from rag.text.dates import MONTHS
 from rag.text.figures import YEAR, find_figures
 from rag.text.tokens import tokenize
 from rag.types import Lang

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from rag.answer.candidates.spans import disjoint, kind_spans
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
+from rag.text.dates import DATE_ASKED
 from rag.text.figures import YEAR, find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import HAN
@@ -46,11 +47,6 @@ _FIGURE_Q = re.compile(
     r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
     r"\bhow (?:many|much|fast|big|large|high)\b|"
     r"\bwhat (?:share|percentage|portion|proportion|fraction|amount|number)\b|\bby how\b",
-    re.I,
-)
-_DATE_Q = re.compile(
-    r"哪天|哪一天|何时|什么时候|哪一?年|哪个?月|几月|日期|\bwhen\b|\bwhat date\b|\bwhich (?:day|month|year)\b"
-    r"|\bin which (?:month|year)\b|\bwhat (?:month|year)\b",
     re.I,
 )
 _NAME_Q = re.compile(
@@ -91,7 +87,7 @@ def answer_kind(question: str) -> str | None:
         return None
     if _DURATION_Q.search(question):
         return "duration"
-    if _DATE_Q.search(question):
+    if DATE_ASKED.search(question):
         return "date"
     if _FIGURE_Q.search(question):
         return "figure"

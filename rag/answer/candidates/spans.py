@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from rag.text.dates import MONTH_NAMES, MONTHS
 from rag.text.figures import find_figures
 from rag.text.figures_en import VAGUE_QUANTITY
 from rag.text.lang import HAN
@@ -30,7 +31,7 @@ _DURATION = re.compile(
 )
 _DATE = re.compile(
     r"(?:(?:19|20)\d\d年|今年|去年|前年|明年)?\d{1,2}月(?:\d{1,2}[日号])?|(?:19|20)\d\d年(?!\d)"
-    r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+    rf"|\b(?:{MONTH_NAMES})"
     r"(?:\s+\d{1,2})?(?:,?\s+(?:19|20)\d\d)?\b|\b(?:19|20)\d\d\b"
 )
 _QUALIFIER = re.compile(
@@ -92,20 +93,6 @@ _TITLED = re.compile(  # what a clause says became or was named something: "深�
 _ORG_TAGS = {"n", "nr", "ns", "nt", "nz", "ng", "t", "a", "eng", "j", "nrt", "vn"}  # words a name is made of
 _ORG_SKIP = {"首个", "其中", "记者"}  # nouns that do not start a name
 _ZH_EDGE = re.compile(r"^(?:在|和|与|及|以及|包括|如|涵盖|覆盖)|(?:等领域|等行业|等)$")
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 def kind_spans(kind: str, sentence: str) -> list[tuple[int, int]]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from rag.answer.candidates.choice import Choice
 from rag.answer.candidates.extract import Candidate
-from rag.answer.candidates.spans import MONTHS
+from rag.text.dates import MONTHS
 from rag.text.figures import cn_numeral, find_figures
 from rag.text.figures_en import english_figures
 from rag.text.lang import HAN

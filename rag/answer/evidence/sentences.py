@@ -22,6 +22,7 @@ import numpy as np
 
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
+from rag.text.dates import DAY_ASKED, MONTH_NAMES
 from rag.text.figures import find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import detect_lang
@@ -36,12 +37,8 @@ PERCENT_ASKED = re.compile(
 _AMOUNT_ASKED = re.compile(
     r"多少|几[个家项]|多大|规模|how (?:many|much)|what (?:was|is) the (?:total|amount)", re.I
 )
-_DATE_ASKED = re.compile(
-    r"哪天|哪一天|何时|什么时候|几月|哪个?月|日期|\bwhen\b|what date|\b(?:which|what) (?:day|month)\b", re.I
-)
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _DATE = re.compile(  # a day or a month: "7月", "11月28日", "2020年3月", "in July", "Nov. 28"
-    rf"(?<![\d.])\d{{1,2}}月|(?-i:\b(?:{_MONTHS})\b)|\b(?:jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{{1,2}}\b"
+    rf"(?<![\d.])\d{{1,2}}月|(?-i:\b(?:{MONTH_NAMES})\b)|\b(?:jan|feb|mar|apr|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{{1,2}}\b"
     r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
     re.I,
 )
@@ -87,7 +84,7 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
         bonus += 0.04
     figures = find_figures(sentence)
     share = any(f.kind in ("percent", "points", "fraction") for f in figures)
-    date = _DATE_ASKED.search(question) and _DATE.search(sentence)
+    date = DAY_ASKED.search(question) and _DATE.search(sentence)
     money = figures and named_currencies(question) & named_currencies(sentence)  # not the yuan
     if (share and PERCENT_ASKED.search(question)) or date or money:
         bonus += 0.08  # the kind asked for, which few sentences hold

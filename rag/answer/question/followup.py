@@ -29,6 +29,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.text.dates import MONTH_NAMES
 from rag.text.lang import detect_lang
 
 History = Sequence[tuple[str, str]]  # (question, answer) pairs, oldest first
@@ -82,8 +83,7 @@ _EN_SLOTS = (  # where the thing asked about stands in an English question, most
     re.compile(r"\b(?:the|its|their) ([\w -]+?)\s*[?？]$", re.I),
 )
 _EN_NAME = re.compile(
-    r"(?<=\s)(?!(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December)\b)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
+    rf"(?<=\s)(?!(?:{MONTH_NAMES})\b)[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
 )  # the first name after the question's first word
 _MARKERS = re.compile(r"\s*\[\d+\]|\s*[(（][^()（）]*[)）]")
 
