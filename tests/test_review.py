@@ -398,7 +398,7 @@ REPEATED = ("repeated the question", "重复了问题")
     ],
 )  # fmt: skip
 def test_an_answer_that_only_repeats_the_question_is_withdrawn(question, draft, lang):
-    ev = [Evidence("华为、富士康成为国家级示范企业。The Open Source Valley became the first base.")]
+    ev = [Evidence("华为、富士康获得国家级示范企业称号。The Open Source Valley became the first base.")]
     verdict = review(question, draft, ev, lang)
     assert not verdict.keep and any(r in verdict.reasons[0] for r in REPEATED), verdict
     # the same words with the thing asked are an answer; a yes/no question's answer may be its words

@@ -15,7 +15,8 @@ functions find what of the question that sentence leaves out, and give the verdi
   the reader is told.
 
 The pieces live beside it: the question's key terms and their other-language forms in
-``rag.answer.review.terms``, the passage as the checks read it and the sentences stating an answer
+``rag.answer.review.terms``, what a Chinese question asks of its subject in
+``rag.answer.review.relation``, the passage as the checks read it and the sentences stating an answer
 in ``rag.answer.review.support``, the answer's figures, counts and years in ``rag.answer.review.claims``,
 the people it names in ``rag.answer.review.people``, the generator's own yes/no check in
 ``rag.answer.review.confirm``.
@@ -40,8 +41,16 @@ from rag.answer.review.claims import (
     unsupported_notice,
 )
 from rag.answer.review.people import answer_names, name_in
-from rag.answer.review.support import Evidence, sentences_of, support
-from rag.answer.review.terms import ANY_YEAR, covered, covered_across, key_terms, sub_questions, year_covered
+from rag.answer.review.relation import asked_relation, relation_said
+from rag.answer.review.support import Evidence, read_so_far, sentences_of, support
+from rag.answer.review.terms import (
+    ANY_YEAR,
+    covered,
+    covered_across,
+    key_terms,
+    sub_questions,
+    year_covered,
+)
 from rag.text.figures import find_figures
 from rag.text.lang import detect_lang
 from rag.text.tokens import normalize, tokenize
@@ -51,8 +60,9 @@ from rag.types import Lang
 def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> tuple[str, ...] | None:
     """The key terms of ``question`` missing around the best sentence stating ``answer``.
 
-    A name must be in the article or its title; another term in the context of the supporting
-    sentence: itself, the two sentences before it and the title; a year is judged by
+    A name must be in the title or the article up to the end of the supporting sentence
+    (``read_so_far``); another term in the context of that sentence: itself, the two sentences
+    before it and the title; a year is judged by
     ``year_covered``. Terms of the other language than the passage's are not checked. None when
     no sentence states the answer (nothing to judge).
 
@@ -73,30 +83,32 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
     terms = key_terms(question)
     best: tuple[str, ...] | None = None
     english_names = any(t.proper and t.lang == "en" for t in terms)  # need the article's tokens
-    wholes: dict[int, tuple[str, set[str]]] = {}  # per passage: its article, and its tokens when needed
     for i, j in places:
         e = evidence[i]
         sentences = sentences_of(e.text)
         context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
         tokens = set(tokenize(context))
-        if i not in wholes:
-            whole = normalize(f"{e.title} {e.article or e.text}")
-            wholes[i] = (whole, set(tokenize(whole)) if english_names else set())
-        whole, whole_tokens = wholes[i]
+        so_far = normalize(read_so_far(e, sentences[j]))  # a name: introduced by the end of the sentence
+        so_far_tokens = set(tokenize(so_far)) if english_names else set()
         src_lang = detect_lang(e.text)
         missing = []
         years = [t.text for t in terms if re.fullmatch(r"\d{4}", t.text)]
         # a change between years: the sentence of one of them is enough (each figure has its own)
         if len(years) > 1 and any(year_covered(y, sentences[j], e.date) for y in years):
             years = []
+        relation = asked_relation(question) if src_lang == "zh" else ()
+        if not relation_said(relation, context):
+            missing.append(relation[0].text)  # said of the subject: not what was asked
         for t in terms:
+            if t in relation:
+                continue  # judged with the relation: one of its words is enough
             if re.fullmatch(r"\d{4}", t.text):
                 if t.text in years and not year_covered(t.text, sentences[j], e.date):
                     missing.append(t.text)
             elif t.lang != src_lang:
-                if t.proper and covered_across(t, whole, e.story) is False:
+                if t.proper and covered_across(t, so_far, e.story) is False:
                     missing.append(t.text)
-            elif not (covered(t, whole, whole_tokens) if t.proper else covered(t, context, tokens)):
+            elif not (covered(t, so_far, so_far_tokens) if t.proper else covered(t, context, tokens)):
                 missing.append(t.text)
         if best is None or len(missing) < len(best):
             best = tuple(missing)
@@ -125,6 +137,7 @@ def off_topic(
             return ()
         terms = key_terms(part)
         names = {t.text for t in terms if t.proper or re.fullmatch(r"\d{4}", t.text)}
+        names |= {t.text for t in asked_relation(part)[:1]}  # the relation's word the check names
         checked = [t for t in terms if t.lang in langs or re.fullmatch(r"\d{4}", t.text)]
         if not (names & set(missing)) and (len(missing) < 2 or len(missing) < share * len(checked)):
             return ()
@@ -193,10 +206,10 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
     years = sorted(set(ANY_YEAR.findall(question)))
     terms = [t for t in key_terms(question) if not re.fullmatch(r"\d{4}", t.text)]
     subject = [t for t in terms if t.proper] or terms
+    relation = asked_relation(question)
     for e in evidence[: cited or len(evidence)]:
         src_lang, sentences = detect_lang(e.text), sentences_of(e.text)
-        whole = normalize(f"{e.title} {e.article or e.text}")
-        whole_tokens = set(tokenize(whole)) if any(t.proper and t.lang == "en" for t in subject) else set()
+        english_names = any(t.proper and t.lang == "en" for t in subject)
         for j, sentence in enumerate(sentences):
             stated = find_figures(sentence)
             if not all(any(f.matches(g) for g in stated) for f in figures):
@@ -207,10 +220,14 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
             if years and not (any(fits) if len(years) > 1 else fits[0]):
                 continue
             context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
+            if src_lang == "zh" and not relation_said(relation, context):
+                continue  # the sentence says something else of the subject than was asked
+            so_far = normalize(read_so_far(e, sentence))  # a name: introduced by the end of the sentence
+            so_far_tokens = set(tokenize(so_far)) if english_names else set()
             found = [
-                covered_across(t, whole, e.story)
+                covered_across(t, so_far, e.story)
                 if t.lang != src_lang
-                else covered(t, whole, whole_tokens)
+                else covered(t, so_far, so_far_tokens)
                 if t.proper
                 else covered(t, context, set(tokenize(context)))
                 for t in subject

@@ -43,6 +43,22 @@ class Evidence:
     story: str = ""  # the same story told in the other language ("" = none known)
 
 
+def read_so_far(e: Evidence, sentence: str) -> str:
+    """``e``'s title and article up to the end of ``sentence``: what a reader has been told on
+    reaching it. An article names its subject before it speaks of it; a name written only after
+    the sentence is not what the sentence is about (a sentence on Los Angeles' GDP is no answer
+    about Shanghai's because the article lists Shanghai further on). The whole article when the
+    sentence is not found in it.
+
+    >>> e = Evidence("洛杉矶GDP超8000亿美元。", "城市GDP", article="洛杉矶GDP超8000亿美元。上海增速最快。")
+    >>> read_so_far(e, "洛杉矶GDP超8000亿美元。")
+    '城市GDP 洛杉矶GDP超8000亿美元。'
+    """
+    article, sentence = e.article or e.text, sentence.strip()
+    at = article.find(sentence) if sentence else -1
+    return f"{e.title} {article if at < 0 else article[: at + len(sentence)]}"
+
+
 def own_tokens(question: str, answer: str) -> set[str]:
     """The tokens of ``answer`` that are its own: not the question's, not how answers are phrased."""
     return set(tokenize(CITATION_MARKER.sub("", answer))) - set(tokenize(question)) - _ANSWER_WORDS

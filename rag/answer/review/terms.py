@@ -33,7 +33,7 @@ ANY_YEAR = re.compile(r"(?<![\d.,])((?:19|20)\d\d)(?![\d.,%万亿])")
 # "年初", "目前" are said in many ways)
 _ZH_KEY_TAGS = ("n", "nr", "nrt", "ns", "nt", "nz", "j", "eng", "vn", "nw")
 # what a question asks for, never a qualifier of it
-_ZH_ASKED = frozenset("""
+ZH_ASKED = frozenset("""
 时间 时候 日期 年份 人数 数量 数字 数 总数 规模 多少 情况 具体 类型 名字 名称 地点 地方 原因 方式 结果
 问题 内容 哪些 哪里 什么 谁 几 量 次数 人 个 名单 国家 城市 公司 比例 占比 金额 价格 数额 水平 排名 第几
 """.split())  # fmt: skip  # noqa: SIM905 - a word list reads best as text
@@ -76,7 +76,7 @@ def key_terms(question: str) -> tuple[Term, ...]:
             out.setdefault(run, Term(run, False, "zh"))
         elif re.match(f"[{HAN}]", run):
             for word, flag in pos_cut(run):
-                if flag in _ZH_KEY_TAGS and word not in _ZH_ASKED and len(word) > 1:
+                if flag in _ZH_KEY_TAGS and word not in ZH_ASKED and len(word) > 1:
                     out.setdefault(normalize(word), Term(normalize(word), flag in PROPER, "zh"))
         elif re.search(r"[A-Za-z]", run):
             word = stem(normalize(run.rstrip(".'")))

@@ -1,0 +1,114 @@
+"""What a question asks about its subject (the relation), and whether a sentence says it.
+
+A passage on the right subject still answers the question only if it says what was asked of
+it: a sentence naming a film's 主演 answers no question about its 导演, a company's loss no
+question about its revenue, a tournament's fifth match day no question about when it began.
+``asked_relation`` finds the words of a Chinese question that say what is asked (next to its
+question word), ``relation_said`` whether a sentence says one of them, as written or in other
+words sharing an English gloss in CC-CEDICT.
+
+Pure functions over text, used by ``rag.answer.review.grounding``. English questions are not
+judged: their relation is rarely one word, and across languages a sentence's words are
+matched through glosses only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+
+from rag.answer.question.parts import asks_change
+from rag.answer.question.source import without_attribution
+from rag.answer.review.terms import ZH_ASKED, Term, covered
+from rag.text.lang import HAN
+from rag.text.lexicon import glosses, text_roots
+from rag.text.tokens import normalize, pos_cut, tokenize
+
+__all__ = ["asked_relation", "relation_said"]
+
+# what asks in a Chinese question: the word that holds the relation asked is next to it
+_ZH_QUESTION_WORD = re.compile(r"^(?:多少|什么|谁|几|哪|何时|多大|多长|多高|多快)")
+_ZH_TYPED = re.compile(r"^(?:哪[个家位所些项座种]?|多少个?|几个?)$")  # the type of the answer follows
+_ZH_RELATION_TAGS = ("n", "v", "vn", "eng", "nz", "l", "an")
+_ZH_LIGHT = frozenset("是 的 了 有 为 在 到 达 约 大约 共 一共 总共 造成 用 把 被 将".split())  # noqa: SIM905
+
+
+@lru_cache(maxsize=512)
+def asked_relation(question: str) -> tuple[Term, ...]:
+    """The words of a Chinese ``question`` saying what is asked about its subject (the
+    relation): the content words nearest its question word on either side (its last one when
+    it has none); a word jieba cut into single characters is joined again (营收), an asked word
+    at its end is cut off (发售日期 -> 发售). A sentence stating an answer says one of them: 主演
+    answers no question about a film's 导演, a loss no question about revenue. () for an
+    English question, a change between two years (code computes it), or when none is found.
+
+    >>> [[t.text for t in asked_relation(q)] for q in ("《重生之门》的导演", "美团第一季度营收是多少？")]
+    [['导演'], ['营收']]
+    >>> [[t.text for t in asked_relation(q)] for q in ("谁枪击了安倍晋三？", "艾尔登法环发售日期")]
+    [['枪击'], ['发售']]
+    >>> asked_relation("How many 5G base stations did Shenzhen build?")
+    ()
+    """
+    if not re.search(f"[{HAN}]", question) or re.search(r"[A-Za-z]{3,}\s+[A-Za-z]{3,}", question):
+        return ()
+    if asks_change(question):  # computed by code from two figures: no sentence says the change
+        return ()
+    words = _joined(pos_cut(without_attribution(question)))
+    at = next((k for k, (w, _) in enumerate(words) if _ZH_QUESTION_WORD.match(w)), None)
+    before = range((len(words) if at is None else at) - 1, -1, -1)
+    sides = [before] if at is None else [before, range(at + 1, len(words))]
+    if at is not None and _ZH_TYPED.match(words[at][0]):  # 哪个机构: the word after is the answer's type
+        sides[1] = range(_next_content(words, at + 1) + 1, len(words))
+    found = (_nearest_relation(words, side) for side in sides)
+    return tuple(dict.fromkeys(Term(normalize(w), False, "zh") for w in found if w))
+
+
+def relation_said(relation: Sequence[Term], context: str) -> bool:
+    """Whether ``context`` says one of the ``relation``'s words (``asked_relation``): as written or
+    abbreviated (``covered``), or in other words that share an English gloss in CC-CEDICT (建设
+    for 建成: "build"; 计划 for 打算: "plan"). True when there is no relation to say.
+
+    >>> asked = asked_relation("深圳累计建成了多少个5G基站？")
+    >>> [relation_said(asked, s) for s in ("全市累计建设5G基站7.5万个。", "基站占全球产量的1/2。")]
+    [True, False]
+    """
+    if not relation:
+        return True
+    tokens = set(tokenize(context))
+    if any(covered(t, context, tokens) for t in relation):
+        return True
+    roots = text_roots(context)
+    return any(glosses(t.text) & roots for t in relation)
+
+
+def _next_content(words: list[tuple[str, str]], start: int) -> int:
+    """The position of the first word of two characters or more from ``start`` (len when none)."""
+    return next((k for k in range(start, len(words)) if len(words[k][0]) > 1), len(words))
+
+
+def _nearest_relation(words: list[tuple[str, str]], order: range) -> str:
+    """The first content word of ``words`` in ``order`` when it can hold a relation (not a name,
+    not an asked word), its asked ending cut off; "" when there is none."""
+    for k in order:
+        word, flag = words[k]
+        if word in _ZH_LIGHT or word in ZH_ASKED or len(word) < 2 or flag.startswith(tuple("upcmxrt")):
+            continue  # particles, prepositions, numbers, punctuation, pronouns, times: look further
+        for asked in ZH_ASKED:  # 发售日期 -> 发售
+            if word.endswith(asked) and len(word) - len(asked) >= 2:
+                word = word[: -len(asked)]
+        return word if flag in _ZH_RELATION_TAGS and word not in ZH_ASKED and len(word) > 1 else ""
+    return ""
+
+
+def _joined(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``words`` with runs of single Han characters tagged noun or verb joined into one word
+    (jieba cuts a word it does not know into characters: 营收 -> 营 收)."""
+    out: list[tuple[str, str]] = []
+    for word, flag in words:
+        single = len(word) == 1 and re.match(f"[{HAN}]", word) and flag[:1] in "nv" and word not in _ZH_LIGHT
+        if single and out and out[-1][1] == "join":
+            out[-1] = (out[-1][0] + word, "join")
+        else:
+            out.append((word, "join" if single else flag))
+    return [(w, "n" if f == "join" else f) for w, f in out]
