@@ -51,6 +51,36 @@ def test_a_place_the_chinese_sentence_does_not_name_still_counts_against_it():
     assert off_topic("How many base stations did Shenzhen build in 2020?", "48,000 [1].", [guangzhou])
 
 
+def test_a_name_the_article_gives_only_after_the_answers_sentence_does_not_make_it_the_subject():
+    # a sentence on Los Angeles' GDP in an article that lists Shanghai further on
+    article = "洛杉矶2021年GDP超8000亿美元，是美国第二大城市。全球城市GDP前四强是纽约、东京、洛杉矶、上海。"
+    la = Evidence("洛杉矶2021年GDP超8000亿美元，是美国第二大城市。", "全球城市GDP", "2022-05-01", article)
+    verdict = review("上海2021年的GDP是多少？", "超8000亿美元[1]。", [la], "zh")
+    assert not verdict.keep and "上海" in verdict.reasons[0]
+    # the same sentence after the article has named its subject stands
+    named = Evidence(la.text, la.title, la.date, "上海与洛杉矶经济相近。" + article)
+    assert review("洛杉矶2021年的GDP是多少？", "超8000亿美元[1]。", [named], "zh").keep
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer", "kept"),
+    [
+        ("《重生之门》的导演是谁？", "《重生之门》是王俊凯和张译一起主演的悬疑剧。", "王俊凯[1]。", False),
+        ("《重生之门》的导演是谁？", "《重生之门》由导演张艺谋执导。", "张艺谋[1]。", True),
+        ("美团2022年第一季度营收是多少？", "2022年美团第一季度亏损减至58亿元。", "58亿元[1]。", False),
+        ("美团2022年第一季度营收是多少？", "2022年美团第一季度营业收入为1170亿元。", "1170亿元[1]。", True),
+        ("深圳2023年累计建成了多少个5G基站？", "2023年深圳全市累计建设5G基站7.5万个。", "7.5万个[1]。", True),
+    ],
+)  # fmt: skip
+def test_a_sentence_saying_something_else_of_the_subject_than_was_asked_is_withdrawn(
+    question, sentence, answer, kept
+):
+    # the relation asked (导演, 营收, 建成) must be said, as written or in words of the same
+    # gloss (建设 "build" for 建成); 主演 and 亏损 are other relations of the same subject
+    verdict = review(question, answer, [Evidence(sentence, "", "2023-06-01")], "zh")
+    assert verdict.keep == kept, verdict
+
+
 def test_a_year_is_implied_by_the_articles_date_for_a_change_between_years():
     q = "深圳5G基站从2020年到2023年增加了多少？"
     earlier = Evidence("2020年深圳建成5G基站4.6万个。", "深圳5G", "2021-01-20")
