@@ -211,6 +211,15 @@ def test_pipeline_answers_with_the_chosen_figure_without_free_generation(fixture
     assert "超4.6万个" in p.generator.scored[0][1]
 
 
+def test_a_chosen_span_whose_sentence_says_another_relation_is_withdrawn(fixture_index):
+    # the scorer chooses the one figure of the asked kind, but its sentence says base stations
+    # were built (建成), not dismantled (拆除): the review withdraws the span
+    p = scorer_pipeline(fixture_index, {"超4.6万个": -0.1, NOT_STATED: -4.0}, grounding_check=True)
+    answer = p.ask("2020年深圳拆除了多少个5G基站？")
+    assert answer.abstained and "拆除" in " ".join(answer.notices), (answer.text, answer.notices)
+    assert p.generator.seen == []  # withdrawn after the choice, not written freely
+
+
 def test_pipeline_english_answer_has_the_figure_converted_by_code(fixture_index):
     p = scorer_pipeline(fixture_index, {"超4.6万个": -0.1, NOT_STATED: -6.0})
     answer = p.ask("2020年深圳建成了多少个5G基站？", lang="en")  # an English answer from a Chinese sentence

@@ -233,7 +233,7 @@ class Pipeline:
     def _finish(self, turn: Turn, draft: Draft, hits: Sequence[Hit]) -> Iterator[Answer]:
         """The draft reviewed (``rag.answer.review.apply``): withdrawn (an abstention), or kept with
         the notes the index adds and its citations. A computed or chosen answer (its words copied
-        from a source) has its figures checked only."""
+        from a source) has its figures checked, and a chosen one also what its sentence is about."""
         tellings = self._tellings()
         text, rewriter = recite(draft.text, turn.passages, draft.rewriter)
         verdict = review_answer(
@@ -245,6 +245,7 @@ class Pipeline:
             turn.lang,
             self.settings,
             tellings,
+            chosen=draft.chosen,
         )
         if not verdict.keep:
             turn.notices += verdict.reasons

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from rag.answer.candidates.choice import Choice, candidate_messages, choose, merged_scores, scoring_options
 from rag.answer.candidates.extract import Candidate, extract_candidates
@@ -54,11 +55,15 @@ def choose_answer(
     parts: Sequence[str],
     lang: Lang,
     settings: Settings,
+    for_part: bool = False,
 ) -> tuple[Choice | None, int]:
     """The candidate answer chosen by the generator's scores (``rag.answer.candidates.extract``), for a
     one-part question asking a figure, a date, a name or a list item; None when the step is off
     or does not apply (the answer is then written freely), or the generator cannot score
-    options; and the scoring prompt's tokens."""
+    options; and the scoring prompt's tokens. "Not stated" winning abstains for a part of a
+    question only: for a whole question it leaves the answer undecided, to the answer prompt's
+    gate and the review, as the scorer says it as readily for a paraphrase ("smart poles" for
+    "multi-function poles") as for a question the sources do not answer."""
     s = settings
     if not s.answer_candidates or generator is None or len(parts) > 1:
         return None, 0
@@ -84,6 +89,8 @@ def choose_answer(
         min_likely=s.candidate_min_likely,
         cross_language=cross,
     )
+    if choice.decision == "abstain" and not for_part:
+        choice = replace(choice, decision="undecided")
     tokens = generator.count_tokens(messages)
     log.info(
         "candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f",
@@ -118,7 +125,7 @@ def part_answers(
     tokens = 0
     for k, (part, numbers) in enumerate(zip(contained_parts(parts), own, strict=True), 1):
         choice, used = choose_answer(
-            generator, part, [passages[n - 1] for n in numbers], [part], lang, settings
+            generator, part, [passages[n - 1] for n in numbers], [part], lang, settings, for_part=True
         )
         tokens += used
         if choice is None or choice.decision not in ("answer", "abstain"):

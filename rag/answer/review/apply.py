@@ -67,13 +67,16 @@ def review_answer(
     lang: Lang,
     settings: Settings,
     tellings: Tellings,
+    chosen: bool = False,
 ) -> Verdict:
     """The answer reviewed (``rag.answer.review.verdict``): repaired, kept or withdrawn with the reasons.
     ``generator`` is the one that wrote the answer freely (None for a computed, chosen or quoted
     answer). The withdrawal checks run for a generated answer when ``grounding_check`` is on;
     the generator's own yes/no check for Chinese questions only: the threshold was tuned on
     Chinese questions (RGB), and on the seed set's English questions over Chinese sentences
-    the check said "no" to 32 of 52 answers it was asked about, most of them right."""
+    the check said "no" to 32 of 52 answers it was asked about, most of them right. A ``chosen``
+    span (the candidate step's, for the whole question) is also withdrawn when its sentence is
+    about another subject or relation than asked (``rag.answer.review.relation.not_asked``)."""
     return review(
         question,
         answer,
@@ -85,6 +88,7 @@ def review_answer(
         english_texts=tellings.english(passages, order) if lang == "en" else (),
         checks=settings.grounding_check,
         written=generator is not None,
+        chosen=chosen,
     )
 
 

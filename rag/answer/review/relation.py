@@ -5,7 +5,8 @@ it: a sentence naming a film's 主演 answers no question about its 导演, a co
 question about its revenue, a tournament's fifth match day no question about when it began.
 ``asked_relation`` finds the words of a Chinese question that say what is asked (next to its
 question word), ``relation_said`` whether a sentence says one of them, as written or in other
-words sharing an English gloss in CC-CEDICT.
+words sharing an English gloss in CC-CEDICT; ``not_asked`` applies this, and the question's
+names, to the sentence an answer chosen among the passages' spans comes from.
 
 Pure functions over text, used by ``rag.answer.review.grounding``. English questions are not
 judged: their relation is rarely one word, and across languages a sentence's words are
@@ -20,18 +21,21 @@ from functools import lru_cache
 
 from rag.answer.question.parts import asks_change
 from rag.answer.question.source import without_attribution
-from rag.answer.review.terms import ZH_ASKED, Term, covered
-from rag.text.lang import HAN
+from rag.answer.review.support import Evidence, read_so_far, sentences_of, support
+from rag.answer.review.terms import ZH_ASKED, Term, covered, key_terms
+from rag.text.lang import HAN, detect_lang
 from rag.text.lexicon import glosses, text_roots
 from rag.text.tokens import normalize, pos_cut, tokenize
 
-__all__ = ["asked_relation", "relation_said"]
+__all__ = ["asked_relation", "not_asked", "relation_said"]
 
 # what asks in a Chinese question: the word that holds the relation asked is next to it
 _ZH_QUESTION_WORD = re.compile(r"^(?:多少|什么|谁|几|哪|何时|多大|多长|多高|多快)")
 _ZH_TYPED = re.compile(r"^(?:哪[个家位所些项座种]?|多少个?|几个?)$")  # the type of the answer follows
 _ZH_RELATION_TAGS = ("n", "v", "vn", "eng", "nz", "l", "an")
-_ZH_LIGHT = frozenset("是 的 了 有 为 在 到 达 约 大约 共 一共 总共 造成 用 把 被 将".split())  # noqa: SIM905
+_ZH_LIGHT = frozenset(  # words that say nothing of what is asked
+    "是 的 了 有 为 在 到 达 约 大约 共 一共 总共 造成 用 把 被 将 还有 还 也 都 又 再 已 已经".split()  # noqa: SIM905
+)
 
 
 @lru_cache(maxsize=512)
@@ -58,8 +62,8 @@ def asked_relation(question: str) -> tuple[Term, ...]:
     at = next((k for k, (w, _) in enumerate(words) if _ZH_QUESTION_WORD.match(w)), None)
     before = range((len(words) if at is None else at) - 1, -1, -1)
     sides = [before] if at is None else [before, range(at + 1, len(words))]
-    if at is not None and _ZH_TYPED.match(words[at][0]):  # 哪个机构: the word after is the answer's type
-        sides[1] = range(_next_content(words, at + 1) + 1, len(words))
+    if at is not None and _ZH_TYPED.match(words[at][0]):  # 哪家深圳企业: the nouns after are its type
+        sides[1] = range(_after_type(words, at + 1), len(words))
     found = (_nearest_relation(words, side) for side in sides)
     return tuple(dict.fromkeys(Term(normalize(w), False, "zh") for w in found if w))
 
@@ -70,7 +74,7 @@ def relation_said(relation: Sequence[Term], context: str) -> bool:
     for 建成: "build"; 计划 for 打算: "plan"). True when there is no relation to say.
 
     >>> asked = asked_relation("深圳累计建成了多少个5G基站？")
-    >>> [relation_said(asked, s) for s in ("全市累计建设5G基站7.5万个。", "基站占全球产量的1/2。")]
+    >>> [relation_said(asked, s) for s in ("全市累计建设5G基站7.5万个。", "5G用户达到1000万户。")]
     [True, False]
     """
     if not relation:
@@ -82,9 +86,13 @@ def relation_said(relation: Sequence[Term], context: str) -> bool:
     return any(glosses(t.text) & roots for t in relation)
 
 
-def _next_content(words: list[tuple[str, str]], start: int) -> int:
-    """The position of the first word of two characters or more from ``start`` (len when none)."""
-    return next((k for k in range(start, len(words)) if len(words[k][0]) > 1), len(words))
+def _after_type(words: list[tuple[str, str]], start: int) -> int:
+    """Where the answer's type after a typed question word ends: past its measure words,
+    numbers and run of nouns and names (哪家|深圳 企业|入选; 多少|个 5 G 基站|?)."""
+    k = start
+    while k < len(words) and (words[k][1][:1] in ("m", "q", "n", "j") or words[k][1] == "eng"):
+        k += 1
+    return k
 
 
 def _nearest_relation(words: list[tuple[str, str]], order: range) -> str:
@@ -112,3 +120,38 @@ def _joined(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
         else:
             out.append((word, "join" if single else flag))
     return [(w, "n" if f == "join" else f) for w, f in out]
+
+
+def not_asked(question: str, answer: str, evidence: Sequence[Evidence], cited: int = 0) -> tuple[str, ...]:
+    """What of ``question`` the sentence stating ``answer`` (a span chosen from the first
+    ``cited`` passages) leaves out when that makes it about something else: a name of the
+    question the article has not introduced by the end of that sentence (``read_so_far``), or
+    the relation asked (``asked_relation``, Chinese sentences). Only terms of the sentence's
+    language are judged: across languages the terms' forms are too uncertain to withdraw a
+    span copied from the source. () when some sentence stating it leaves out none, or when
+    no sentence states it.
+
+    >>> la = Evidence("洛杉矶GDP超8000亿美元。", "城市GDP", "", "洛杉矶GDP超8000亿美元。上海增速最快。")
+    >>> not_asked("上海2021年的GDP是多少？", "超8000亿美元[1]", [la])
+    ('上海',)
+    >>> not_asked("美团第一季度营收是多少？", "58亿[1]", [Evidence("美团第一季度亏损减至58亿元。")])
+    ('营收',)
+    """
+    shown = evidence[: cited or len(evidence)]
+    best: tuple[str, ...] | None = None
+    for i, j in support(question, answer, [e.text for e in shown]):
+        e = shown[i]
+        sentences, src_lang = sentences_of(e.text), detect_lang(e.text)
+        context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
+        so_far = normalize(read_so_far(e, sentences[j]))
+        missing = [
+            t.text
+            for t in key_terms(question)
+            if t.proper and t.lang == src_lang and not covered(t, so_far, set(tokenize(so_far)))
+        ]
+        relation = asked_relation(question) if src_lang == "zh" else ()
+        if not relation_said(relation, context):
+            missing.append(relation[0].text)
+        if best is None or len(missing) < len(best):
+            best = tuple(missing)
+    return best or ()

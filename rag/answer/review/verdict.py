@@ -36,6 +36,7 @@ from rag.answer.review.claims import restated_notice, restates_question, wrong_m
 from rag.answer.review.confirm import NO, YES, Confirm, check_messages, unconfirmed_notice
 from rag.answer.review.grounding import off_topic_notice, stated_in_sentence, ungrounded
 from rag.answer.review.people import unfound_names, unfound_names_notice, unnamed_role
+from rag.answer.review.relation import not_asked
 from rag.answer.review.repair import repair, sentence_for_bare, without_chinese_names
 from rag.answer.review.support import Evidence
 from rag.answer.review.trust import (
@@ -72,11 +73,13 @@ def review(
     english_texts: Sequence[str] = (),
     checks: bool = True,
     written: bool = True,
+    chosen: bool = False,
 ) -> Verdict:
     """Review ``draft`` against ``evidence`` (every passage shown, the ``cited`` first; all cited
     when 0). ``english_texts`` are English articles of the cited stories (names' English forms);
     ``checks=False`` repairs and notes only; ``written=False`` (quoted passages, the extractive
-    answer) leaves its words alone and checks its figures only.
+    answer) leaves its words alone and checks its figures only; ``chosen`` (a span the model chose
+    among the passages' candidates) also whether its sentence is about what was asked.
 
     >>> ev = [Evidence("2023年，深圳智能手机占全球产量1/7。", "深圳制造", "2024-01-10")]
     >>> v = review("What share of the world's smartphones did Shenzhen make in 2023?", "1/7 [1]", ev, "en")
@@ -89,6 +92,8 @@ def review(
     if not written:
         text = drop_echoed_figures(draft, lang)
         text = rescale_figures(text, sources)[0] if lang == "en" else text
+        if chosen and checks and (missing := not_asked(question, text, evidence, cited)):
+            return Verdict(False, text, (off_topic_notice(missing, lang),))
         unverified = unverified_figures(text, sources, question)
         return Verdict(True, text, (), tuple(unverified_notice(unverified, lang)), unverified)
     stories = [e.story for e in evidence[: cited or len(evidence)] if e.story]  # the other language's telling

@@ -93,6 +93,7 @@ class Draft:
     rewriter: CitationRewriter  # its markers' order
     mode: Mode
     writer: Guarded | None = None  # the generator that wrote it freely (its own check runs then)
+    chosen: bool = False  # one span chosen among the passages' candidates, for the whole question
 
 
 @dataclass(frozen=True)
@@ -121,15 +122,12 @@ class Drafter:
         if computed is not None:
             text = rewriter.feed(computed.text) + rewriter.finish()
             return Draft(text, rewriter, "llm" if generator is not None else "extractive")
-        # "not stated" winning is left to the answer prompt's gate and the review: the scorer says it
-        # as readily for a paraphrase ("smart poles" for "multi-function poles") as for a question
-        # the sources do not answer
         if choice is not None and (candidate := answered(choice)) is not None:  # the model chose, code writes
             n = candidate.passage + 1
             written = write_choice(chooser, choice, n, lang, english(passages, [n]))
             text = rewriter.feed(written) + rewriter.finish()
             turn.started(choice_tokens)
-            return Draft(text, rewriter, "llm")
+            return Draft(text, rewriter, "llm", chosen=True)
         chosen = [line for line in lines if line is not None and not line.endswith(PART_NOT_FOUND[lang])]
         if chosen and None not in lines:  # each part's answer chosen among its candidates, written by code
             turn.started(part_tokens)
