@@ -81,6 +81,28 @@ def test_a_sentence_saying_something_else_of_the_subject_than_was_asked_is_withd
     assert verdict.keep == kept, verdict
 
 
+@pytest.mark.parametrize(
+    ("question", "sentence", "answer"),
+    [
+        ("上海和北京2021年的GDP分别是多少？", "2021年北京GDP达4.03万亿元。", "北京4.03万亿元[1]。"),
+        ("美团第一季度的营收和利润分别是多少？", "美团第一季度营收为1170亿元。", "1170亿元[1]。"),
+    ],
+)  # fmt: skip
+def test_a_sentence_on_one_of_two_joined_things_answers_its_part(question, sentence, answer):
+    # the question asks of two places (two relations) joined by 和: the sentence on Beijing
+    # need not name Shanghai, the one on revenue need not say profit
+    ev = [Evidence(sentence, "", "2023-06-01")]
+    assert review(question, answer, ev, "zh").keep
+    assert stated_in_sentence(question, answer, ev)
+
+
+def test_a_joined_thing_does_not_forgive_a_name_not_joined():
+    # 上海和北京 forgives one of them, not the year or another place
+    ev = [Evidence("2021年广州GDP达2.82万亿元。", "", "2022-01-20")]
+    verdict = review("上海和北京2021年的GDP分别是多少？", "2.82万亿元[1]。", ev, "zh")
+    assert not verdict.keep
+
+
 def test_a_year_is_implied_by_the_articles_date_for_a_change_between_years():
     q = "深圳5G基站从2020年到2023年增加了多少？"
     earlier = Evidence("2020年深圳建成5G基站4.6万个。", "深圳5G", "2021-01-20")

@@ -45,8 +45,10 @@ from rag.answer.review.relation import asked_relation, relation_said
 from rag.answer.review.support import Evidence, read_so_far, sentences_of, support
 from rag.answer.review.terms import (
     ANY_YEAR,
+    Term,
     covered,
     covered_across,
+    forgiven,
     key_terms,
     sub_questions,
     year_covered,
@@ -110,8 +112,9 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
                     missing.append(t.text)
             elif not (covered(t, so_far, so_far_tokens) if t.proper else covered(t, context, tokens)):
                 missing.append(t.text)
-        if best is None or len(missing) < len(best):
-            best = tuple(missing)
+        left = forgiven(question, missing)  # 上海和北京: a sentence on one of them answers its part
+        if best is None or len(left) < len(best):
+            best = left
     return best
 
 
@@ -209,7 +212,6 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
     relation = asked_relation(question)
     for e in evidence[: cited or len(evidence)]:
         src_lang, sentences = detect_lang(e.text), sentences_of(e.text)
-        english_names = any(t.proper and t.lang == "en" for t in subject)
         for j, sentence in enumerate(sentences):
             stated = find_figures(sentence)
             if not all(any(f.matches(g) for g in stated) for f in figures):
@@ -222,20 +224,32 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
             context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
             if src_lang == "zh" and not relation_said(relation, context):
                 continue  # the sentence says something else of the subject than was asked
-            so_far = normalize(read_so_far(e, sentence))  # a name: introduced by the end of the sentence
-            so_far_tokens = set(tokenize(so_far)) if english_names else set()
-            found = [
-                covered_across(t, so_far, e.story)
-                if t.lang != src_lang
-                else covered(t, so_far, so_far_tokens)
-                if t.proper
-                else covered(t, context, set(tokenize(context)))
-                for t in subject
-            ]
-            if subject is terms:  # no names asked: most of the terms the sentence can be judged on
-                judged = [f for f in found if f is not None]
-                if 2 * sum(judged) >= len(judged):
-                    return True
-            elif False not in found and (any(found) or all(t.lang != src_lang for t in subject)):
+            if _subject_said(question, subject, e, sentence, context, names_asked=subject is not terms):
                 return True
     return False
+
+
+def _subject_said(
+    question: str, subject: Sequence[Term], e: Evidence, sentence: str, context: str, names_asked: bool
+) -> bool:
+    """Whether ``sentence`` of ``e`` (``context``: it with the title and the two before it) speaks
+    of the question's ``subject``: every name, introduced by the end of the sentence, one of
+    several joined being enough (``forgiven``), across languages where it can be judged; else,
+    when no name is asked, most of the terms that can be judged."""
+    src_lang = detect_lang(e.text)
+    so_far = normalize(read_so_far(e, sentence))  # a name: introduced by the end of the sentence
+    so_far_tokens = set(tokenize(so_far)) if any(t.proper and t.lang == "en" for t in subject) else set()
+    found = [
+        covered_across(t, so_far, e.story)
+        if t.lang != src_lang
+        else covered(t, so_far, so_far_tokens)
+        if t.proper
+        else covered(t, context, set(tokenize(context)))
+        for t in subject
+    ]
+    if not names_asked:  # most of the terms the sentence can be judged on
+        judged = [f for f in found if f is not None]
+        return 2 * sum(judged) >= len(judged)
+    missing = forgiven(question, [t.text for t, f in zip(subject, found, strict=True) if f is False])
+    found = [None if f is False and t.text not in missing else f for t, f in zip(subject, found, strict=True)]
+    return False not in found and (any(found) or all(t.lang != src_lang for t in subject))

@@ -7,7 +7,7 @@ text of the term's language speaks of it (as written, abbreviated or in part);
 ``covered_across`` / ``cross_tokens`` a term's and a sentence's other-language forms (the
 glossary of ``rag.text.tokens``, pinyin, the other telling of the same story); ``year_covered``
 whether a year asked fits a sentence or its article's date; ``sub_questions`` the parts of a
-question that asks several things.
+question that asks several things; ``joined`` / ``forgiven`` the terms it asks of together.
 
 Does not find the sentence that states an answer (``rag.answer.review.support``) and does not judge
 an answer (``rag.answer.review.grounding``).
@@ -16,6 +16,7 @@ an answer (``rag.answer.review.grounding``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from functools import lru_cache
@@ -161,6 +162,48 @@ def sub_questions(question: str) -> list[str]:
     """
     parts = re.split(r"(?<=[？?；;])\s*|(?<=,)\s+(?=and (?:how|what|when|where|who|which|why)\b)", question)
     return [p for p in parts if p.strip()] or [question]
+
+
+# between two things a question asks of together: 上海和北京, 导演与主演, Shanghai and Beijing
+_JOINED = re.compile(r"\s*(?:和|与|及|以及|跟|、|或|,|and|or|&)\s*")
+
+
+def joined(question: str) -> tuple[tuple[str, ...], ...]:
+    """The groups of ``question``'s key terms joined by "和", "与", "、", "and"...: the question
+    asks of each, and a sentence answering for one of them need not name the others.
+
+    >>> joined("上海和北京2021年的GDP分别是多少？")
+    (('上海', '北京'),)
+    >>> joined("深圳2020年建成多少5G基站？")
+    ()
+    """
+    text = normalize(without_attribution(question))
+    groups: list[list[str]] = []
+    end, last = 0, ""
+    for term in key_terms(question):
+        at = text.find(term.text, end)
+        if at < 0:
+            continue
+        if last and _JOINED.fullmatch(text[end:at]):
+            if groups and last in groups[-1]:
+                groups[-1].append(term.text)
+            else:
+                groups.append([last, term.text])
+        end, last = at + len(term.text), term.text
+    return tuple(tuple(g) for g in groups)
+
+
+def forgiven(question: str, missing: Sequence[str]) -> tuple[str, ...]:
+    """``missing`` without the terms joined (``joined``) to one that is not missing: a sentence
+    on Beijing's GDP answers its part of a question on Shanghai's and Beijing's.
+
+    >>> forgiven("上海和北京2021年的GDP分别是多少？", ["上海"])
+    ()
+    >>> forgiven("上海和北京2021年的GDP分别是多少？", ["上海", "北京", "2021"])
+    ('上海', '北京', '2021')
+    """
+    said = {t for g in joined(question) if not set(g) <= set(missing) for t in g}
+    return tuple(m for m in missing if m not in said)
 
 
 def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
