@@ -156,7 +156,6 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     in_question = {round(f.value, 6) for f in find_figures(question)}
     count = bool(_COUNT_Q.search(question))
     money = named_currencies(question) if kind == "figure" else set()  # 折合多少美元: not the yuan
-    person = kind == "name" and bool(_PERSON_Q.search(question))
     folded_q, relation = question.casefold(), asked_relation(question)
     # each candidate, whether it is an amount in a currency asked, and whether its sentence (or
     # the two before) says the relation asked (None: not a Chinese sentence, not judged)
@@ -173,11 +172,8 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                 text = sentence[s:e].strip(" ，,。.")
                 if not text or text in seen or text.casefold() in folded_q:
                     continue
-                figures = find_figures(text) if kind == "figure" else []
-                if any(round(f.value, 6) in in_question for f in figures):
+                if kind == "figure" and not _figure_fits(text, in_question, count):
                     continue
-                if count and any(f.kind != "amount" for f in figures):
-                    continue  # "how many" is not answered by a share
                 years = _year_of(sentence, s) or implied
                 if asked and kind != "date" and years and not years & asked:
                     continue  # a figure of another year: years are code's job
@@ -185,8 +181,25 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                 candidate = Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else "")
                 said = relation_said(relation, context) if detect_lang(sentence) == "zh" else None
                 out.append((candidate, bool(money & named_currencies(text)), said))
-    out = [row for row in out if row[1]] or out  # an amount in the currency asked
-    if any(row[2] for row in out):  # a Chinese sentence says the relation asked (导演): not the
-        out = [row for row in out if row[2] is not False]  # spans of one saying another (主演)
-    found = [row[0] for row in out]
-    return (_people(found) if person else found)[:MAX_CANDIDATES]
+    return _preferred(out, kind == "name" and bool(_PERSON_Q.search(question)))[:MAX_CANDIDATES]
+
+
+def _figure_fits(text: str, in_question: set[float], count: bool) -> bool:
+    """Whether the figure span ``text`` may answer: not a value the question states, and an
+    amount when a count is asked ("how many" is not answered by a share)."""
+    figures = find_figures(text)
+    if any(round(f.value, 6) in in_question for f in figures):
+        return False
+    return not (count and any(f.kind != "amount" for f in figures))
+
+
+def _preferred(rows: list[tuple[Candidate, bool, bool | None]], person: bool) -> list[Candidate]:
+    """Of the candidates in ``rows`` (each with whether it is an amount in a currency asked and
+    whether its sentence says the relation asked), those in a currency asked when there are;
+    then, when a Chinese sentence says the relation (导演), not those of one saying another
+    (主演); then people, when a person is asked (``_people``)."""
+    rows = [row for row in rows if row[1]] or rows
+    if any(row[2] for row in rows):
+        rows = [row for row in rows if row[2] is not False]
+    found = [row[0] for row in rows]
+    return _people(found) if person else found
