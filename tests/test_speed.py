@@ -10,7 +10,7 @@ import pytest
 
 from rag.bench.speed_cpu import cpu_info, peak_gflops
 from rag.bench.speed_generation import stage_breakdown
-from rag.bench.speed_startup import _first_delta_s
+from rag.bench.speed_startup import _first_delta_s, bench_commands
 from rag.bench.speed_table import format_table
 from rag.config import Settings
 from rag.models.embedding import SentenceTransformerEmbedder
@@ -71,6 +71,30 @@ def test_speed_table_shows_ratios(result):
     table = format_table(result)
     assert "| chat ready after start (page served) / peak RSS |  | 5.0 s / 3000 MB |" in table
     assert "| first question answered after start (first text) |  | 21.5 s |" in table
+
+
+def test_speed_table_gives_the_commands_as_whole_processes(result):
+    result["commands"] = {
+        "build_full_s": 12.0,
+        "build_unchanged_s": 0.5,
+        "ask_s": 8.0,
+        "ask_first_token_s": 2.5,
+    }
+    table = format_table(result)
+    assert "| `rag build`, unchanged corpus, whole process | 12.0 s (empty index) | 0.5 s | 24.0x |" in table
+    assert "| `rag ask` one question, whole process |  | 8.0 s | first token 2.5 s of it |" in table
+
+
+@pytest.mark.models
+@pytest.mark.process
+def test_the_commands_are_timed_as_the_processes_a_user_runs(tmp_path):
+    # a real build into an empty folder, then the unchanged build and one question, each a process
+    (tmp_path / "a.txt").write_text("深圳5G\n\n2020年，深圳建成5G基站4.6万个。", "utf-8")
+    c = bench_commands(
+        replace(Settings(), corpus_dir=tmp_path, use_llm=False), "深圳建成多少5G基站？", repeats=1
+    )
+    assert c["build_full_s"] > 0 and c["build_unchanged_s"] > 0
+    assert 0 <= c["ask_first_token_s"] <= c["ask_s"]
 
 
 def test_speed_table_breaks_the_first_token_down_by_stage(result):

@@ -20,12 +20,14 @@ and noisy: compare the ratios, which come from the same run):
   against a baseline prompt with the top-5 chunks pasted whole;
 * cold start of the chat: process start to the page answering, and to the first answer text of
   a question asked as soon as the page is up (the models load in the background meanwhile),
-  with the peak memory.
+  with the peak memory;
+* the commands as whole processes: ``rag build`` on the unchanged corpus against a build into an
+  empty folder, and ``rag ask`` one question (with the first token it reports).
 
 The measurements live beside this module, one concern each: ``speed_cpu`` (the CPU and its
 peak), ``speed_embedding``, ``speed_generation`` (prompt reading, answers, stages),
-``speed_startup`` (cold start) and ``speed_table`` (the report); this module times retrieval and
-runs them all. Does not assert targets: it reports.
+``speed_startup`` (cold start, whole commands) and ``speed_table`` (the report); this module
+times retrieval and runs them all. Does not assert targets: it reports.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ import numpy as np
 from rag.bench.speed_cpu import cpu_info, llama_build
 from rag.bench.speed_embedding import bench_embedding, median
 from rag.bench.speed_generation import bench_generation, bench_prompt_reading
-from rag.bench.speed_startup import bench_cold_start
+from rag.bench.speed_startup import bench_cold_start, bench_commands
 from rag.bench.speed_table import format_table
 from rag.config import Settings
 
@@ -101,10 +103,10 @@ def run_speed(settings: Settings, questions: list[str], repeats: int = 3, with_l
     del pipeline
     if with_llm:
         out["prompt_reading"] = bench_prompt_reading(settings, repeats=repeats)
-    out["cold_start"] = bench_cold_start(
-        settings if with_llm else replace(settings, use_llm=False),
-        questions[0] if questions else "深圳2020年建成多少5G基站？",
-    )
+    plain = settings if with_llm else replace(settings, use_llm=False)
+    question = questions[0] if questions else "深圳2020年建成多少5G基站？"
+    out["cold_start"] = bench_cold_start(plain, question)
+    out["commands"] = bench_commands(plain, question, repeats)
     return out
 
 

@@ -1,17 +1,21 @@
-"""``bench speed``'s cold start: ``python -m rag serve`` from process start to the page and to a first answer.
+"""``bench speed``'s whole processes: ``rag serve`` to the page and to a first answer; build; ask.
 
-Starts the chat in a child process on a free port and polls it; the question goes through the
-OpenAI-compatible /v1 API as soon as the page is up (the models load in the background). Reports
-the peak memory of the child. Does not keep the child running.
+``bench_cold_start`` starts the chat in a child process on a free port and polls it; the question
+goes through the OpenAI-compatible /v1 API as soon as the page is up (the models load in the
+background). Reports the peak memory of the child. Does not keep the child running.
+``bench_commands`` times the two commands a user runs most, each as its own process.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -81,3 +85,36 @@ def bench_cold_start(
         proc.terminate()
         proc.wait(timeout=30)
     return {"ready_s": ready, "first_answer_s": first, "peak_rss_mb": peak}
+
+
+def _timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """Seconds ``python -m rag ARGS`` takes from start to exit, and what it printed."""
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "rag", *args], env=env, capture_output=True, text=True)
+    seconds = time.perf_counter() - t0
+    if done.returncode:
+        raise RuntimeError(f"`rag {' '.join(args)}` failed: {done.stderr[-500:]}")
+    return seconds, done.stdout
+
+
+def bench_commands(settings: Settings, question: str, repeats: int = 3) -> dict:
+    """Whole processes over ``settings``' corpus, medians over ``repeats``: ``rag build`` into an
+    empty folder (every article embedded: the baseline), then again on it, unchanged, and
+    ``rag ask QUESTION`` on it (with the first token as it reports it)."""
+    fresh = tempfile.mkdtemp(prefix="rag-bench-")
+    env = dict(os.environ, RAG_INDEX=fresh, RAG_CORPUS=str(settings.corpus_dir))
+    if not settings.use_llm:
+        env["RAG_NO_LLM"] = "1"
+    try:
+        full = _timed(["build"], env)[0]
+        unchanged = [_timed(["build"], env)[0] for _ in range(repeats)]
+        asks = [_timed(["ask", "--json", question], env) for _ in range(repeats)]
+    finally:
+        shutil.rmtree(fresh, ignore_errors=True)
+    first = [json.loads(out)["timings"]["first_token_ms"] / 1000 for _, out in asks]
+    return {
+        "build_full_s": full,
+        "build_unchanged_s": statistics.median(unchanged),
+        "ask_s": statistics.median(s for s, _ in asks),
+        "ask_first_token_s": statistics.median(first),
+    }

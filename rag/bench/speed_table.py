@@ -101,9 +101,30 @@ def format_table(r: dict) -> str:
                 "models load after the page",
             )
         )
+    rows += _command_rows(r.get("commands"))
     lines = ["| measure | baseline | this project | ratio |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c_} | {d} |" for a, b, c_, d in rows]
     return format_cpu(r) + "\n".join(lines) + format_stages(g.get("stages") if g else None)
+
+
+def _command_rows(c: dict | None) -> list[tuple[str, str, str, str]]:
+    """The whole-process rows: ``rag build`` unchanged against a full build, ``rag ask``."""
+    if not c:
+        return []
+    return [
+        (
+            "`rag build`, unchanged corpus, whole process",
+            f"{c['build_full_s']:.1f} s (empty index)",
+            f"{c['build_unchanged_s']:.1f} s",
+            f"{c['build_full_s'] / c['build_unchanged_s']:.1f}x",
+        ),
+        (
+            "`rag ask` one question, whole process",
+            "",
+            f"{c['ask_s']:.1f} s",
+            f"first token {c['ask_first_token_s']:.1f} s of it",
+        ),
+    ]
 
 
 def format_stages(stages: list[dict] | None) -> str:
