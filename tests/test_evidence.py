@@ -68,6 +68,23 @@ def test_questions_of_several_parts_are_split(question, parts):
 
 
 @pytest.mark.parametrize(
+    "question,parts",
+    [
+        ("宝安区和龙岗区的5G基站分别有多少个？", ["宝安区的5G基站有多少个？", "龙岗区的5G基站有多少个？"]),
+        ("深圳工业互联网大会的时间和地点", ["深圳工业互联网大会的时间", "深圳工业互联网大会的地点"]),
+        ("比亚迪和华为在哪个区？", ["比亚迪在哪个区？", "华为在哪个区？"]),
+        ("平台的主办方和承办方是谁？", ["平台的主办方是谁？", "平台的承办方是谁？"]),
+        ("最佳工厂奖和最佳平台奖分别是什么？", ["最佳工厂奖是什么？", "最佳平台奖是什么？"]),
+        ("2021年深圳和东莞规上工业总产值", ["2021年深圳规上工业总产值", "2021年东莞规上工业总产值"]),
+    ],
+)  # fmt: skip
+def test_the_same_asked_of_two_joined_things_is_asked_of_each(question, parts):
+    # 分别, the question word right after the second thing, or no question word at all: each
+    # thing is its own part (the one asked of both, 华为和富士康获得了什么称号, stays whole: below)
+    assert split_question(question) == parts
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "华为和富士康在工业互联网应用方面获得了什么国家级称号？",  # 和 joins names, not questions

@@ -15,18 +15,15 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer.question.joined import RESPECTIVELY, ZH_ASK, by_joined
 from rag.text.figures import YEAR
 from rag.text.lang import detect_lang
 from rag.text.tokens import pos_cut
 
-_ZH_ASK = re.compile(
-    r"多少|几[个家项年月天倍次]?|谁|哪|什么|何时|何地|如何|怎样|怎么|为何|为什么|是否|多大|多长|多高|多快|吗"
-)
 _EN_ASK = re.compile(r"\b(?:who|what|when|where|which|why|how)\b", re.I)
 _EN_AND = re.compile(r",?\s+and\s+(?=(?:who|what|when|where|which|why|how)\b)", re.I)
 _ZH_COMMA = re.compile(r"[，,；;]|以及|并且|同时")
 _QUESTION_END = re.compile(r"(?<=[？?])\s*")
-_RESPECTIVELY = re.compile(r"分别|各自|\s*respectively|\bboth\s+|\beach\b\s*")
 _JOIN = r"\s*(?:和|与|及|、|,|and|&)\s*"
 _RANGE = r"\s*(?:到|至|—|–|-|to|and)\s*"
 _CHANGE = re.compile(
@@ -38,7 +35,7 @@ _CHANGE = re.compile(
 
 
 def _asks(text: str) -> bool:
-    return bool(_ZH_ASK.search(text) or _EN_ASK.search(text))
+    return bool(ZH_ASK.search(text) or _EN_ASK.search(text))
 
 
 def _clauses(sentence: str) -> list[str]:
@@ -93,7 +90,7 @@ def _by_year(part: str, change: bool) -> list[str]:
     out = []
     for year in sorted((m.group(1), m.group(2))):
         text = part[: m.start()] + (f"in {year}" if en else f"{year}年") + part[m.end() :]
-        text = _RESPECTIVELY.sub(" " if en else "", text)
+        text = RESPECTIVELY.sub(" " if en else "", text)
         if change and not en:  # each year's part asks for that year's figure
             text = re.sub(r"(?:增加|增长|提高|提升|上升|减少|下降|降低|多|少|涨|跌)了?(多少)", r"\1", text)
         out.append(re.sub(r"\s+([?,.])", r"\1", re.sub(r"\s{2,}", " ", text)).strip())
@@ -127,7 +124,8 @@ def split_question(question: str) -> list[str]:
     parts: list[str] = []
     for sentence in filter(None, (s.strip() for s in _QUESTION_END.split(question.strip()))):
         for clause in _clauses(sentence):
-            parts.extend(_by_year(clause, bool(_CHANGE.search(clause))))
+            by_year = _by_year(clause, bool(_CHANGE.search(clause)))
+            parts.extend(by_year if len(by_year) > 1 else by_joined(clause))
     return parts or [question]
 
 
