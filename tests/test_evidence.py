@@ -76,6 +76,11 @@ def test_questions_of_several_parts_are_split(question, parts):
         ("平台的主办方和承办方是谁？", ["平台的主办方是谁？", "平台的承办方是谁？"]),
         ("最佳工厂奖和最佳平台奖分别是什么？", ["最佳工厂奖是什么？", "最佳平台奖是什么？"]),
         ("2021年深圳和东莞规上工业总产值", ["2021年深圳规上工业总产值", "2021年东莞规上工业总产值"]),
+        ("When and where was the summit held?", ["When was the summit held?", "Where was the summit held?"]),
+        (
+            "How many base stations did Bao'an and Longgang build, respectively?",
+            ["How many base stations did Bao'an build?", "How many base stations did Longgang build?"],
+        ),
     ],
 )  # fmt: skip
 def test_the_same_asked_of_two_joined_things_is_asked_of_each(question, parts):

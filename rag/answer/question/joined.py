@@ -5,7 +5,8 @@
 it for each clause that names no two years), by jieba's words: each thing is one word, as many
 words as the first repeats (最佳影片奖和最佳导演奖), or, for things of a named subject
 (…的发售日期和标准版价格), the second's words up to the question word. A question asking one
-thing of both (华为和富士康获得了什么称号) stays whole. English questions are not cut here.
+thing of both (华为和富士康获得了什么称号) stays whole. In English, two question words ("When and
+where…") and two names with "respectively", "both" or "each" are cut; nothing else.
 
 Pure text functions; no models.
 """
@@ -81,7 +82,7 @@ def by_joined(part: str) -> list[str]:
     ['艾尔登法环的发售日期是什么？', '艾尔登法环的标准版价格是什么？']
     """
     if detect_lang(part) != "zh":
-        return [part]
+        return _by_joined_en(part)
     words = _zh_words(part)
     for k in range(1, len(words) - 1):
         if words[k][0] not in _ZH_JOINING or not (_thing(words[k - 1][1]) and _thing(words[k + 1][1])):
@@ -94,3 +95,33 @@ def by_joined(part: str) -> list[str]:
             rest = RESPECTIVELY.sub("", rest)
             return [part[:a] + part[a:b] + rest, part[:a] + part[c:d] + rest]
     return [part]
+
+
+_EN_WH = r"(?:when|where|who|what|which|how many|how much)"
+_EN_WH_PAIR = re.compile(rf"^\s*({_EN_WH})\s+and\s+({_EN_WH})\b", re.I)
+_EN_NAME = r"[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*"
+_EN_NAMES = re.compile(rf"(?<!^)\b({_EN_NAME})\s+and\s+({_EN_NAME})\b")
+
+
+def _by_joined_en(part: str) -> list[str]:
+    """An English ``part`` once per question word ("When and where…") or, with "respectively",
+    "both" or "each", once per name joined by "and"; else ``[part]``.
+
+    >>> _by_joined_en("When and where was the 2022 conference held?")
+    ['When was the 2022 conference held?', 'Where was the 2022 conference held?']
+    >>> _by_joined_en("What were the outputs of Shenzhen and Dongguan in 2021, respectively?")
+    ['What were the outputs of Shenzhen in 2021?', 'What were the outputs of Dongguan in 2021?']
+    >>> _by_joined_en("Which company joined Huawei and Foxconn on the list?")
+    ['Which company joined Huawei and Foxconn on the list?']
+    """
+    if m := _EN_WH_PAIR.match(part):
+        rest = part[m.end() :]
+        return [m.group(1) + rest, m.group(2).capitalize() + rest]
+    m = _EN_NAMES.search(part)
+    if m is None or not RESPECTIVELY.search(part):
+        return [part]
+    out = []
+    for name in (m.group(1), m.group(2)):
+        text = RESPECTIVELY.sub(" ", part[: m.start()] + name + part[m.end() :])
+        out.append(re.sub(r"\s*,?\s*([?.])$", r"\1", re.sub(r"\s{2,}", " ", text)).strip())
+    return out

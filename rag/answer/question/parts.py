@@ -51,8 +51,9 @@ def _clauses(sentence: str) -> list[str]:
             rest = rest[m.end() :]
         pieces.append(rest)
     pieces = [p.strip(" ，,；;") for p in pieces if p.strip(" ，,；;")]
-    if len(pieces) > 1 and not all(_asks(p) for p in pieces):
-        return [sentence]
+    whole = [_asks(p) and (detect_lang(p) == "zh" or len(p.split()) > 1) for p in pieces]
+    if len(pieces) > 1 and not all(whole):
+        return [sentence]  # a side asking nothing of its own, or a lone "When" (of "When and where…")
     return pieces
 
 
