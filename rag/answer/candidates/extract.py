@@ -8,9 +8,7 @@ Most news questions ask for a figure, a date, a name or an item of a list. For t
   (``rag.answer.candidates.spans``). Code handles years: a candidate whose sentence is about
   another year than the question asks is dropped, and so is a value the question itself states;
   a question asking a person keeps people's names only, when the evidence names one, and one
-  asking an amount in a currency other than the yuan ("折合多少美元") amounts in that currency;
-  and when some sentences say the relation a Chinese question asks (its 导演, not the 主演 of
-  the same film: ``rag.answer.review.relation``), only their spans are offered.
+  asking an amount in a currency other than the yuan ("折合多少美元") amounts in that currency.
 
 The model then chooses among them (``rag.answer.candidates.choice``) and code writes the chosen
 one (``rag.answer.candidates.writing``).
@@ -26,14 +24,12 @@ from dataclasses import dataclass
 
 from rag.answer.candidates.spans import disjoint, kind_spans
 from rag.answer.question.parts import years_asked
-from rag.answer.review.relation import asked_relation, relation_said
 from rag.index.chunking import sentence_spans
 from rag.text.dates import DATE_ASKED
 from rag.text.figures import YEAR, find_figures
 from rag.text.figures_en import named_currencies
-from rag.text.lang import HAN, detect_lang
+from rag.text.lang import HAN
 from rag.text.names import chinese_names
-from rag.text.tokens import normalize
 
 MAX_CANDIDATES = 8  # each costs a few tokens of scoring; more sentences make a longer prompt
 
@@ -143,8 +139,6 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     ['US$572 billion']
     >>> [c.text for c in extract_candidates("When was the base named?", ["In March 2020, Bao'an was named."])]
     ['March 2020']
-    >>> [c.text for c in extract_candidates("美团一季度营收是多少？", ["一季度亏损58亿元。营收1170亿元。"])]
-    ['1170亿元']
     >>> [c.text for c in extract_candidates("疫情初期用了多长时间把口罩日产量从2万只提升到1000万只？",
     ...                                     ["仅用一个半月时间将口罩日产量从2万只提升到1000万只。"])]
     ['一个半月']
@@ -156,18 +150,14 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     in_question = {round(f.value, 6) for f in find_figures(question)}
     count = bool(_COUNT_Q.search(question))
     money = named_currencies(question) if kind == "figure" else set()  # 折合多少美元: not the yuan
-    folded_q, relation = question.casefold(), asked_relation(question)
-    # each candidate, whether it is an amount in a currency asked, and whether its sentence (or
-    # the two before) says the relation asked (None: not a Chinese sentence, not judged)
-    out: list[tuple[Candidate, bool, bool | None]] = []
+    folded_q = question.casefold()
+    out: list[tuple[Candidate, bool]] = []  # each candidate, and whether it is in a currency asked
     seen: set[str] = set()
     for n, passage in enumerate(passages):
         date = dates[n][:4] if n < len(dates) and dates[n][:4].isdigit() else ""
         implied = {date, str(int(date) - 1)} if date else set()
-        spans = sentence_spans(passage)
-        for k, (a, b) in enumerate(spans):
+        for a, b in sentence_spans(passage):
             sentence = passage[a:b].strip()
-            context = normalize(passage[spans[max(k - 2, 0)][0] : b])
             for s, e in disjoint(kind_spans("figure+" if kind == "figure" else kind, sentence)):
                 text = sentence[s:e].strip(" ，,。.")
                 if not text or text in seen or text.casefold() in folded_q:
@@ -179,8 +169,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                     continue  # a figure of another year: years are code's job
                 seen.add(text)
                 candidate = Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else "")
-                said = relation_said(relation, context) if detect_lang(sentence) == "zh" else None
-                out.append((candidate, bool(money & named_currencies(text)), said))
+                out.append((candidate, bool(money & named_currencies(text))))
     return _preferred(out, kind == "name" and bool(_PERSON_Q.search(question)))[:MAX_CANDIDATES]
 
 
@@ -193,13 +182,9 @@ def _figure_fits(text: str, in_question: set[float], count: bool) -> bool:
     return not (count and any(f.kind != "amount" for f in figures))
 
 
-def _preferred(rows: list[tuple[Candidate, bool, bool | None]], person: bool) -> list[Candidate]:
-    """Of the candidates in ``rows`` (each with whether it is an amount in a currency asked and
-    whether its sentence says the relation asked), those in a currency asked when there are;
-    then, when a Chinese sentence says the relation (导演), not those of one saying another
-    (主演); then people, when a person is asked (``_people``)."""
-    rows = [row for row in rows if row[1]] or rows
-    if any(row[2] for row in rows):
-        rows = [row for row in rows if row[2] is not False]
-    found = [row[0] for row in rows]
+def _preferred(rows: list[tuple[Candidate, bool]], person: bool) -> list[Candidate]:
+    """Of the candidates in ``rows`` (each with whether it is an amount in a currency asked),
+    those in a currency asked when there are (currencies are code's job); then people, when a
+    person is asked (``_people``)."""
+    found = [c for c, priced in rows if priced] or [c for c, _ in rows]
     return _people(found) if person else found
