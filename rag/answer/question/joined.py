@@ -24,9 +24,11 @@ ZH_ASK = re.compile(
 RESPECTIVELY = re.compile(r"分别|各自|\s*respectively|\bboth\s+|\beach\b\s*")
 
 _ZH_JOINING = frozenset("和 与 及 以及 、".split())  # noqa: SIM905
-_ZH_ASKING = re.compile(r"^(?:[是有为在]|谁|什么|多少|哪|几|何)")  # a word starting the question
-# the question word follows (or nothing does)
-_ZH_ASKED_NEXT = re.compile(r"^[的在是有为]?(?:谁|什么|多少|哪|几|何)|^\s*[？?]?\s*$")
+_ZH_WH = r"(?:谁|什么|多少|哪|几|何)"  # the question words a thing asked comes before
+_ZH_ASKING = re.compile(rf"^(?:[是有为在]|{_ZH_WH})")  # a word starting the question
+_ZH_ASKED_NEXT = re.compile(
+    rf"^[的在是有为]?{_ZH_WH}|^\s*[？?]?\s*$"
+)  # the question word follows (or nothing)
 
 
 def _zh_words(part: str) -> list[tuple[str, str, int]]:

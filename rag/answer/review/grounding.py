@@ -224,19 +224,24 @@ def stated_in_sentence(question: str, answer: str, evidence: Sequence[Evidence],
             context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
             if src_lang == "zh" and not relation_said(relation, context):
                 continue  # the sentence says something else of the subject than was asked
-            if _subject_said(question, subject, e, sentence, context, names_asked=subject is not terms):
+            if _subject_said(question, subject, e, src_lang, sentence, context, subject is not terms):
                 return True
     return False
 
 
 def _subject_said(
-    question: str, subject: Sequence[Term], e: Evidence, sentence: str, context: str, names_asked: bool
+    question: str,
+    subject: Sequence[Term],
+    e: Evidence,
+    src_lang: str,
+    sentence: str,
+    context: str,
+    names_asked: bool,
 ) -> bool:
-    """Whether ``sentence`` of ``e`` (``context``: it with the title and the two before it) speaks
-    of the question's ``subject``: every name, introduced by the end of the sentence, one of
-    several joined being enough (``forgiven``), across languages where it can be judged; else,
-    when no name is asked, most of the terms that can be judged."""
-    src_lang = detect_lang(e.text)
+    """Whether ``sentence`` of ``e`` (in ``src_lang``; ``context``: it with the title and the two
+    before it) speaks of the question's ``subject``: every name, introduced by the end of the
+    sentence, one of several joined being enough (``forgiven``), across languages where it can be
+    judged; else, when no name is asked, most of the terms that can be judged."""
     so_far = normalize(read_so_far(e, sentence))  # a name: introduced by the end of the sentence
     so_far_tokens = set(tokenize(so_far)) if any(t.proper and t.lang == "en" for t in subject) else set()
     found = [

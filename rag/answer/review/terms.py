@@ -168,6 +168,7 @@ def sub_questions(question: str) -> list[str]:
 _JOINED = re.compile(r"\s*(?:和|与|及|以及|跟|、|或|,|and|or|&)\s*")
 
 
+@lru_cache(maxsize=512)
 def joined(question: str) -> tuple[tuple[str, ...], ...]:
     """The groups of ``question``'s key terms joined by "和", "与", "、", "and"...: the question
     asks of each, and a sentence answering for one of them need not name the others.
