@@ -22,6 +22,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer.candidates.owners import foreign
 from rag.answer.candidates.spans import disjoint, kind_spans
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
@@ -66,7 +67,7 @@ class Candidate:
     """A span of an evidence sentence that may be the answer."""
 
     text: str  # exactly as the source writes it
-    kind: str  # "figure", "duration", "date", "name" or "item"
+    kind: str  # "figure", "duration", "date", "name", "item" or "list" (items joined by 、)
     passage: int  # 0-based passage it comes from
     sentence: str  # the sentence holding it (shown to the scorer)
     date: str = ""  # its article's date (YYYY-MM-DD), when known
@@ -164,6 +165,8 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
                     continue
                 if kind == "figure" and not _figure_fits(text, in_question, count):
                     continue
+                if foreign(question, sentence, (s, e), kind):
+                    continue  # a byline, a change for a level, another item's figure
                 years = _year_of(sentence, s) or implied
                 if asked and kind != "date" and years and not years & asked:
                     continue  # a figure of another year: years are code's job

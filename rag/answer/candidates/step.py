@@ -15,10 +15,12 @@ from dataclasses import replace
 
 from rag.answer.candidates.choice import Choice, candidate_messages, choose, merged_scores, scoring_options
 from rag.answer.candidates.extract import Candidate, extract_candidates
+from rag.answer.candidates.lists import asks_list, whole_list
 from rag.answer.candidates.naming import english_name, needs_english_name
 from rag.answer.candidates.writing import reply_forms, written_answer
 from rag.answer.question.parts import contained_parts
 from rag.answer.retrieve.passages import Passage
+from rag.answer.review.relation import asked_relation
 from rag.answer.review.verdict import PART_NOT_FOUND
 from rag.config import Settings
 from rag.models.generator import Generator
@@ -91,6 +93,7 @@ def choose_answer(
     )
     if choice.decision == "abstain" and not for_part:
         choice = replace(choice, decision="undecided")
+    choice = _listed(question, choice)
     tokens = generator.count_tokens(messages)
     log.info(
         "candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f",
@@ -102,6 +105,15 @@ def choose_answer(
         choice.probability,
     )
     return choice, tokens
+
+
+def _listed(question: str, choice: Choice) -> Choice:
+    """For a question asking several things (哪些, 有谁), the chosen name widened to its list."""
+    c = choice.candidate
+    if choice.decision != "answer" or c is None or c.kind not in ("name", "item") or not asks_list(question):
+        return choice
+    items = whole_list(c.sentence, c.text, [t.text for t in asked_relation(question)])
+    return replace(choice, candidate=replace(c, text="、".join(items), kind="list")) if len(items) > 1 else choice
 
 
 def part_answers(

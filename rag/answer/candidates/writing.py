@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rag.answer.candidates.choice import Choice
 from rag.answer.candidates.extract import Candidate
@@ -116,8 +117,13 @@ def english_text(candidate: Candidate, english_texts: Sequence[str] = (), with_c
     ('March 2020', 'January 2021')
     >>> english_text(Candidate("超4.6万个", "figure", 0, ""))
     'more than 46,000'
+    >>> english_text(Candidate("陈晓、王晓晨", "list", 0, "陈晓、王晓晨领衔主演"), with_chinese=False)
+    'Chen Xiao, Wang Xiaochen'
     """
     text = candidate.text
+    if candidate.kind == "list":  # 陈晓、王晓晨: each item written on its own
+        items = [replace(candidate, text=t, kind="name") for t in text.split("、")]
+        return ", ".join(english_text(c, english_texts, with_chinese) for c in items)
     if candidate.kind == "date":
         return english_date(absolute_date(text, candidate.date))
     if re.search(f"[{HAN}]", text) and english_duration(text) != text:

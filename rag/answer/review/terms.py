@@ -49,6 +49,8 @@ _WORDS = re.compile(  # a year, a Han run or a Latin word
 PROPER = ("nr", "nrt", "ns", "nt", "nz", "eng")  # names: one of them missing is enough
 
 
+MODEL_CODE = re.compile(r"[a-z]+\d+[a-z]*|\d[a-z]", re.I)  # MIX4, P50, 5G: spelled so in any language
+
 @dataclass(frozen=True)
 class Term:
     """A key term of a question: its text (normalised), whether it is a name, and its language."""

@@ -1,0 +1,62 @@
+"""A question asking for several things (哪些, 有谁, "which … were") is answered with the list
+its chosen candidate belongs to, not with that one item.
+
+``asks_list`` tells such a question; ``whole_list`` gives the items of the enumeration holding the
+chosen span ("王耀庆、曾黎、倪大红等主演"), with those of another enumeration of the same sentence
+that the question's relation word follows too ("陈晓、王晓晨领衔主演").
+
+Pure text: does not choose the candidate (``rag.answer.candidates.choice``) or write the answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+_LIST_Q = re.compile(r"哪些|有谁|都有谁|哪几[个位家项所]|\bwhich\b.+\b(?:are|were)\b|\bwho are\b|\bname all\b", re.I)
+_ITEM = r"[^、，,。；;：:\s“”\"《》()（）]{1,12}?"
+_ENUMERATION = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:(?:和|及|与|以及){_ITEM})?(?=等|[，,。；;：:\s]|$|领衔|主演|出演)")
+_SPLIT = re.compile(r"、|以及|和|及|与")
+_LEAD = re.compile(r"^.*?(?:包括|包含|涵盖|分别是|分别为|依次为|主要有)")  # before a list's first item
+_AFTER = 6  # how far after an enumeration its relation word may be ("等主演", "领衔主演")
+
+
+def asks_list(question: str) -> bool:
+    """Whether ``question`` asks for several things.
+
+    >>> asks_list("《好好说话》的主演有哪些？"), asks_list("Which districts were named?"), asks_list("局长是谁？")
+    (True, True, False)
+    """
+    return bool(_LIST_Q.search(question))
+
+
+def whole_list(sentence: str, chosen: str, relation: Sequence[str] = ()) -> list[str]:
+    """The items of the enumeration of ``sentence`` holding ``chosen``, and of every other one
+    followed by one of the ``relation`` words as that one is; [chosen] when it is in none.
+
+    >>> s = "该剧由杨栋执导，陈晓、王晓晨领衔主演，王耀庆、曾黎、倪大红等主演。"
+    >>> whole_list(s, "倪大红", ["主演"])
+    ['陈晓', '王晓晨', '王耀庆', '曾黎', '倪大红']
+    >>> whole_list(s, "倪大红"), whole_list(s, "杨栋", ["主演"])
+    (['王耀庆', '曾黎', '倪大红'], ['杨栋'])
+    >>> whole_list("入选企业包括华为、中兴和腾讯。", "中兴")
+    ['华为', '中兴', '腾讯']
+    """
+    found = [m for m in _ENUMERATION.finditer(sentence)]
+    mine = next((m for m in found if chosen in _SPLIT.split(m.group(0))), None)
+    if mine is None:
+        return [chosen]
+    said = [w for w in relation if w in sentence[mine.end() : mine.end() + _AFTER]]
+    chosen_lists = [m for m in found if m is mine or any(w in sentence[m.end() : m.end() + _AFTER] for w in said)]
+    items = [i for m in chosen_lists for i in _items(m.group(0))]
+    return list(dict.fromkeys(i for i in items if i))
+
+
+def _items(enumeration: str) -> list[str]:
+    """The items of an ``enumeration``, its first without the words that lead into the list.
+
+    >>> _items("入选企业包括华为、中兴和腾讯")
+    ['华为', '中兴', '腾讯']
+    """
+    first, *rest = _SPLIT.split(enumeration)
+    return [_LEAD.sub("", first) if len(first) > 3 else first, *rest]

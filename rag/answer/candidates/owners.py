@@ -1,0 +1,158 @@
+"""Whose a span of a sentence is: what news sentences say about a figure or a name besides its
+value, read by grammar so a candidate that belongs to something else is not offered.
+
+* ``byline``: a name after 记者 / 编辑 / 通讯员 is who wrote the report, not whom it is about;
+* ``respective_owner``: "内蒙古、陕西、新疆三地增速分别为36.6%、19.4%、17.8%" gives each figure
+  to the item of the list in its place (17.8% is 新疆's);
+* ``is_change``: "报名人数增加115万" gives a change, not the count itself (增长到 / 增至 give
+  the level).
+
+``foreign(question, sentence, start, end)`` puts them together for the candidate step.
+
+Pure text: does not find candidates (``rag.answer.candidates.spans``) or choose among them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.text.figures import find_figures
+from rag.text.tokens import pos_cut
+
+_BYLINE = re.compile(
+    r"(?:记者|编辑|责编|责任编辑|通讯员|实习生|作者|撰文|摄影|文/|图/|来源[:：]?)[\s　:：/|]*$"
+)
+_DATELINE = re.compile(r"\s*[（(][^）)]{0,12}(?:讯|电|报道|消息)\s*[）)]")
+_ABOUT_REPORTERS = re.compile(r"记者|编辑|通讯员|作者|撰文|摄影|\breporter|\beditor|\bauthor|\bwrote\b", re.I)
+_CHANGE_BEFORE = re.compile(
+    r"(?:增加|增长|减少|下降|上升|提高|降低|提升|下滑|回落|(?<!新)增|减|涨|跌|(?<![至最更较许诸])[多少])了?"
+    r"(?:超过|超|逾|近|约|将近|接近|不到)?\s*$"
+    r"|\b(?:rose|grew|increased|fell|dropped|declined|up|down)(?:\s+by)?(?:\s+(?:about|nearly|over|more than))?\s*$",
+    re.I,
+)
+_CHANGE_ASKED = re.compile(
+    r"增|减|涨|跌|降|升|提高|多了|少了|变化|差|\b(?:grow|grew|grown|growth|increase|rise|rose|fall|fell|drop"
+    r"|declin|change|more|fewer|less|up|down)",
+    re.I,
+)
+_LIST_ITEM = r"[^、，,。；;：:\s和及与]{1,12}"
+_LIST = re.compile(rf"({_LIST_ITEM}(?:、{_LIST_ITEM})+(?:(?:和|及|与|以及){_LIST_ITEM})?)")
+_RUN_GAP = re.compile(r"[^\d，,。；;：:（()]{0,4}?[、和及与][^\d，,。；;：:（()]{0,2}")  # 亿、 / 亿和
+_GROUP_WORD = re.compile(r"(?:[两三四五六七八九十]|\d+)[地家省市国区个者项类]|等")
+_NOT_NAME = ("c", "p", "v", "vd", "d", "a", "ad", "uj", "ul")  # words that start or end no item's name
+
+
+def byline(sentence: str, start: int, end: int) -> bool:
+    """Whether the span ``sentence[start:end]`` is a byline: after a reporter's or editor's
+    title, or before the outlet's dateline ("黄一帆 （观察者网 讯）").
+
+    >>> s = "总台记者 何欣蕾） 据日本MBC新闻报道，安倍晋三演讲时中枪。"
+    >>> byline(s, s.find("何欣蕾"), s.find("何欣蕾") + 3), byline(s, s.find("安倍晋三"), s.find("安倍晋三") + 4)
+    (True, False)
+    >>> s = "下载观察者APP 黄一帆 （观察者网 讯）澳大利亚广播电视公司消息"
+    >>> byline(s, s.find("黄一帆"), s.find("黄一帆") + 3)
+    True
+    """
+    return bool(_BYLINE.search(sentence[max(0, start - 8) : start]) or _DATELINE.match(sentence, end))
+
+
+def is_change(sentence: str, start: int) -> bool:
+    """Whether the figure at ``start`` is said as a change (增加115万), not as the level reached
+    (增长到, 增至, 达).
+
+    >>> s = "与去年1078万人相比，今年报名人数增加115万，总数增长到1193万。"
+    >>> [is_change(s, s.find(f)) for f in ("1078万", "115万", "1193万")]
+    [False, True, False]
+    >>> s = "Output grew by 2% to 3.7 trillion yuan."
+    >>> [is_change(s, s.find(f)) for f in ("2%", "3.7")]
+    [True, False]
+    """
+    return bool(_CHANGE_BEFORE.search(sentence[max(0, start - 24) : start]))
+
+
+def respective_owner(sentence: str, start: int) -> tuple[str, list[str]] | None:
+    """For a figure at ``start`` in a run of figures that pairs with a list of as many items
+    before it ("A、B和C…分别为x、y、z"): the item of the list in its place and the whole list;
+    None when the figure is in no run or no list pairs with its run.
+
+    >>> s = "内蒙古、陕西、新疆三地逆势保持高增速，增速分别为36.6%、19.4%、17.8%，高出全国46.8、32.3、34个百分点。"
+    >>> respective_owner(s, s.find("17.8%")), respective_owner(s, s.find("34个"))[0]
+    (('新疆', ['内蒙古', '陕西', '新疆']), '新疆')
+    >>> respective_owner("深圳、东莞的目标是5%。", 9) is None
+    True
+    """
+    run = next((r for r in _runs(sentence) if any(start <= v <= start + 6 for v in r)), [])
+    if len(run) < 2:
+        return None
+    k = next(i for i, v in enumerate(run) if start <= v <= start + 6)
+    for m in reversed(list(_LIST.finditer(sentence[: run[0]]))):
+        items = _trimmed(re.split(r"、|以及|和|及|与", m.group(1)))
+        if len(items) == len(run) and not all(re.search(r"\d", i) for i in items):
+            return items[k], items
+    return None
+
+
+def _runs(sentence: str) -> list[list[int]]:
+    """The starts of the figures of ``sentence``, grouped in runs joined by 、 / 和 (36.6%、19.4%和17.8%).
+
+    >>> _runs("营收分别为586亿、376亿和311亿，增长5%。")
+    [[5, 10, 15], [22]]
+    """
+    runs: list[list[int]] = []
+    end = -1
+    for f in find_figures(sentence):
+        if runs and _RUN_GAP.fullmatch(sentence[end : f.start]):
+            runs[-1].append(f.start)
+        else:
+            runs.append([f.start])
+        end = f.end
+    return runs
+
+
+def _trimmed(items: list[str]) -> list[str]:
+    """The items of a list cut from a sentence without the words around them: the first
+    without a conjunction before it (但是内蒙古), the last without a group word or what
+    follows its name (新疆三地逆势保持 -> 新疆).
+
+    >>> _trimmed(["但是内蒙古", "陕西", "新疆三地逆势保持高增速"])
+    ['内蒙古', '陕西', '新疆']
+    """
+    first = [w for w, _ in pos_cut(items[0])]
+    flags = [f for _, f in pos_cut(items[0])]
+    while len(first) > 1 and flags[0] in _NOT_NAME:
+        first, flags = first[1:], flags[1:]
+    last = _GROUP_WORD.split(items[-1])[0] or items[-1]
+    words = list(pos_cut(last))
+    cut = next((i for i, (_, f) in enumerate(words) if i and f in _NOT_NAME), len(words))
+    return ["".join(first), *items[1:-1], "".join(w for w, _ in words[:cut])]
+
+
+def _shared(item: str, question: str) -> bool:
+    """Whether ``question`` names ``item``: two or more of its characters in a row."""
+    return any(item[i : i + 2] in question for i in range(len(item) - 1))
+
+
+def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> bool:
+    """Whether the ``span`` (start, end) of ``sentence`` belongs to something else than ``question``
+    asks: a byline name (unless reporters are asked about), a change when the question asks a
+    level, or a figure 分别 gives to an item of a list other than the one the question names.
+
+    >>> s = "美团、拼多多和百度一季度营收分别为586亿、376亿和311亿。"
+    >>> [foreign(q, s, (s.find("586亿"), 0), "figure") for q in ("美团一季度营收？", "京东一季度营收？")]
+    [False, True]
+    >>> foreign("百度一季度营收？", s, (s.find("311亿"), 0), "figure")
+    False
+    """
+    start, end = span
+    if kind == "name":
+        return byline(sentence, start, end) and not _ABOUT_REPORTERS.search(question)
+    if kind != "figure":
+        return False
+    if is_change(sentence, start) and not _CHANGE_ASKED.search(question):
+        return True
+    owner = respective_owner(sentence, start)
+    if owner is None:
+        return False
+    mine, items = owner
+    named = [i for i in items if _shared(i, question)]
+    return mine not in named
