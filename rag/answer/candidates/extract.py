@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.candidates.owners import foreign
-from rag.answer.candidates.spans import disjoint, kind_spans
+from rag.answer.candidates.spans import disjoint, dotted_person, kind_spans
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
 from rag.text.dates import DATE_ASKED
@@ -32,6 +32,7 @@ from rag.text.figures_en import named_currencies
 from rag.text.lang import HAN
 from rag.text.names import chinese_names
 
+_YUAN = re.compile(r"元|\byuan\b|\bRMB", re.I)
 MAX_CANDIDATES = 8  # each costs a few tokens of scoring; more sentences make a longer prompt
 
 _WHY = re.compile(
@@ -47,7 +48,9 @@ _DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bh
 _FIGURE_Q = re.compile(
     r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
     r"\bhow (?:many|much|fast|big|large|high)\b|"
-    r"\bwhat (?:share|percentage|portion|proportion|fraction|amount|number)\b|\bby how\b",
+    r"\bwhat (?:share|percentage|portion|proportion|fraction|amount|number)\b|\bby how\b|"
+    r"\bwhat (?:was|is|were|are)\b[^?]*\b(?:output|value|revenue|income|profit|GDP|sales|investment"
+    r"|population|growth rate|turnover)\b",  # a measure asked by its name
     re.I,
 )
 _NAME_Q = re.compile(
@@ -81,6 +84,8 @@ def answer_kind(question: str) -> str | None:
     ('figure', 'duration')
     >>> answer_kind("In which month of 2020 did growth turn positive?"), answer_kind("工信局局长是谁？")
     ('date', 'name')
+    >>> answer_kind("What was Shenzhen's industrial output value in 2020?")
+    'figure'
     >>> answer_kind("Why did Shenzhen invest in 5G?"), answer_kind("How did the workshop change?")
     (None, None)
     """
@@ -115,7 +120,7 @@ def _people(candidates: list[Candidate]) -> list[Candidate]:
     >>> [c.text for c in _people(cs)]
     ['尹占江']
     """
-    people = [c for c in candidates if c.text in chinese_names(c.sentence)]
+    people = [c for c in candidates if c.text in chinese_names(c.sentence) or dotted_person(c.text)]
     if not people:
         return candidates
     return [c for c in candidates if c in people or not re.search(f"[{HAN}]", c.text)]
@@ -187,7 +192,17 @@ def _figure_fits(text: str, in_question: set[float], count: bool) -> bool:
 
 def _preferred(rows: list[tuple[Candidate, bool]], person: bool) -> list[Candidate]:
     """Of the candidates in ``rows`` (each with whether it is an amount in a currency asked),
-    those in a currency asked when there are (currencies are code's job); then people, when a
-    person is asked (``_people``)."""
-    found = [c for c, priced in rows if priced] or [c for c, _ in rows]
+    those in a currency asked when there are (currencies are code's job), else none in another
+    currency that its sentence converts a yuan amount into ("3.7万亿元（约7585亿新元）"); then
+    people, when a person is asked (``_people``).
+
+    >>> s = "总产值3.7万亿元（约7585亿新元）。"
+    >>> rows = [(Candidate(t, "figure", 0, s), False) for t in ("3.7万亿元", "7585亿新元")]
+    >>> [c.text for c in _preferred(rows, False)]
+    ['3.7万亿元']
+    """
+    found = [c for c, priced in rows if priced]
+    if not found:
+        yuan = {c.sentence for c, _ in rows if _YUAN.search(c.text) and not named_currencies(c.text)}
+        found = [c for c, _ in rows if not (c.sentence in yuan and named_currencies(c.text))]
     return _people(found) if person else found

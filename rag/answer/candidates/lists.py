@@ -13,9 +13,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-_LIST_Q = re.compile(r"哪些|有谁|都有谁|哪几[个位家项所]|\bwhich\b.+\b(?:are|were)\b|\bwho are\b|\bname all\b", re.I)
+_LIST_Q = re.compile(
+    r"哪些|有谁|都有谁|哪几[个位家项所]|\bwhich\b.+\b(?:are|were)\b|\bwho are\b|\bname all\b", re.I
+)
 _ITEM = r"[^、，,。；;：:\s“”\"《》()（）]{1,12}?"
-_ENUMERATION = re.compile(rf"{_ITEM}(?:、{_ITEM})+(?:(?:和|及|与|以及){_ITEM})?(?=等|[，,。；;：:\s]|$|领衔|主演|出演)")
+_ENUMERATION = re.compile(
+    rf"{_ITEM}(?:、{_ITEM})+(?:(?:和|及|与|以及){_ITEM})?(?=等|[，,。；;：:\s]|$|领衔|主演|出演)"
+)
 _SPLIT = re.compile(r"、|以及|和|及|与")
 _LEAD = re.compile(r"^.*?(?:包括|包含|涵盖|分别是|分别为|依次为|主要有)")  # before a list's first item
 _AFTER = 6  # how far after an enumeration its relation word may be ("等主演", "领衔主演")
@@ -24,8 +28,10 @@ _AFTER = 6  # how far after an enumeration its relation word may be ("等主演"
 def asks_list(question: str) -> bool:
     """Whether ``question`` asks for several things.
 
-    >>> asks_list("《好好说话》的主演有哪些？"), asks_list("Which districts were named?"), asks_list("局长是谁？")
-    (True, True, False)
+    >>> asks_list("《好好说话》的主演有哪些？"), asks_list("Which districts were named?")
+    (True, True)
+    >>> asks_list("局长是谁？")
+    False
     """
     return bool(_LIST_Q.search(question))
 
@@ -46,10 +52,15 @@ def whole_list(sentence: str, chosen: str, relation: Sequence[str] = ()) -> list
     mine = next((m for m in found if chosen in _SPLIT.split(m.group(0))), None)
     if mine is None:
         return [chosen]
-    said = [w for w in relation if w in sentence[mine.end() : mine.end() + _AFTER]]
-    chosen_lists = [m for m in found if m is mine or any(w in sentence[m.end() : m.end() + _AFTER] for w in said)]
+    said = [w for w in relation if w in _after(sentence, mine)]
+    chosen_lists = [m for m in found if m is mine or any(w in _after(sentence, m) for w in said)]
     items = [i for m in chosen_lists for i in _items(m.group(0))]
     return list(dict.fromkeys(i for i in items if i))
+
+
+def _after(sentence: str, m: re.Match[str]) -> str:
+    """The words right after an enumeration, where its relation word is ("等主演")."""
+    return sentence[m.end() : m.end() + _AFTER]
 
 
 def _items(enumeration: str) -> list[str]:

@@ -90,6 +90,9 @@ _ORG_END = re.compile(  # the last word of an organisation's name
 _TITLED = re.compile(  # what a clause says became or was named something: "深圳·国际开源谷成为首个…"
     r"(?:^|[，,；;。：:])\s*([^，,；;。：:、\s]{2,20}?)(?=成为|被评为|被认定为|被授予|入选|获评|荣获|获批)"
 )
+_DOTTED_NAME = re.compile(rf"[{HAN}]{{1,6}}(?:[·・•][{HAN}]{{1,8}})+")  # a foreign name: 安东尼·阿尔巴内塞
+_NAME_TAGS = {"nr", "nrt", "nrfg", "ns", "nz", "zg"}
+_NAME_STOP = re.compile(r"^(?:v|vd|p|d|c|u\w*|m\w*|r|f|q)$")  # jieba tags no name's last part has
 _ORG_TAGS = {"n", "nr", "ns", "nt", "nz", "ng", "t", "a", "eng", "j", "nrt", "vn"}  # words a name is made of
 _ORG_SKIP = {"首个", "其中", "记者"}  # nouns that do not start a name
 _ZH_EDGE = re.compile(r"^(?:在|和|与|及|以及|包括|如|涵盖|覆盖)|(?:等领域|等行业|等)$")
@@ -163,8 +166,11 @@ def _chinese_name_spans(sentence: str) -> list[tuple[int, int]]:
     >>> s = "深圳·国际开源谷成为国内首个开源孵化基地；"
     >>> [s[a:b] for a, b in disjoint(_chinese_name_spans(s))]
     ['深圳·国际开源谷']
+    >>> s = "安东尼·阿尔巴内塞宣誓就任第31任总理。"
+    >>> [s[a:b] for a, b in disjoint(_chinese_name_spans(s))]
+    ['安东尼·阿尔巴内塞']
     """
-    spans = []
+    spans = _dotted_names(sentence)
     for name in chinese_names(sentence):
         spans.append((sentence.find(name), sentence.find(name) + len(name)))
     at = 0
@@ -180,6 +186,45 @@ def _chinese_name_spans(sentence: str) -> list[tuple[int, int]]:
             a = sentence.find(item, m.start())
             spans.append((a, a + len(item)))
     return spans
+
+
+def _dotted_names(sentence: str) -> list[tuple[int, int]]:
+    """(start, end) of the names joined by a middle dot (安东尼·阿尔巴内塞, 深圳·国际开源谷), the
+    first part without the title before it, the last ending before the first verb or function
+    word after it.
+
+    >>> s = "印度新当选总统德劳帕迪·穆尔穆25日宣誓就职。"
+    >>> [s[a:b] for a, b in _dotted_names(s)]
+    ['德劳帕迪·穆尔穆']
+    """
+    spans = []
+    for m in _DOTTED_NAME.finditer(sentence):
+        first = re.search("[·・•]", m.group(0))
+        words = list(pos_cut(m.group(0)[: first.start() if first else 0]))
+        keep = 1  # the first part: its last word, and the name words before it (not 总统)
+        while keep < len(words) and words[-keep - 1][1] in _NAME_TAGS:
+            keep += 1
+        start = m.start() + sum(len(w) for w, _ in words[:-keep])
+        last = max(m.group(0).rfind(c) for c in "·・•") + m.start() + 1
+        end = last
+        for word, flag in pos_cut(sentence[last : m.end()]):
+            if end > last and _NAME_STOP.match(flag):
+                break
+            end += len(word)
+        spans.append((start, end))
+    return spans
+
+
+def dotted_person(text: str) -> bool:
+    """Whether ``text`` is a foreign person's name written with a middle dot, not a place's.
+
+    >>> dotted_person("德劳帕迪·穆尔穆"), dotted_person("深圳·国际开源谷")
+    (True, False)
+    """
+    if not _DOTTED_NAME.fullmatch(text):
+        return False
+    words = pos_cut(re.split("[·・•]", text)[0])
+    return bool(words) and words[0][1] not in ("ns", "nt")
 
 
 def _organisations(sentence: str) -> list[tuple[int, int]]:

@@ -27,7 +27,7 @@ from rag.models.generator import Generator
 from rag.text.lang import detect_lang
 from rag.types import Lang
 
-__all__ = ["answered", "choose_answer", "part_answers", "write_choice"]
+__all__ = ["answered", "choose_answer", "part_answers", "widened_to_list", "write_choice"]
 log = logging.getLogger(__name__)
 # the English articles of the stories of the passages cited (``Tellings.english``)
 EnglishTellings = Callable[[Sequence[Passage], Sequence[int]], list[str]]
@@ -93,7 +93,7 @@ def choose_answer(
     )
     if choice.decision == "abstain" and not for_part:
         choice = replace(choice, decision="undecided")
-    choice = _listed(question, choice)
+    choice = widened_to_list(question, choice)
     tokens = generator.count_tokens(messages)
     log.info(
         "candidates: %d, %d prompt tokens, %.0f ms: %s %s %.2f",
@@ -107,13 +107,15 @@ def choose_answer(
     return choice, tokens
 
 
-def _listed(question: str, choice: Choice) -> Choice:
+def widened_to_list(question: str, choice: Choice) -> Choice:
     """For a question asking several things (哪些, 有谁), the chosen name widened to its list."""
     c = choice.candidate
     if choice.decision != "answer" or c is None or c.kind not in ("name", "item") or not asks_list(question):
         return choice
     items = whole_list(c.sentence, c.text, [t.text for t in asked_relation(question)])
-    return replace(choice, candidate=replace(c, text="、".join(items), kind="list")) if len(items) > 1 else choice
+    if len(items) < 2:
+        return choice
+    return replace(choice, candidate=replace(c, text="、".join(items), kind="list"))
 
 
 def part_answers(

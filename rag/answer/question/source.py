@@ -29,6 +29,7 @@ _ZH_ATTRIBUTION = re.compile(
     rf"(?:根据|据|按照?|依据)?\s*(?:《[^》]{{1,20}}》|[^，,。？?\s]{{0,10}}?)\s*(?:的)?(?:英文|英语|中文|汉语)?{_ZH_REPORT}"
     r"(?:中|里|上)?(?:的说法|所说|称|显示)?[，,：:]?"
 )
+_ZH_OUTLET = re.compile(rf"《[^》]{{1,20}}》\s*(?:的)?{_ZH_REPORT}")  # 据《深圳日报》报道
 _EN_ATTRIBUTION = re.compile(
     r"\b(?:according to|as reported by|per|in)\s+(?:the\s+)?(?:[A-Z][\w'’]*\s+){0,3}?"
     r"(?:(?:English|Chinese)(?:-language)?\s+)?(?:report|article|story|version|coverage)"
@@ -54,8 +55,9 @@ def asked_language(question: str) -> Lang | None:
 
 
 def without_attribution(question: str) -> str:
-    """``question`` without the words naming the report it asks about (left as is when it names
-    no report in a language).
+    """``question`` without the words naming the report it asks about: a report in a language,
+    one an outlet in 《》 published, or in English any report named ("quoted in the Shenzhen
+    Daily article"); left as is otherwise.
 
     >>> without_attribution("根据《深圳日报》英文报道，深圳2020年建了多少个5G基站？")
     '深圳2020年建了多少个5G基站？'
@@ -63,9 +65,11 @@ def without_attribution(question: str) -> str:
     'how many stations?'
     >>> without_attribution("新闻报道说深圳建了多少个基站？")
     '新闻报道说深圳建了多少个基站？'
+    >>> without_attribution("Who is the bureau director quoted in the Shenzhen Daily article?")
+    'Who is the bureau director quoted?'
     """
-    if asked_language(question) is None:
-        return question
     if re.search(f"[{HAN}]", question):
+        if asked_language(question) is None and not _ZH_OUTLET.search(question):
+            return question
         return _ZH_ATTRIBUTION.sub("", question, count=1).strip()
-    return _EN_ATTRIBUTION.sub("", question, count=1).strip()
+    return re.sub(r"\s+(?=[?,.]|$)", "", _EN_ATTRIBUTION.sub("", question, count=1)).strip()

@@ -51,6 +51,7 @@ PROPER = ("nr", "nrt", "ns", "nt", "nz", "eng")  # names: one of them missing is
 
 MODEL_CODE = re.compile(r"[a-z]+\d+[a-z]*|\d[a-z]", re.I)  # MIX4, P50, 5G: spelled so in any language
 
+
 @dataclass(frozen=True)
 class Term:
     """A key term of a question: its text (normalised), whether it is a name, and its language."""

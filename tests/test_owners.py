@@ -1,0 +1,66 @@
+"""Whose a candidate is (rag.answer.candidates.owners) and list answers (rag.answer.candidates.lists):
+a span that belongs to something else than the question asks is not offered to the scorer, and
+a question asking several things gets the whole list."""
+
+from __future__ import annotations
+
+from rag.answer.candidates.choice import Choice
+from rag.answer.candidates.extract import Candidate, extract_candidates
+from rag.answer.candidates.lists import asks_list, whole_list
+from rag.answer.candidates.step import widened_to_list
+from rag.answer.candidates.writing import written_answer
+from rag.answer.review.grounding import missing_terms
+from rag.answer.review.support import Evidence
+
+
+def texts(question, passages):
+    return [c.text for c in extract_candidates(question, passages)]
+
+
+def test_a_byline_name_is_no_answer_to_who_did_something():
+    passages = ["总台记者 何欣蕾） 据报道，当地时间8日上午，嫌疑人王明开枪。"]
+    assert texts("谁开枪了？", passages) == ["王明"]
+    dateline = ["下载观察者APP 黄一帆 （观察者网 讯）阿尔巴内塞宣誓就任第31任总理。"]
+    assert "黄一帆" not in texts("第31任总理是谁？", dateline)
+    # a question about the report's reporter keeps the byline
+    assert "何欣蕾" in texts("这篇报道的记者是谁？", passages)
+
+
+def test_a_figure_given_respectively_belongs_to_its_item():
+    s = ["内蒙古、陕西、新疆三地增速分别为36.6%、19.4%、17.8%，其中西藏降幅最大。"]
+    assert texts("西藏增速是多少？", s) == []  # each figure is another region's
+    assert texts("新疆增速是多少？", s) == ["17.8%"]
+    revenue = ["美团、拼多多和百度，一季度营收分别为586亿、376亿和311亿。"]
+    assert texts("百度一季度营收是多少？", revenue) == ["311亿"]
+    # a run of figures without 分别 pairs with the list too; a lone figure is nobody's in particular
+    s2 = ["深圳、东莞增速为8%、6%，全省增速为5%。"]
+    assert texts("东莞增速是多少？", s2) == ["6%", "5%"]
+
+
+def test_a_change_is_no_answer_to_a_level():
+    s = ["与去年1078万人相比，今年报名人数增加115万，总数增长到1193万人。"]
+    assert "115万" not in texts("今年报名人数是多少？", s)
+    assert "1193万人" in texts("今年报名人数是多少？", s)
+    assert "115万" in texts("今年报名人数增加了多少？", s)
+    en = ["Output grew by 2% to 3.7 trillion yuan."]
+    assert texts("How much was the output?", en) == ["3.7 trillion yuan"]
+    assert "2%" in texts("By how much did output grow?", en)
+
+
+def test_a_model_code_must_be_in_the_answers_sentence():
+    # a Chinese article writes MIX4 in Latin letters too: not a term of the other language
+    q = "小米MIX4的处理器是什么"
+    assert missing_terms(q, "骁龙855", [Evidence("搭载骁龙855处理器的小米旗舰将拥有超频技术。")]) == ("mix4",)
+    assert missing_terms(q, "骁龙888Plus", [Evidence("小米MIX4搭载骁龙888Plus处理器。")]) == ()
+
+
+def test_a_list_question_is_answered_with_the_whole_list():
+    s = "《好好说话》由杨栋执导，陈晓、王晓晨领衔主演，王耀庆、曾黎、倪大红等主演。"
+    assert asks_list("《好好说话》的主演有哪些？") and not asks_list("《好好说话》的导演是谁？")
+    assert whole_list(s, "曾黎", ["主演"]) == ["陈晓", "王晓晨", "王耀庆", "曾黎", "倪大红"]
+    chosen = Choice("answer", Candidate("曾黎", "name", 0, s), 0.9)
+    listed = widened_to_list("《好好说话》的主演有哪些？", chosen)
+    assert written_answer(listed, 1, "zh") == "陈晓、王晓晨、王耀庆、曾黎、倪大红[1]。"
+    assert written_answer(listed, 1, "en").startswith("Chen Xiao (陈晓), Wang Xiaochen (王晓晨), ")
+    # a question asking one thing keeps the one name
+    assert widened_to_list("《好好说话》的导演是谁？", chosen) == chosen
