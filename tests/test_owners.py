@@ -64,3 +64,25 @@ def test_a_list_question_is_answered_with_the_whole_list():
     assert written_answer(listed, 1, "en").startswith("Chen Xiao (陈晓), Wang Xiaochen (王晓晨), ")
     # a question asking one thing keeps the one name
     assert widened_to_list("《好好说话》的导演是谁？", chosen) == chosen
+
+
+def test_a_foreign_name_with_a_middle_dot_is_one_persons_name():
+    s = ["新华社电（记者胡晓明）印度新当选总统德劳帕迪·穆尔穆25日宣誓就职。", "莫迪政府将面临更多压力。"]
+    found = texts("2022年印度新当选总统是谁？", s)
+    assert "德劳帕迪·穆尔穆" in found and "胡晓明" not in found
+    valley = ["深圳·国际开源谷成为国内首个开源孵化基地。"]
+    assert "深圳·国际开源谷" in texts("哪个基地成为首个开源孵化基地？", valley)
+
+
+def test_a_conversion_into_another_currency_answers_only_a_question_asking_that_currency():
+    s = ["深圳规模以上总产值3.7万亿元（人民币，约7585亿新元）左右。"]
+    assert texts("What was Shenzhen's industrial output value in 2020?", s) == ["3.7万亿元"]
+    assert texts("深圳总产值折合多少新元？", s) == ["约7585亿新元"]
+
+
+def test_the_outlet_a_question_names_is_no_term_the_answers_sentence_must_say():
+    q = "Who is the director of the bureau quoted in the Shenzhen Daily article?"
+    ev = [Evidence("Jia Xingdong, director of the bureau, said it was the second year at the top.")]
+    assert missing_terms(q, "Jia Xingdong", ev) == ()
+    elsewhere = "Who is the director of the bureau in Shanghai?"
+    assert missing_terms(elsewhere, "Jia Xingdong", ev) == ("shanghai",)

@@ -43,7 +43,7 @@ _UNIT = re.compile(
     r"\s(?:yuan|US dollars|dollars|times|fold|square (?:kilomet(?:er|re)s?|met(?:er|re)s?)|sq km|km2?"
     r"|kilomet(?:er|re)s|hectares|acres|tonnes|tons|(?:kilo|mega|giga)watts?(?:-hours)?|kWh|MW|GW)\b"
     r"|(?:多|余)?(?:万亿|亿|万)?(?:多|余)?"
-    r"(?:美元|港元|欧元|元|个百分点|平方(?:公里|千米|米)|公里|千米|公顷|亩|千瓦时|千瓦|兆瓦|米|公斤|千克"
+    r"(?:美元|港元|欧元|新元|日元|韩元|澳元|加元|英镑|卢布|卢比|元|个百分点|平方(?:公里|千米|米)|公里|千米|公顷|亩|千瓦时|千瓦|兆瓦|米|公斤|千克"
     r"|[个家根项座条名位倍次台辆只件人户所吨款种])?",
     re.I,
 )

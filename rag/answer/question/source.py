@@ -31,7 +31,8 @@ _ZH_ATTRIBUTION = re.compile(
 )
 _ZH_OUTLET = re.compile(rf"《[^》]{{1,20}}》\s*(?:的)?{_ZH_REPORT}")  # 据《深圳日报》报道
 _EN_ATTRIBUTION = re.compile(
-    r"\b(?:according to|as reported by|per|in)\s+(?:the\s+)?(?:[A-Z][\w'’]*\s+){0,3}?"
+    r"\b(?:(?:quoted|cited|mentioned|interviewed|featured)\s+)?"
+    r"(?:according to|as reported by|per|in)\s+(?:the\s+)?(?:[A-Z][\w'’]*\s+){0,3}?"
     r"(?:(?:English|Chinese)(?:-language)?\s+)?(?:report|article|story|version|coverage)"
     r"(?:\s+(?:by|of|from)\s+(?:the\s+)?(?:[A-Z][\w'’]*\s*){1,4})?[,:]?\s*",
     re.IGNORECASE,
@@ -66,7 +67,7 @@ def without_attribution(question: str) -> str:
     >>> without_attribution("新闻报道说深圳建了多少个基站？")
     '新闻报道说深圳建了多少个基站？'
     >>> without_attribution("Who is the bureau director quoted in the Shenzhen Daily article?")
-    'Who is the bureau director quoted?'
+    'Who is the bureau director?'
     """
     if re.search(f"[{HAN}]", question):
         if asked_language(question) is None and not _ZH_OUTLET.search(question):
