@@ -86,3 +86,18 @@ def test_the_outlet_a_question_names_is_no_term_the_answers_sentence_must_say():
     assert missing_terms(q, "Jia Xingdong", ev) == ()
     elsewhere = "Who is the director of the bureau in Shanghai?"
     assert missing_terms(elsewhere, "Jia Xingdong", ev) == ("shanghai",)
+
+
+def test_the_review_withdraws_a_written_change_given_for_a_level_and_a_span_of_another_model():
+    from rag.answer.review.relation import not_asked
+    from rag.answer.review.verdict import review
+
+    ev = [Evidence("与去年1078万人相比，今年高考报名人数增加115万，竞争更加激烈。")]
+    withdrawn = review("今年高考报名人数是多少？", "今年高考报名人数为115万。[1]", ev, "zh")
+    assert not withdrawn.keep and "增加或减少" in withdrawn.reasons[0]
+    assert review("今年高考报名人数增加了多少？", "增加了115万。[1]", ev, "zh").keep
+    # a span chosen from a sentence about another phone model than asked
+    other = [Evidence("搭载骁龙855处理器的小米旗舰将拥有超频技术。")]
+    assert not_asked("小米MIX4的处理器是什么", "骁龙855[1]", other) == ("mix4",)
+    mix4 = [Evidence("小米MIX4搭载骁龙888Plus处理器。")]
+    assert not_asked("小米MIX4的处理器是什么", "骁龙888Plus[1]", mix4) == ()

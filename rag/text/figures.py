@@ -245,3 +245,31 @@ def _figure(m: re.Match[str], plain: str, text: str) -> Figure | None:
     kind = _PERCENT[re.sub(r"\s+", " ", pct.lower())] if pct else "amount"
     tolerance = 0.5 * 10.0**-decimals * scale
     return Figure(written, round(mantissa * scale, 6), kind, tolerance, m.start(), m.end())
+
+
+_CHANGE_BEFORE = re.compile(
+    r"(?:增加|增长|减少|下降|上升|提高|降低|提升|下滑|回落|(?<!新)增|减|涨|跌|(?<![至最更较许诸])[多少])了?"
+    r"(?:超过|超|逾|近|约|将近|接近|不到)?\s*$"
+    r"|\b(?:rose|grew|increased|fell|dropped|declined|up|down)(?:\s+by)?"
+    r"(?:\s+(?:about|nearly|over|more than))?\s*$",
+    re.I,
+)
+CHANGE_ASKED = re.compile(  # a question asking a change, not a level
+    r"增|减|涨|跌|降|升|提高|多了|少了|变化|差|\b(?:grow|grew|grown|growth|increase|rise|rose|fall|fell|drop"
+    r"|declin|change|more|fewer|less|up|down)",
+    re.I,
+)
+
+
+def is_change(sentence: str, start: int) -> bool:
+    """Whether the figure at ``start`` is said as a change (增加115万), not as the level reached
+    (增长到, 增至, 达).
+
+    >>> s = "与去年1078万人相比，今年报名人数增加115万，总数增长到1193万。"
+    >>> [is_change(s, s.find(f)) for f in ("1078万", "115万", "1193万")]
+    [False, True, False]
+    >>> s = "Output grew by 2% to 3.7 trillion yuan."
+    >>> [is_change(s, s.find(f)) for f in ("2%", "3.7")]
+    [True, False]
+    """
+    return bool(_CHANGE_BEFORE.search(sentence[max(0, start - 24) : start]))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from rag.text.figures import find_figures
+from rag.text.figures import CHANGE_ASKED, find_figures, is_change
 from rag.text.tokens import pos_cut
 
 _BYLINE = re.compile(
@@ -24,18 +24,6 @@ _BYLINE = re.compile(
 )
 _DATELINE = re.compile(r"\s*[（(][^）)]{0,12}(?:讯|电|报道|消息)\s*[）)]")
 _ABOUT_REPORTERS = re.compile(r"记者|编辑|通讯员|作者|撰文|摄影|\breporter|\beditor|\bauthor|\bwrote\b", re.I)
-_CHANGE_BEFORE = re.compile(
-    r"(?:增加|增长|减少|下降|上升|提高|降低|提升|下滑|回落|(?<!新)增|减|涨|跌|(?<![至最更较许诸])[多少])了?"
-    r"(?:超过|超|逾|近|约|将近|接近|不到)?\s*$"
-    r"|\b(?:rose|grew|increased|fell|dropped|declined|up|down)(?:\s+by)?"
-    r"(?:\s+(?:about|nearly|over|more than))?\s*$",
-    re.I,
-)
-_CHANGE_ASKED = re.compile(
-    r"增|减|涨|跌|降|升|提高|多了|少了|变化|差|\b(?:grow|grew|grown|growth|increase|rise|rose|fall|fell|drop"
-    r"|declin|change|more|fewer|less|up|down)",
-    re.I,
-)
 _LIST_ITEM = r"[^、，,。；;：:\s和及与]{1,12}"
 _LIST = re.compile(rf"({_LIST_ITEM}(?:、{_LIST_ITEM})+(?:(?:和|及|与|以及){_LIST_ITEM})?)")
 _RUN_GAP = re.compile(r"[^\d，,。；;：:（()]{0,4}?[、和及与][^\d，,。；;：:（()]{0,2}")  # 亿、 / 亿和
@@ -55,20 +43,6 @@ def byline(sentence: str, start: int, end: int) -> bool:
     True
     """
     return bool(_BYLINE.search(sentence[max(0, start - 8) : start]) or _DATELINE.match(sentence, end))
-
-
-def is_change(sentence: str, start: int) -> bool:
-    """Whether the figure at ``start`` is said as a change (增加115万), not as the level reached
-    (增长到, 增至, 达).
-
-    >>> s = "与去年1078万人相比，今年报名人数增加115万，总数增长到1193万。"
-    >>> [is_change(s, s.find(f)) for f in ("1078万", "115万", "1193万")]
-    [False, True, False]
-    >>> s = "Output grew by 2% to 3.7 trillion yuan."
-    >>> [is_change(s, s.find(f)) for f in ("2%", "3.7")]
-    [True, False]
-    """
-    return bool(_CHANGE_BEFORE.search(sentence[max(0, start - 24) : start]))
 
 
 def respective_owner(sentence: str, start: int) -> tuple[str, list[str]] | None:
@@ -149,7 +123,7 @@ def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> b
         return byline(sentence, start, end) and not _ABOUT_REPORTERS.search(question)
     if kind != "figure":
         return False
-    if is_change(sentence, start) and not _CHANGE_ASKED.search(question):
+    if is_change(sentence, start) and not CHANGE_ASKED.search(question):
         return True
     owner = respective_owner(sentence, start)
     if owner is None:

@@ -5,7 +5,7 @@ Pure functions, each with the notice that tells the reader why an answer was wit
 ``unsupported_figures`` an answer none of whose figures the passages state; ``unstated`` an
 answer whose own words, counts (``uncounted``) or dates no passage holds; ``other_year`` the
 sources' figures for another year than asked; ``wrong_measure`` a rate given where a count was
-asked.
+asked; ``only_changes`` a change given where the level was asked.
 
 Does not check the subject of the sentence stating the answer (``rag.answer.review.grounding``) or the
 people it names (``rag.answer.review.people``); figures merely unverified, with the answer kept, are
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from rag.answer.review.support import own_tokens, sentences_of, support
 from rag.answer.review.terms import ANY_YEAR
 from rag.answer.review.trust import rescale_figures
-from rag.text.figures import CITATION_MARKER, find_figures
+from rag.text.figures import CHANGE_ASKED, CITATION_MARKER, find_figures, is_change
 from rag.text.lang import detect_lang
 from rag.text.tokens import normalize, tokenize
 from rag.types import Lang
@@ -193,11 +193,45 @@ def wrong_measure(question: str, answer: str) -> bool:
     return bool(own) and all(f.kind in ("percent", "points", "permille") for f in own)
 
 
+def only_changes(question: str, answer: str, sources: Sequence[str]) -> bool:
+    """Whether every figure ``answer`` gives (beyond the question's) is one ``sources`` state
+    only as a change ("报名人数增加115万") while ``question`` asks the level itself.
+
+    >>> src = ["与去年1078万人相比，今年报名人数增加115万。"]
+    >>> only_changes("今年高考报名人数是多少？", "报名人数为115万[1]", src)
+    True
+    >>> only_changes("今年高考报名人数增加了多少？", "115万[1]", src)
+    False
+    >>> only_changes("去年报名人数是多少？", "1078万[1]", src)
+    False
+    """
+    if CHANGE_ASKED.search(question):
+        return False
+    given = find_figures(question)
+    own = [f for f in find_figures(CITATION_MARKER.sub("", answer)) if not any(f.matches(g) for g in given)]
+    sentences = [t for s in sources for t in sentences_of(s)]
+    for f in own:
+        places = [(s, g.start) for s in sentences for g in find_figures(s) if f.matches(g)]
+        if not places or not all(is_change(s, at) for s, at in places):
+            return False
+    return bool(own)
+
+
 def wrong_measure_notice(lang: Lang) -> str:
     """Why an answer was withdrawn for ``wrong_measure``."""
     if lang == "zh":
         return "模型写出了答案，但只给出了比率，没有给出问题所问的数量。"
     return "An answer was written, but it gives only a rate, not the number asked for."
+
+
+def only_changes_notice(lang: Lang) -> str:
+    """Why an answer was withdrawn for ``only_changes``."""
+    if lang == "zh":
+        return "模型写出了答案，但资料中这个数字是增加或减少的量，不是问题所问的数值。"
+    return (
+        "An answer was written, but the sources give that figure as a change (a rise or a fall), "
+        "not the value asked."
+    )
 
 
 def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None:

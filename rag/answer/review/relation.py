@@ -22,7 +22,7 @@ from functools import lru_cache
 from rag.answer.question.parts import asks_change
 from rag.answer.question.source import without_attribution
 from rag.answer.review.support import Evidence, read_so_far, sentences_of, support
-from rag.answer.review.terms import ZH_ASKED, Term, covered, forgiven, key_terms
+from rag.answer.review.terms import MODEL_CODE, ZH_ASKED, Term, covered, forgiven, key_terms
 from rag.text.lang import HAN, detect_lang
 from rag.text.lexicon import glosses, text_roots
 from rag.text.tokens import normalize, pos_cut, tokenize
@@ -143,6 +143,8 @@ def not_asked(question: str, answer: str, evidence: Sequence[Evidence], cited: i
     ('上海',)
     >>> not_asked("美团第一季度营收是多少？", "58亿[1]", [Evidence("美团第一季度亏损减至58亿元。")])
     ('营收',)
+    >>> not_asked("小米MIX4的处理器是什么", "骁龙855[1]", [Evidence("搭载骁龙855处理器的小米旗舰将发布。")])
+    ('mix4',)
     """
     shown = evidence[: cited or len(evidence)]
     best: tuple[str, ...] | None = None
@@ -154,7 +156,9 @@ def not_asked(question: str, answer: str, evidence: Sequence[Evidence], cited: i
         missing = [
             t.text
             for t in key_terms(question)
-            if t.proper and t.lang == src_lang and not covered(t, so_far, set(tokenize(so_far)))
+            if t.proper
+            and (t.lang == src_lang or MODEL_CODE.fullmatch(t.text))  # MIX4: written so in Chinese too
+            and not covered(t, so_far, set(tokenize(so_far)))
         ]
         relation = asked_relation(question) if src_lang == "zh" else ()
         if not relation_said(relation, context):

@@ -32,7 +32,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.answer.question.parts import split_question
-from rag.answer.review.claims import restated_notice, restates_question, wrong_measure, wrong_measure_notice
+from rag.answer.review.claims import (
+    only_changes,
+    only_changes_notice,
+    restated_notice,
+    restates_question,
+    wrong_measure,
+    wrong_measure_notice,
+)
 from rag.answer.review.confirm import NO, YES, Confirm, check_messages, unconfirmed_notice
 from rag.answer.review.grounding import off_topic_notice, stated_in_sentence, ungrounded
 from rag.answer.review.people import unfound_names, unfound_names_notice, unnamed_role
@@ -139,6 +146,8 @@ def _why(
         return unfound_names_notice(names, lang), False
     if wrong_measure(question, checked):
         return wrong_measure_notice(lang), False
+    if only_changes(question, checked, [e.text for e in evidence]):
+        return only_changes_notice(lang), False
     if role := unnamed_role(question, checked, evidence):
         return off_topic_notice([role], lang), False
     if stated_in_sentence(question, checked, evidence, cited):
