@@ -101,3 +101,11 @@ def test_the_review_withdraws_a_written_change_given_for_a_level_and_a_span_of_a
     assert not_asked("小米MIX4的处理器是什么", "骁龙855[1]", other) == ("mix4",)
     mix4 = [Evidence("小米MIX4搭载骁龙888Plus处理器。")]
     assert not_asked("小米MIX4的处理器是什么", "骁龙888Plus[1]", mix4) == ()
+
+
+def test_a_date_in_a_clause_about_another_work_is_not_the_asked_works():
+    s = ["开发商计划于8月25日发售《装甲核心6》，同时也在开发《艾尔登法环》的首个付费DLC。"]
+    assert texts("艾尔登法环发售日期", s) == []
+    assert texts("《装甲核心6》的发售日期", s) == ["8月25日"]
+    # a question naming none of the sentence's works keeps its spans
+    assert texts("开发商计划什么时候发售新游戏？", s) == ["8月25日"]

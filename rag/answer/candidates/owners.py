@@ -4,8 +4,8 @@ value, read by grammar so a candidate that belongs to something else is not offe
 * ``byline``: a name after 记者 / 编辑 / 通讯员 is who wrote the report, not whom it is about;
 * ``respective_owner``: "内蒙古、陕西、新疆三地增速分别为36.6%、19.4%、17.8%" gives each figure
   to the item of the list in its place (17.8% is 新疆's);
-* ``is_change``: "报名人数增加115万" gives a change, not the count itself (增长到 / 增至 give
-  the level).
+* ``is_change`` (``rag.text.figures``): "报名人数增加115万" gives a change, not the count itself;
+* ``other_work``: "8月25日发售《装甲核心6》，同时开发《艾尔登法环》的DLC" dates another work.
 
 ``foreign(question, sentence, start, end)`` puts them together for the candidate step.
 
@@ -26,6 +26,7 @@ _DATELINE = re.compile(r"\s*[（(][^）)]{0,12}(?:讯|电|报道|消息)\s*[）)
 _ABOUT_REPORTERS = re.compile(r"记者|编辑|通讯员|作者|撰文|摄影|\breporter|\beditor|\bauthor|\bwrote\b", re.I)
 _LIST_ITEM = r"[^、，,。；;：:\s和及与]{1,12}"
 _LIST = re.compile(rf"({_LIST_ITEM}(?:、{_LIST_ITEM})+(?:(?:和|及|与|以及){_LIST_ITEM})?)")
+_TITLE = re.compile(r"《([^》]{1,30})》")
 _RUN_GAP = re.compile(r"[^\d，,。；;：:（()]{0,4}?[、和及与][^\d，,。；;：:（()]{0,2}")  # 亿、 / 亿和
 _GROUP_WORD = re.compile(r"(?:[两三四五六七八九十]|\d+)[地家省市国区个者项类]|等")
 _NOT_NAME = ("c", "p", "v", "vd", "d", "a", "ad", "uj", "ul")  # words that start or end no item's name
@@ -107,10 +108,28 @@ def _shared(item: str, question: str) -> bool:
     return any(item[i : i + 2] in question for i in range(len(item) - 1))
 
 
+def other_work(question: str, sentence: str, start: int) -> bool:
+    """Whether the span at ``start`` is in a clause about another work (《…》) than the one the
+    question names, the asked work being named elsewhere in ``sentence``.
+
+    >>> s = "开发商计划于8月25日发售《装甲核心6》，同时也在开发《艾尔登法环》的首个DLC。"
+    >>> [other_work(q, s, s.find("8月25日")) for q in ("艾尔登法环发售日期", "《装甲核心6》发售日期")]
+    [True, False]
+    """
+    titles = _TITLE.findall(sentence)
+    if not any(t in question for t in titles):
+        return False  # the question names none of the sentence's works
+    a = max(sentence.rfind(c, 0, start) for c in "，,；;。") + 1
+    ends = [i for i in (sentence.find(c, start) for c in "，,；;。") if i >= 0]
+    clause = _TITLE.findall(sentence[a : min(ends, default=len(sentence))])
+    return bool(clause) and not any(t in question for t in clause)
+
+
 def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> bool:
     """Whether the ``span`` (start, end) of ``sentence`` belongs to something else than ``question``
     asks: a byline name (unless reporters are asked about), a change when the question asks a
-    level, or a figure 分别 gives to an item of a list other than the one the question names.
+    level, a figure 分别 gives to an item of a list other than the one the question names, or a
+    span of a clause about another work (``other_work``).
 
     >>> s = "美团、拼多多和百度一季度营收分别为586亿、376亿和311亿。"
     >>> [foreign(q, s, (s.find("586亿"), 0), "figure") for q in ("美团一季度营收？", "京东一季度营收？")]
@@ -119,6 +138,8 @@ def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> b
     False
     """
     start, end = span
+    if other_work(question, sentence, start):
+        return True
     if kind == "name":
         return byline(sentence, start, end) and not _ABOUT_REPORTERS.search(question)
     if kind != "figure":
