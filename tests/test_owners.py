@@ -109,3 +109,10 @@ def test_a_date_in_a_clause_about_another_work_is_not_the_asked_works():
     assert texts("《装甲核心6》的发售日期", s) == ["8月25日"]
     # a question naming none of the sentence's works keeps its spans
     assert texts("开发商计划什么时候发售新游戏？", s) == ["8月25日"]
+
+
+def test_a_name_introduced_by_another_role_is_not_the_role_asked():
+    s = ["本届电影节大使郭富城表示，《七人乐队》云集了七位大导演。", "该片由导演王晶执导。"]
+    assert texts("《七人乐队》的导演是谁？", s) == ["王晶"]
+    assert "郭富城" in texts("电影节大使是谁？", s)
+    assert texts("发布成绩单的局长是谁？", ["局长贾兴东透露上述信息。"]) == ["贾兴东"]

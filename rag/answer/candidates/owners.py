@@ -26,6 +26,12 @@ _DATELINE = re.compile(r"\s*[（(][^）)]{0,12}(?:讯|电|报道|消息)\s*[）)
 _ABOUT_REPORTERS = re.compile(r"记者|编辑|通讯员|作者|撰文|摄影|\breporter|\beditor|\bauthor|\bwrote\b", re.I)
 _LIST_ITEM = r"[^、，,。；;：:\s和及与]{1,12}"
 _LIST = re.compile(rf"({_LIST_ITEM}(?:、{_LIST_ITEM})+(?:(?:和|及|与|以及){_LIST_ITEM})?)")
+_ROLES = (  # the roles news introduces a person by, right before the name
+    "导演|主演|演员|编剧|制片人|大使|主席|总裁|董事长|总经理|经理|主持人|发言人|教练|队长|局长|市长|省长"
+    "|书记|部长|总统|总理|首相|创始人|冠军|得主"
+)
+_ROLE = re.compile(_ROLES)
+_ROLE_BEFORE = re.compile(f"(?:{_ROLES})$")
 _TITLE = re.compile(r"《([^》]{1,30})》")
 _RUN_GAP = re.compile(r"[^\d，,。；;：:（()]{0,4}?[、和及与][^\d，,。；;：:（()]{0,2}")  # 亿、 / 亿和
 _GROUP_WORD = re.compile(r"(?:[两三四五六七八九十]|\d+)[地家省市国区个者项类]|等")
@@ -125,6 +131,19 @@ def other_work(question: str, sentence: str, start: int) -> bool:
     return bool(clause) and not any(t in question for t in clause)
 
 
+def other_role(question: str, sentence: str, start: int) -> bool:
+    """Whether the name at ``start`` is introduced by a role (电影节大使郭富城) other than the one
+    the question asks (导演).
+
+    >>> s = "本届电影节大使郭富城表示，《七人乐队》云集了七位大导演。"
+    >>> [other_role(q, s, s.find("郭富城")) for q in ("《七人乐队》的导演是谁？", "电影节大使是谁？")]
+    [True, False]
+    """
+    asked = _ROLE.findall(question)
+    before = _ROLE_BEFORE.search(sentence[max(0, start - 6) : start])
+    return bool(asked) and before is not None and before.group(0) not in asked
+
+
 def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> bool:
     """Whether the ``span`` (start, end) of ``sentence`` belongs to something else than ``question``
     asks: a byline name (unless reporters are asked about), a change when the question asks a
@@ -141,6 +160,8 @@ def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> b
     if other_work(question, sentence, start):
         return True
     if kind == "name":
+        if other_role(question, sentence, start):
+            return True
         return byline(sentence, start, end) and not _ABOUT_REPORTERS.search(question)
     if kind != "figure":
         return False
