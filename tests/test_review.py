@@ -458,3 +458,15 @@ def test_an_answer_that_only_repeats_the_question_is_withdrawn(question, draft, 
     assert review("华为和富士康获得了什么国家级称号？", answer, ev, "zh").keep
     kept = review("华为是否成为国家级示范企业？", "华为成为国家级示范企业[1]。", ev, "zh")
     assert kept.keep, kept
+
+
+def test_a_year_after_the_figure_is_another_clauses_and_the_lead_sentence_gives_the_figures():
+    from rag.answer.review.claims import other_year
+    from rag.answer.review.grounding import missing_terms
+
+    article = "2021年，上海经济总量实现突破。地区生产总值43214.85亿元，GDP规模自2017年突破3万亿元以来再上台阶。"
+    q = "上海2021年的GDP是多少"
+    assert other_year(q, "43214.85亿元[1]", [article]) is None
+    assert missing_terms(q, "43214.85亿元", [Evidence(article)]) == ()
+    # a sentence naming another year before the figure is still that year's
+    assert other_year(q, "38700亿元[1]", ["2020年上海地区生产总值38700亿元。"]) == "2020"

@@ -239,15 +239,19 @@ def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None
 
     A small model asked about 2021 readily answers with the 2020 figure of a passage. Each
     figure of the answer (those the question states aside) is looked up in the sentences of
-    ``sources`` stating it; when every such sentence names years and none is a year of the
-    question, the earliest year they name is returned. None when the question names no year,
-    a figure is in no source, or some sentence stating it names no year or the asked one.
+    ``sources`` stating it; when every such sentence names years before the figure and none is
+    a year of the question, the earliest year they name is returned. None when the question
+    names no year, a figure is in no source, or some sentence stating it names no year before
+    it or the asked one (a year after it is another clause's: "…亿元，自2017年突破3万亿元以来").
 
     >>> other_year("2021年电影总票房是多少？", "300.67亿元[1]", ["2022年电影年度总票房为300.67亿元。"])
     '2022'
     >>> other_year("2020年深圳建成多少5G基站？", "超4.6万个[1]", ["2020年深圳建成5G基站超4.6万个。"]) is None
     True
     >>> other_year("截至2024年初建成多少5G基站？", "7.5万个[1]", ["全市累计建设5G基站7.5万个。"]) is None
+    True
+    >>> src = ["GDP为43214.85亿元，自2017年突破3万亿元以来再上台阶。"]
+    >>> other_year("上海2021年的GDP是多少", "43214.85亿元[1]", src) is None
     True
     """
     asked = set(ANY_YEAR.findall(question))
@@ -258,7 +262,7 @@ def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None
     sentences = [t for s in sources for t in sentences_of(s)]
     years: set[str] = set()
     for f in figures:
-        stating = [t for t in sentences if any(f.matches(g) for g in find_figures(t))]
+        stating = [t[: g.start] for t in sentences for g in find_figures(t) if f.matches(g)]
         found = [set(ANY_YEAR.findall(t)) for t in stating]
         if not stating or any(not y or y & asked for y in found):
             return None

@@ -54,7 +54,7 @@ from rag.answer.review.terms import (
     sub_questions,
     year_covered,
 )
-from rag.text.figures import find_figures
+from rag.text.figures import CITATION_MARKER, find_figures
 from rag.text.lang import detect_lang
 from rag.text.tokens import normalize, tokenize
 from rag.types import Lang
@@ -98,8 +98,9 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
         src_lang = detect_lang(e.text)
         missing = []
         years = [t.text for t in terms if re.fullmatch(r"\d{4}", t.text)]
+        dated = year_sentence(sentences, j, answer)  # where the answer's year is said
         # a change between years: the sentence of one of them is enough (each figure has its own)
-        if len(years) > 1 and any(year_covered(y, sentences[j], e.date) for y in years):
+        if len(years) > 1 and any(year_covered(y, dated, e.date) for y in years):
             years = []
         relation = asked_relation(question) if src_lang == "zh" else ()
         if not relation_said(relation, context):
@@ -108,7 +109,7 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
             if t in relation:
                 continue  # judged with the relation: one of its words is enough
             if re.fullmatch(r"\d{4}", t.text):
-                if t.text in years and not year_covered(t.text, sentences[j], e.date):
+                if t.text in years and not year_covered(t.text, dated, e.date):
                     missing.append(t.text)
             elif t.lang != src_lang and not MODEL_CODE.fullmatch(t.text):  # MIX4 is written so in Chinese too
                 if t.proper and covered_across(t, so_far, e.story) is False:
@@ -119,6 +120,25 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
         if best is None or len(left) < len(best):
             best = left
     return best
+
+
+def year_sentence(sentences: Sequence[str], j: int, answer: str) -> str:
+    """The sentence that says the year of ``answer``'s figure in ``sentences[j]``: that sentence
+    when it names a year before the figure (or has no figure of the answer), else the sentence
+    before when that names one (news gives the year once: "2021年，上海经济总量实现突破。GDP为
+    43214.85亿元，…自2017年…": 2017 is another clause's), else ``sentences[j]``.
+
+    >>> s = ["2021年，上海经济总量实现突破。", "GDP为43214.85亿元，自2017年突破3万亿元以来再上台阶。"]
+    >>> year_sentence(s, 1, "43214.85亿元"), year_sentence(s, 0, "突破")
+    ('2021年，上海经济总量实现突破。', '2021年，上海经济总量实现突破。')
+    """
+    sentence = sentences[j]
+    figures = find_figures(CITATION_MARKER.sub("", answer))
+    at = next((g.start for g in find_figures(sentence) if any(f.matches(g) for f in figures)), None)
+    if at is None or ANY_YEAR.search(sentence[:at]):
+        return sentence
+    before = sentences[j - 1] if j else ""
+    return before if ANY_YEAR.search(before) else sentence
 
 
 def off_topic(
