@@ -464,7 +464,7 @@ def test_a_year_after_the_figure_is_another_clauses_and_the_lead_sentence_gives_
     from rag.answer.review.claims import other_year
     from rag.answer.review.grounding import missing_terms
 
-    article = "2021年，上海经济总量实现突破。地区生产总值43214.85亿元，GDP规模自2017年突破3万亿元以来再上台阶。"
+    article = "2021年，上海经济总量实现突破。GDP为43214.85亿元，GDP规模自2017年突破3万亿元以来再上台阶。"
     q = "上海2021年的GDP是多少"
     assert other_year(q, "43214.85亿元[1]", [article]) is None
     assert missing_terms(q, "43214.85亿元", [Evidence(article)]) == ()
