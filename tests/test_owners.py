@@ -9,7 +9,7 @@ from rag.answer.candidates.extract import Candidate, extract_candidates
 from rag.answer.candidates.lists import asks_list, whole_list
 from rag.answer.candidates.step import widened_to_list
 from rag.answer.candidates.writing import written_answer
-from rag.answer.review.grounding import missing_terms
+from rag.answer.review.grounding import missing_terms, stated_in_sentence
 from rag.answer.review.support import Evidence
 
 
@@ -101,6 +101,10 @@ def test_the_review_withdraws_a_written_change_given_for_a_level_and_a_span_of_a
     assert not_asked("小米MIX4的处理器是什么", "骁龙855[1]", other) == ("mix4",)
     mix4 = [Evidence("小米MIX4搭载骁龙888Plus处理器。")]
     assert not_asked("小米MIX4的处理器是什么", "骁龙888Plus[1]", mix4) == ()
+    # and a freely written answer from that sentence is not held as stated there
+    assert not stated_in_sentence("小米MIX4的处理器是什么", "骁龙855处理器[1]", other)
+    said = [Evidence("小米MIX4搭载骁龙888处理器。")]
+    assert stated_in_sentence("小米MIX4的处理器是什么", "骁龙888处理器[1]", said)
 
 
 def test_a_date_in_a_clause_about_another_work_is_not_the_asked_works():

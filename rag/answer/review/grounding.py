@@ -45,13 +45,13 @@ from rag.answer.review.relation import asked_relation, relation_said
 from rag.answer.review.support import Evidence, read_so_far, sentences_of, support
 from rag.answer.review.terms import (
     ANY_YEAR,
-    MODEL_CODE,
     Term,
     covered,
     covered_across,
     forgiven,
     key_terms,
     sub_questions,
+    written_alike,
     year_covered,
 )
 from rag.text.figures import CITATION_MARKER, find_figures
@@ -111,7 +111,7 @@ def missing_terms(question: str, answer: str, evidence: Sequence[Evidence]) -> t
             if re.fullmatch(r"\d{4}", t.text):
                 if t.text in years and not year_covered(t.text, dated, e.date):
                     missing.append(t.text)
-            elif t.lang != src_lang and not MODEL_CODE.fullmatch(t.text):  # MIX4 is written so in Chinese too
+            elif not written_alike(t, src_lang):
                 if t.proper and covered_across(t, so_far, e.story) is False:
                     missing.append(t.text)
             elif not (covered(t, so_far, so_far_tokens) if t.proper else covered(t, context, tokens)):
@@ -269,7 +269,7 @@ def _subject_said(
     so_far_tokens = set(tokenize(so_far)) if any(t.proper and t.lang == "en" for t in subject) else set()
     found = [
         covered_across(t, so_far, e.story)
-        if t.lang != src_lang
+        if not written_alike(t, src_lang)
         else covered(t, so_far, so_far_tokens)
         if t.proper
         else covered(t, context, set(tokenize(context)))
@@ -280,4 +280,4 @@ def _subject_said(
         return 2 * sum(judged) >= len(judged)
     missing = forgiven(question, [t.text for t, f in zip(subject, found, strict=True) if f is False])
     found = [None if f is False and t.text not in missing else f for t, f in zip(subject, found, strict=True)]
-    return False not in found and (any(found) or all(t.lang != src_lang for t in subject))
+    return False not in found and (any(found) or not any(written_alike(t, src_lang) for t in subject))

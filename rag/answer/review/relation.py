@@ -22,7 +22,7 @@ from functools import lru_cache
 from rag.answer.question.parts import asks_change
 from rag.answer.question.source import without_attribution
 from rag.answer.review.support import Evidence, read_so_far, sentences_of, support
-from rag.answer.review.terms import MODEL_CODE, ZH_ASKED, Term, covered, forgiven, key_terms
+from rag.answer.review.terms import ZH_ASKED, Term, covered, forgiven, key_terms, written_alike
 from rag.text.lang import HAN, detect_lang
 from rag.text.lexicon import glosses, text_roots
 from rag.text.tokens import normalize, pos_cut, tokenize
@@ -156,9 +156,7 @@ def not_asked(question: str, answer: str, evidence: Sequence[Evidence], cited: i
         missing = [
             t.text
             for t in key_terms(question)
-            if t.proper
-            and (t.lang == src_lang or MODEL_CODE.fullmatch(t.text))  # MIX4: written so in Chinese too
-            and not covered(t, so_far, set(tokenize(so_far)))
+            if t.proper and written_alike(t, src_lang) and not covered(t, so_far, set(tokenize(so_far)))
         ]
         relation = asked_relation(question) if src_lang == "zh" else ()
         if not relation_said(relation, context):

@@ -62,6 +62,16 @@ class Term:
     acronym: bool = False  # written in capitals ("MIIT"): may stand for the words it abbreviates
 
 
+def written_alike(term: Term, lang: str) -> bool:
+    """Whether ``term`` is looked for as written in a text of ``lang``: a term of that language,
+    or a model code (MIX4, P50, 5G), which Chinese text writes in Latin letters too.
+
+    >>> written_alike(Term("mix4", True, "en"), "zh"), written_alike(Term("shanghai", True, "en"), "zh")
+    (True, False)
+    """
+    return term.lang == lang or bool(MODEL_CODE.fullmatch(term.text))
+
+
 @lru_cache(maxsize=512)
 def key_terms(question: str) -> tuple[Term, ...]:
     """The terms of ``question`` an answer's sentence must speak of, in order, without repeats.
