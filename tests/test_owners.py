@@ -103,6 +103,8 @@ def test_the_review_withdraws_a_written_change_given_for_a_level_and_a_span_of_a
     assert not_asked("小米MIX4的处理器是什么", "骁龙888Plus[1]", mix4) == ()
     # and a freely written answer from that sentence is not held as stated there
     assert not stated_in_sentence("小米MIX4的处理器是什么", "骁龙855处理器[1]", other)
+    spaced = [Evidence("小米手机Xiaomi MIX 4采用骁龙888处理器。")]  # the code written with a space
+    assert missing_terms("小米MIX4的处理器是什么", "骁龙888", spaced) == ()
     said = [Evidence("小米MIX4搭载骁龙888处理器。")]
     assert stated_in_sentence("小米MIX4的处理器是什么", "骁龙888处理器[1]", said)
 

@@ -225,7 +225,13 @@ def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
     parts); a Chinese one as
     written, abbreviated (its characters in order, at most 3 apart, 5 for longer terms: 规上 in
     规模以上, 澳网 in 澳大利亚网球, 冬奥会 in 冬季奥林匹克运动会) or in part (two thirds of its
-    character pairs: 克什米尔 for 克什米尔地区)."""
+    character pairs: 克什米尔 for 克什米尔地区); a model code with or without a space (MIX 4).
+
+    >>> covered(Term("mix4", True, "en"), "xiaomi mix 4采用骁龙888plus处理器", set())
+    True
+    """
+    if MODEL_CODE.fullmatch(term.text):
+        return term.text in re.sub(r"\s+", "", context)
     if term.lang == "en":  # a hyphenated term ("cross-industry") as the tokens it is read as
         if term.acronym and spelled_out(term.text, context):
             return True
