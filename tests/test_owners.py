@@ -11,6 +11,7 @@ from rag.answer.candidates.step import widened_to_list
 from rag.answer.candidates.writing import written_answer
 from rag.answer.review.grounding import missing_terms, stated_in_sentence
 from rag.answer.review.support import Evidence
+from rag.answer.review.verdict import review
 
 
 def texts(question, passages):
@@ -42,6 +43,14 @@ def test_a_change_is_no_answer_to_a_level():
     assert "115万" not in texts("今年报名人数是多少？", s)
     assert "1193万人" in texts("今年报名人数是多少？", s)
     assert "115万" in texts("今年报名人数增加了多少？", s)
+    # a question asking how much something improved or was cut asks a change, in either language
+    cloud = ["云工厂让结构件的制造效率提升了50%，成本降低了30%。"]
+    assert "50%" in texts("How much did the Cloud Factory improve manufacturing efficiency?", cloud)
+    # "taking up one fifth" is a share, not a change
+    share = [Evidence("Huawei, Foxconn and Tencent were selected, taking up one fifth of the list.")]
+    assert review(
+        "Which three platforms were selected?", "Huawei, Foxconn and Tencent, one fifth [1].", share, "en"
+    ).keep
     en = ["Output grew by 2% to 3.7 trillion yuan."]
     assert texts("How much was the output?", en) == ["3.7 trillion yuan"]
     assert "2%" in texts("By how much did output grow?", en)
@@ -90,7 +99,6 @@ def test_the_outlet_a_question_names_is_no_term_the_answers_sentence_must_say():
 
 def test_the_review_withdraws_a_written_change_given_for_a_level_and_a_span_of_another_model():
     from rag.answer.review.relation import not_asked
-    from rag.answer.review.verdict import review
 
     ev = [Evidence("与去年1078万人相比，今年高考报名人数增加115万，竞争更加激烈。")]
     withdrawn = review("今年高考报名人数是多少？", "今年高考报名人数为115万。[1]", ev, "zh")

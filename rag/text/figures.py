@@ -250,13 +250,14 @@ def _figure(m: re.Match[str], plain: str, text: str) -> Figure | None:
 _CHANGE_BEFORE = re.compile(
     r"(?:增加|增长|减少|下降|上升|提高|降低|提升|下滑|回落|(?<!新)增|减|涨|跌|(?<![至最更较许诸])[多少])了?"
     r"(?:超过|超|逾|近|约|将近|接近|不到)?\s*$"
-    r"|\b(?:rose|grew|increased|fell|dropped|declined|up|down)(?:\s+by)?"
+    r"|\b(?:rose|grew|increased|fell|dropped|declined|improved|went (?:up|down))(?:\s+by)?"
     r"(?:\s+(?:about|nearly|over|more than))?\s*$",
     re.I,
 )
 CHANGE_ASKED = re.compile(  # a question asking a change, not a level
-    r"增|减|涨|跌|降|升|提高|多了|少了|变化|差|\b(?:grow|grew|grown|growth|increase|rise|rose|fall|fell|drop"
-    r"|declin|change|more|fewer|less|up|down)",
+    r"增|减|涨|跌|降|升|提高|节省|缩短|扩大|翻|多了|少了|变化|差|\b(?:grow|grew|grown|growth|increase|rise|rose"
+    r"|fall|fell|drop|declin|change|more|fewer|less|up|down|improv|boost|rais|cut|reduc|lower|sav|shorten|expand"
+    r"|gain|jump|climb|surg|slump|shrink|fast)",
     re.I,
 )
 
@@ -268,8 +269,8 @@ def is_change(sentence: str, start: int) -> bool:
     >>> s = "与去年1078万人相比，今年报名人数增加115万，总数增长到1193万。"
     >>> [is_change(s, s.find(f)) for f in ("1078万", "115万", "1193万")]
     [False, True, False]
-    >>> s = "Output grew by 2% to 3.7 trillion yuan."
-    >>> [is_change(s, s.find(f)) for f in ("2%", "3.7")]
-    [True, False]
+    >>> s = "Output grew by 2% to 3.7 trillion yuan, taking up one fifth of the total."
+    >>> [is_change(s, s.find(f)) for f in ("2%", "3.7", "one fifth")]
+    [True, False, False]
     """
     return bool(_CHANGE_BEFORE.search(sentence[max(0, start - 24) : start]))
