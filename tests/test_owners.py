@@ -9,6 +9,7 @@ from rag.answer.candidates.extract import Candidate, extract_candidates
 from rag.answer.candidates.lists import asks_list, whole_list
 from rag.answer.candidates.step import widened_to_list
 from rag.answer.candidates.writing import written_answer
+from rag.answer.review.claims import only_changes
 from rag.answer.review.grounding import missing_terms, stated_in_sentence
 from rag.answer.review.support import Evidence
 from rag.answer.review.verdict import review
@@ -130,3 +131,11 @@ def test_a_name_introduced_by_another_role_is_not_the_role_asked():
     assert texts("《七人乐队》的导演是谁？", s) == ["王晶"]
     assert "郭富城" in texts("电影节大使是谁？", s)
     assert texts("发布成绩单的局长是谁？", ["局长贾兴东透露上述信息。"]) == ["贾兴东"]
+
+
+def test_an_elliptical_follow_up_asks_neither_a_level_nor_a_change():
+    # "制造业投资呢？" after "增加值同比增长多少？" asks the growth again: its change is kept
+    s = ["2023年1—11月，深圳规模以上工业增加值同比增长5.5%，制造业投资增长59.3%。"]
+    assert "59.3%" in texts("制造业投资增长了多少？", s)
+    assert not only_changes("制造业投资呢？", "制造业投资增长59.3%。[1]", s)
+    assert only_changes("制造业投资是多少？", "59.3%[1]", s)

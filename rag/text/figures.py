@@ -254,12 +254,29 @@ _CHANGE_BEFORE = re.compile(
     r"(?:\s+(?:about|nearly|over|more than))?\s*$",
     re.I,
 )
-CHANGE_ASKED = re.compile(  # a question asking a change, not a level
+_CHANGE_ASKED = re.compile(  # a question asking a change, not a level
     r"增|减|涨|跌|降|升|提高|节省|缩短|扩大|翻|多了|少了|变化|差|\b(?:grow|grew|grown|growth|increase|rise|rose"
     r"|fall|fell|drop|declin|change|more|fewer|less|up|down|improv|boost|rais|cut|reduc|lower|sav|shorten|expand"
     r"|gain|jump|climb|surg|slump|shrink|fast)",
     re.I,
 )
+
+
+_LEVEL_ASKED = re.compile(
+    r"多少|几[个家项名位千万亿十百]|人数|总量|规模|\bhow (?:many|much)\b|\bwhat (?:was|is|were|are)\b"
+    r"|\bnumber\b|\bamount\b|\btotal\b",
+    re.I,
+)
+
+
+def asks_level(question: str) -> bool:
+    """Whether ``question`` asks a level (a count, an amount) and not a change: it says what it
+    asks, so an elliptical follow-up ("制造业投资呢？") asks neither.
+
+    >>> asks_level("2022年高考报名人数"), asks_level("报名人数增加了多少？"), asks_level("制造业投资呢？")
+    (True, False, False)
+    """
+    return bool(_LEVEL_ASKED.search(question)) and not _CHANGE_ASKED.search(question)
 
 
 def is_change(sentence: str, start: int) -> bool:

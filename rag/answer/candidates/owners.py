@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 
-from rag.text.figures import CHANGE_ASKED, find_figures, is_change
+from rag.text.figures import asks_level, find_figures, is_change
 from rag.text.tokens import pos_cut
 
 _BYLINE = re.compile(
@@ -165,7 +165,7 @@ def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> b
         return byline(sentence, start, end) and not _ABOUT_REPORTERS.search(question)
     if kind != "figure":
         return False
-    if is_change(sentence, start) and not CHANGE_ASKED.search(question):
+    if is_change(sentence, start) and asks_level(question):
         return True
     owner = respective_owner(sentence, start)
     if owner is None:

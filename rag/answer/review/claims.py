@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from rag.answer.review.support import own_tokens, sentences_of, support
 from rag.answer.review.terms import ANY_YEAR
 from rag.answer.review.trust import rescale_figures
-from rag.text.figures import CHANGE_ASKED, CITATION_MARKER, find_figures, is_change
+from rag.text.figures import CITATION_MARKER, asks_level, find_figures, is_change
 from rag.text.lang import detect_lang
 from rag.text.tokens import normalize, tokenize
 from rag.types import Lang
@@ -205,7 +205,7 @@ def only_changes(question: str, answer: str, sources: Sequence[str]) -> bool:
     >>> only_changes("去年报名人数是多少？", "1078万[1]", src)
     False
     """
-    if CHANGE_ASKED.search(question):
+    if not asks_level(question):
         return False
     given = find_figures(question)
     own = [f for f in find_figures(CITATION_MARKER.sub("", answer)) if not any(f.matches(g) for g in given)]
