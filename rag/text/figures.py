@@ -262,21 +262,17 @@ _CHANGE_ASKED = re.compile(  # a question asking a change, not a level
 )
 
 
-_LEVEL_ASKED = re.compile(
-    r"多少|几[个家项名位千万亿十百]|人数|总量|规模|\bhow (?:many|much)\b|\bwhat (?:was|is|were|are)\b"
-    r"|\bnumber\b|\bamount\b|\btotal\b",
-    re.I,
-)
+_ELLIPTICAL = re.compile(r"呢[？?]?\s*$|^\s*(?:and|what about|how about)\b", re.I)  # "制造业投资呢？"
 
 
 def asks_level(question: str) -> bool:
-    """Whether ``question`` asks a level (a count, an amount) and not a change: it says what it
-    asks, so an elliptical follow-up ("制造业投资呢？") asks neither.
+    """Whether ``question`` asks a level (a count, an amount), not a change; an elliptical
+    follow-up ("制造业投资呢？", "And in 2023?") asks what the turn before it asked, so neither.
 
     >>> asks_level("2022年高考报名人数"), asks_level("报名人数增加了多少？"), asks_level("制造业投资呢？")
     (True, False, False)
     """
-    return bool(_LEVEL_ASKED.search(question)) and not _CHANGE_ASKED.search(question)
+    return not _CHANGE_ASKED.search(question) and not _ELLIPTICAL.search(question)
 
 
 def is_change(sentence: str, start: int) -> bool:
