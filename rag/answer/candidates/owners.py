@@ -5,9 +5,10 @@ value, read by grammar so a candidate that belongs to something else is not offe
 * ``respective_owner``: "内蒙古、陕西、新疆三地增速分别为36.6%、19.4%、17.8%" gives each figure
   to the item of the list in its place (17.8% is 新疆's);
 * ``is_change`` (``rag.text.figures``): "报名人数增加115万" gives a change, not the count itself;
-* ``other_work``: "8月25日发售《装甲核心6》，同时开发《艾尔登法环》的DLC" dates another work.
+* ``other_work``: "8月25日发售《装甲核心6》，同时开发《艾尔登法环》的DLC" dates another work;
+* ``other_role``: "电影节大使郭富城" is introduced as an ambassador, not as a director.
 
-``foreign(question, sentence, start, end)`` puts them together for the candidate step.
+``foreign(question, sentence, (start, end), kind)`` puts them together for the candidate step.
 
 Pure text: does not find candidates (``rag.answer.candidates.spans``) or choose among them.
 """
