@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.answer.candidates.owners import LIST_SPLIT
+
 _LIST_Q = re.compile(
     r"哪些|有谁|都有谁|哪几[个位家项所]|\bwhich\b.+\b(?:are|were)\b|\bwho are\b|\bname all\b", re.I
 )
@@ -20,7 +22,6 @@ _ITEM = r"[^、，,。；;：:\s“”\"《》()（）]{1,12}?"
 _ENUMERATION = re.compile(
     rf"{_ITEM}(?:、{_ITEM})+(?:(?:和|及|与|以及){_ITEM})?(?=等|[，,。；;：:\s]|$|领衔|主演|出演)"
 )
-_SPLIT = re.compile(r"、|以及|和|及|与")
 _LEAD = re.compile(r"^.*?(?:包括|包含|涵盖|分别是|分别为|依次为|主要有)")  # before a list's first item
 _AFTER = 6  # how far after an enumeration its relation word may be ("等主演", "领衔主演")
 
@@ -49,7 +50,7 @@ def whole_list(sentence: str, chosen: str, relation: Sequence[str] = ()) -> list
     ['华为', '中兴', '腾讯']
     """
     found = [m for m in _ENUMERATION.finditer(sentence)]
-    mine = next((m for m in found if chosen in _SPLIT.split(m.group(0))), None)
+    mine = next((m for m in found if chosen in LIST_SPLIT.split(m.group(0))), None)
     if mine is None:
         return [chosen]
     said = [w for w in relation if w in _after(sentence, mine)]
@@ -69,5 +70,5 @@ def _items(enumeration: str) -> list[str]:
     >>> _items("入选企业包括华为、中兴和腾讯")
     ['华为', '中兴', '腾讯']
     """
-    first, *rest = _SPLIT.split(enumeration)
+    first, *rest = LIST_SPLIT.split(enumeration)
     return [_LEAD.sub("", first) if len(first) > 3 else first, *rest]

@@ -33,6 +33,7 @@ _ROLES = (  # the roles news introduces a person by, right before the name
 )
 _ROLE = re.compile(_ROLES)
 _ROLE_BEFORE = re.compile(f"(?:{_ROLES})$")
+LIST_SPLIT = re.compile(r"、|以及|和|及|与")  # between the items of a list
 _TITLE = re.compile(r"《([^》]{1,30})》")
 _RUN_GAP = re.compile(r"[^\d，,。；;：:（()]{0,4}?[、和及与][^\d，,。；;：:（()]{0,2}")  # 亿、 / 亿和
 _GROUP_WORD = re.compile(r"(?:[两三四五六七八九十]|\d+)[地家省市国区个者项类]|等")
@@ -69,7 +70,7 @@ def respective_owner(sentence: str, start: int) -> tuple[str, list[str]] | None:
         return None
     k = next(i for i, v in enumerate(run) if start <= v <= start + 6)
     for m in reversed(list(_LIST.finditer(sentence[: run[0]]))):
-        items = _trimmed(re.split(r"、|以及|和|及|与", m.group(1)))
+        items = _trimmed(LIST_SPLIT.split(m.group(1)))
         if len(items) == len(run) and not all(re.search(r"\d", i) for i in items):
             return items[k], items
     return None
@@ -100,14 +101,13 @@ def _trimmed(items: list[str]) -> list[str]:
     >>> _trimmed(["但是内蒙古", "陕西", "新疆三地逆势保持高增速"])
     ['内蒙古', '陕西', '新疆']
     """
-    first = [w for w, _ in pos_cut(items[0])]
-    flags = [f for _, f in pos_cut(items[0])]
-    while len(first) > 1 and flags[0] in _NOT_NAME:
-        first, flags = first[1:], flags[1:]
+    first = list(pos_cut(items[0]))
+    while len(first) > 1 and first[0][1] in _NOT_NAME:
+        first = first[1:]
     last = _GROUP_WORD.split(items[-1])[0] or items[-1]
     words = list(pos_cut(last))
     cut = next((i for i, (_, f) in enumerate(words) if i and f in _NOT_NAME), len(words))
-    return ["".join(first), *items[1:-1], "".join(w for w, _ in words[:cut])]
+    return ["".join(w for w, _ in first), *items[1:-1], "".join(w for w, _ in words[:cut])]
 
 
 def _shared(item: str, question: str) -> bool:
