@@ -139,3 +139,51 @@ def test_an_elliptical_follow_up_asks_neither_a_level_nor_a_change():
     assert "59.3%" in texts("制造业投资增长了多少？", s)
     assert not only_changes("制造业投资呢？", "制造业投资增长59.3%。[1]", s)
     assert only_changes("制造业投资是多少？", "59.3%[1]", s)
+
+
+def test_a_share_answers_only_a_question_asking_a_share():
+    s = ["2021年，河南夏粮总产量占全国的26.1%，比上年增长2.5%。"]
+    assert "26.1%" not in texts("河南2021年的粮食总产量是多少？", s)
+    assert "26.1%" not in texts("2021年河南夏粮产量增长了多少？", s)
+    assert "26.1%" in texts("2021年河南夏粮产量占全国的比重是多少？", s)
+    hk = ["25年后的2021年，香港GDP只是大陆的2%。"]
+    assert "2%" not in texts("2021年香港GDP增长了多少？", hk)
+
+
+def test_a_former_holder_is_no_answer_to_who_holds_the_title():
+    s = ["诺瓦克·德约科维奇和大坂直美分别是男女单打卫冕冠军。"]
+    assert texts("2022年澳网男单冠军是谁？", s) == []
+    assert "诺瓦克·德约科维奇" in texts("澳网男单卫冕冠军是谁？", s)
+
+
+def test_a_question_naming_a_title_asks_its_holder_and_a_work_may_hold_it():
+    s = ["其中，《长津湖之水门桥》以8.31亿元成绩领跑春节档，成为首映日票房冠军。"]
+    assert texts("2022年春节档首日票房冠军", s) == ["《长津湖之水门桥》"]
+    # the amount is not offered to a question asking a name
+    assert "8.31亿元" not in texts("2022年春节档首日票房冠军", s)
+
+
+def test_a_figure_keeps_its_unit_of_weight_or_currency():
+    s = ["2021年，河南粮食总产量为1308.84亿斤，比上年减少56.32亿斤。"]
+    assert texts("河南2021年的粮食总产量是多少？", s)[0] == "1308.84亿斤"
+    assert texts("微软花了多少钱收购动视暴雪？", ["交易价值近700亿美金。"]) == ["近700亿美金"]
+
+
+def test_a_year_in_a_title_does_not_date_a_figure():
+    s = ["“中国统计年鉴2021”显示，2020年中国人口出生率为8.52‰，为首次跌破10‰。"]
+    assert texts("我国2021年人口出生率是多少？", s) == []
+    assert "8.52‰" in texts("我国2020年人口出生率是多少？", s)
+    # a year after the figure is another clause's: the article's date tells
+    gdp = ["GDP为43214.85亿元，自2017年突破3万亿元以来再上台阶。"]
+    assert [c.text for c in extract_candidates("上海2021年的GDP是多少？", gdp, ["2022-01-20"])] == ["43214.85亿元"]
+
+
+def test_a_free_answer_copying_a_span_the_sources_give_to_something_else_is_withdrawn():
+    year = [Evidence("“中国统计年鉴2021”显示，2020年中国人口出生率为8.52‰。", "统计", "2022-01-10")]
+    v = review("我国2021年人口出生率是多少？", "我国2021年人口出生率为8.52‰[1]。", year, "zh")
+    assert not v.keep and "2020" in v.reasons[0]
+    share = [Evidence("2021年，河南夏粮总产量占全国的26.1%。", "河南", "2021-12-11")]
+    v = review("河南2021年的粮食总产量是多少？", "26.1%[1]。", share, "zh")
+    assert not v.keep and "别的" in v.reasons[0]
+    # the same figure asked as a share stands
+    assert review("2021年河南夏粮总产量占全国多少？", "26.1%[1]。", share, "zh").keep

@@ -6,6 +6,8 @@ a year it calls past ("在刚刚过去的2023年" is January 2024 at the earlies
 gives that month; a date announced for the future ("将于2025年3月1日起施行", "到2025年") does not
 count.
 
+``without_titles`` hides the years of titles (《中国统计年鉴2021》), which date no figure.
+
 Pure functions over text. Does not read article metadata (``rag.ingest.docmeta`` does).
 """
 
@@ -13,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DATE_ASKED", "DAY_ASKED", "MONTHS", "MONTH_NAMES", "implied_date"]
+__all__ = ["DATE_ASKED", "DAY_ASKED", "MONTHS", "MONTH_NAMES", "implied_date", "without_titles"]
 
 MONTHS = (
     "January",
@@ -63,3 +65,16 @@ def implied_date(text: str) -> str:
         return ""
     year, month = max(months)
     return f"{year:04d}-{month:02d}"
+
+
+_TITLE = re.compile(r"《[^》]{1,40}》|“[^”，,。；;]{1,12}”")  # a work's title, a short quoted name
+
+
+def without_titles(text: str) -> str:
+    """``text`` with the titles of works (《…》) and short quoted names blanked out, the same
+    length: a year in a title ("“中国统计年鉴2021”显示，2020年出生率为8.52‰") is not a figure's.
+
+    >>> without_titles("《中国统计年鉴2021》显示，2020年出生率为8.52‰。").strip()
+    '显示，2020年出生率为8.52‰。'
+    """
+    return _TITLE.sub(lambda m: " " * len(m.group(0)), text)

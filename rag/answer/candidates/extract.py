@@ -19,15 +19,15 @@ Does not call the model, choose among candidates or retrieve.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from rag.answer.candidates.owners import foreign
 from rag.answer.candidates.spans import disjoint, dotted_person, kind_spans
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
-from rag.text.dates import DATE_ASKED
-from rag.text.figures import YEAR, find_figures
+from rag.text.dates import DATE_ASKED, without_titles
+from rag.text.figures import CITATION_MARKER, YEAR, find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import HAN
 from rag.text.names import chinese_names
@@ -54,7 +54,10 @@ _FIGURE_Q = re.compile(
     re.I,
 )
 _NAME_Q = re.compile(
-    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b", re.I
+    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b"
+    # a question that is the holder's title (澳网男单冠军, 《四海》导演)
+    r"|(?:冠军|得主|获得者|导演|主演|编剧|作者|董事长|总裁|主席|总统|总理|首相|市长)[是为]?\s*[？?]?\s*$",
+    re.I,
 )
 
 _PERSON_Q = re.compile(  # a person asked for: an organisation or a list item is no answer
@@ -84,8 +87,8 @@ def answer_kind(question: str) -> str | None:
     ('figure', 'duration')
     >>> answer_kind("In which month of 2020 did growth turn positive?"), answer_kind("工信局局长是谁？")
     ('date', 'name')
-    >>> answer_kind("What was Shenzhen's industrial output value in 2020?")
-    'figure'
+    >>> answer_kind("What was Shenzhen's industrial output value in 2020?"), answer_kind("2022年澳网男单冠军")
+    ('figure', 'name')
     >>> answer_kind("Why did Shenzhen invest in 5G?"), answer_kind("How did the workshop change?")
     (None, None)
     """
@@ -104,10 +107,17 @@ def answer_kind(question: str) -> str | None:
 
 def _year_of(sentence: str, at: int) -> set[str]:
     """The years a span at ``at`` is about: the last year named before it in its clause, else
-    every year of the sentence."""
-    clause_start = max(sentence.rfind(c, 0, at) for c in "，,；;") + 1
-    before = [m.group(1) for m in YEAR.finditer(sentence[clause_start:at])]
-    return {before[-1]} if before else {m.group(1) for m in YEAR.finditer(sentence)}
+    those named before it in the sentence (a year after it is another clause's: "GDP为43214.85
+    亿元，自2017年突破3万亿元以来"); a title's year is none (《中国统计年鉴2021》).
+
+    >>> s = "《中国统计年鉴2021》显示，2020年出生率为8.52‰，自2016年以来逐年下降。"
+    >>> _year_of(s, s.find("8.52")), _year_of("GDP为43214.85亿元，自2017年突破3万亿元。", 4)
+    ({'2020'}, set())
+    """
+    plain = without_titles(sentence[:at])
+    clause_start = max(plain.rfind(c) for c in "，,；;") + 1
+    before = [m.group(1) for m in YEAR.finditer(plain[clause_start:])]
+    return {before[-1]} if before else {m.group(1) for m in YEAR.finditer(plain)}
 
 
 def _people(candidates: list[Candidate]) -> list[Candidate]:
@@ -152,13 +162,31 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     kind = answer_kind(question)
     if kind is None:
         return []
-    asked = set(years_asked(question))
     in_question = {round(f.value, 6) for f in find_figures(question)}
     count = bool(_COUNT_Q.search(question))
     money = named_currencies(question) if kind == "figure" else set()  # 折合多少美元: not the yuan
     folded_q = question.casefold()
     out: list[tuple[Candidate, bool]] = []  # each candidate, and whether it is in a currency asked
     seen: set[str] = set()
+    for candidate, own in _spans(question, kind, passages, dates):
+        text = candidate.text
+        if not own or text in seen or text.casefold() in folded_q:
+            continue  # a byline, a change for a level, another item's figure, another year's
+        if kind == "figure" and not _figure_fits(text, in_question, count):
+            continue
+        seen.add(text)
+        out.append((candidate, bool(money & named_currencies(text))))
+    return _preferred(out, kind == "name" and bool(_PERSON_Q.search(question)))[:MAX_CANDIDATES]
+
+
+def _spans(
+    question: str, kind: str, passages: Sequence[str], dates: Sequence[str]
+) -> Iterator[tuple[Candidate, bool]]:
+    """Every span of ``kind`` in the sentences of ``passages``, in order, with whether it is the
+    question's own: not a span of something else (``owners.foreign``), nor of a sentence about
+    another year than the question asks (a sentence naming none is about its article's year,
+    ``dates``, or the year before)."""
+    asked = set(years_asked(question))
     for n, passage in enumerate(passages):
         date = dates[n][:4] if n < len(dates) and dates[n][:4].isdigit() else ""
         implied = {date, str(int(date) - 1)} if date else set()
@@ -166,19 +194,38 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
             sentence = passage[a:b].strip()
             for s, e in disjoint(kind_spans("figure+" if kind == "figure" else kind, sentence)):
                 text = sentence[s:e].strip(" ，,。.")
-                if not text or text in seen or text.casefold() in folded_q:
+                if not text:
                     continue
-                if kind == "figure" and not _figure_fits(text, in_question, count):
-                    continue
-                if foreign(question, sentence, (s, e), kind):
-                    continue  # a byline, a change for a level, another item's figure
                 years = _year_of(sentence, s) or implied
-                if asked and kind != "date" and years and not years & asked:
-                    continue  # a figure of another year: years are code's job
-                seen.add(text)
-                candidate = Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else "")
-                out.append((candidate, bool(money & named_currencies(text))))
-    return _preferred(out, kind == "name" and bool(_PERSON_Q.search(question)))[:MAX_CANDIDATES]
+                other_year = bool(asked and kind != "date" and years and not years & asked)
+                own = not other_year and not foreign(question, sentence, (s, e), kind)
+                yield Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""), own
+
+
+def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequence[str] = ()) -> bool:
+    """Whether the figures, dates or names ``answer`` gives (of the kind ``question`` asks) are
+    found in ``passages`` only as spans the candidate step does not offer: another year's,
+    another item's, a change or a share for a level, a former holder (``_spans``). A freely
+    written answer copies such spans as readily as the scorer would choose them.
+
+    >>> src = ["《中国统计年鉴2021》显示，2020年中国人口出生率为8.52‰。"]
+    >>> disowned("我国2021年人口出生率是多少", "8.52‰[1]", src)
+    True
+    >>> disowned("2020年人口出生率是多少", "8.52‰", src)
+    False
+    """
+    kind = answer_kind(question)
+    if kind is None:
+        return False
+    plain = CITATION_MARKER.sub("", answer)
+    asked = find_figures(question)
+    figures = [f for f in find_figures(plain) if not any(f.matches(g) for g in asked)]
+    owned, others = False, False
+    for candidate, own in _spans(question, kind, passages, dates):
+        spans = find_figures(candidate.text) if kind in ("figure", "duration") else []
+        given = any(f.matches(g) for f in figures for g in spans) if spans else candidate.text in plain
+        owned, others = owned or (given and own), others or (given and not own)
+    return others and not owned
 
 
 def _figure_fits(text: str, in_question: set[float], count: bool) -> bool:

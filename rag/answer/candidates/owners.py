@@ -6,7 +6,9 @@ value, read by grammar so a candidate that belongs to something else is not offe
   to the item of the list in its place (17.8% is 新疆's);
 * ``is_change`` (``rag.text.figures``): "报名人数增加115万" gives a change, not the count itself;
 * ``other_work``: "8月25日发售《装甲核心6》，同时开发《艾尔登法环》的DLC" dates another work;
-* ``other_role``: "电影节大使郭富城" is introduced as an ambassador, not as a director.
+* ``other_role``: "电影节大使郭富城" is introduced as an ambassador, not as a director;
+* ``former_holder``: "卫冕冠军江苏苏宁" won the title before, not in the season asked;
+* ``is_share``: "河南夏粮总产量占全国的26.1%" is a share, not the output or its growth.
 
 ``foreign(question, sentence, (start, end), kind)`` puts them together for the candidate step.
 
@@ -145,6 +147,45 @@ def other_role(question: str, sentence: str, start: int) -> bool:
     return bool(asked) and before is not None and before.group(0) not in asked
 
 
+_FORMER = re.compile(r"卫冕|上届|上一届|前任|卸任|原任|\b(?:defending|former|previous|outgoing)\b", re.I)
+_SHARE_BEFORE = re.compile(  # 占全国的26.1%, 是大陆的2%, accounting for 26%
+    r"占[^，,。；;]{0,14}$|(?:是|相当于)[^，,。；;\d]{1,12}的$|(?:accounting for|making up)\s*$"
+)
+_SHARE_ASKED = re.compile(
+    r"占|比重|比例|份额|百分之|几成|\b(?:share|proportion|percent(?:age)?|fraction|portion)\b", re.I
+)
+
+
+def former_holder(question: str, sentence: str, start: int) -> bool:
+    """Whether the name at ``start`` is in a clause that calls it a former holder (卫冕冠军,
+    上届, 前任: the title's holder before the one asked) when the question asks a holder and not
+    a former one.
+
+    >>> s = "诺瓦克·德约科维奇和大坂直美分别是男女单打卫冕冠军。"
+    >>> [former_holder(q, s, 0) for q in ("2022年澳网男单冠军", "澳网卫冕冠军是谁")]
+    [True, False]
+    """
+    if not _ROLE.search(question) or _FORMER.search(question):
+        return False
+    a = max(sentence.rfind(c, 0, start) for c in "，,；;。") + 1
+    ends = [i for i in (sentence.find(c, start) for c in "，,；;。") if i >= 0]
+    return bool(_FORMER.search(sentence[a : min(ends, default=len(sentence))]))
+
+
+def is_share(sentence: str, start: int) -> bool:
+    """Whether the percentage or fraction at ``start`` is said as a share of something
+    (占全国的26.1%, 是大陆的2%), which answers only a question asking a share.
+
+    >>> s = "2021年，河南夏粮总产量占全国的26.1%，增长2.5%。"
+    >>> is_share(s, s.find("26.1")), is_share(s, s.find("2.5%"))
+    (True, False)
+    """
+    figure = next((f for f in find_figures(sentence) if f.start == start), None)
+    if figure is None or figure.kind not in ("percent", "fraction"):
+        return False
+    return bool(_SHARE_BEFORE.search(sentence[max(0, start - 20) : start]))
+
+
 def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> bool:
     """Whether the ``span`` (start, end) of ``sentence`` belongs to something else than ``question``
     asks: a byline name (unless reporters are asked about), a change when the question asks a
@@ -161,12 +202,14 @@ def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> b
     if other_work(question, sentence, start):
         return True
     if kind == "name":
-        if other_role(question, sentence, start):
+        if other_role(question, sentence, start) or former_holder(question, sentence, start):
             return True
         return byline(sentence, start, end) and not _ABOUT_REPORTERS.search(question)
     if kind != "figure":
         return False
     if is_change(sentence, start) and asks_level(question):
+        return True
+    if is_share(sentence, start) and not _SHARE_ASKED.search(question):
         return True
     owner = respective_owner(sentence, start)
     if owner is None:

@@ -43,10 +43,12 @@ _UNIT = re.compile(
     r"\s(?:yuan|US dollars|dollars|times|fold|square (?:kilomet(?:er|re)s?|met(?:er|re)s?)|sq km|km2?"
     r"|kilomet(?:er|re)s|hectares|acres|tonnes|tons|(?:kilo|mega|giga)watts?(?:-hours)?|kWh|MW|GW)\b"
     r"|(?:多|余)?(?:万亿|亿|万)?(?:多|余)?"
-    r"(?:美元|港元|欧元|新元|日元|韩元|澳元|加元|英镑|卢布|卢比|元|个百分点|平方(?:公里|千米|米)|公里|千米|公顷|亩|千瓦时|千瓦|兆瓦|米|公斤|千克"
-    r"|[个家根项座条名位倍次台辆只件人户所吨款种])?",
+    r"(?:美元|美金|港元|港币|欧元|新元|日元|韩元|澳元|加元|英镑|卢布|卢比|人民币|元|个百分点|平方(?:公里|千米|米)|公里|千米"
+    r"|公顷|亩|千瓦时|千瓦|兆瓦|立方米|米|公斤|千克|克|斤|升|桶|人次|架次|辆次"
+    r"|[个家根项座条名位倍次台辆只件人户所吨款种枚张场部集届岁份])?",
     re.I,
 )
+_WORK = re.compile(r"《[^》]{1,30}》")  # a film's, a book's, a law's title
 _EN_NAME = re.compile(r"\b[A-Z][a-zA-Z'’-]+(?:\s+(?:of\s+)?[A-Z][a-zA-Z'’-]+)*")
 _EN_COMMON = {
     "The",
@@ -161,7 +163,7 @@ def _english_name_spans(sentence: str) -> list[tuple[int, int]]:
 
 def _chinese_name_spans(sentence: str) -> list[tuple[int, int]]:
     """People's names, jieba's organisations, runs of nouns naming an organisation, what became
-    or was named something, list items.
+    or was named something, works (《长津湖之水门桥》), list items.
 
     >>> s = "深圳·国际开源谷成为国内首个开源孵化基地；"
     >>> [s[a:b] for a, b in disjoint(_chinese_name_spans(s))]
@@ -180,6 +182,7 @@ def _chinese_name_spans(sentence: str) -> list[tuple[int, int]]:
         at += len(word)
     spans += _organisations(sentence)
     spans += [m.span(1) for m in _TITLED.finditer(sentence)]
+    spans += [m.span() for m in _WORK.finditer(sentence)]
     for m in _ZH_ITEM.finditer(sentence):
         item = _ZH_EDGE.sub("", m.group(0))
         if len(item) >= 2:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from rag.answer.review.support import own_tokens, sentences_of, support
 from rag.answer.review.terms import ANY_YEAR
 from rag.answer.review.trust import rescale_figures
+from rag.text.dates import without_titles
 from rag.text.figures import CITATION_MARKER, asks_level, find_figures, is_change
 from rag.text.lang import detect_lang
 from rag.text.tokens import normalize, tokenize
@@ -234,6 +235,16 @@ def only_changes_notice(lang: Lang) -> str:
     )
 
 
+def disowned_notice(lang: Lang) -> str:
+    """Why an answer was withdrawn for ``rag.answer.candidates.extract.disowned``."""
+    if lang == "zh":
+        return "模型写出了答案，但资料中这个数值或名称属于别的年份、别的项目或别的人，不是问题所问的。"
+    return (
+        "An answer was written, but in the sources what it gives belongs to another year, item or "
+        "person than the one asked."
+    )
+
+
 def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None:
     """The year the sources give the answer's figures for, when the question asks about another.
 
@@ -263,7 +274,7 @@ def other_year(question: str, answer: str, sources: Sequence[str]) -> str | None
     years: set[str] = set()
     for f in figures:
         stating = [t[: g.start] for t in sentences for g in find_figures(t) if f.matches(g)]
-        found = [set(ANY_YEAR.findall(t)) for t in stating]
+        found = [set(ANY_YEAR.findall(without_titles(t))) for t in stating]
         if not stating or any(not y or y & asked for y in found):
             return None
         years |= set().union(*found)

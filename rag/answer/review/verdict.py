@@ -8,7 +8,8 @@
    replaced by a templated one;
 2. the withdrawal checks: an answer of only citation markers or of the question's own words
    (``rag.answer.review.claims.restates_question``), names no source gives and a role
-   no sentence says (``rag.answer.review.people``), a rate for a count, figures of another year,
+   no sentence says (``rag.answer.review.people``), a rate for a count, a span the sources give
+   to something else (``rag.answer.candidates.extract.disowned``), figures of another year,
    figures no passage states, words no passage holds (``rag.answer.review.claims``), a sentence about
    something else (``rag.answer.review.grounding``), and (``confirm``, Chinese questions) the
    generator's own yes/no check of the stating sentence (``rag.answer.review.confirm``). An answer
@@ -31,10 +32,14 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rag.answer.candidates.extract import disowned
 from rag.answer.question.parts import split_question
 from rag.answer.review.claims import (
+    disowned_notice,
     only_changes,
     only_changes_notice,
+    other_year,
+    other_year_notice,
     restated_notice,
     restates_question,
     wrong_measure,
@@ -148,6 +153,10 @@ def _why(
         return wrong_measure_notice(lang), False
     if only_changes(question, checked, [e.text for e in evidence]):
         return only_changes_notice(lang), False
+    texts = [e.text for e in evidence]
+    if disowned(question, checked, texts, [e.date for e in evidence]):
+        year = other_year(question, checked, texts)
+        return other_year_notice(year, lang) if year else disowned_notice(lang), False
     if role := unnamed_role(question, checked, evidence):
         return off_topic_notice([role], lang), False
     if stated_in_sentence(question, checked, evidence, cited):
