@@ -175,7 +175,9 @@ def test_a_year_in_a_title_does_not_date_a_figure():
     assert "8.52‰" in texts("我国2020年人口出生率是多少？", s)
     # a year after the figure is another clause's: the article's date tells
     gdp = ["GDP为43214.85亿元，自2017年突破3万亿元以来再上台阶。"]
-    assert [c.text for c in extract_candidates("上海2021年的GDP是多少？", gdp, ["2022-01-20"])] == ["43214.85亿元"]
+    assert [c.text for c in extract_candidates("上海2021年的GDP是多少？", gdp, ["2022-01-20"])] == [
+        "43214.85亿元"
+    ]
 
 
 def test_a_free_answer_copying_a_span_the_sources_give_to_something_else_is_withdrawn():
