@@ -483,3 +483,15 @@ def test_an_undated_article_is_shown_to_the_candidate_step_as_of_the_month_its_t
     assert "（2024年1月的报道）全市累计建设5G基站超过7.5万个" in messages[1]["content"]
     assert "超过7.5万个" in options and "7.5万" in answer.text
     assert p.store.doc("sz").date == ""  # the article itself stays undated (its citation says so)
+
+
+def test_a_part_written_alone_is_shown_only_the_passages_holding_its_candidates():
+    from rag.answer.write.draft import holding_candidates
+
+    texts = ["深圳2020年规模以上总产值3.7万亿元，增长2%。", "全市新能源汽车产量总体增长125.8%。"]
+    dates = ["2021-01-20", "2024-01-10"]
+    part = "how fast did its new energy vehicle production grow in 2023?"
+    # the passage that answered the other part holds only 2020's figures: not shown to this one
+    assert holding_candidates(part, texts, dates, [1, 3]) == [3]
+    # a part no passage holds a candidate for is written from all of its passages
+    assert holding_candidates("2025年的目标是多少？", texts, dates, [1, 3]) == [1, 3]

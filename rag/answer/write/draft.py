@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rag.answer.candidates.extract import extract_candidates
 from rag.answer.candidates.step import answered, choose_answer, part_answers, write_choice
 from rag.answer.evidence.change import Computed
 from rag.answer.question.parts import contained_parts
@@ -50,6 +51,24 @@ def cited_as(text: str, order: Sequence[int], numbers: Sequence[int]) -> str:
     'A [5], B [3].'
     """
     return re.sub(r"\[(\d+)\]", lambda m: f"[{numbers[order[int(m.group(1)) - 1] - 1]}]", text)
+
+
+def holding_candidates(
+    question: str, texts: Sequence[str], dates: Sequence[str], numbers: Sequence[int]
+) -> list[int]:
+    """Of the passages ``texts`` (their articles' ``dates``) numbered ``numbers``, those holding a
+    candidate answer to ``question`` (a span of the kind it asks, of the year it asks:
+    ``extract_candidates``); all of them when none does or the question asks in words. A part
+    written alone from a passage that answered another part readily copies that part's answer.
+
+    >>> texts = ["2020年总产值3.7万亿元，增长2%。", "新能源汽车产量增长125.8%。"]
+    >>> holding_candidates("2023年新能源汽车产量增长了多少？", texts, ["2021-01-20", "2024-01-10"], [4, 7])
+    [7]
+    >>> holding_candidates("为什么增长？", texts, ["2021-01-20", "2024-01-10"], [4, 7])
+    [4, 7]
+    """
+    holding = sorted({c.passage for c in extract_candidates(question, texts, dates)})
+    return [numbers[i] for i in holding] or list(numbers)
 
 
 def _renumbered(lines: Sequence[str | None], valid: int) -> tuple[str, CitationRewriter]:
@@ -150,13 +169,17 @@ class Drafter:
     ) -> abc.Generator[Answer, None, Draft]:
         """The answer of a question whose parts the candidate step answered only in part
         (``lines``: a part's line, None when it is left undecided): each undecided part written
-        freely on its own, from its own passages (``own``), after the chosen lines are shown."""
+        freely on its own, from its own passages (``own``) that hold a candidate answer to it
+        (``holding_candidates``), after the chosen lines are shown."""
         passages, lang, s = turn.passages, turn.lang, self.settings
         done = list(lines)
         yield self._snapshot(turn, done)
         for k, (part, numbers) in enumerate(zip(contained_parts(parts), own, strict=True)):
             if done[k] is not None:
                 continue
+            shown = [passages[n - 1] for n in numbers]
+            dates = [p.date or p.hit.doc.date for p in shown]
+            numbers = holding_candidates(part, [p.text for p in shown], dates, numbers)
             messages = build_messages(
                 part, [(passages[n - 1].hit, passages[n - 1].text) for n in numbers], lang
             )
