@@ -174,12 +174,12 @@ class Drafter:
         passages, lang, s = turn.passages, turn.lang, self.settings
         done = list(lines)
         yield self._snapshot(turn, done)
-        for k, (part, numbers) in enumerate(zip(contained_parts(parts), own, strict=True)):
+        for k, (part, given) in enumerate(zip(contained_parts(parts), own, strict=True)):
             if done[k] is not None:
                 continue
-            shown = [passages[n - 1] for n in numbers]
+            shown = [passages[n - 1] for n in given]
             dates = [p.date or p.hit.doc.date for p in shown]
-            numbers = holding_candidates(part, [p.text for p in shown], dates, numbers)
+            numbers = holding_candidates(part, [p.text for p in shown], dates, given)
             messages = build_messages(
                 part, [(passages[n - 1].hit, passages[n - 1].text) for n in numbers], lang
             )
