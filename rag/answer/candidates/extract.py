@@ -53,15 +53,20 @@ _FIGURE_Q = re.compile(
     r"|population|growth rate|turnover)\b",  # a measure asked by its name
     re.I,
 )
+# a question that is a person's role (《四海》的导演): asks a name, a person's
+_ROLE_Q = r"(?:导演|主演|编剧|作者|董事长|总裁|主席|总统|总理|首相|市长)[是为]?\s*[？?]?\s*$"
+# one that is a title (澳网男单冠军) is written freely (a team, a film or a person may hold it), but
+# a free answer to it is still checked as a name (``disowned``: the former holder)
+_HOLDER_Q = re.compile(r"(?:冠军|得主|获得者)[是为]?\s*[？?]?\s*$")
 _NAME_Q = re.compile(
     r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b"
-    # a question that is the holder's title (澳网男单冠军, 《四海》导演)
-    r"|(?:冠军|得主|获得者|导演|主演|编剧|作者|董事长|总裁|主席|总统|总理|首相|市长)[是为]?\s*[？?]?\s*$",
+    rf"|{_ROLE_Q}",
     re.I,
 )
 
 _PERSON_Q = re.compile(  # a person asked for: an organisation or a list item is no answer
-    r"谁|哪位|什么人|\bwho(?:m|se)?\b|\bwhich (?:[\w'’-]+ ){0,3}?(?:executive|official|director|manager|"
+    _ROLE_Q
+    + r"|谁|哪位|什么人|\bwho(?:m|se)?\b|\bwhich (?:[\w'’-]+ ){0,3}?(?:executive|official|director|manager|"
     r"head|leader|chairman|chairwoman|president|mayor|minister|secretary|expert|professor|scientist|"
     r"engineer|researcher|person|spokes(?:man|woman|person)|founder|CEO|chief)\b",
     re.I,
@@ -87,7 +92,7 @@ def answer_kind(question: str) -> str | None:
     ('figure', 'duration')
     >>> answer_kind("In which month of 2020 did growth turn positive?"), answer_kind("工信局局长是谁？")
     ('date', 'name')
-    >>> answer_kind("What was Shenzhen's industrial output value in 2020?"), answer_kind("2022年澳网男单冠军")
+    >>> answer_kind("What was Shenzhen's industrial output value in 2020?"), answer_kind("《四海》的导演")
     ('figure', 'name')
     >>> answer_kind("Why did Shenzhen invest in 5G?"), answer_kind("How did the workshop change?")
     (None, None)
@@ -213,8 +218,10 @@ def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequenc
     True
     >>> disowned("2020年人口出生率是多少", "8.52‰", src)
     False
+    >>> disowned("2022年澳网男单冠军", "德约科维奇[1]", ["德约科维奇是卫冕冠军。"])
+    True
     """
-    kind = answer_kind(question)
+    kind = answer_kind(question) or ("name" if _HOLDER_Q.search(question) else None)
     if kind is None:
         return False
     plain = CITATION_MARKER.sub("", answer)
