@@ -192,3 +192,16 @@ def test_a_free_answer_copying_a_span_the_sources_give_to_something_else_is_with
     assert not v.keep and "别的" in v.reasons[0]
     # the same figure asked as a share stands
     assert review("2021年河南夏粮总产量占全国多少？", "26.1%[1]。", share, "zh").keep
+
+
+def test_this_year_in_a_dated_article_is_the_article_s_year():
+    s = ["从营收来看，美团、拼多多和百度，今年一季度营收分别为586亿、376亿和311亿。"]
+    assert texts("美团2022年第一季度营收是多少？", s) == ["586亿"]  # undated: may be 2022's
+    dated = [c.text for c in extract_candidates("美团2022年第一季度营收是多少？", s, ["2023-05-27"])]
+    assert dated == []  # 今年 is 2023 in an article of May 2023
+    assert [c.text for c in extract_candidates("美团2023年第一季度营收是多少？", s, ["2023-05-27"])] == [
+        "586亿"
+    ]
+    # 比去年 compares with last year: the figure is still this year's
+    growth = ["今年一季度营收为586亿，比去年同期增长26%。"]
+    assert "26%" in [c.text for c in extract_candidates("2023年一季度营收增长多少？", growth, ["2023-05-27"])]

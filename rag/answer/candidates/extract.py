@@ -110,19 +110,33 @@ def answer_kind(question: str) -> str | None:
     return None
 
 
-def _year_of(sentence: str, at: int) -> set[str]:
+def _year_of(sentence: str, at: int, date: str = "") -> set[str]:
     """The years a span at ``at`` is about: the last year named before it in its clause, else
     those named before it in the sentence (a year after it is another clause's: "GDP为43214.85
-    亿元，自2017年突破3万亿元以来"); a title's year is none (《中国统计年鉴2021》).
+    亿元，自2017年突破3万亿元以来"); a title's year is none (《中国统计年鉴2021》). A relative
+    year (今年, 去年; not "比去年", a comparison) names one in an article of year ``date``.
 
     >>> s = "《中国统计年鉴2021》显示，2020年出生率为8.52‰，自2016年以来逐年下降。"
     >>> _year_of(s, s.find("8.52")), _year_of("GDP为43214.85亿元，自2017年突破3万亿元。", 4)
     ({'2020'}, set())
+    >>> s = "今年一季度营收为586亿，比去年同期增长26%。"
+    >>> _year_of(s, s.find("586"), "2023"), _year_of(s, s.find("26%"), "2023"), _year_of(s, 9)
+    ({'2023'}, {'2023'}, set())
+    >>> _year_of("2020年增长2%，2021年增长5%", 19)
+    {'2021'}
     """
     plain = without_titles(sentence[:at])
     clause_start = max(plain.rfind(c) for c in "，,；;") + 1
-    before = [m.group(1) for m in YEAR.finditer(plain[clause_start:])]
-    return {before[-1]} if before else {m.group(1) for m in YEAR.finditer(plain)}
+    for whole, text in ((False, plain[clause_start:]), (True, plain)):
+        if named := [m.group(1) for m in YEAR.finditer(text)]:
+            return set(named) if whole else {named[-1]}
+        if date and (words := _RELATIVE.findall(text)):
+            return {str(int(date) - _YEARS_BACK[words[-1].casefold()])}
+    return set()
+
+
+_YEARS_BACK = {"今年": 0, "本年": 0, "this year": 0, "去年": 1, "上年": 1, "last year": 1, "前年": 2}
+_RELATIVE = re.compile(r"(?<![比较与])(?:今年|本年|去年|上年|前年)|\b(?:this|last) year\b", re.I)
 
 
 def _people(candidates: list[Candidate]) -> list[Candidate]:
@@ -201,7 +215,7 @@ def _spans(
                 text = sentence[s:e].strip(" ，,。.")
                 if not text:
                     continue
-                years = _year_of(sentence, s) or implied
+                years = _year_of(sentence, s, date) or implied
                 other_year = bool(asked and kind != "date" and years and not years & asked)
                 own = not other_year and not foreign(question, sentence, (s, e), kind)
                 yield Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""), own
