@@ -8,7 +8,9 @@ Most news questions ask for a figure, a date, a name or an item of a list. For t
   (``rag.answer.candidates.spans``). Code handles years: a candidate whose sentence is about
   another year than the question asks is dropped, and so is a value the question itself states;
   a question asking a person keeps people's names only, when the evidence names one, and one
-  asking an amount in a currency other than the yuan ("折合多少美元") amounts in that currency.
+  asking an amount in a currency other than the yuan ("折合多少美元") amounts in that currency;
+* ``disowned`` tells the review when a freely written answer gives only spans that these rules
+  do not offer (another year's figure, a former holder, a share for a level).
 
 The model then chooses among them (``rag.answer.candidates.choice``) and code writes the chosen
 one (``rag.answer.candidates.writing``).

@@ -128,10 +128,19 @@ def other_work(question: str, sentence: str, start: int) -> bool:
     titles = _TITLE.findall(sentence)
     if not any(t in question for t in titles):
         return False  # the question names none of the sentence's works
+    clause = _TITLE.findall(_clause(sentence, start))
+    return bool(clause) and not any(t in question for t in clause)
+
+
+def _clause(sentence: str, start: int) -> str:
+    """The clause of ``sentence`` (between commas, semicolons, stops) holding ``start``.
+
+    >>> _clause("深圳增长5%，东莞增长6%。", 9)
+    '东莞增长6%'
+    """
     a = max(sentence.rfind(c, 0, start) for c in "，,；;。") + 1
     ends = [i for i in (sentence.find(c, start) for c in "，,；;。") if i >= 0]
-    clause = _TITLE.findall(sentence[a : min(ends, default=len(sentence))])
-    return bool(clause) and not any(t in question for t in clause)
+    return sentence[a : min(ends, default=len(sentence))]
 
 
 def other_role(question: str, sentence: str, start: int) -> bool:
@@ -167,9 +176,7 @@ def former_holder(question: str, sentence: str, start: int) -> bool:
     """
     if not _ROLE.search(question) or _FORMER.search(question):
         return False
-    a = max(sentence.rfind(c, 0, start) for c in "，,；;。") + 1
-    ends = [i for i in (sentence.find(c, start) for c in "，,；;。") if i >= 0]
-    return bool(_FORMER.search(sentence[a : min(ends, default=len(sentence))]))
+    return bool(_FORMER.search(_clause(sentence, start)))
 
 
 def is_share(sentence: str, start: int) -> bool:
