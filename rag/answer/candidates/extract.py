@@ -61,8 +61,7 @@ _ROLE_Q = r"(?:导演|主演|编剧|作者|董事长|总裁|主席|总统|总理
 # a free answer to it is still checked as a name (``disowned``: the former holder)
 _HOLDER_Q = re.compile(r"(?:冠军|得主|获得者)[是为]?\s*[？?]?\s*$")
 _NAME_Q = re.compile(
-    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b"
-    rf"|{_ROLE_Q}",
+    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b|" + _ROLE_Q,
     re.I,
 )
 

@@ -151,9 +151,9 @@ def _why(
         return unfound_names_notice(names, lang), False
     if wrong_measure(question, checked):
         return wrong_measure_notice(lang), False
-    if only_changes(question, checked, [e.text for e in evidence]):
-        return only_changes_notice(lang), False
     texts = [e.text for e in evidence]
+    if only_changes(question, checked, texts):
+        return only_changes_notice(lang), False
     if disowned(question, checked, texts, [e.date for e in evidence]):
         year = other_year(question, checked, texts)
         return other_year_notice(year, lang) if year else disowned_notice(lang), False
