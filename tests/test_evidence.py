@@ -233,6 +233,18 @@ def test_a_sentence_opening_with_a_pronoun_brings_the_one_before(tmp_path):
     assert passages[0].text == "深圳巴士集团是公交企业。它在车辆上加装了300多个传感器。"
 
 
+def test_a_sentence_asking_a_question_brings_the_one_after(tmp_path):
+    # a Q&A page: the question echoes the reader's and scores best; the answer follows it
+    doc = make_doc("qa", "天气很好。《沉香如屑》的主演有谁？主要的演员有杨紫，成毅等人。", "问答")
+    store = _store(tmp_path, [doc])
+    emb = FakeEmbedder()
+    (chunk,) = store.chunks(store.doc_rows("qa"))
+    hits = (Hit(chunk, store.doc("qa"), 1.0, 1),)
+    q = "《沉香如屑》的主演有谁？"
+    passages, _ = EvidencePicker(store, emb).select([Part(q, emb.embed([q], "query")[0], hits)], 24)
+    assert passages[0].text == "《沉香如屑》的主演有谁？主要的演员有杨紫，成毅等人。"
+
+
 # --------------------------------------------------------------------------- computed change
 
 

@@ -21,6 +21,7 @@ from rag.answer.write.extractive import INTRO
 from rag.config import Settings
 from rag.index.build import IndexStore, build_index, target_manifest
 from rag.index.spec import chunk_params
+from rag.ingest.docmeta import byline_date
 from rag.models.embedding import Embedder
 from rag.models.encoder2 import load_encoder2
 from rag.models.generator import Generator
@@ -30,10 +31,14 @@ from rag.types import Answer, DocMeta, Document
 
 
 def passage_document(doc_id: str, text: str, source: str) -> Document:
-    """A passage as an article without title or date (nothing the paragraph itself does not say)."""
+    """A passage as an article without title, dated only by a date it opens with (a search snippet's).
+
+    >>> passage_document("p1", "Jul 25, 2022 ... 日前，由杨紫、成毅主演的仙侠剧上线", "rgb").meta.date
+    '2022-07-25'
+    """
     text = re.sub(r"[ \t\r\f\v\u3000]+", " ", text)
     text = re.sub(r"\s*\n\s*", "\n", text).strip()
-    meta = DocMeta(doc_id, "", "", "", detect_lang(text), source)
+    meta = DocMeta(doc_id, "", byline_date(text), "", detect_lang(text), source)
     return Document(meta, text, hashlib.sha256(f"\n{text}".encode()).hexdigest())
 
 

@@ -1,7 +1,8 @@
 """Article metadata (``DocMeta``'s title, date and URL) read from front matter fields, HTML and text.
 
     normalize_date(value)   -> "YYYY-MM-DD" or ""   ISO, RFC 2822, 2021年1月21日, January 21, 2021 ...
-    byline_date(text)       -> a labelled date in the first lines ("Updated: 2021-01-21")
+    byline_date(text)       -> a labelled date in the first lines ("Updated: 2021-01-21"), or a
+                               search snippet's leading date ("May 27, 2023 ... ")
     guess_title(text)       -> the first line when it reads like a title, else that line shortened
     html_meta(html)         -> title, canonical URL and published date of an HTML page
     first_url(fields)       -> the article's URL among front matter fields
@@ -65,12 +66,27 @@ _DATED_BYLINE = re.compile(
 )
 
 
+# A search result's snippet starts with its page's date and an ellipsis: "May 27, 2023 ... 今年一季度…"
+_SNIPPET_DATE = re.compile(
+    r"\s*([A-Z][a-z]{2,8}\.? \d{1,2}, \d{4}|\d{1,2} [A-Z][a-z]{2,8}\.? \d{4})\s*(?:\.\.\.|…|—|–)"
+)
+
+
 def byline_date(text: str) -> str:
-    """Date of a labelled byline in the first lines of a body, or "".
+    """Date of a labelled byline in the first lines of a body, or of a snippet's leading date, or "".
 
     >>> byline_date("City output\\n\\nWriter: Han Ximin  |  Updated: 2021-01-21\\n\\nThe industrial…")
     '2021-01-21'
+    >>> byline_date("May 27, 2023 ... 从营收来看有三个，美团、拼多多和百度，今年一季度营收分别为586亿…")
+    '2023-05-27'
+
+    An event's date opening a sentence is not the page's date:
+
+    >>> byline_date("2022年1月3日上午，香港特区第七届立法会议员宣誓仪式举行。")
+    ''
     """
+    if m := _SNIPPET_DATE.match(text):
+        return normalize_date(m.group(1))
     for m in _DATED_BYLINE.finditer("\n".join(text.split("\n")[:20])[:4000]):
         if found := normalize_date(m.group(1)):
             return found

@@ -15,14 +15,19 @@ from collections.abc import Sequence
 
 from rag.answer.candidates.owners import LIST_SPLIT
 
-_LIST_Q = re.compile(
-    r"哪些|有谁|都有谁|哪几[个位家项所]|\bwhich\b.+\b(?:are|were)\b|\bwho are\b|\bname all\b", re.I
+_LIST_Q = re.compile(  # a cast (主演) is several people too
+    r"哪些|有谁|都有谁|哪几[个位家项所]|主演|\bwhich\b.+\b(?:are|were)\b|\bwho are\b|\bname all\b|"
+    r"\bwho star(?:s|red)\b|\bcast\b",
+    re.I,
 )
 _ITEM = r"[^、，,。；;：:\s“”\"《》()（）]{1,12}?"
 _ENUMERATION = re.compile(
     rf"{_ITEM}(?:、{_ITEM})+(?:(?:和|及|与|以及){_ITEM})?(?=等|[，,。；;：:\s]|$|领衔|主演|出演)"
 )
-_LEAD = re.compile(r"^.*?(?:包括|包含|涵盖|分别是|分别为|依次为|主要有)")  # before a list's first item
+# short names parted by commas before 等 ("演员杨紫，成毅，张睿等人"): a list written with commas
+_COMMA_RUN = re.compile(r"(?:[^、，,。；;：:\s]{2,4}[，,])+[^、，,。；;：:\s]{2,4}(?=等)")
+# the words before a list's first item
+_LEAD = re.compile(r"^(?:.*?(?:包括|包含|涵盖|分别是|分别为|依次为|主要有)|.*(?:演员|嘉宾))")
 _AFTER = 6  # how far after an enumeration its relation word may be ("等主演", "领衔主演")
 
 
@@ -31,8 +36,8 @@ def asks_list(question: str) -> bool:
 
     >>> asks_list("《好好说话》的主演有哪些？"), asks_list("Which districts were named?")
     (True, True)
-    >>> asks_list("局长是谁？")
-    False
+    >>> asks_list("局长是谁？"), asks_list("《沉香如屑》的主演？")
+    (False, True)
     """
     return bool(_LIST_Q.search(question))
 
@@ -48,9 +53,12 @@ def whole_list(sentence: str, chosen: str, relation: Sequence[str] = ()) -> list
     (['王耀庆', '曾黎', '倪大红'], ['杨栋'])
     >>> whole_list("入选企业包括华为、中兴和腾讯。", "中兴")
     ['华为', '中兴', '腾讯']
+    >>> whole_list("主要的演员有演员杨紫，成毅，张睿等人，由郭虎执导。", "杨紫")
+    ['杨紫', '成毅', '张睿']
     """
+    sentence = _COMMA_RUN.sub(lambda m: re.sub("[，,]", "、", m.group(0)), sentence)
     found = [m for m in _ENUMERATION.finditer(sentence)]
-    mine = next((m for m in found if chosen in LIST_SPLIT.split(m.group(0))), None)
+    mine = next((m for m in found if chosen in _items(m.group(0))), None)
     if mine is None:
         return [chosen]
     said = [w for w in relation if w in _after(sentence, mine)]

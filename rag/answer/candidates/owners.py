@@ -35,6 +35,7 @@ _ROLES = (  # the roles news introduces a person by, right before the name
 )
 _ROLE = re.compile(_ROLES)
 _ROLE_BEFORE = re.compile(f"(?:{_ROLES})$")
+_SAME_ROLE = {"主演": ("演员",), "演员": ("主演",)}  # roles that name the same people
 LIST_SPLIT = re.compile(r"、|以及|和|及|与")  # between the items of a list
 _TITLE = re.compile(r"《([^》]{1,30})》")
 _RUN_GAP = re.compile(r"[^\d，,。；;：:（()]{0,4}?[、和及与][^\d，,。；;：:（()]{0,2}")  # 亿、 / 亿和
@@ -150,8 +151,11 @@ def other_role(question: str, sentence: str, start: int) -> bool:
     >>> s = "本届电影节大使郭富城表示，《七人乐队》云集了七位大导演。"
     >>> [other_role(q, s, s.find("郭富城")) for q in ("《七人乐队》的导演是谁？", "电影节大使是谁？")]
     [True, False]
+    >>> s = "剧中主要的演员有演员杨紫，成毅，张睿等人。"
+    >>> other_role("《沉香如屑》的主演？", s, s.find("杨紫"))
+    False
     """
-    asked = _ROLE.findall(question)
+    asked = [alike for role in _ROLE.findall(question) for alike in (role, *_SAME_ROLE.get(role, ()))]
     before = _ROLE_BEFORE.search(sentence[max(0, start - 6) : start])
     return bool(asked) and before is not None and before.group(0) not in asked
 

@@ -14,8 +14,9 @@ finds) against each part of the question (``rag.answer.question.parts``):
 
 Each part's best sentence is taken first, then the next best of every part in turn, while
 the character budget lasts; a sentence that opens with a pronoun or a connective ("其中",
-"他说", "It") brings the sentence before it. Chosen sentences of one article that follow each
-other become one ``Passage``, an exact span of the article, so citations still point at it.
+"他说", "It") brings the sentence before it, one that asks a question the sentence after it.
+Chosen sentences of one article that follow each other become one ``Passage``, an exact span
+of the article, so citations still point at it.
 
 Does not split the question (``rag.answer.question.parts``), compute a change
 (``rag.answer.evidence.change``), generate text, check answers, or retrieve (``rag.answer.retrieve.search``).
@@ -32,6 +33,7 @@ from rag.answer.evidence.sentences import (
     CROSS_FROM,
     Sentence,
     candidate_sentences,
+    is_question,
     lexical_sentences,
     needs_context,
     sentence_bonus,
@@ -183,21 +185,18 @@ class EvidencePicker:
         return np.array([self.bonus.get(space, {}).get(lang, 0.0) for lang in langs])
 
     def _with_context(self, chosen: list[int], sentences: Sequence[Sentence], budget: int) -> list[int]:
-        """``chosen`` plus the sentence before each one that needs it for its subject."""
+        """``chosen`` plus the sentence before each one that needs it for its subject, and the
+        sentence after each one that asks a question (the answer follows it)."""
         where = {(s.hit.chunk.doc_id, s.index): i for i, s in enumerate(sentences)}
         used = sum(len(sentences[i].text) for i in chosen)
         out = list(chosen)
         for i in chosen:
             s = sentences[i]
-            before = where.get((s.hit.chunk.doc_id, s.index - 1))
-            if (
-                needs_context(s.text)
-                and before is not None
-                and before not in out
-                and used + len(sentences[before].text) <= budget * 1.25
-            ):
-                out.append(before)
-                used += len(sentences[before].text)
+            step = -1 if needs_context(s.text) else 1 if is_question(s.text) else 0
+            other = where.get((s.hit.chunk.doc_id, s.index + step)) if step else None
+            if other is not None and other not in out and used + len(sentences[other].text) <= budget * 1.25:
+                out.append(other)
+                used += len(sentences[other].text)
         return out
 
     def _passages(

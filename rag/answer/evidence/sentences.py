@@ -102,6 +102,16 @@ def needs_context(sentence: str) -> bool:
     return bool(_NEEDS_CONTEXT.match(sentence))
 
 
+def is_question(sentence: str) -> bool:
+    """Whether a sentence asks a question (a Q&A page's "…的主演有谁？", a reporter's question):
+    it holds no answer itself, the sentence after it does.
+
+    >>> is_question("《沉香如屑》的主演有谁？"), is_question("Who won? "), is_question("他问：为何？他答了。")
+    (True, True, False)
+    """
+    return sentence.rstrip().endswith(("？", "?"))
+
+
 # The languages of the questions the dictionary serves (here, and the word scores of
 # rag.answer.evidence.pick). Chinese questions were left out while the dictionary's score was
 # added to BM25 for other-language sentences only (it lost 2 zh->zh seed questions for 2 zh->en
