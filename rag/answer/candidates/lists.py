@@ -17,7 +17,7 @@ from rag.answer.candidates.owners import LIST_SPLIT
 
 _LIST_Q = re.compile(  # a cast (主演) is several people too
     r"哪些|有谁|都有谁|哪几[个位家项所]|主演|\bwhich\b.+\b(?:are|were)\b|\bwho are\b|\bname all\b|"
-    r"\bwho star(?:s|red)\b|\bcast\b",
+    r"\bwho star(?:s|red)\b|\bthe cast of\b",
     re.I,
 )
 _ITEM = r"[^、，,。；;：:\s“”\"《》()（）]{1,12}?"
@@ -36,8 +36,8 @@ def asks_list(question: str) -> bool:
 
     >>> asks_list("《好好说话》的主演有哪些？"), asks_list("Which districts were named?")
     (True, True)
-    >>> asks_list("局长是谁？"), asks_list("《沉香如屑》的主演？")
-    (False, True)
+    >>> asks_list("局长是谁？"), asks_list("《沉香如屑》的主演？"), asks_list("Who cast the deciding vote?")
+    (False, True, False)
     """
     return bool(_LIST_Q.search(question))
 
