@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import ast
+import threading
+import time
+
 import numpy as np
 import pytest
 
@@ -77,6 +81,29 @@ def test_keyword_index_save_load_round_trip(tmp_path):
     empty = KeywordIndex.build([])
     empty.save(tmp_path / "empty")
     assert KeywordIndex.load(tmp_path / "empty").search(["a"], 3) == []
+
+
+def test_threads_loading_indexes_at_once_parse_one_npy_header_at_a_time(tmp_path, monkeypatch):
+    # numpy parses a .npy header with ast.literal_eval; CPython 3.11 raises SystemError when two
+    # threads build an AST at once. The parse is slowed so that unserialised loads would overlap.
+    KeywordIndex.build([["a", "b"], ["c"]]).save(tmp_path / "bm25")
+    inside, most = [0], [0]
+    literal_eval = ast.literal_eval
+
+    def slow_literal_eval(text):
+        inside[0] += 1
+        most[0] = max(most[0], inside[0])
+        time.sleep(0.002)
+        inside[0] -= 1
+        return literal_eval(text)
+
+    monkeypatch.setattr(ast, "literal_eval", slow_literal_eval)
+    loaders = [threading.Thread(target=KeywordIndex.load, args=(tmp_path / "bm25",)) for _ in range(4)]
+    for t in loaders:
+        t.start()
+    for t in loaders:
+        t.join()
+    assert most == [1]
 
 
 def test_bm25_scores_equal_bm25s_lucene():

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.arrays import map_npy
+
 _MAX_TF = np.iinfo(np.uint16).max
 
 
@@ -97,8 +99,7 @@ class KeywordIndex:
         text = (folder / "vocab.txt").read_text(encoding="utf-8")
         terms = text.split("\n")[:-1] if text else []
         arrays = {
-            name: np.load(folder / f"{name}.npy", mmap_mode="r")
-            for name in ("indptr", "rows", "tf", "doclen", "alive")
+            name: map_npy(folder / f"{name}.npy") for name in ("indptr", "rows", "tf", "doclen", "alive")
         }
         if len(arrays["indptr"]) != len(terms) + 1 or len(arrays["doclen"]) != len(arrays["alive"]):
             raise ValueError(f"BM25 files in {folder} do not agree with each other")

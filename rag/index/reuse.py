@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.arrays import map_npy
 from rag.index.manifest import Manifest, passage_text, text_key
 from rag.index.store import map_vectors
 
@@ -123,9 +124,9 @@ def vector_sources(live: Live | None, target: Manifest) -> list[Source]:
             )
             keys = np.array([text_key(passage_text(t, x)) for t, x in rows], dtype=np.uint64)
             db.close()
-            vectors = {"e5": np.load(folder / "vectors.npy", mmap_mode="r")}
+            vectors = {"e5": map_npy(folder / "vectors.npy")}
             if same2:
-                vectors["encoder2"] = np.load(folder / "vectors2.npy", mmap_mode="r")
+                vectors["encoder2"] = map_npy(folder / "vectors2.npy")
     except (OSError, ValueError, sqlite3.Error):
         return []
     return [(keys, vectors)]

@@ -76,7 +76,9 @@ def read_state(
     import numpy as np
     from llama_cpp.llama import LlamaState
 
-    with np.load(path, allow_pickle=False) as f:
+    from rag.arrays import HEADERS
+
+    with HEADERS, np.load(path, allow_pickle=False) as f:
         if json.loads(str(f["meta"])) != meta:
             raise ValueError("it was saved for another model or prompt")
         ids, blob, n = f["input_ids"], f["llama_state"].tobytes(), int(f["n_tokens"])
