@@ -154,6 +154,14 @@ def test_rgb_noise_robustness(settings):
     assert [len(q["context"]) for q in r["questions"]] == [5, 5, 5]
 
 
+def test_an_rgb_abstention_is_not_correct_though_the_passages_it_shows_hold_the_answer(settings):
+    s = replace(settings, use_llm=True, prompt_passages=5)
+    r = run_rgb(RGB, s, 0.4, 5, WordEmbedder(), FakeGenerator("NO_ANSWER"), limit=1, progress=False)
+    (q,) = r["questions"]
+    assert q["abstained"] and rgb_correct(q["answer"], q["answer_parts"])  # the passages it shows
+    assert not q["correct"] and r["accuracy"] == 0.0
+
+
 def test_rgb_rejection_with_only_negatives(settings):
     s = replace(settings, use_llm=True, prompt_passages=5)
     r = run_rgb(RGB, s, 1.0, 5, WordEmbedder(), _reader(), limit=2, progress=False)

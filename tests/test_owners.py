@@ -205,3 +205,28 @@ def test_this_year_in_a_dated_article_is_the_article_s_year():
     # 比去年 compares with last year: the figure is still this year's
     growth = ["今年一季度营收为586亿，比去年同期增长26%。"]
     assert "26%" in [c.text for c in extract_candidates("2023年一季度营收增长多少？", growth, ["2023-05-27"])]
+
+
+def test_a_figure_of_another_statistic_or_part_of_the_year_is_not_offered():
+    fiscal = "上半年财政收入整体下滑，其中青海（-21.0%）、西藏（-24.2%）增速降幅最大。"
+    gdp = "上半年，西藏地区生产总值同比增长4.8%。"
+    assert texts("上半年西藏经济增长了多少？", [fiscal]) == []
+    assert texts("上半年西藏经济增长了多少？", [fiscal, gdp]) == ["4.8%"]
+    assert "-24.2%" in texts("上半年西藏财政收入增长了多少？", [fiscal])  # a fall is a figure too
+    byd = "比亚迪前三季度营收同比增长57.75%，净利润同比增长129.47%。"
+    assert texts("比亚迪前三季度净利润增长多少？", [byd]) == ["129.47%"]
+    assert texts("How much did BYD's revenue grow in the first three quarters?", [byd]) == ["57.75%"]
+    year = "全年国内生产总值增长3.0%。分季度看，一季度同比增长4.8%，二季度增长0.4%。"
+    assert texts("一季度中国经济增长率是多少", [year]) == ["4.8%"]
+    assert texts("中国经济增长率是多少", [year]) == ["3.0%", "4.8%", "0.4%"]  # no part of the year asked
+
+
+def test_a_forecast_answers_only_a_question_asking_one_or_a_year_already_over():
+    forecast = "路透社调查显示，预计2022年一季度中国经济同比增速4.4%。"
+    outcome = "2022年一季度国内生产总值同比增长4.8%。"
+    assert texts("2022年一季度中国经济增长率是多少", [forecast, outcome]) == ["4.8%"]
+    assert texts("2022年一季度中国经济预计增长多少", [forecast]) == ["4.4%"]
+    preliminary = "深圳2020年规模以上工业增加值预计实现增长2%。"  # written in January 2021
+    q = "深圳2020年规上工业增加值增长了多少？"
+    assert [c.text for c in extract_candidates(q, [preliminary], ["2021-01-20"])] == ["2%"]
+    assert [c.text for c in extract_candidates(q, [preliminary], ["2020-06-01"])] == []

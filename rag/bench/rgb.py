@@ -2,7 +2,8 @@
 
 Per query, ``passages`` passages are drawn (``rgb_context``) and indexed as the documents of a
 temporary index, then the query is asked with k = passages. Accuracy: the answer contains every
-part of the gold answer (a part is a string or a list of alternatives, ``rgb_correct``); at noise
+part of the gold answer (a part is a string or a list of alternatives, ``rgb_correct``); an
+abstention is never correct, though the passages it shows may hold the gold answer; at noise
 rate 1.0 the rejection rate (share abstained) is the measure that matters. Does not download data
 or modify the files.
 """
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from rag.bench.benchmarks import new_pipeline, passage_document, run_modes
+from rag.bench.benchmarks import answer_body, new_pipeline, passage_document, run_modes
 from rag.bench.scoring import latency_summary, normalize, share
 from rag.config import Settings
 from rag.errors import QuestionSetError
@@ -152,7 +153,7 @@ def _record(item: RgbItem, docs: Sequence[Document], answer: Answer) -> dict:
     return {
         "id": item.id, "query": item.query, "answer_parts": [list(p) for p in item.answer],
         "context": [d.doc_id for d in docs], "answer": answer.text, "mode": answer.mode,
-        "abstained": answer.abstained, "correct": rgb_correct(answer.text, item.answer),
+        "abstained": answer.abstained, "correct": rgb_correct(answer_body(answer), item.answer),
         "citations": [c.doc_id for c in answer.citations],
         "cited_texts": [c.text for c in answer.citations],
         "unverified_figures": list(answer.unverified_figures), "notices": list(answer.notices),

@@ -38,6 +38,7 @@ _PERCENT = {
 _FULL_WIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
 _FIGURE = re.compile(
     r"(?<![A-Za-z0-9.\-/:])"  # not inside a word, a date, a ratio or a time
+    r"(?P<sign>[-−](?=\d))?"  # a fall: 西藏（-24.2%）
     r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
     r"(?:/(?P<den>\d+))?"  # 1/7
     r"(?:\s?(?P<mult>万亿|千万|百万|亿|万|trillion|billion|million|thousand|bn|mn)(?![A-Za-z]))?"
@@ -207,6 +208,8 @@ def find_figures(text: str) -> list[Figure]:
     ['1/7', '２％']
     >>> [(f.text, f.kind) for f in find_figures("占七分之一，百分之八十八，about one seventh")]
     [('七分之一', 'fraction'), ('百分之八十八', 'percent'), ('one seventh', 'fraction')]
+    >>> [(f.text, f.value) for f in find_figures("西藏（-24.2%），增长−0.5个百分点，2020-2023年，-30个")]
+    [('-24.2%', -24.2), ('−0.5个百分点', -0.5), ('30', 30.0)]
     """
     plain = _masked(text)
     found = [f for m in _FIGURE.finditer(plain) if (f := _figure(m, plain, text)) is not None]
@@ -244,7 +247,10 @@ def _figure(m: re.Match[str], plain: str, text: str) -> Figure | None:
             return None  # single digits are often spelled out (四个, four); bare 1900-2100 is a year
     kind = _PERCENT[re.sub(r"\s+", " ", pct.lower())] if pct else "amount"
     tolerance = 0.5 * 10.0**-decimals * scale
-    return Figure(written, round(mantissa * scale, 6), kind, tolerance, m.start(), m.end())
+    if m.group("sign") and kind == "amount":  # a dash before a count is punctuation, not a sign
+        return Figure(written[1:], round(mantissa * scale, 6), kind, tolerance, m.start() + 1, m.end())
+    sign = -1 if m.group("sign") else 1
+    return Figure(written, round(sign * mantissa * scale, 6), kind, tolerance, m.start(), m.end())
 
 
 _CHANGE_BEFORE = re.compile(

@@ -6,7 +6,8 @@ Most news questions ask for a figure, a date, a name or an item of a list. For t
   written freely);
 * ``extract_candidates`` takes every span of that kind from the evidence sentences
   (``rag.answer.candidates.spans``). Code handles years: a candidate whose sentence is about
-  another year than the question asks is dropped, and so is a value the question itself states;
+  another year than the question asks is dropped, and so is a value the question itself states
+  or a figure forecast (预计) for a question asking what happened;
   a question asking a person keeps people's names only, when the evidence names one, and one
   asking an amount in a currency other than the yuan ("折合多少美元") amounts in that currency;
 * ``disowned`` tells the review when a freely written answer gives only spans that these rules
@@ -32,6 +33,7 @@ from rag.text.dates import DATE_ASKED, without_titles
 from rag.text.figures import CITATION_MARKER, YEAR, find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import HAN
+from rag.text.measures import asks_forecast, forecast
 from rag.text.names import chinese_names
 
 _YUAN = re.compile(r"元|\byuan\b|\bRMB", re.I)
@@ -205,7 +207,7 @@ def _spans(
     """Every span of ``kind`` in the sentences of ``passages``, in order, with whether it is the
     question's own: not a span of something else (``owners.foreign``), nor of a sentence about
     another year than the question asks (a sentence naming none is about its article's year,
-    ``dates``, or the year before)."""
+    ``dates``, or the year before), nor a forecast when the question asks what happened."""
     asked = set(years_asked(question))
     for n, passage in enumerate(passages):
         date = dates[n][:4] if n < len(dates) and dates[n][:4].isdigit() else ""
@@ -218,8 +220,25 @@ def _spans(
                     continue
                 years = _year_of(sentence, s, date) or implied
                 other_year = bool(asked and kind != "date" and years and not years & asked)
-                own = not other_year and not foreign(question, sentence, (s, e), kind)
+                guess = kind == "figure" and _forecast(question, sentence, s, years, date)
+                own = not other_year and not guess and not foreign(question, sentence, (s, e), kind)
                 yield Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""), own
+
+
+def _forecast(question: str, sentence: str, at: int, years: set[str], date: str) -> bool:
+    """Whether the figure at ``at`` is forecast (预计, expected) for a question asking what happened:
+    a figure "expected" for a year already over when its article was written (``date``) is a
+    preliminary result, not a forecast.
+
+    >>> s = "预计2022年一季度中国经济同比增速4.4%。"
+    >>> [_forecast(q, s, 19, {"2022"}, d) for q, d in (("一季度增长率？", ""), ("预计增长多少？", ""))]
+    [True, False]
+    >>> _forecast("2020年工业增加值增长多少？", "2020年工业增加值预计增长2%。", 15, {"2020"}, "2021")
+    False
+    """
+    if asks_forecast(question) or not forecast(sentence, at):
+        return False
+    return not (date and years and max(years) < date)
 
 
 def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequence[str] = ()) -> bool:

@@ -8,7 +8,9 @@ value, read by grammar so a candidate that belongs to something else is not offe
 * ``other_work``: "8月25日发售《装甲核心6》，同时开发《艾尔登法环》的DLC" dates another work;
 * ``other_role``: "电影节大使郭富城" is introduced as an ambassador, not as a director;
 * ``former_holder``: "卫冕冠军江苏苏宁" won the title before, not in the season asked;
-* ``is_share``: "河南夏粮总产量占全国的26.1%" is a share, not the output or its growth.
+* ``is_share``: "河南夏粮总产量占全国的26.1%" is a share, not the output or its growth;
+* ``measured`` / ``period_of`` (``rag.text.measures``): "财政收入整体下滑……西藏（-24.2%）" is fiscal
+  revenue's, not the economy's; "全年增长3.0%" is the year's, not the first quarter's.
 
 ``foreign(question, sentence, (start, end), kind)`` puts them together for the candidate step.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import re
 
 from rag.text.figures import asks_level, find_figures, is_change
+from rag.text.measures import measured, measures, period_of, periods
 from rag.text.tokens import pos_cut
 
 _BYLINE = re.compile(
@@ -200,14 +203,22 @@ def is_share(sentence: str, start: int) -> bool:
 def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> bool:
     """Whether the ``span`` (start, end) of ``sentence`` belongs to something else than ``question``
     asks: a byline name (unless reporters are asked about), a change when the question asks a
-    level, a figure 分别 gives to an item of a list other than the one the question names, or a
-    span of a clause about another work (``other_work``).
+    level, a figure said of another statistic or part of the year (``rag.text.measures``: fiscal
+    revenue for the economy, the full year for the first quarter), a figure 分别 gives to an item
+    of a list other than the one the question names, or a span of a clause about another work
+    (``other_work``).
 
     >>> s = "美团、拼多多和百度一季度营收分别为586亿、376亿和311亿。"
     >>> [foreign(q, s, (s.find("586亿"), 0), "figure") for q in ("美团一季度营收？", "京东一季度营收？")]
     [False, True]
     >>> foreign("百度一季度营收？", s, (s.find("311亿"), 0), "figure")
     False
+    >>> s = "上半年财政收入整体下滑，其中青海（-21.0%）、西藏（-24.2%）降幅最大。"
+    >>> foreign("上半年西藏经济增长了多少？", s, (s.find("-24.2%"), 0), "figure")
+    True
+    >>> s = "全年国内生产总值增长3.0%，一季度增长4.8%。"
+    >>> [foreign("2022年一季度中国经济增长率？", s, (s.find(f), 0), "figure") for f in ("3.0%", "4.8%")]
+    [True, False]
     """
     start, end = span
     if other_work(question, sentence, start):
@@ -222,6 +233,12 @@ def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> b
         return True
     if is_share(sentence, start) and not _SHARE_ASKED.search(question):
         return True
+    asked, said_of = measures(question), measured(sentence, start)
+    if asked and said_of and said_of not in asked:
+        return True  # 财政收入 for 经济增长
+    asked, said_of = periods(question), period_of(sentence, start)
+    if asked and said_of and said_of not in asked:
+        return True  # 全年 for 一季度
     owner = respective_owner(sentence, start)
     if owner is None:
         return False

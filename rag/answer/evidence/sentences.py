@@ -27,6 +27,7 @@ from rag.text.figures import find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
+from rag.text.measures import asks_forecast, forecast
 from rag.types import Hit
 
 PERCENT_ASKED = re.compile(
@@ -56,7 +57,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     naming none gains 0.04 when the article's date implies the year (dated that year or the
     next: "去年"); a question asking a share, a date or an amount in a currency other than the
     yuan gives 0.08 to a sentence holding one (few do), one asking an amount 0.04 to a sentence
-    holding a figure (many do).
+    holding a figure (many do). A sentence forecasting its figures (预计, expected) loses 0.08
+    when the question asks what happened, unless its years were over when its article was
+    written (a preliminary result).
 
     >>> q = "2020年深圳建成了多少5G基站？"
     >>> sentence_bonus(q, "2020年深圳建成5G基站超4.6万个。")
@@ -73,6 +76,10 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     (0.08, 0.0)
     >>> sentence_bonus("In which month did growth turn positive?", "去年7月在一线城市中率先由负转正。")
     0.08
+    >>> q = "2022年一季度中国经济增长率是多少"
+    >>> guess, result = "预计2022年一季度中国经济同比增速4.4%。", "2022年一季度同比增长4.8%。"
+    >>> sentence_bonus(q, guess), sentence_bonus(q, result)
+    (0.04, 0.12)
     """
     years, found = years_asked(question), set(years_asked(sentence))
     bonus = 0.0
@@ -83,6 +90,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     elif years and doc_date[:4].isdigit() and {doc_date[:4], str(int(doc_date[:4]) - 1)} & set(years):
         bonus += 0.04
     figures = find_figures(sentence)
+    if figures and forecast(sentence, len(sentence)) and not asks_forecast(question):
+        past = doc_date[:4].isdigit() and found and max(found) < doc_date[:4]  # a preliminary result
+        bonus -= 0.0 if past else 0.08  # a forecast, for a question asking what happened
     share = any(f.kind in ("percent", "points", "fraction") for f in figures)
     date = DAY_ASKED.search(question) and _DATE.search(sentence)
     money = figures and named_currencies(question) & named_currencies(sentence)  # not the yuan

@@ -1,0 +1,116 @@
+"""What a figure in a news sentence measures, and whether the sentence forecasts it.
+
+* ``measures`` the statistics a text names (GDP, fiscal revenue, exports...), each by a
+  name of its own whatever the language: "西藏经济增长了多少" asks ``gdp``;
+* ``measured`` the statistic a figure is said of: the last one named before it in its sentence
+  ("财政收入整体下滑……西藏（-24.2%）" gives -24.2% to fiscal revenue, not to the economy);
+* ``periods`` / ``period_of`` the part of a year a text names (一季度, 上半年, 全年, Q1) and
+  the one a figure is said of: the last named before it in its sentence ("全年增长3.0%，一季度
+  增长4.8%");
+* ``forecast`` whether a figure is said in a sentence that forecasts it (预计, 预测, expected),
+  and ``asks_forecast`` whether a question asks for one.
+
+Only statistics news keeps apart are listed; a figure said of none of them is nobody's in
+particular (``measured`` is None) and answers any question. Pure text: does not find figures
+(``rag.text.figures``) nor decide what to do with them.
+"""
+
+from __future__ import annotations
+
+import re
+
+_MEASURES = {  # each statistic by its words; at one place the first listed that fits is read
+    "gdp": r"GDP|国内生产总值|地区生产总值|生产总值|经济(?:同比)?(?:增长|增速|总量)"
+    r"|economic growth|gross domestic product|\beconomy\b",
+    "fiscal": r"财政收入|一般公共预算收入|税收|fiscal revenue|tax revenue",
+    "trade": r"进出口|外贸|foreign trade|imports and exports|exports and imports",
+    "exports": r"出口|\bexports?\b",
+    "imports": r"进口|\bimports?\b",
+    "retail": r"社会消费品零售总额|社零|零售额|retail sales",
+    "investment": r"投资|\binvestment\b",
+    "population": r"人口|\bpopulation\b",
+    "income": r"可支配收入|居民收入|disposable income",
+    "profit": r"利润|\bprofits?\b",
+    "revenue": r"营业收入|营收|\brevenues?\b",
+}
+_MEASURE = re.compile("|".join(f"(?P<{name}>{words})" for name, words in _MEASURES.items()), re.I)
+_PERIODS = {  # the parts of a year news reports figures for; at one place the first that fits
+    "q1_3": r"前三季度|first three quarters",
+    "q1": r"第?一季度|首季|\bQ1\b|first quarter",
+    "q2": r"第?二季度|\bQ2\b|second quarter",
+    "q3": r"第?三季度|\bQ3\b|third quarter",
+    "q4": r"第?四季度|\bQ4\b|fourth quarter",
+    "h1": r"上半年|\bH1\b|first half",
+    "h2": r"下半年|\bH2\b|second half",
+    "year": r"全年|full[- ]year|whole year",
+}
+_PERIOD = re.compile("|".join(f"(?P<{name}>{words})" for name, words in _PERIODS.items()), re.I)
+_FORECAST = re.compile(
+    r"预计|预期|预估|预测|有望|\b(?:forecasts?|forecasted|expected|projected|predicted|estimated)\b", re.I
+)
+_FORECAST_ASKED = re.compile(
+    r"预计|预期|预估|预测|有望|目标|计划|\b(?:forecast|expect|project|predict|will|target|plan)", re.I
+)
+
+
+def measures(text: str) -> set[str]:
+    """The statistics ``text`` names.
+
+    >>> sorted(measures("2022年上半年，西藏经济增长了多少？")), sorted(measures("How much did exports grow?"))
+    (['gdp'], ['exports'])
+    >>> sorted(measures("进出口总额和税收"))
+    ['fiscal', 'trade']
+    """
+    return {m.lastgroup for m in _MEASURE.finditer(text) if m.lastgroup}
+
+
+def measured(sentence: str, start: int) -> str | None:
+    """The statistic the figure at ``start`` of ``sentence`` is said of: the last named before it.
+
+    >>> s = "全市GDP增长5.1%，其中出口增长8%，人口1768万。"
+    >>> [measured(s, s.find(f)) for f in ("5.1%", "8%", "1768万")]
+    ['gdp', 'exports', 'population']
+    >>> measured("规上工业增加值增长2%。", 9) is None
+    True
+    """
+    found = [m.lastgroup for m in _MEASURE.finditer(sentence[:start])]
+    return found[-1] if found else None
+
+
+def periods(text: str) -> set[str]:
+    """The parts of a year ``text`` names.
+
+    >>> sorted(periods("2022年一季度中国经济增长率是多少")), sorted(periods("前三季度和全年"))
+    (['q1'], ['q1_3', 'year'])
+    """
+    return {m.lastgroup for m in _PERIOD.finditer(text) if m.lastgroup}
+
+
+def period_of(sentence: str, start: int) -> str | None:
+    """The part of a year the figure at ``start`` of ``sentence`` is said of: the last named before it.
+
+    >>> s = "全年国内生产总值增长3.0%，分季度看，一季度同比增长4.8%，二季度增长0.4%。"
+    >>> [period_of(s, s.find(f)) for f in ("3.0%", "4.8%", "0.4%")], period_of("同比增长4.8%", 4)
+    (['year', 'q1', 'q2'], None)
+    """
+    found = [m.lastgroup for m in _PERIOD.finditer(sentence[:start])]
+    return found[-1] if found else None
+
+
+def forecast(sentence: str, start: int) -> bool:
+    """Whether the figure at ``start`` is said in a sentence forecasting it (预计 before it).
+
+    >>> s = "预计2022年一季度中国经济同比增速4.4%，二季度为4.8%。"
+    >>> forecast(s, s.find("4.4%")), forecast(s, s.find("4.8%")), forecast("今日公布的增速为4.8%。", 8)
+    (True, True, False)
+    """
+    return bool(_FORECAST.search(sentence[:start]))
+
+
+def asks_forecast(question: str) -> bool:
+    """Whether ``question`` asks what was forecast, expected or planned, not what happened.
+
+    >>> asks_forecast("“鹏城云脑Ⅲ”预计哪一年建成？"), asks_forecast("2022年一季度中国经济增长率是多少")
+    (True, False)
+    """
+    return bool(_FORECAST_ASKED.search(question))
