@@ -230,3 +230,13 @@ def test_a_forecast_answers_only_a_question_asking_one_or_a_year_already_over():
     q = "深圳2020年规上工业增加值增长了多少？"
     assert [c.text for c in extract_candidates(q, [preliminary], ["2021-01-20"])] == ["2%"]
     assert [c.text for c in extract_candidates(q, [preliminary], ["2020-06-01"])] == []
+
+
+def test_a_span_said_twice_is_offered_with_the_sentence_saying_more_of_the_question():
+    q = "塔里木油田2021年的油气产量是多少？"
+    passages = ["2021年，油田油气产量达到3182万吨油当量。", "塔里木油田2021年油气产量达到3182万吨历史新高。"]
+    (c,) = [c for c in extract_candidates(q, passages) if c.text == "3182万吨"]
+    assert c.passage == 1 and "塔里木" in c.sentence  # the citation then names the oilfield asked about
+    scores = ["Minerva获得了50%的分数。", "Minerva的准确率高达50%。"]
+    (c,) = extract_candidates("Minerva的准确率是多少？", scores)
+    assert c.passage == 1  # the relation asked (准确率) before the shared words

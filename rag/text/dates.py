@@ -6,7 +6,9 @@ a year it calls past ("在刚刚过去的2023年" is January 2024 at the earlies
 gives that month; a date announced for the future ("将于2025年3月1日起施行", "到2025年") does not
 count.
 
-``without_titles`` hides the years of titles (《中国统计年鉴2021》), which date no figure.
+``without_titles`` hides the years of titles (《中国统计年鉴2021》), which date no figure;
+``years_of`` the years a figure of a sentence is about (the last named before it in its clause,
+今年 in an article of a known year).
 
 Pure functions over text. Does not read article metadata (``rag.ingest.docmeta`` does).
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["DATE_ASKED", "DAY_ASKED", "MONTHS", "MONTH_NAMES", "implied_date", "without_titles"]
+from rag.text.figures import YEAR
+
+__all__ = ["DATE_ASKED", "DAY_ASKED", "MONTHS", "MONTH_NAMES", "implied_date", "without_titles", "years_of"]
 
 MONTHS = (
     "January",
@@ -78,3 +82,32 @@ def without_titles(text: str) -> str:
     '显示，2020年出生率为8.52‰。'
     """
     return _TITLE.sub(lambda m: " " * len(m.group(0)), text)
+
+
+def years_of(sentence: str, at: int, date: str = "") -> set[str]:
+    """The years a span at ``at`` is about: the last year named before it in its clause, else
+    those named before it in the sentence (a year after it is another clause's: "GDP为43214.85
+    亿元，自2017年突破3万亿元以来"); a title's year is none (《中国统计年鉴2021》). A relative
+    year (今年, 去年; not "比去年", a comparison) names one in an article of year ``date``.
+
+    >>> s = "《中国统计年鉴2021》显示，2020年出生率为8.52‰，自2016年以来逐年下降。"
+    >>> years_of(s, s.find("8.52")), years_of("GDP为43214.85亿元，自2017年突破3万亿元。", 4)
+    ({'2020'}, set())
+    >>> s = "今年一季度营收为586亿，比去年同期增长26%。"
+    >>> years_of(s, s.find("586"), "2023"), years_of(s, s.find("26%"), "2023"), years_of(s, 9)
+    ({'2023'}, {'2023'}, set())
+    >>> years_of("2020年增长2%，2021年增长5%", 19)
+    {'2021'}
+    """
+    plain = without_titles(sentence[:at])
+    clause_start = max(plain.rfind(c) for c in "，,；;") + 1
+    for whole, text in ((False, plain[clause_start:]), (True, plain)):
+        if named := [m.group(1) for m in YEAR.finditer(text)]:
+            return set(named) if whole else {named[-1]}
+        if date and (words := _RELATIVE.findall(text)):
+            return {str(int(date) - _YEARS_BACK[words[-1].casefold()])}
+    return set()
+
+
+_YEARS_BACK = {"今年": 0, "本年": 0, "this year": 0, "去年": 1, "上年": 1, "last year": 1, "前年": 2}
+_RELATIVE = re.compile(r"(?<![比较与])(?:今年|本年|去年|上年|前年)|\b(?:this|last) year\b", re.I)

@@ -8,7 +8,9 @@
   the one a figure is said of: the last named before it in its sentence ("全年增长3.0%，一季度
   增长4.8%");
 * ``forecast`` whether a figure is said in a sentence that forecasts it (预计, 预测, expected),
-  and ``asks_forecast`` whether a question asks for one.
+  ``asks_forecast`` whether a question asks for one, and ``unasked_forecast`` a forecast given
+  for a question asking what happened (one "expected" for a year already over when its article
+  was written is a preliminary result).
 
 Only statistics news keeps apart are listed; a figure said of none of them is nobody's in
 particular (``measured`` is None) and answers any question. Pure text: does not find figures
@@ -114,3 +116,20 @@ def asks_forecast(question: str) -> bool:
     (True, False)
     """
     return bool(_FORECAST_ASKED.search(question))
+
+
+def unasked_forecast(question: str, sentence: str, at: int, years: set[str], date: str) -> bool:
+    """Whether the figure at ``at`` is forecast (``forecast``) for a question asking what happened
+    (not ``asks_forecast``): a figure "expected" for years (``years``) already over when its
+    article was written (``date``, YYYY...) is a preliminary result, not a forecast.
+
+    >>> s = "预计2022年一季度中国经济同比增速4.4%。"
+    >>> [unasked_forecast(q, s, 19, {"2022"}, "") for q in ("一季度增长率？", "预计增长多少？")]
+    [True, False]
+    >>> s = "2020年工业增加值预计增长2%。"
+    >>> unasked_forecast("2020年工业增加值增长多少？", s, 15, {"2020"}, "2021-01-20")
+    False
+    """
+    if asks_forecast(question) or not forecast(sentence, at):
+        return False
+    return not (date[:4].isdigit() and years and max(years) < date[:4])

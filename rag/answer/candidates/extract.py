@@ -28,13 +28,16 @@ from dataclasses import dataclass
 from rag.answer.candidates.owners import foreign
 from rag.answer.candidates.spans import disjoint, dotted_person, kind_spans
 from rag.answer.question.parts import years_asked
+from rag.answer.review.relation import asked_relation, relation_said
+from rag.answer.review.terms import Term
 from rag.index.chunking import sentence_spans
-from rag.text.dates import DATE_ASKED, without_titles
-from rag.text.figures import CITATION_MARKER, YEAR, find_figures
+from rag.text.dates import DATE_ASKED, years_of
+from rag.text.figures import CITATION_MARKER, find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import HAN
-from rag.text.measures import asks_forecast, forecast
+from rag.text.measures import unasked_forecast
 from rag.text.names import chinese_names
+from rag.text.tokens import normalize, tokenize
 
 _YUAN = re.compile(r"元|\byuan\b|\bRMB", re.I)
 MAX_CANDIDATES = 8  # each costs a few tokens of scoring; more sentences make a longer prompt
@@ -113,35 +116,6 @@ def answer_kind(question: str) -> str | None:
     return None
 
 
-def _year_of(sentence: str, at: int, date: str = "") -> set[str]:
-    """The years a span at ``at`` is about: the last year named before it in its clause, else
-    those named before it in the sentence (a year after it is another clause's: "GDP为43214.85
-    亿元，自2017年突破3万亿元以来"); a title's year is none (《中国统计年鉴2021》). A relative
-    year (今年, 去年; not "比去年", a comparison) names one in an article of year ``date``.
-
-    >>> s = "《中国统计年鉴2021》显示，2020年出生率为8.52‰，自2016年以来逐年下降。"
-    >>> _year_of(s, s.find("8.52")), _year_of("GDP为43214.85亿元，自2017年突破3万亿元。", 4)
-    ({'2020'}, set())
-    >>> s = "今年一季度营收为586亿，比去年同期增长26%。"
-    >>> _year_of(s, s.find("586"), "2023"), _year_of(s, s.find("26%"), "2023"), _year_of(s, 9)
-    ({'2023'}, {'2023'}, set())
-    >>> _year_of("2020年增长2%，2021年增长5%", 19)
-    {'2021'}
-    """
-    plain = without_titles(sentence[:at])
-    clause_start = max(plain.rfind(c) for c in "，,；;") + 1
-    for whole, text in ((False, plain[clause_start:]), (True, plain)):
-        if named := [m.group(1) for m in YEAR.finditer(text)]:
-            return set(named) if whole else {named[-1]}
-        if date and (words := _RELATIVE.findall(text)):
-            return {str(int(date) - _YEARS_BACK[words[-1].casefold()])}
-    return set()
-
-
-_YEARS_BACK = {"今年": 0, "本年": 0, "this year": 0, "去年": 1, "上年": 1, "last year": 1, "前年": 2}
-_RELATIVE = re.compile(r"(?<![比较与])(?:今年|本年|去年|上年|前年)|\b(?:this|last) year\b", re.I)
-
-
 def _people(candidates: list[Candidate]) -> list[Candidate]:
     """Of name ``candidates``, for a question asking a person: those that may be one (a Chinese
     person's name, jieba's ``nr``, or an English name) when any Chinese person's name is among
@@ -160,9 +134,11 @@ def _people(candidates: list[Candidate]) -> list[Candidate]:
 
 def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[str] = ()) -> list[Candidate]:
     """The spans of the kind ``question`` asks for in the sentences of ``passages``, best passage
-    first, without repeats, without those the question itself states, and without those of a
-    sentence about another year than the one the question asks; a sentence naming no year is
-    about its article's year or the year before (``dates``: each passage's article date).
+    first, without repeats (a span said twice is offered with the sentence saying more of the
+    question: the relation asked, then more of its words), without those the question itself
+    states, and without those of a sentence about another year than the one the question asks;
+    a sentence naming no year is about its article's year or the year before (``dates``: each
+    passage's article date).
 
     >>> q = "2020年深圳建成了多少个5G基站？"
     >>> [c.text for c in extract_candidates(q, ["2020年，深圳建成5G基站超4.6万个。2023年累计建成7.5万个。"])]
@@ -170,6 +146,13 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     >>> [c.text for c in extract_candidates("2022年深圳建成了多少个5G基站？", ["深圳建成5G基站超4.6万个。"],
     ...                                     ["2021-01-20"])]
     []
+    >>> oil = "塔里木油田2021年的油气产量是多少？"
+    >>> said_twice = ["油田产量达到3182万吨。", "塔里木油田产量达到3182万吨。"]
+    >>> [(c.text, c.passage) for c in extract_candidates(oil, said_twice)]
+    [('3182万吨', 1)]
+    >>> minerva = ["Minerva在MATH数据集上获得了50%的分数。", "Minerva在MATH上的准确率高达50%。"]
+    >>> [(c.text, c.passage) for c in extract_candidates("Minerva在MATH数据集上的准确率是多少？", minerva)]
+    [('50%', 1)]
     >>> [c.text for c in extract_candidates("发布成绩单的局长是谁？", ["局长贾兴东透露上述信息。"])]
     ['贾兴东']
     >>> usd = "深圳2020年3.7万亿元的工业数据折合多少美元？"
@@ -189,14 +172,20 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     money = named_currencies(question) if kind == "figure" else set()  # 折合多少美元: not the yuan
     folded_q = question.casefold()
     out: list[tuple[Candidate, bool]] = []  # each candidate, and whether it is in a currency asked
-    seen: set[str] = set()
+    seen: dict[str, int] = {}  # a candidate's text -> its place in ``out``
+    words, relation = set(tokenize(question)), asked_relation(question)
     for candidate, own in _spans(question, kind, passages, dates):
         text = candidate.text
-        if not own or text in seen or text.casefold() in folded_q:
+        if not own or text.casefold() in folded_q:
             continue  # a byline, a change for a level, another item's figure, another year's
+        if text in seen:  # said again: kept with the sentence that says more of the question
+            first = out[seen[text]]
+            if _says(words, relation, candidate.sentence) > _says(words, relation, first[0].sentence):
+                out[seen[text]] = (candidate, first[1])
+            continue
         if kind == "figure" and not _figure_fits(text, in_question, count):
             continue
-        seen.add(text)
+        seen[text] = len(out)
         out.append((candidate, bool(money & named_currencies(text))))
     return _preferred(out, kind == "name" and bool(_PERSON_Q.search(question)))[:MAX_CANDIDATES]
 
@@ -218,27 +207,11 @@ def _spans(
                 text = sentence[s:e].strip(" ，,。.")
                 if not text:
                     continue
-                years = _year_of(sentence, s, date) or implied
+                years = years_of(sentence, s, date) or implied
                 other_year = bool(asked and kind != "date" and years and not years & asked)
-                guess = kind == "figure" and _forecast(question, sentence, s, years, date)
+                guess = kind == "figure" and unasked_forecast(question, sentence, s, years, date)
                 own = not other_year and not guess and not foreign(question, sentence, (s, e), kind)
                 yield Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""), own
-
-
-def _forecast(question: str, sentence: str, at: int, years: set[str], date: str) -> bool:
-    """Whether the figure at ``at`` is forecast (预计, expected) for a question asking what happened:
-    a figure "expected" for a year already over when its article was written (``date``) is a
-    preliminary result, not a forecast.
-
-    >>> s = "预计2022年一季度中国经济同比增速4.4%。"
-    >>> [_forecast(q, s, 19, {"2022"}, d) for q, d in (("一季度增长率？", ""), ("预计增长多少？", ""))]
-    [True, False]
-    >>> _forecast("2020年工业增加值增长多少？", "2020年工业增加值预计增长2%。", 15, {"2020"}, "2021")
-    False
-    """
-    if asks_forecast(question) or not forecast(sentence, at):
-        return False
-    return not (date and years and max(years) < date)
 
 
 def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequence[str] = ()) -> bool:
@@ -267,6 +240,12 @@ def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequenc
         given = any(f.matches(g) for f in figures for g in spans) if spans else candidate.text in plain
         owned, others = owned or (given and own), others or (given and not own)
     return others and not owned
+
+
+def _says(words: set[str], relation: tuple[Term, ...], sentence: str) -> tuple[bool, int]:
+    """How much of the question ``sentence`` says: whether it says the relation asked
+    (``asked_relation``), then how many of the question's search tokens ``words`` it holds."""
+    return relation_said(relation, normalize(sentence)), len(words & set(tokenize(sentence)))
 
 
 def _figure_fits(text: str, in_question: set[float], count: bool) -> bool:

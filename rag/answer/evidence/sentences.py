@@ -27,7 +27,7 @@ from rag.text.figures import find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
-from rag.text.measures import asks_forecast, forecast
+from rag.text.measures import unasked_forecast
 from rag.types import Hit
 
 PERCENT_ASKED = re.compile(
@@ -90,9 +90,8 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     elif years and doc_date[:4].isdigit() and {doc_date[:4], str(int(doc_date[:4]) - 1)} & set(years):
         bonus += 0.04
     figures = find_figures(sentence)
-    if figures and forecast(sentence, len(sentence)) and not asks_forecast(question):
-        past = doc_date[:4].isdigit() and found and max(found) < doc_date[:4]  # a preliminary result
-        bonus -= 0.0 if past else 0.08  # a forecast, for a question asking what happened
+    if figures and unasked_forecast(question, sentence, len(sentence), found, doc_date):
+        bonus -= 0.08  # a forecast, for a question asking what happened
     share = any(f.kind in ("percent", "points", "fraction") for f in figures)
     date = DAY_ASKED.search(question) and _DATE.search(sentence)
     money = figures and named_currencies(question) & named_currencies(sentence)  # not the yuan
