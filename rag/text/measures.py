@@ -22,8 +22,9 @@ from __future__ import annotations
 import re
 
 _MEASURES = {  # each statistic by its words; at one place the first listed that fits is read
-    "gdp": r"GDP|国内生产总值|地区生产总值|生产总值|经济(?:同比)?(?:增长|增速|总量)"
-    r"|economic growth|gross domestic product|\beconomy\b",
+    "gdp": r"GDP|国内生产总值|地区生产总值|生产总值"
+    r"|(?<!数字)(?<!实体)(?<!工业)(?<!民营)(?<!海洋)经济(?:同比)?(?:增长|增速|总量)"  # not 数字经济's
+    r"|economic growth|gross domestic product|\beconomy (?:grew|grow|expanded)",
     "fiscal": r"财政收入|一般公共预算收入|税收|fiscal revenue|tax revenue",
     "trade": r"进出口|外贸|foreign trade|imports and exports|exports and imports",
     "exports": r"出口|\bexports?\b",
@@ -60,8 +61,10 @@ def measures(text: str) -> set[str]:
 
     >>> sorted(measures("2022年上半年，西藏经济增长了多少？")), sorted(measures("How much did exports grow?"))
     (['gdp'], ['exports'])
-    >>> sorted(measures("进出口总额和税收"))
-    ['fiscal', 'trade']
+    >>> sorted(measures("进出口总额和税收")), measures("数字经济增长了多少")
+    (['fiscal', 'trade'], set())
+    >>> measures("the digital economy's share"), measures("How fast did the economy grow?")
+    (set(), {'gdp'})
     """
     return {m.lastgroup for m in _MEASURE.finditer(text) if m.lastgroup}
 
