@@ -1,19 +1,17 @@
 """What a figure in a news sentence measures, and whether the sentence forecasts it.
 
-* ``measures`` the statistics a text names (GDP, fiscal revenue, exports...), each by a
-  name of its own whatever the language: "西藏经济增长了多少" asks ``gdp``;
-* ``measured`` the statistic a figure is said of: the last one named before it in its sentence
-  ("财政收入整体下滑……西藏（-24.2%）" gives -24.2% to fiscal revenue, not to the economy);
-* ``periods`` / ``period_of`` the part of a year a text names (一季度, 上半年, 全年, Q1) and
-  the one a figure is said of: the last named before it in its sentence ("全年增长3.0%，一季度
-  增长4.8%");
+* ``said_of_another`` whether a figure is said of another statistic (GDP, fiscal revenue,
+  exports...; each by a name of its own whatever the language) or another part of the year
+  (一季度, 上半年, 全年, Q1) than the question names: the last one named before the figure in its
+  sentence is the one it is said of ("财政收入整体下滑……西藏（-24.2%）" is fiscal revenue's, not
+  the economy's; "全年增长3.0%，一季度增长4.8%": 3.0% is the year's);
 * ``forecast`` whether a figure is said in a sentence that forecasts it (预计, 预测, expected),
   ``asks_forecast`` whether a question asks for one, and ``unasked_forecast`` a forecast given
   for a question asking what happened (one "expected" for a year already over when its article
   was written is a preliminary result).
 
 Only statistics news keeps apart are listed; a figure said of none of them is nobody's in
-particular (``measured`` is None) and answers any question. Pure text: does not find figures
+particular and answers any question. Pure text: does not find figures
 (``rag.text.figures``) nor decide what to do with them.
 """
 
@@ -56,49 +54,33 @@ _FORECAST_ASKED = re.compile(
 )
 
 
-def measures(text: str) -> set[str]:
-    """The statistics ``text`` names.
+def said_of_another(question: str, sentence: str, start: int) -> bool:
+    """Whether the figure at ``start`` of ``sentence`` is said of another statistic or part of the
+    year than ``question`` names (False when the question or the sentence names none).
 
-    >>> sorted(measures("2022年上半年，西藏经济增长了多少？")), sorted(measures("How much did exports grow?"))
-    (['gdp'], ['exports'])
-    >>> sorted(measures("进出口总额和税收")), measures("数字经济增长了多少")
-    (['fiscal', 'trade'], set())
-    >>> measures("the digital economy's share"), measures("How fast did the economy grow?")
-    (set(), {'gdp'})
+    >>> s = "全年国内生产总值增长3.0%，一季度增长4.8%。"
+    >>> [said_of_another("2022年一季度中国经济增长率？", s, s.find(f)) for f in ("3.0%", "4.8%")]
+    [True, False]
+    >>> s = "上半年财政收入整体下滑，其中西藏（-24.2%）降幅最大；全市GDP增长5.1%，出口增长8%。"
+    >>> [said_of_another("上半年西藏经济增长了多少？", s, s.find(f)) for f in ("-24.2%", "5.1%", "8%")]
+    [True, False, True]
+    >>> questions = ("数字经济增长了多少", "How fast did the economy grow?")
+    >>> [said_of_another(q, "数字经济增加值增长10%。", 10) for q in questions]
+    [False, False]
     """
-    return {m.lastgroup for m in _MEASURE.finditer(text) if m.lastgroup}
+    for pattern in (_MEASURE, _PERIOD):
+        asked, said = _named(pattern, question), _last_named(pattern, sentence[:start])
+        if asked and said and said not in asked:
+            return True
+    return False
 
 
-def measured(sentence: str, start: int) -> str | None:
-    """The statistic the figure at ``start`` of ``sentence`` is said of: the last named before it.
-
-    >>> s = "全市GDP增长5.1%，其中出口增长8%，人口1768万。"
-    >>> [measured(s, s.find(f)) for f in ("5.1%", "8%", "1768万")]
-    ['gdp', 'exports', 'population']
-    >>> measured("规上工业增加值增长2%。", 9) is None
-    True
-    """
-    found = [m.lastgroup for m in _MEASURE.finditer(sentence[:start])]
-    return found[-1] if found else None
+def _named(pattern: re.Pattern[str], text: str) -> set[str]:
+    return {m.lastgroup for m in pattern.finditer(text) if m.lastgroup}
 
 
-def periods(text: str) -> set[str]:
-    """The parts of a year ``text`` names.
-
-    >>> sorted(periods("2022年一季度中国经济增长率是多少")), sorted(periods("前三季度和全年"))
-    (['q1'], ['q1_3', 'year'])
-    """
-    return {m.lastgroup for m in _PERIOD.finditer(text) if m.lastgroup}
-
-
-def period_of(sentence: str, start: int) -> str | None:
-    """The part of a year the figure at ``start`` of ``sentence`` is said of: the last named before it.
-
-    >>> s = "全年国内生产总值增长3.0%，分季度看，一季度同比增长4.8%，二季度增长0.4%。"
-    >>> [period_of(s, s.find(f)) for f in ("3.0%", "4.8%", "0.4%")], period_of("同比增长4.8%", 4)
-    (['year', 'q1', 'q2'], None)
-    """
-    found = [m.lastgroup for m in _PERIOD.finditer(sentence[:start])]
+def _last_named(pattern: re.Pattern[str], text: str) -> str | None:
+    found = [m.lastgroup for m in pattern.finditer(text)]
     return found[-1] if found else None
 
 

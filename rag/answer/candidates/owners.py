@@ -9,7 +9,7 @@ value, read by grammar so a candidate that belongs to something else is not offe
 * ``other_role``: "电影节大使郭富城" is introduced as an ambassador, not as a director;
 * ``former_holder``: "卫冕冠军江苏苏宁" won the title before, not in the season asked;
 * ``is_share``: "河南夏粮总产量占全国的26.1%" is a share, not the output or its growth;
-* ``measured`` / ``period_of`` (``rag.text.measures``): "财政收入整体下滑……西藏（-24.2%）" is fiscal
+* ``said_of_another`` (``rag.text.measures``): "财政收入整体下滑……西藏（-24.2%）" is fiscal
   revenue's, not the economy's; "全年增长3.0%" is the year's, not the first quarter's.
 
 ``foreign(question, sentence, (start, end), kind)`` puts them together for the candidate step.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 
 from rag.text.figures import asks_level, find_figures, is_change
-from rag.text.measures import measured, measures, period_of, periods
+from rag.text.measures import said_of_another
 from rag.text.tokens import pos_cut
 
 _BYLINE = re.compile(
@@ -233,12 +233,8 @@ def foreign(question: str, sentence: str, span: tuple[int, int], kind: str) -> b
         return True
     if is_share(sentence, start) and not _SHARE_ASKED.search(question):
         return True
-    asked, said_of = measures(question), measured(sentence, start)
-    if asked and said_of and said_of not in asked:
-        return True  # 财政收入 for 经济增长
-    asked, said_of = periods(question), period_of(sentence, start)
-    if asked and said_of and said_of not in asked:
-        return True  # 全年 for 一季度
+    if said_of_another(question, sentence, start):
+        return True  # 财政收入 for 经济增长, 全年 for 一季度
     owner = respective_owner(sentence, start)
     if owner is None:
         return False
