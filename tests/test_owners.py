@@ -5,7 +5,7 @@ a question asking several things gets the whole list."""
 from __future__ import annotations
 
 from rag.answer.candidates.choice import Choice
-from rag.answer.candidates.extract import Candidate, extract_candidates
+from rag.answer.candidates.extract import Candidate, disowned, extract_candidates
 from rag.answer.candidates.lists import asks_list, whole_list
 from rag.answer.candidates.step import widened_to_list
 from rag.answer.candidates.writing import written_answer
@@ -219,6 +219,19 @@ def test_a_figure_of_another_statistic_or_part_of_the_year_is_not_offered():
     year = "全年国内生产总值增长3.0%。分季度看，一季度同比增长4.8%，二季度增长0.4%。"
     assert texts("一季度中国经济增长率是多少", [year]) == ["4.8%"]
     assert texts("中国经济增长率是多少", [year]) == ["3.0%", "4.8%", "0.4%"]  # no part of the year asked
+
+
+def test_a_free_answer_giving_another_statistics_figure_is_disowned_though_the_question_names_h1():
+    # 上半年 names a part of the year, not a duration of half a year the answer would also give
+    fiscal = ["2022年上半年财政收入整体下滑，其中青海（-21.0%）、西藏（-24.2%）增速降幅最大。"]
+    assert disowned("2022年上半年，西藏经济增长了多少？", "2022年上半年，西藏经济增长了-24.2%。[1]", fiscal)
+    assert not disowned("2022年上半年，西藏财政收入增长了多少？", "下降了24.2%，为-24.2%。[1]", fiscal)
+
+
+def test_a_duration_answers_a_figure_question_but_not_one_asking_a_growth_or_a_rate():
+    s = ["2021年中国经济增长8.1%，为近15年来的较高水平，审批时间缩短到3天。"]
+    assert texts("2021年中国经济增长了多少？", s) == ["8.1%"]
+    assert "3天" in texts("2021年审批时间缩短到了多少？", s)
 
 
 def test_a_forecast_answers_only_a_question_asking_one_or_a_year_already_over():

@@ -70,6 +70,11 @@ def test_a_name_the_article_gives_only_after_the_answers_sentence_does_not_make_
         ("美团2022年第一季度营收是多少？", "2022年美团第一季度亏损减至58亿元。", "58亿元[1]。", False),
         ("美团2022年第一季度营收是多少？", "2022年美团第一季度营业收入为1170亿元。", "1170亿元[1]。", True),
         ("深圳2023年累计建成了多少个5G基站？", "2023年深圳全市累计建设5G基站7.5万个。", "7.5万个[1]。", True),
+        # a noun made from a verb (举办地, 获得者, 影片奖) is said by its verb or noun
+        ("2023年工博会的举办地", "2023年工博会在深圳国际会展中心举办。", "深圳国际会展中心[1]。", True),
+        ("2023年工博会的举办地", "2023年工博会的参展商来自深圳。", "深圳[1]。", False),
+        ("2023年深圳科技奖获得者", "深圳科技奖由比亚迪获得。", "比亚迪[1]。", True),
+        ("2023年百花奖最佳影片奖", "本届百花奖中电影《长津湖》获得最佳影片。", "《长津湖》[1]。", True),
     ],
 )  # fmt: skip
 def test_a_sentence_saying_something_else_of_the_subject_than_was_asked_is_withdrawn(
@@ -470,3 +475,12 @@ def test_a_year_after_the_figure_is_another_clauses_and_the_lead_sentence_gives_
     assert missing_terms(q, "43214.85亿元", [Evidence(article)]) == ()
     # a sentence naming another year before the figure is still that year's
     assert other_year(q, "38700亿元[1]", ["2020年上海地区生产总值38700亿元。"]) == "2020"
+
+
+def test_a_figure_given_for_a_name_asked_is_withdrawn():
+    # the small model, shown no passage naming the champion, copies the nearest figure
+    ev = [Evidence("《长津湖之水门桥》以8.31亿元成为春节档首日票房冠军。", "", "2022-02-02")]
+    withdrawn = review("2022年春节档首日票房冠军", "8.31亿元[1]", ev, "zh")
+    assert not withdrawn.keep and "名称" in withdrawn.reasons[0]
+    assert review("2022年春节档首日票房冠军", "《长津湖之水门桥》[1]", ev, "zh").keep
+    assert review("2022年春节档首日票房是多少？", "8.31亿元[1]", ev, "zh").keep

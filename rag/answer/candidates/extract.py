@@ -52,6 +52,11 @@ _COUNT_Q = re.compile(  # a count asked: a share is no answer
     r"多少(?:[个家根项座条名位次台辆只件户所吨款种]|人(?![力工]))|几[个家项座条名位台辆]|\bhow many\b", re.I
 )
 _DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bhow long\b", re.I)
+# a growth, a rate or a share asked: a figure question no duration answers (unlike "缩短到了多少")
+_RATE_Q = re.compile(
+    r"增长|增速|增幅|涨幅|降幅|比重|占比|百分|比例|率|\bgr[eo]w|\brate\b|percent|share",
+    re.I,
+)
 _FIGURE_Q = re.compile(
     r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
     r"\bhow (?:many|much|fast|big|large|high)\b|"
@@ -114,6 +119,15 @@ def answer_kind(question: str) -> str | None:
     if _NAME_Q.search(question):
         return "name"
     return None
+
+
+def asks_name(question: str) -> bool:
+    """Whether ``question`` asks for a name: a person, a company, a place, a title's holder.
+
+    >>> asks_name("2022年春节档首日票房冠军"), asks_name("谁枪击了安倍晋三？"), asks_name("票房是多少？")
+    (True, True, False)
+    """
+    return (answer_kind(question) or ("name" if _HOLDER_Q.search(question) else None)) == "name"
 
 
 def _people(candidates: list[Candidate]) -> list[Candidate]:
@@ -203,7 +217,7 @@ def _spans(
         implied = {date, str(int(date) - 1)} if date else set()
         for a, b in sentence_spans(passage):
             sentence = passage[a:b].strip()
-            for s, e in disjoint(kind_spans("figure+" if kind == "figure" else kind, sentence)):
+            for s, e in disjoint(kind_spans(_span_kind(question, kind), sentence)):
                 text = sentence[s:e].strip(" ，,。.")
                 if not text:
                     continue
@@ -212,6 +226,16 @@ def _spans(
                 guess = kind == "figure" and unasked_forecast(question, sentence, s, years, date)
                 own = not other_year and not guess and not foreign(question, sentence, (s, e), kind)
                 yield Candidate(text, kind, n, sentence, dates[n] if n < len(dates) else ""), own
+
+
+def _span_kind(question: str, kind: str) -> str:
+    """The spans ``kind_spans`` looks for: a figure question may be answered by a duration
+    ("figure+": 缩短到了多少 -> 1个小时), unless it asks a growth, a rate or a share.
+
+    >>> _span_kind("审批时间缩短到了多少？", "figure"), _span_kind("2021年经济增长了多少？", "figure")
+    ('figure+', 'figure')
+    """
+    return "figure+" if kind == "figure" and not _RATE_Q.search(question) else kind
 
 
 def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequence[str] = ()) -> bool:

@@ -24,7 +24,7 @@ from rag.text.tokens import pos_cut
 
 _CN_NUMBER = r"[一二两三四五六七八九十半几]+"
 _DURATION = re.compile(
-    rf"(?:(?<![\d.])\d{{1,3}}(?:\.\d+)?|{_CN_NUMBER})\s*(?:个)?半?(?:个)?(?:小时|分钟|秒钟?|天|周|星期|个月|(?<=[个半])月|年)半?"
+    rf"(?:(?<![\d.])\d{{1,3}}(?:\.\d+)?|(?<![上下]){_CN_NUMBER})\s*(?:个)?半?(?:个)?(?:小时|分钟|秒钟?|天|周|星期|个月|(?<=[个半])月|年)半?"
     r"|\b(?:\d+(?:\.\d+)?|an?|one|two|three|four|five|six|seven|eight|nine|ten)\s+(?:and a half\s+)?"
     r"(?:hours?|minutes?|seconds?|days?|weeks?|months?|years?)(?:\s+and\s+a\s+half)?\b",
     re.I,
@@ -108,6 +108,9 @@ def kind_spans(kind: str, sentence: str) -> list[tuple[int, int]]:
     >>> s = "2020年3月，局长贾兴东说，用时一个半月，建成超4.6万个。"
     >>> [[s[a:b] for a, b in kind_spans(k, s)] for k in ("figure", "duration", "date")]
     [['超4.6万个'], ['一个半月'], ['2020年3月']]
+    >>> s = "上半年增长5%，下半年用时半年。"  # 上半年, 下半年: parts of the year, not durations
+    >>> [s[a:b] for a, b in kind_spans("duration", s)]
+    ['半年']
     """
     if kind == "figure":
         return _figure_spans(sentence)

@@ -4,8 +4,9 @@ Pure functions, each with the notice that tells the reader why an answer was wit
 ``restates_question`` an answer that only repeats the question's words;
 ``unsupported_figures`` an answer none of whose figures the passages state; ``unstated`` an
 answer whose own words, counts (``uncounted``) or dates no passage holds; ``other_year`` the
-sources' figures for another year than asked; ``wrong_measure`` a rate given where a count was
-asked; ``only_changes`` a change given where the level was asked.
+sources' figures for another year than asked; ``only_changes`` a change given where the level
+was asked. An answer of another kind than asked (a rate for a count, a figure for a name) is
+``rag.answer.review.kinds``'s.
 
 Does not check the subject of the sentence stating the answer (``rag.answer.review.grounding``) or the
 people it names (``rag.answer.review.people``); figures merely unverified, with the answer kept, are
@@ -169,31 +170,6 @@ def _han_numbers(number: str) -> list[str]:
     return [head + (digits[ones] if ones else "")]
 
 
-_COUNTED = "辆台个人家座艘架部套件条项只名位次"  # measure words of a count
-_RATE_ASKED = re.compile(r"百分|比例|占比|比重|percent|share|rate|proportion", re.IGNORECASE)
-_COUNT_ASKED = re.compile(
-    rf"(?:多少\s*[{_COUNTED}吨元]|几\s*[{_COUNTED}])(?!力|民|均|工)|\bhow many\b", re.IGNORECASE
-)  # not 多少人力 (labour saved), 多少人均
-
-
-def wrong_measure(question: str, answer: str) -> bool:
-    """Whether ``question`` asks for a count ("多少辆", "how many") and every figure ``answer``
-    gives is a rate or a share (a growth rate is not an output in vehicles).
-
-    >>> wrong_measure("深圳2023年新能源汽车产量是多少辆？", "产量增长125.8%[1]")
-    True
-    >>> wrong_measure("建成多少个5G基站？", "4.6万个，占40%[1]"), wrong_measure("节省了多少人力？", "88%[1]")
-    (False, False)
-    >>> wrong_measure("增长了多少？", "5.5%[1]"), wrong_measure("How many percent?", "12% [1]")
-    (False, False)
-    """
-    if not _COUNT_ASKED.search(question) or _RATE_ASKED.search(question):
-        return False
-    asked = find_figures(question)
-    own = [f for f in find_figures(CITATION_MARKER.sub("", answer)) if not any(f.matches(g) for g in asked)]
-    return bool(own) and all(f.kind in ("percent", "points", "permille") for f in own)
-
-
 def only_changes(question: str, answer: str, sources: Sequence[str]) -> bool:
     """Whether every figure ``answer`` gives (beyond the question's) is one ``sources`` state
     only as a change ("报名人数增加115万") while ``question`` asks the level itself.
@@ -216,13 +192,6 @@ def only_changes(question: str, answer: str, sources: Sequence[str]) -> bool:
         if not places or not all(is_change(s, at) for s, at in places):
             return False
     return bool(own)
-
-
-def wrong_measure_notice(lang: Lang) -> str:
-    """Why an answer was withdrawn for ``wrong_measure``."""
-    if lang == "zh":
-        return "模型写出了答案，但只给出了比率，没有给出问题所问的数量。"
-    return "An answer was written, but it gives only a rate, not the number asked for."
 
 
 def only_changes_notice(lang: Lang) -> str:

@@ -77,8 +77,9 @@ def asked_relation(question: str) -> tuple[Term, ...]:
 
 def relation_said(relation: Sequence[Term], context: str) -> bool:
     """Whether ``context`` says one of the ``relation``'s words (``asked_relation``): as written or
-    abbreviated (``covered``), or in other words that share an English gloss in CC-CEDICT (建设
-    for 建成: "build"; 计划 for 打算: "plan"). True when there is no relation to say.
+    abbreviated (``covered``), by the word it is made from (``_head``: 举办 for 举办地), or in other
+    words that share an English gloss in CC-CEDICT (建设 for 建成: "build"; 计划 for 打算: "plan").
+    True when there is no relation to say.
 
     >>> asked = asked_relation("深圳累计建成了多少个5G基站？")
     >>> [relation_said(asked, s) for s in ("全市累计建设5G基站7.5万个。", "5G用户达到1000万户。")]
@@ -87,10 +88,27 @@ def relation_said(relation: Sequence[Term], context: str) -> bool:
     if not relation:
         return True
     tokens = set(tokenize(context))
-    if any(covered(t, context, tokens) for t in relation):
+    if any(covered(t, context, tokens) for t in (*relation, *map(_head, relation))):
         return True
     roots = text_roots(context)
     return any(glosses(t.text) & roots for t in relation)
+
+
+# the ending of a noun made from a verb: its place, doer, party, country or prize (举办地, 获得者)
+_ZH_AGENT_END = frozenset("地者方国奖")
+
+
+def _head(term: Term) -> Term:
+    """The verb or noun a relation word of three characters or more is made from, when it ends
+    in a place, a doer, a party, a country or a prize: a sentence saying where something was
+    举办 says its 举办地, one saying who 获得 a prize its 获得者. ``term`` itself otherwise.
+
+    >>> [_head(Term(w, False, "zh")).text for w in ("举办地", "获得者", "影片奖", "起点", "导演")]
+    ['举办', '获得', '影片', '起点', '导演']
+    """
+    if len(term.text) >= 3 and term.text[-1] in _ZH_AGENT_END:
+        return Term(term.text[:-1], term.proper, term.lang)
+    return term
 
 
 def _after_type(words: list[tuple[str, str]], start: int) -> int:

@@ -8,7 +8,8 @@
    replaced by a templated one;
 2. the withdrawal checks: an answer of only citation markers or of the question's own words
    (``rag.answer.review.claims.restates_question``), names no source gives and a role
-   no sentence says (``rag.answer.review.people``), a rate for a count, a span the sources give
+   no sentence says (``rag.answer.review.people``), a rate for a count or a figure for a name
+   (``rag.answer.review.kinds``), a span the sources give
    to something else (``rag.answer.candidates.extract.disowned``), figures of another year,
    figures no passage states, words no passage holds (``rag.answer.review.claims``), a sentence about
    something else (``rag.answer.review.grounding``), and (``confirm``, Chinese questions) the
@@ -42,11 +43,15 @@ from rag.answer.review.claims import (
     other_year_notice,
     restated_notice,
     restates_question,
-    wrong_measure,
-    wrong_measure_notice,
 )
 from rag.answer.review.confirm import NO, YES, Confirm, check_messages, unconfirmed_notice
 from rag.answer.review.grounding import off_topic_notice, stated_in_sentence, ungrounded
+from rag.answer.review.kinds import (
+    figure_for_name,
+    figure_for_name_notice,
+    wrong_measure,
+    wrong_measure_notice,
+)
 from rag.answer.review.people import unfound_names, unfound_names_notice, unnamed_role
 from rag.answer.review.relation import not_asked
 from rag.answer.review.repair import repair, sentence_for_bare, without_chinese_names
@@ -151,6 +156,8 @@ def _why(
         return unfound_names_notice(names, lang), False
     if wrong_measure(question, checked):
         return wrong_measure_notice(lang), False
+    if figure_for_name(question, checked):
+        return figure_for_name_notice(lang), False
     texts = [e.text for e in evidence]
     if only_changes(question, checked, texts):
         return only_changes_notice(lang), False
