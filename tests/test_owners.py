@@ -253,3 +253,19 @@ def test_a_span_said_twice_is_offered_with_the_sentence_saying_more_of_the_quest
     scores = ["Minerva获得了50%的分数。", "Minerva的准确率高达50%。"]
     (c,) = extract_candidates("Minerva的准确率是多少？", scores)
     assert c.passage == 1  # the relation asked (准确率) before the shared words
+
+
+def test_a_name_the_cited_article_leaves_out_is_forgiven_when_another_passage_ties_it_to_the_answer():
+    from rag.answer.review.relation import not_asked
+
+    q = "谷歌Minerva模型在MATH数据集上的准确率是多少？"
+    cited = Evidence("Minerva在MATH上的准确率高达50%，在GSM8K上接近80%。")
+    tie = Evidence("谷歌创建的一个名为Minerva的模型在MATH数据集中获得了50%的分数。")
+    assert not_asked(q, "50%[1]", [cited], 1) == ("谷歌",)
+    assert not_asked(q, "50%[1]", [cited, tie], 1) == ()
+    # another passage naming the company but giving another figure ties nothing
+    other = Evidence("谷歌创建的一个名为Minerva的模型在MATH数据集中获得了43%的分数。")
+    assert not_asked(q, "50%[1]", [cited, other], 1) == ("谷歌",)
+    # nor does it forgive a cited sentence naming none of the question's names
+    llama = Evidence("这个模型的准确率高达50%。")
+    assert not_asked(q, "50%[1]", [llama, tie], 1) != ()

@@ -153,8 +153,9 @@ def not_asked(question: str, answer: str, evidence: Sequence[Evidence], cited: i
     question the article has not introduced by the end of that sentence (``read_so_far``), or
     the relation asked (``asked_relation``, Chinese sentences). Only terms of the sentence's
     language are judged: across languages the terms' forms are too uncertain to withdraw a
-    span copied from the source. () when some sentence stating it leaves out none, or when
-    no sentence states it.
+    span copied from the source. Names are forgiven when another passage shown states the same
+    answer with all of them (``_named_elsewhere``). () when some sentence stating it leaves out
+    none, or when no sentence states it.
 
     >>> la = Evidence("洛杉矶GDP超8000亿美元。", "城市GDP", "", "洛杉矶GDP超8000亿美元。上海增速最快。")
     >>> not_asked("上海2021年的GDP是多少？", "超8000亿美元[1]", [la])
@@ -167,19 +168,56 @@ def not_asked(question: str, answer: str, evidence: Sequence[Evidence], cited: i
     shown = evidence[: cited or len(evidence)]
     best: tuple[str, ...] | None = None
     for i, j in support(question, answer, [e.text for e in shown]):
-        e = shown[i]
-        sentences, src_lang = sentences_of(e.text), detect_lang(e.text)
-        context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
-        so_far = normalize(read_so_far(e, sentences[j]))
-        missing = [
-            t.text
-            for t in key_terms(question)
-            if t.proper and written_alike(t, src_lang) and not covered(t, so_far, set(tokenize(so_far)))
-        ]
-        relation = asked_relation(question) if src_lang == "zh" else ()
-        if not relation_said(relation, context):
-            missing.append(relation[0].text)
-        left = forgiven(question, missing)  # 上海和北京: a sentence on one of them answers its part
+        names, relation = _left_out(question, shown[i], j)
+        if (
+            names
+            and not relation
+            and _named_elsewhere(question, answer, evidence, names, _so_far(shown[i], j))
+        ):
+            names = []  # the passage it is cited from says what was asked of the subject another names
+        left = forgiven(question, [*names, *relation])  # 上海和北京: one of them answers its part
         if best is None or len(left) < len(best):
             best = left
     return best or ()
+
+
+def _left_out(question: str, e: Evidence, j: int) -> tuple[list[str], list[str]]:
+    """The question's names the article of ``e`` has not introduced by the end of its sentence
+    ``j``, and the relation asked when the sentence (with the two before it and the title) does
+    not say it."""
+    sentences, src_lang = sentences_of(e.text), detect_lang(e.text)
+    context = normalize(" ".join([e.title, *sentences[max(j - 2, 0) : j + 1]]))
+    so_far = _so_far(e, j)
+    names = [
+        t.text
+        for t in key_terms(question)
+        if t.proper and written_alike(t, src_lang) and not covered(t, so_far, set(tokenize(so_far)))
+    ]
+    relation = asked_relation(question) if src_lang == "zh" else ()
+    return names, [] if relation_said(relation, context) else [relation[0].text]
+
+
+def _so_far(e: Evidence, j: int) -> str:
+    """``read_so_far`` for the sentence ``j`` of ``e``, normalised."""
+    return normalize(read_so_far(e, sentences_of(e.text)[j]))
+
+
+def _named_elsewhere(
+    question: str, answer: str, evidence: Sequence[Evidence], names: Sequence[str], so_far: str
+) -> bool:
+    """Whether another of the passages shown states ``answer`` in an article that names all the
+    question's names, when the article it is cited from (read ``so_far``) names another of them
+    but not ``names``: "谷歌创建的Minerva在MATH上得分50%" ties the Minerva of "Minerva在MATH上的
+    准确率高达50%" to 谷歌.
+
+    >>> ev = [Evidence("Minerva在MATH上的准确率高达50%。"), Evidence("谷歌创建的Minerva在MATH上得分50%。")]
+    >>> q, so_far = "谷歌Minerva在MATH上的准确率是多少？", "minerva在math上的准确率高达50%。"
+    >>> [_named_elsewhere(q, "50%[1]", passages, ["谷歌"], so_far) for passages in (ev, ev[:1])]
+    [True, False]
+    """
+    tokens = set(tokenize(so_far))
+    others = [t for t in key_terms(question) if t.proper and t.text not in names]
+    if not any(covered(t, so_far, tokens) for t in others):  # nothing ties the two passages
+        return False
+    places = support(question, answer, [e.text for e in evidence])
+    return any(not _left_out(question, evidence[i], j)[0] for i, j in places)
