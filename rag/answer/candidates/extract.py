@@ -121,13 +121,13 @@ def answer_kind(question: str) -> str | None:
     return None
 
 
-def asks_name(question: str) -> bool:
-    """Whether ``question`` asks for a name: a person, a company, a place, a title's holder.
+def asked_kind(question: str) -> str | None:
+    """``answer_kind``, and "name" for a title's holder (written freely, checked as a name).
 
-    >>> asks_name("2022年春节档首日票房冠军"), asks_name("谁枪击了安倍晋三？"), asks_name("票房是多少？")
-    (True, True, False)
+    >>> asked_kind("2022年春节档首日票房冠军"), asked_kind("谁枪击了安倍晋三？"), asked_kind("票房是多少？")
+    ('name', 'name', 'figure')
     """
-    return (answer_kind(question) or ("name" if _HOLDER_Q.search(question) else None)) == "name"
+    return answer_kind(question) or ("name" if _HOLDER_Q.search(question) else None)
 
 
 def _people(candidates: list[Candidate]) -> list[Candidate]:
@@ -252,7 +252,7 @@ def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequenc
     >>> disowned("2022年澳网男单冠军", "德约科维奇[1]", ["德约科维奇是卫冕冠军。"])
     True
     """
-    kind = answer_kind(question) or ("name" if _HOLDER_Q.search(question) else None)
+    kind = asked_kind(question)
     if kind is None:
         return False
     plain = CITATION_MARKER.sub("", answer)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.candidates.extract import asks_name
+from rag.answer.candidates.extract import asked_kind
 from rag.text.figures import CITATION_MARKER, find_figures
 from rag.types import Lang
 
@@ -19,6 +19,7 @@ _RATE_ASKED = re.compile(r"百分|比例|占比|比重|percent|share|rate|propor
 _COUNT_ASKED = re.compile(
     rf"(?:多少\s*[{_COUNTED}吨元]|几\s*[{_COUNTED}])(?!力|民|均|工)|\bhow many\b", re.IGNORECASE
 )  # not 多少人力 (labour saved), 多少人均
+_UNITS = "万亿千百元美金港币欧个人次家名位辆台吨年月日号"  # what a figure's unit is written with
 
 
 def wrong_measure(question: str, answer: str) -> bool:
@@ -40,7 +41,7 @@ def wrong_measure(question: str, answer: str) -> bool:
 
 
 def figure_for_name(question: str, answer: str) -> bool:
-    """Whether ``question`` asks for a name (``asks_name``: who, which company, a champion, a
+    """Whether ``question`` asks for a name (``asked_kind``: who, which company, a champion, a
     director) and ``answer`` gives only figures: what is left of it without them is the
     question's own words, units and punctuation.
 
@@ -50,7 +51,7 @@ def figure_for_name(question: str, answer: str) -> bool:
     >>> figure_for_name(q, "《长津湖之水门桥》，8.31亿元[1]"), figure_for_name("票房是多少？", "8.31亿元[1]")
     (False, False)
     """
-    if not asks_name(question):
+    if asked_kind(question) != "name":
         return False
     plain = CITATION_MARKER.sub("", answer)
     figures = find_figures(plain)
@@ -58,9 +59,6 @@ def figure_for_name(question: str, answer: str) -> bool:
         plain = plain[: f.start] + plain[f.end :]
     left = re.sub(r"[\W\d_]|[" + _UNITS + "]", "", plain)
     return bool(figures) and all(c in question for c in left)
-
-
-_UNITS = "万亿千百元美金港币欧个人次家名位辆台吨年月日号"  # what a figure's unit is written with
 
 
 def wrong_measure_notice(lang: Lang) -> str:
