@@ -42,7 +42,7 @@ from rag.text.tokens import normalize, tokenize
 _YUAN = re.compile(r"元|\byuan\b|\bRMB", re.I)
 MAX_CANDIDATES = 8  # each costs a few tokens of scoring; more sentences make a longer prompt
 
-_WHY = re.compile(
+WHY_ASKED = re.compile(  # why, how, what someone said: answered in words
     r"为什么|为何|原因|如何|怎样|怎么|说了什么|表示了什么|有何|意义|"
     r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
     r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b",
@@ -108,7 +108,7 @@ def answer_kind(question: str) -> str | None:
     >>> answer_kind("Why did Shenzhen invest in 5G?"), answer_kind("How did the workshop change?")
     (None, None)
     """
-    if _WHY.search(question):
+    if WHY_ASKED.search(question):
         return None
     if _DURATION_Q.search(question):
         return "duration"

@@ -28,7 +28,8 @@ NO: dict[Lang, tuple[str, ...]] = {"zh": ("否", "不"), "en": ("no", "No")}
 
 def stating_text(question: str, answer: str, evidence: Sequence[Evidence], limit: int = 300) -> str:
     """The sentence of the cited passages that states ``answer`` with the one before it (the
-    start of the first passage when none does), at most ``limit`` characters.
+    start of the first passage when none does), at most ``limit`` characters, after its
+    article's title and date (``dated``).
 
     >>> ev = Evidence("深圳很大。全市建成5G基站46,000个。后来更多。")
     >>> stating_text("深圳建成多少5G基站？", "4.6万个[1]", [ev])
@@ -37,11 +38,24 @@ def stating_text(question: str, answer: str, evidence: Sequence[Evidence], limit
     texts = [e.text for e in evidence]
     places = support(question, answer, texts)
     if not places:
-        return texts[0][:limit] if texts else ""
+        return dated(evidence[0], texts[0][:limit]) if texts else ""
     i, j = places[0]
     sentences = sentences_of(texts[i])
     glue = "" if detect_lang(texts[i]) == "zh" else " "
-    return glue.join(sentences[max(j - 1, 0) : j + 1])[-limit:]
+    return dated(evidence[i], glue.join(sentences[max(j - 1, 0) : j + 1])[-limit:])
+
+
+def dated(e: Evidence, text: str) -> str:
+    """``text`` after the title and date of its article, as a reader sees them: a sentence that
+    says "今年" or names no year answers a question about a year only with its article's date.
+
+    >>> dated(Evidence("公羊队夺冠。", "超级碗", "2022-02-14"), "公羊队夺冠。")
+    '（超级碗，2022-02-14）公羊队夺冠。'
+    >>> dated(Evidence("公羊队夺冠。"), "公羊队夺冠。")
+    '公羊队夺冠。'
+    """
+    head = "，".join(x for x in (e.title.strip(), e.date) if x)
+    return f"（{head}）{text}" if head else text
 
 
 def check_messages(

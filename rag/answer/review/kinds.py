@@ -3,15 +3,18 @@
 Pure functions, each with the notice that tells the reader why an answer was withdrawn for it:
 ``wrong_measure`` a rate or a share given where a count was asked; ``figure_for_name`` only a
 figure given where a name was asked (a champion, a director, "who", "which company"). The small
-model, shown passages that do not name the one asked for, copies the nearest figure instead.
+model, shown passages that do not name the one asked for, copies the nearest figure instead;
+``only_judgement`` only set phrases (成语) where a fact was asked: "选举结果众望所归" copies a
+passage's praise of a result it never names.
 """
 
 from __future__ import annotations
 
 import re
 
-from rag.answer.candidates.extract import asked_kind
+from rag.answer.candidates.extract import WHY_ASKED, asked_kind
 from rag.text.figures import CITATION_MARKER, find_figures
+from rag.text.tokens import pos_cut
 from rag.types import Lang
 
 _COUNTED = "辆台个人家座艘架部套件条项只名位次"  # measure words of a count
@@ -61,6 +64,32 @@ def figure_for_name(question: str, answer: str) -> bool:
     return bool(figures) and all(c in question for c in left)
 
 
+def only_judgement(question: str, answer: str) -> bool:
+    """Whether ``answer`` adds to ``question`` only set phrases (jieba's 成语 tag "i") and words
+    that carry nothing (particles, conjunctions, adverbs, 是): a judgement with no fact in it
+    (who won, what happened, how much). A question asking why or how may be answered so.
+
+    >>> q = "香港第六任行政长官选举结果？"
+    >>> only_judgement(q, "香港第六任行政长官选举结果：众望所归、人心所向。[1]")
+    True
+    >>> only_judgement(q, "李家超当选，众望所归[1]")
+    False
+    >>> only_judgement("这次选举有何意义？", "众望所归[1]"), only_judgement("Who won?", "Labor won [1].")
+    (False, False)
+    """
+    if WHY_ASKED.search(question):
+        return False
+    tagged = [(w, t) for w, t in pos_cut(CITATION_MARKER.sub("", answer)) if w.strip() and w not in question]
+    return any(t == "i" for _, t in tagged) and all(
+        t == "i" or t in _EMPTY_TAGS or w in _EMPTY_WORDS for w, t in tagged
+    )
+
+
+# particles, conjunction, adverb, preposition, punctuation, modal, interjection, pronoun
+_EMPTY_TAGS = frozenset("u uj ul uz ug uv ud c d p x y e r".split())  # noqa: SIM905
+_EMPTY_WORDS = frozenset("是 为 有 了".split())  # noqa: SIM905
+
+
 def wrong_measure_notice(lang: Lang) -> str:
     """Why an answer was withdrawn for ``wrong_measure``."""
     if lang == "zh":
@@ -73,3 +102,10 @@ def figure_for_name_notice(lang: Lang) -> str:
     if lang == "zh":
         return "模型写出了答案，但只给出了数字，没有给出问题所问的名称。"
     return "An answer was written, but it gives only a figure, not the name asked for."
+
+
+def only_judgement_notice(lang: Lang) -> str:
+    """Why an answer was withdrawn for ``only_judgement``."""
+    if lang == "zh":
+        return "模型写出了答案，但只给出了评价，没有给出问题所问的事实。"
+    return "An answer was written, but it gives only a judgement, not the fact asked for."

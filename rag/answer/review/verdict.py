@@ -8,8 +8,8 @@
    replaced by a templated one;
 2. the withdrawal checks: an answer of only citation markers or of the question's own words
    (``rag.answer.review.claims.restates_question``), names no source gives and a role
-   no sentence says (``rag.answer.review.people``), a rate for a count or a figure for a name
-   (``rag.answer.review.kinds``), a span the sources give
+   no sentence says (``rag.answer.review.people``), a rate for a count, a figure for a name or
+   a judgement for a fact (``rag.answer.review.kinds``), a span the sources give
    to something else (``rag.answer.candidates.extract.disowned``), figures of another year,
    figures no passage states, words no passage holds (``rag.answer.review.claims``), a sentence about
    something else (``rag.answer.review.grounding``), and (``confirm``, Chinese questions) the
@@ -49,6 +49,8 @@ from rag.answer.review.grounding import off_topic_notice, stated_in_sentence, un
 from rag.answer.review.kinds import (
     figure_for_name,
     figure_for_name_notice,
+    only_judgement,
+    only_judgement_notice,
     wrong_measure,
     wrong_measure_notice,
 )
@@ -158,6 +160,8 @@ def _why(
         return wrong_measure_notice(lang), False
     if figure_for_name(question, checked):
         return figure_for_name_notice(lang), False
+    if only_judgement(question, checked):
+        return only_judgement_notice(lang), False
     texts = [e.text for e in evidence]
     if only_changes(question, checked, texts):
         return only_changes_notice(lang), False
