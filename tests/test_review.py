@@ -484,3 +484,15 @@ def test_a_figure_given_for_a_name_asked_is_withdrawn():
     assert not withdrawn.keep and "名称" in withdrawn.reasons[0]
     assert review("2022年春节档首日票房冠军", "《长津湖之水门桥》[1]", ev, "zh").keep
     assert review("2022年春节档首日票房是多少？", "8.31亿元[1]", ev, "zh").keep
+
+
+def test_an_answer_of_only_set_phrases_to_a_fact_question_is_withdrawn():
+    # the passage praises a result it never names; the small model copies the praise
+    ev = [Evidence("行政长官选举依法依规、公平公正，选举结果众望所归、人心所向。", "", "2022-05-10")]
+    question = "香港第六任行政长官选举结果？"
+    withdrawn = review(question, "香港第六任行政长官选举结果：众望所归、人心所向。[1]", ev, "zh")
+    assert not withdrawn.keep and "评价" in withdrawn.reasons[0]
+    named = [Evidence("李家超当选香港第六任行政长官，选举结果众望所归。", "", "2022-05-10")]
+    assert review(question, "李家超当选，众望所归[1]", named, "zh").keep
+    why = review("这次选举的结果有何意义？", "众望所归、人心所向[1]", ev, "zh")  # may be answered so
+    assert not any("评价" in r for r in why.reasons)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -228,6 +229,8 @@ def test_generator_check_of_the_stating_sentence_withdraws_unconfirmed_answers(s
     assert answer.abstained is abstains
     # the check is shown the sentence stating the answer, the question and the answer without markers
     assert len(gen.checked) == 1 and "2020年深圳建成5G基站超4.6万个" in gen.checked[0]
+    # after its article's title and date, as a reader sees them (a sentence saying 今年 has a year)
+    assert re.search("资料：（[^）]+，2021-01-20）2020年深圳建成5G基站超4.6万个", gen.checked[0])
     assert f"问题：{question}" in gen.checked[0]
     assert "答案：全国首个5G独立组网全覆盖的城市。" in gen.checked[0]
     if abstains:
