@@ -8,9 +8,10 @@ from dataclasses import replace
 import pytest
 
 from rag.answer.candidates.choice import NOT_STATED, Choice, candidate_messages, choose
-from rag.answer.candidates.extract import Candidate, answer_kind, extract_candidates
+from rag.answer.candidates.extract import Candidate, extract_candidates
 from rag.answer.candidates.writing import written_answer
 from rag.answer.pipeline import Pipeline
+from rag.answer.question.kind import answer_kind
 from tests.fakes import FakeEmbedder, FakeScorer
 
 

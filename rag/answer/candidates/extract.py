@@ -2,8 +2,8 @@
 
 Most news questions ask for a figure, a date, a name or an item of a list. For those:
 
-* ``answer_kind`` says which (None for why / how / what-someone-said questions: those are
-  written freely);
+* ``rag.answer.question.kind.answer_kind`` says which (None for why / how / what-someone-said
+  questions: those are written freely);
 * ``extract_candidates`` takes every span of that kind from the evidence sentences
   (``rag.answer.candidates.spans``). Code handles years: a candidate whose sentence is about
   another year than the question asks is dropped, and so is a value the question itself states
@@ -27,11 +27,12 @@ from dataclasses import dataclass
 
 from rag.answer.candidates.owners import foreign
 from rag.answer.candidates.spans import disjoint, dotted_person, kind_spans
+from rag.answer.question.kind import answer_kind, asked_kind, asks_count, asks_person, asks_rate
 from rag.answer.question.parts import years_asked
 from rag.answer.review.relation import asked_relation, relation_said
 from rag.answer.review.terms import Term
 from rag.index.chunking import sentence_spans
-from rag.text.dates import DATE_ASKED, years_of
+from rag.text.dates import years_of
 from rag.text.figures import CITATION_MARKER, find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import HAN
@@ -41,47 +42,6 @@ from rag.text.tokens import normalize, tokenize
 
 _YUAN = re.compile(r"元|\byuan\b|\bRMB", re.I)
 MAX_CANDIDATES = 8  # each costs a few tokens of scoring; more sentences make a longer prompt
-
-WHY_ASKED = re.compile(  # why, how, what someone said: answered in words
-    r"为什么|为何|原因|如何|怎样|怎么|说了什么|表示了什么|有何|意义|"
-    r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
-    r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b",
-    re.I,
-)
-_COUNT_Q = re.compile(  # a count asked: a share is no answer
-    r"多少(?:[个家根项座条名位次台辆只件户所吨款种]|人(?![力工]))|几[个家项座条名位台辆]|\bhow many\b", re.I
-)
-_DURATION_Q = re.compile(r"多长时间|多久|几个?(?:小时|天|月|年)|\bhow long\b", re.I)
-# a growth, a rate or a share asked: a figure question no duration answers (unlike "缩短到了多少")
-_RATE_Q = re.compile(
-    r"增长|增速|增幅|涨幅|降幅|比重|占比|百分|比例|率|\bgr[eo]w|\brate\b|percent|share",
-    re.I,
-)
-_FIGURE_Q = re.compile(
-    r"多少|几[个家项倍次条名座台辆]|多大|多高|多快|比例|比重|百分之|占.{0,12}(?:几|多少)|"
-    r"\bhow (?:many|much|fast|big|large|high)\b|"
-    r"\bwhat (?:share|percentage|portion|proportion|fraction|amount|number)\b|\bby how\b|"
-    r"\bwhat (?:was|is|were|are)\b[^?]*\b(?:output|value|revenue|income|profit|GDP|sales|investment"
-    r"|population|growth rate|turnover)\b",  # a measure asked by its name
-    re.I,
-)
-# a question that is a person's role (《四海》的导演): asks a name, a person's
-_ROLE_Q = r"(?:导演|主演|编剧|作者|董事长|总裁|主席|总统|总理|首相|市长)[是为]?\s*[？?]?\s*$"
-# one that is a title (澳网男单冠军) is written freely (a team, a film or a person may hold it), but
-# a free answer to it is still checked as a name (``disowned``: the former holder)
-_HOLDER_Q = re.compile(r"(?:冠军|得主|获得者)[是为]?\s*[？?]?\s*$")
-_NAME_Q = re.compile(
-    r"谁|哪[家位个所]|哪些|\bwho(?:m|se)?\b|\bwhich\b|\bwhat (?:company|firm|organi[sz]ation)\b|" + _ROLE_Q,
-    re.I,
-)
-
-_PERSON_Q = re.compile(  # a person asked for: an organisation or a list item is no answer
-    _ROLE_Q
-    + r"|谁|哪位|什么人|\bwho(?:m|se)?\b|\bwhich (?:[\w'’-]+ ){0,3}?(?:executive|official|director|manager|"
-    r"head|leader|chairman|chairwoman|president|mayor|minister|secretary|expert|professor|scientist|"
-    r"engineer|researcher|person|spokes(?:man|woman|person)|founder|CEO|chief)\b",
-    re.I,
-)
 
 
 @dataclass(frozen=True)
@@ -93,41 +53,6 @@ class Candidate:
     passage: int  # 0-based passage it comes from
     sentence: str  # the sentence holding it (shown to the scorer)
     date: str = ""  # its article's date (YYYY-MM-DD), when known
-
-
-def answer_kind(question: str) -> str | None:
-    """What a question asks for: "duration", "date", "figure", "name", or None when it is to be
-    answered in words (why, how, what someone said).
-
-    >>> answer_kind("宝安区建成了多少个5G基站？"), answer_kind("How long did it take to raise mask output?")
-    ('figure', 'duration')
-    >>> answer_kind("In which month of 2020 did growth turn positive?"), answer_kind("工信局局长是谁？")
-    ('date', 'name')
-    >>> answer_kind("What was Shenzhen's industrial output value in 2020?"), answer_kind("《四海》的导演")
-    ('figure', 'name')
-    >>> answer_kind("Why did Shenzhen invest in 5G?"), answer_kind("How did the workshop change?")
-    (None, None)
-    """
-    if WHY_ASKED.search(question):
-        return None
-    if _DURATION_Q.search(question):
-        return "duration"
-    if DATE_ASKED.search(question):
-        return "date"
-    if _FIGURE_Q.search(question):
-        return "figure"
-    if _NAME_Q.search(question):
-        return "name"
-    return None
-
-
-def asked_kind(question: str) -> str | None:
-    """``answer_kind``, and "name" for a title's holder (written freely, checked as a name).
-
-    >>> asked_kind("2022年春节档首日票房冠军"), asked_kind("谁枪击了安倍晋三？"), asked_kind("票房是多少？")
-    ('name', 'name', 'figure')
-    """
-    return answer_kind(question) or ("name" if _HOLDER_Q.search(question) else None)
 
 
 def _people(candidates: list[Candidate]) -> list[Candidate]:
@@ -182,7 +107,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
     if kind is None:
         return []
     in_question = {round(f.value, 6) for f in find_figures(question)}
-    count = bool(_COUNT_Q.search(question))
+    count = asks_count(question)
     money = named_currencies(question) if kind == "figure" else set()  # 折合多少美元: not the yuan
     folded_q = question.casefold()
     out: list[tuple[Candidate, bool]] = []  # each candidate, and whether it is in a currency asked
@@ -201,7 +126,7 @@ def extract_candidates(question: str, passages: Sequence[str], dates: Sequence[s
             continue
         seen[text] = len(out)
         out.append((candidate, bool(money & named_currencies(text))))
-    return _preferred(out, kind == "name" and bool(_PERSON_Q.search(question)))[:MAX_CANDIDATES]
+    return _preferred(out, kind == "name" and asks_person(question))[:MAX_CANDIDATES]
 
 
 def _spans(
@@ -235,7 +160,7 @@ def _span_kind(question: str, kind: str) -> str:
     >>> _span_kind("审批时间缩短到了多少？", "figure"), _span_kind("2021年经济增长了多少？", "figure")
     ('figure+', 'figure')
     """
-    return "figure+" if kind == "figure" and not _RATE_Q.search(question) else kind
+    return "figure+" if kind == "figure" and not asks_rate(question) else kind
 
 
 def disowned(question: str, answer: str, passages: Sequence[str], dates: Sequence[str] = ()) -> bool:

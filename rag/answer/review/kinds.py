@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.candidates.extract import WHY_ASKED, asked_kind
+from rag.answer.question.kind import WHY_ASKED, asked_kind
 from rag.text.figures import CITATION_MARKER, find_figures
 from rag.text.tokens import pos_cut
 from rag.types import Lang
