@@ -245,6 +245,22 @@ def test_a_sentence_asking_a_question_brings_the_one_after(tmp_path):
     assert passages[0].text == "《沉香如屑》的主演有谁？主要的演员有杨紫，成毅等人。"
 
 
+def test_a_sentence_said_again_in_another_article_is_not_shown_twice(tmp_path):
+    # the same report under two bylines: its heading, shown twice, took the room of the figure
+    head = "2022年上半年西藏经济运行情况新闻发布会30日在拉萨举行。"
+    docs = [
+        make_doc("a", f"贡嘎来松 摄 {head}西藏实现地区生产总值973.24亿元，同比增长4.8%。", "西藏"),
+        make_doc("b", f"中新网拉萨7月31日电 (贡嘎来松){head}天气很好。", "西藏经济"),
+    ]
+    store = _store(tmp_path, docs)
+    emb = FakeEmbedder()
+    hits = tuple(Hit(store.chunks(store.doc_rows(d))[0], store.doc(d), 1.0, n) for n, d in enumerate("ab"))
+    q = "2022年上半年西藏经济运行情况新闻发布会在哪里举行？"
+    passages, _ = EvidencePicker(store, emb).select([Part(q, emb.embed([q], "query")[0], hits)], 120)
+    shown = "".join(p.text for p in passages)
+    assert shown.count("新闻发布会30日在拉萨举行") == 1
+
+
 # --------------------------------------------------------------------------- computed change
 
 

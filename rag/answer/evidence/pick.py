@@ -13,7 +13,8 @@ finds) against each part of the question (``rag.answer.question.parts``):
 * the question's years and the kind of figure asked for (``sentence_bonus``).
 
 Each part's best sentence is taken first, then the next best of every part in turn, while
-the character budget lasts; a sentence that opens with a pronoun or a connective ("其中",
+the character budget lasts (a sentence said word for word in an earlier one is not taken again:
+``repeats``); a sentence that opens with a pronoun or a connective ("其中",
 "他说", "It") brings the sentence before it, one that asks a question the sentence after it.
 Chosen sentences of one article that follow each other become one ``Passage``, an exact span
 of the article, so citations still point at it.
@@ -24,6 +25,7 @@ Does not split the question (``rag.answer.question.parts``), compute a change
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -44,7 +46,7 @@ from rag.models.embedding import Embedder
 from rag.text.dates import implied_date
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
-from rag.text.tokens import expand_query, tokenize
+from rag.text.tokens import expand_query, normalize, tokenize
 from rag.types import Hit
 
 WEIGHTS = {"e5": 1.0, "encoder2": 0.3, "bm25": 0.3}  # as in retrieval's fusion (config: dense/encoder2/bm25)
@@ -90,6 +92,36 @@ def pick(
             chosen.append(i)
             used += sizes[i]
     return chosen
+
+
+def repeats(texts: Sequence[str], share: float = 0.8, byline: int = 16) -> list[bool]:
+    """Which ``texts`` say what an earlier one says: all their character pairs in one earlier
+    text but ``1 - share`` of them, or but a ``byline``'s worth (spaces and width aside), as the
+    same article reposted under another byline, a search snippet of a passage also shown, or a
+    heading said again in the text. Showing it again only spends the budget that
+    another sentence, the one holding the figure, needed.
+
+    >>> repeats(["贡嘎来松 摄 上半年西藏经济运行情况新闻发布会30日在拉萨举行。", "西藏增长4.8%。",
+    ...          "中新网拉萨7月31日电 (贡嘎来松)上半年西藏经济运行情况新闻发布会30日在拉萨举行。"])
+    [False, False, True]
+    """
+    seen: list[set[str]] = []
+    out = []
+    for t in texts:
+        key = re.sub(r"\s+", "", normalize(t))
+        pairs = {key[k : k + 2] for k in range(len(key) - 1)}
+        out.append(any(_said_in(pairs, s, share, byline) for s in seen))
+        seen.append(pairs)
+    return out
+
+
+def _said_in(pairs: set[str], earlier: set[str], share: float, byline: int) -> bool:
+    """Whether ``earlier`` holds all of ``pairs`` but a ``1 - share`` of them, or but a byline's
+    worth when it holds twice as many as it leaves out (a sentence reposted under another byline)."""
+    left, common = len(pairs - earlier), len(pairs & earlier)
+    return bool(pairs) and (
+        left <= (1 - share) * len(pairs) or (left <= byline and common >= max(2 * left, byline))
+    )
 
 
 def part_evidence(scores: Sequence[float], chosen: Sequence[int], margin: float = 0.12) -> list[int]:
@@ -140,6 +172,8 @@ class EvidencePicker:
         if not sentences:
             return [], [], []
         scores = self._scores(parts, sentences, dates)
+        again = repeats([s.text for s in sentences])
+        scores = [[-1e9 if r else x for x, r in zip(sc, again, strict=True)] for sc in scores]
         chosen = pick(scores, [len(s.text) for s in sentences], budget)
         chosen = self._with_context(chosen, sentences, budget)
         passages, best, number = self._passages(chosen, sentences, scores, parts, dates)
