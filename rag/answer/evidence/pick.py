@@ -13,7 +13,7 @@ finds) against each part of the question (``rag.answer.question.parts``):
 * the question's years and the kind of figure asked for (``sentence_bonus``).
 
 Each part's best sentence is taken first, then the next best of every part in turn, while
-the character budget lasts (a sentence said word for word in an earlier one is not taken again:
+the character budget lasts (a sentence an earlier one already says, near word for word, is not taken:
 ``repeats``); a sentence that opens with a pronoun or a connective ("其中",
 "他说", "It") brings the sentence before it, one that asks a question the sentence after it.
 Chosen sentences of one article that follow each other become one ``Passage``, an exact span

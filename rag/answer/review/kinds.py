@@ -1,4 +1,4 @@
-"""Is the answer of the kind asked? A rate is no count, a figure no name.
+"""Is the answer of the kind asked? A rate is no count, a figure no name, a judgement no fact.
 
 Pure functions, each with the notice that tells the reader why an answer was withdrawn for it:
 ``wrong_measure`` a rate or a share given where a count was asked; ``figure_for_name`` only a
