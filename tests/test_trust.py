@@ -179,6 +179,12 @@ def test_latest_question_names_the_date_of_its_source(settings):
     assert all(c.date == p.store.doc(c.doc_id).date for c in answer.citations)
 
 
+def test_an_english_date_note_follows_the_answer_after_a_space(settings):
+    p = load(settings, FakeGenerator("Over 75,000 5G base stations so far [1]."), grounding_check=False)
+    answer = p.ask("How many 5G base stations has Shenzhen built so far?")
+    assert re.search(r"\[1\]\. \(Source \[1\] is undated", answer.text), answer.text
+
+
 def test_an_undated_source_is_said_to_be_written_after_the_past_it_reports():
     text = "在刚刚过去的2023年，深圳累计建设5G基站7.5万个；到2035年建成先进制造业中心。"
     assert (

@@ -158,7 +158,7 @@ def with_notes(
         rewriter.order = list(range(1, shown + 1))
     for note in filter(None, notes):
         note = rewriter.feed(note) + rewriter.finish()
-        text = text.rstrip() + ("" if note[0] in "（(" else "\n") + note
+        text = text.rstrip() + {"（": "", "(": " "}.get(note[0], "\n") + note
     return text, passages
 
 
