@@ -3,7 +3,8 @@ someone said). Pure text, read before anything is retrieved and again by the che
 
 ``answer_kind`` says which kind the candidate step offers spans of; ``asked_kind`` also counts a
 title's holder (冠军, 得主) as a name asked (written freely, checked as a name); ``asks_count``,
-``asks_person`` and ``asks_rate`` narrow a figure or a name asked.
+``asks_person`` and ``asks_rate`` narrow a figure or a name asked; ``asks_why`` tells a question
+to be answered in words.
 
 Does not look at any passage.
 """
@@ -14,7 +15,7 @@ import re
 
 from rag.text.dates import DATE_ASKED
 
-WHY_ASKED = re.compile(  # why, how, what someone said: answered in words
+_WHY_Q = re.compile(  # why, how, what someone said: answered in words
     r"为什么|为何|原因|如何|怎样|怎么|说了什么|表示了什么|有何|意义|"
     r"\bwhy\b|\bhow (?!many|much|long|fast|big|large|high|old)|"
     r"\bwhat did\b.*\b(?:say|said)\b|\bexplain\b|\bdescribe\b|\bwhat (?:title|role|kind|type)\b",
@@ -69,7 +70,7 @@ def answer_kind(question: str) -> str | None:
     >>> answer_kind("Why did Shenzhen invest in 5G?"), answer_kind("How did the workshop change?")
     (None, None)
     """
-    if WHY_ASKED.search(question):
+    if asks_why(question):
         return None
     if _DURATION_Q.search(question):
         return "duration"
@@ -116,3 +117,12 @@ def asks_rate(question: str) -> bool:
     (True, False)
     """
     return bool(_RATE_Q.search(question))
+
+
+def asks_why(question: str) -> bool:
+    """Whether a question is to be answered in words: why, how, what someone said.
+
+    >>> asks_why("这次选举有何意义？"), asks_why("How many stations?"), asks_why("How did it change?")
+    (True, False, True)
+    """
+    return bool(_WHY_Q.search(question))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer.question.kind import WHY_ASKED, asked_kind
+from rag.answer.question.kind import asked_kind, asks_why
 from rag.text.figures import CITATION_MARKER, find_figures
 from rag.text.tokens import pos_cut
 from rag.types import Lang
@@ -77,7 +77,7 @@ def only_judgement(question: str, answer: str) -> bool:
     >>> only_judgement("这次选举有何意义？", "众望所归[1]"), only_judgement("Who won?", "Labor won [1].")
     (False, False)
     """
-    if WHY_ASKED.search(question):
+    if asks_why(question):
         return False
     tagged = [(w, t) for w, t in pos_cut(CITATION_MARKER.sub("", answer)) if w.strip() and w not in question]
     return any(t == "i" for _, t in tagged) and all(
