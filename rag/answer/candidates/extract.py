@@ -208,17 +208,47 @@ def _figure_fits(text: str, in_question: set[float], count: bool) -> bool:
 
 def _preferred(rows: list[tuple[Candidate, bool]], person: bool) -> list[Candidate]:
     """Of the candidates in ``rows`` (each with whether it is an amount in a currency asked),
-    those in a currency asked when there are (currencies are code's job), else none in another
-    currency that its sentence converts a yuan amount into ("3.7万亿元（约7585亿新元）"); then
-    people, when a person is asked (``_people``).
+    those in a currency asked when there are (currencies are code's job), else none that
+    converts another amount of its sentence (``_converted``); then people, when a person is
+    asked (``_people``).
 
     >>> s = "总产值3.7万亿元（约7585亿新元）。"
     >>> rows = [(Candidate(t, "figure", 0, s), False) for t in ("3.7万亿元", "7585亿新元")]
     >>> [c.text for c in _preferred(rows, False)]
     ['3.7万亿元']
+    >>> s = "总交易额达687亿美元（约合人民币4364亿元）。"
+    >>> rows = [(Candidate(t, "figure", 0, s), False) for t in ("687亿美元", "4364亿元")]
+    >>> [c.text for c in _preferred(rows, False)]
+    ['687亿美元']
     """
     found = [c for c, priced in rows if priced]
     if not found:
+        bracketed = {c.sentence for c, _ in rows if _converted(c)}
         yuan = {c.sentence for c, _ in rows if _YUAN.search(c.text) and not named_currencies(c.text)}
-        found = [c for c, _ in rows if not (c.sentence in yuan and named_currencies(c.text))]
+        found = [
+            c
+            for c, _ in rows
+            if not _converted(c)
+            and not (c.sentence in yuan - bracketed and named_currencies(c.text))  # 3.7万亿元，约7585亿新元
+        ]
     return _people(found) if person else found
+
+
+# an amount given again in another currency: "687亿美元（约合人民币4364亿元）", "3.7万亿元（约7585亿新元）"
+_CONVERTED = re.compile(
+    r"(?:[\d亿万元]|yuan|dollars?|[mbr]illion)\s*[（(]\s*(?:约合?|折合|合|相当于|即)?\s*(?:人民币|RMB)?\s*$",
+    re.I,
+)
+
+
+def _converted(candidate: Candidate) -> bool:
+    """Whether ``candidate`` is an amount its sentence gives in brackets after another one (the
+    same amount converted into another currency), so not the figure the source reports.
+
+    >>> _converted(Candidate("4364亿元", "figure", 0, "总额687亿美元（约合人民币4364亿元）。"))
+    True
+    >>> _converted(Candidate("687亿美元", "figure", 0, "总额687亿美元（约合人民币4364亿元）。"))
+    False
+    """
+    at = candidate.sentence.find(candidate.text)
+    return at > 0 and bool(_CONVERTED.search(candidate.sentence[:at]))

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rag.answer.candidates.spans import kind_spans
+from rag.answer.question.kind import answer_kind
 from rag.answer.question.parts import years_asked
 from rag.index.chunking import sentence_spans
 from rag.text.dates import DAY_ASKED, MONTH_NAMES
@@ -66,6 +68,8 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     0.12
     >>> sentence_bonus(q, "2023年深圳累计建成5G基站7.5万个。")
     -0.04
+    >>> sentence_bonus(q, "2020年深圳5G建设工作会议召开。")  # a year alone answers no figure
+    -0.08
     >>> sentence_bonus(q, "深圳建成5G基站超4.6万个。", "2021-01-20")
     0.08
     >>> usd = "深圳2020年3.7万亿元的工业总产值折合多少美元？"
@@ -82,6 +86,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     (0.04, 0.12)
     """
     years, found = years_asked(question), set(years_asked(sentence))
+    if answer_kind(question) == "figure" and not kind_spans("figure+", sentence):
+        return -0.08  # a figure is asked, and this sentence holds none: it answers nothing
+    figures = find_figures(sentence)
     bonus = 0.0
     if years and found & set(years):
         bonus += 0.08
@@ -89,7 +96,6 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
         bonus -= 0.08
     elif years and doc_date[:4].isdigit() and {doc_date[:4], str(int(doc_date[:4]) - 1)} & set(years):
         bonus += 0.04
-    figures = find_figures(sentence)
     if figures and unasked_forecast(question, sentence, len(sentence), found, doc_date):
         bonus -= 0.08  # a forecast, for a question asking what happened
     share = any(f.kind in ("percent", "points", "fraction") for f in figures)
