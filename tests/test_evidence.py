@@ -261,6 +261,21 @@ def test_a_sentence_said_again_in_another_article_is_not_shown_twice(tmp_path):
     assert shown.count("新闻发布会30日在拉萨举行") == 1
 
 
+def test_a_figure_question_is_shown_the_sentence_with_a_figure_before_headings_naming_its_year(tmp_path):
+    # the heading and the sentence after it say the question's words and year, the figure's does not
+    text = (
+        "2022年上半年西藏经济运行情况新闻发布会在拉萨举行。"
+        "今年上半年，西藏经济运行企稳回升，稳中有进。"
+        "西藏实现地区生产总值973.24亿元，同比增长4.8%。"
+    )
+    store = _store(tmp_path, [make_doc("a", text, "西藏")])
+    emb = FakeEmbedder()
+    hits = (Hit(store.chunks(store.doc_rows("a"))[0], store.doc("a"), 1.0, 0),)
+    q = "2022年上半年，西藏经济增长了多少？"
+    passages, best = EvidencePicker(store, emb).select([Part(q, emb.embed([q], "query")[0], hits)], 30)
+    assert "4.8%" in best[0][0]
+
+
 # --------------------------------------------------------------------------- computed change
 
 

@@ -52,10 +52,16 @@ def test_a_stampede_elsewhere_does_not_answer_for_kashmir():
         ("工信", "工业和信息化局"),
         ("澳网", "澳大利亚网球公开赛"),
         ("冬奥会", "冬季奥林匹克运动会"),
+        ("世锦赛", "国际乒联世界乒乓球团体锦标赛将于9月30日举行"),  # 世 and 锦 six apart, one name
     ],
 )
 def test_abbreviations_are_covered_by_their_full_form(term, context):
     assert covered(Term(term, False, "zh"), context, set())
+
+
+def test_characters_spread_over_other_words_make_no_abbreviation():
+    assert not covered(Term("世锦赛", False, "zh"), "世界杯结束后，全国乒乓球锦标赛开幕", set())
+    assert not covered(Term("世锦赛", False, "zh"), "世界各地的乒乓球爱好者都在关注这次全国锦标赛", set())
 
 
 @pytest.mark.parametrize(

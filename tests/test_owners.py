@@ -90,6 +90,11 @@ def test_a_conversion_into_another_currency_answers_only_a_question_asking_that_
     assert texts("深圳总产值折合多少新元？", s) == ["约7585亿新元"]
 
 
+def test_the_amount_a_source_reports_is_offered_not_its_conversion_in_brackets():
+    s = ["微软以现金收购动视暴雪，总交易额达687亿美元（约合人民币4364亿元）。"]
+    assert texts("微软花了多少钱收购动视暴雪？", s) == ["687亿美元"]
+
+
 def test_the_outlet_a_question_names_is_no_term_the_answers_sentence_must_say():
     q = "Who is the director of the bureau quoted in the Shenzhen Daily article?"
     ev = [Evidence("Jia Xingdong, director of the bureau, said it was the second year at the top.")]

@@ -224,8 +224,9 @@ def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
     """Whether ``context`` speaks of ``term``: an English term as a token (a hyphenated one as its
     parts); a Chinese one as
     written, abbreviated (its characters in order, at most 3 apart, 5 for longer terms: 规上 in
-    规模以上, 澳网 in 澳大利亚网球, 冬奥会 in 冬季奥林匹克运动会) or in part (two thirds of its
-    character pairs: 克什米尔 for 克什米尔地区); a model code with or without a space (MIX 4).
+    规模以上, 澳网 in 澳大利亚网球, 冬奥会 in 冬季奥林匹克运动会; further apart within one name,
+    ``_abbreviates``) or in part (two thirds of its character pairs: 克什米尔 for 克什米尔地区); a
+    model code with or without a space (MIX 4).
 
     >>> covered(Term("mix4", True, "en"), "xiaomi mix 4采用骁龙888plus处理器", set())
     True
@@ -239,10 +240,27 @@ def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
     gap = ".{0,3}" if len(term.text) == 2 else ".{0,5}"
     if term.text in context or re.search(gap.join(map(re.escape, term.text)), context):
         return True
+    if len(term.text) >= 3 and _abbreviates(term.text, context):
+        return True
     if len(term.text) >= 3:
         grams = {term.text[k : k + 2] for k in range(len(term.text) - 1)}
         return sum(g in context for g in grams) >= 2 * len(grams) / 3
     return False
+
+
+def _abbreviates(term: str, context: str) -> bool:
+    """Whether the Chinese ``term`` of three characters or more is an abbreviation of a name in
+    ``context``: its characters in order within one run of Han characters (no punctuation between)
+    at most four times its length, the first ones of the name's words (世锦赛 for
+    世界乒乓球团体锦标赛, whose 界乒乓球团体 puts 世 and 锦 six apart).
+
+    >>> _abbreviates("世锦赛", "2022年第56届国际乒联世界乒乓球团体锦标赛将在成都举行")
+    True
+    >>> _abbreviates("世锦赛", "世界杯，全国锦标赛")
+    False
+    """
+    pattern = f"[{HAN}]{{0,7}}?".join(map(re.escape, term))
+    return any(len(m.group(0)) <= 4 * len(term) for m in re.finditer(pattern, context))
 
 
 _JOINING = r"(?:\s+(?:of|and|for|the|&))*\s+"  # between the words of a name
