@@ -7,4 +7,6 @@ tokens     search tokens for BM25 (jieba for Chinese, stems for English), part-o
 lexicon    Chinese words to English words through CC-CEDICT
 names      people's names across the two languages (same-story article, pinyin)
 dates      the month an undated article's text implies it was written in, at the earliest
+measures   the statistic or part of the year a figure is given for, forecasts
+abbreviations  a Chinese abbreviation in the name it shortens, an English acronym spelled out
 """

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from rag.answer.question.source import without_attribution
+from rag.text.abbreviations import abbreviates, spelled_out
 from rag.text.lang import HAN
 from rag.text.names import chinese_names, looks_pinyin, pinyin_name
 from rag.text.tokens import EN_STOPWORDS, GLOSSARY, expand_query, normalize, pos_cut, stem, tokenize
@@ -225,7 +226,7 @@ def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
     parts); a Chinese one as
     written, abbreviated (its characters in order, at most 3 apart, 5 for longer terms: 规上 in
     规模以上, 澳网 in 澳大利亚网球, 冬奥会 in 冬季奥林匹克运动会; further apart within one name,
-    ``_abbreviates``) or in part (two thirds of its character pairs: 克什米尔 for 克什米尔地区); a
+    ``abbreviates``) or in part (two thirds of its character pairs: 克什米尔 for 克什米尔地区); a
     model code with or without a space (MIX 4).
 
     >>> covered(Term("mix4", True, "en"), "xiaomi mix 4采用骁龙888plus处理器", set())
@@ -240,53 +241,11 @@ def covered(term: Term, context: str, tokens: AbstractSet[str]) -> bool:
     gap = ".{0,3}" if len(term.text) == 2 else ".{0,5}"
     if term.text in context or re.search(gap.join(map(re.escape, term.text)), context):
         return True
-    if len(term.text) >= 3 and _abbreviates(term.text, context):
+    if len(term.text) >= 3 and abbreviates(term.text, context):
         return True
     if len(term.text) >= 3:
         grams = {term.text[k : k + 2] for k in range(len(term.text) - 1)}
         return sum(g in context for g in grams) >= 2 * len(grams) / 3
-    return False
-
-
-def _abbreviates(term: str, context: str) -> bool:
-    """Whether the Chinese ``term`` of three characters or more is an abbreviation of a name in
-    ``context``: its characters in order within one run of Han characters (no punctuation between)
-    at most four times its length, the first ones of the name's words (世锦赛 for
-    世界乒乓球团体锦标赛, whose 界乒乓球团体 puts 世 and 锦 six apart).
-
-    >>> _abbreviates("世锦赛", "2022年第56届国际乒联世界乒乓球团体锦标赛将在成都举行")
-    True
-    >>> _abbreviates("世锦赛", "世界杯，全国锦标赛")
-    False
-    """
-    pattern = f"[{HAN}]{{0,7}}?".join(map(re.escape, term))
-    return any(len(m.group(0)) <= 4 * len(term) for m in re.finditer(pattern, context))
-
-
-_JOINING = r"(?:\s+(?:of|and|for|the|&))*\s+"  # between the words of a name
-
-
-def spelled_out(acronym: str, context: str) -> bool:
-    """Whether ``context`` (normalised) writes ``acronym`` out: words with its initials in a row
-    ("of", "and", "the" between them do not count), or, for an acronym of four letters or more,
-    a name with its first three or more initials that ends there (a translation that shortens
-    the name: "Ministry of Industry and Information," for MIIT).
-
-    >>> spelled_out("miit", "the ministry of industry and information technology said")
-    True
-    >>> spelled_out("miit", "selected by the ministry of industry and information, taking up")
-    True
-    >>> spelled_out("miit", "made in industry parks")
-    False
-    """
-    letters = acronym.rstrip("s") if len(acronym) > 3 else acronym
-    word = r"\b{}[a-z'-]*"
-    full = _JOINING.join(word.format(c) for c in letters)
-    if re.search(full, context):
-        return True
-    for n in range(len(letters) - 1, 2, -1):  # a shortened name, ended by punctuation
-        if re.search(_JOINING.join(word.format(c) for c in letters[:n]) + r"\s*[,.;:)]", context):
-            return True
     return False
 
 
