@@ -223,13 +223,11 @@ def _preferred(rows: list[tuple[Candidate, bool]], person: bool) -> list[Candida
     """
     found = [c for c, priced in rows if priced]
     if not found:
-        bracketed = {c.sentence for c, _ in rows if _converted(c)}
+        bracketed = {c.sentence for c, _ in rows if _converted(c)}  # the brackets say which converts
         yuan = {c.sentence for c, _ in rows if _YUAN.search(c.text) and not named_currencies(c.text)}
+        yuan -= bracketed  # else another currency converts the yuan: 3.7万亿元，约7585亿新元
         found = [
-            c
-            for c, _ in rows
-            if not _converted(c)
-            and not (c.sentence in yuan - bracketed and named_currencies(c.text))  # 3.7万亿元，约7585亿新元
+            c for c, _ in rows if not _converted(c) and not (c.sentence in yuan and named_currencies(c.text))
         ]
     return _people(found) if person else found
 

@@ -6,8 +6,10 @@ side of each chunk in its article; across languages (an English question over Ch
 question's words through CC-CEDICT (``rag.text.lexicon``), though no hit's chunk holds them.
 ``sentence_bonus`` is what the question's years (a sentence naming another year and not the
 asked one loses, one naming the asked year gains) and the kind of figure asked for (a share, an
-amount, a date) add to a sentence's score; ``needs_context`` tells a sentence that opens with a
-pronoun or a connective ("其中", "他说", "It") and so brings the sentence before it.
+amount, a date) add to a sentence's score, and a sentence holding no figure loses when a figure
+is asked (``rag.answer.candidates.spans`` tells, as for the candidates); ``needs_context``
+tells a sentence that opens with a pronoun or a connective ("其中", "他说", "It") and so brings the
+sentence before it.
 
 Does not embed or rank sentences (``rag.answer.evidence.pick`` does) and does not retrieve.
 """
@@ -59,9 +61,11 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     naming none gains 0.04 when the article's date implies the year (dated that year or the
     next: "去年"); a question asking a share, a date or an amount in a currency other than the
     yuan gives 0.08 to a sentence holding one (few do), one asking an amount 0.04 to a sentence
-    holding a figure (many do). A sentence forecasting its figures (预计, expected) loses 0.08
-    when the question asks what happened, unless its years were over when its article was
-    written (a preliminary result).
+    holding a figure (many do). A sentence holding no figure (no span the candidate step would
+    offer) loses 0.08 when a figure is asked, whatever its years: a heading naming the year
+    asked must not crowd out the sentence with the figure. A sentence forecasting its figures
+    (预计, expected) loses 0.08 when the question asks what happened, unless its years were over
+    when its article was written (a preliminary result).
 
     >>> q = "2020年深圳建成了多少5G基站？"
     >>> sentence_bonus(q, "2020年深圳建成5G基站超4.6万个。")
@@ -85,10 +89,9 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     >>> sentence_bonus(q, guess), sentence_bonus(q, result)
     (0.04, 0.12)
     """
-    years, found = years_asked(question), set(years_asked(sentence))
     if answer_kind(question) == "figure" and not kind_spans("figure+", sentence):
         return -0.08  # a figure is asked, and this sentence holds none: it answers nothing
-    figures = find_figures(sentence)
+    years, found = years_asked(question), set(years_asked(sentence))
     bonus = 0.0
     if years and found & set(years):
         bonus += 0.08
@@ -96,6 +99,7 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
         bonus -= 0.08
     elif years and doc_date[:4].isdigit() and {doc_date[:4], str(int(doc_date[:4]) - 1)} & set(years):
         bonus += 0.04
+    figures = find_figures(sentence)
     if figures and unasked_forecast(question, sentence, len(sentence), found, doc_date):
         bonus -= 0.08  # a forecast, for a question asking what happened
     share = any(f.kind in ("percent", "points", "fraction") for f in figures)
