@@ -34,13 +34,6 @@ def texts(question, passages):
         ("哪一年深圳的工业增加值首次超过1万亿元？", "date"),
         ("发布成绩单的工信局局长是谁？", "name"),
         ("Which Skyworth-RGB executive described the workshop?", "name"),
-        ("2021年深圳工业发展情况", None),  # no measure named: answered in words
-        ("2021年深圳工业增加值", "figure"),
-        ("2021年深圳规上工业总产值", "figure"),  # the measure it names: a figure without 多少
-        ("宝安区5G基站数量？", "figure"),
-        ("宝安区工业互联网示范基地的命名时间", "date"),
-        ("深圳口罩产能提升用时间？", None),  # 用时: a duration, not a date
-        ("深圳建成了几座5G基站？", "figure"),
         ("为什么深圳重视工业互联网？", None),
         ("How did Shenzhen build its 5G network?", None),
         ("What did Jia Xingdong say about 5G?", None),
