@@ -433,6 +433,8 @@ SKYWORTH = make_doc(
 
 def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(tmp_path, monkeypatch):
     import rag.answer.evidence.pick
+    import rag.answer.evidence.sentences
+    import rag.text.lexicon
 
     store = _store(tmp_path, [SKYWORTH])
     emb = FakeEmbedder()  # folds "shenzhen" and 深圳 together: the distractor has the city
@@ -440,10 +442,12 @@ def test_an_english_question_finds_its_chinese_sentence_through_the_dictionary(t
     hits = (Hit(chunk, store.doc("sky"), 1.0, 1),)
     q = "By how much did the flexible manufacturing workshop in Shenzhen increase storage capacity?"
     parts = [Part(q, emb.embed([q], "query")[0], hits)]
+    # the dictionary decides, not the loss of the distractor for holding no figure
+    monkeypatch.setattr(rag.answer.evidence.sentences, "_NO_FIGURE", 0.0)
     monkeypatch.setattr(rag.answer.evidence.pick, "cross_scores", lambda q, texts: [0.0] * len(texts))
     _, best = EvidencePicker(store, emb).select(parts, 18)
     assert "云工厂" in best[0][0]  # without the dictionary: the sentence naming the city
-    monkeypatch.undo()
+    monkeypatch.setattr(rag.answer.evidence.pick, "cross_scores", rag.text.lexicon.cross_scores)
     _, best = EvidencePicker(store, emb).select(parts, 18)
     assert "库容量" in best[0][0]
 

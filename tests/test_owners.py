@@ -274,3 +274,11 @@ def test_a_name_the_cited_article_leaves_out_is_forgiven_when_another_passage_ti
     # nor does it forgive a cited sentence naming none of the question's names
     llama = Evidence("这个模型的准确率高达50%。")
     assert not_asked(q, "50%[1]", [llama, tie], 1) != ()
+
+
+def test_a_rate_asked_is_said_by_the_verb_it_measures():
+    from rag.answer.review.relation import not_asked
+
+    q = "2022年一季度中国经济增长率是多少"
+    assert not_asked(q, "4.8%[1]", [Evidence("分季度看，中国一季度同比增长4.8%。")]) == ()
+    assert not_asked(q, "4.8%[1]", [Evidence("分季度看，中国一季度消费占比4.8%。")]) == ("增长率",)

@@ -6,8 +6,8 @@ side of each chunk in its article; across languages (an English question over Ch
 question's words through CC-CEDICT (``rag.text.lexicon``), though no hit's chunk holds them.
 ``sentence_bonus`` is what the question's years (a sentence naming another year and not the
 asked one loses, one naming the asked year gains) and the kind of figure asked for (a share, an
-amount, a date) add to a sentence's score, and a sentence holding no figure loses when a figure
-is asked (``rag.answer.candidates.spans`` tells, as for the candidates); ``needs_context``
+amount, a date) add to a sentence's score, and a sentence holding no figure that may answer
+loses when a figure is asked (``rag.answer.candidates.spans`` tells, as for the candidates); ``needs_context``
 tells a sentence that opens with a pronoun or a connective ("其中", "他说", "It") and so brings the
 sentence before it.
 
@@ -31,7 +31,7 @@ from rag.text.figures import find_figures
 from rag.text.figures_en import named_currencies
 from rag.text.lang import detect_lang
 from rag.text.lexicon import cross_scores
-from rag.text.measures import unasked_forecast
+from rag.text.measures import said_of_another, unasked_forecast
 from rag.types import Hit
 
 PERCENT_ASKED = re.compile(
@@ -47,6 +47,9 @@ _DATE = re.compile(  # a day or a month: "7月", "11月28日", "2020年3月", "i
     r"|\b\d{1,2}\s+(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b",
     re.I,
 )
+# what a sentence holding no figure that may answer loses when a figure is asked: twice the year's
+# or the kind's bonus, so that one of those alone does not lift it above a sentence that answers
+_NO_FIGURE = 0.16
 _NEEDS_CONTEXT = re.compile(
     r"^\s*[“\"]?(?:其中|其|这|该|此|它|他|她|同时|另外|此外|而|并|但|对此|据此|为此|"
     r"(?:it|this|these|that|they|he|she|its|their|also|meanwhile|however)\b)",
@@ -61,9 +64,10 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     naming none gains 0.04 when the article's date implies the year (dated that year or the
     next: "去年"); a question asking a share, a date or an amount in a currency other than the
     yuan gives 0.08 to a sentence holding one (few do), one asking an amount 0.04 to a sentence
-    holding a figure (many do). A sentence holding no figure (no span the candidate step would
-    offer) loses 0.08 when a figure is asked, whatever its years: a heading naming the year
-    asked must not crowd out the sentence with the figure. A sentence forecasting its figures
+    holding a figure (many do). A sentence holding no figure that may answer (``_own_figure``:
+    none, or only another statistic's, another part of the year's, a forecast's) loses 0.16 when
+    a figure is asked, whatever its years: a heading naming the year asked must not crowd out the
+    sentence with the figure. A sentence forecasting its figures
     (预计, expected) loses 0.08 when the question asks what happened, unless its years were over
     when its article was written (a preliminary result).
 
@@ -73,7 +77,7 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     >>> sentence_bonus(q, "2023年深圳累计建成5G基站7.5万个。")
     -0.04
     >>> sentence_bonus(q, "2020年深圳5G建设工作会议召开。")  # a year alone answers no figure
-    -0.08
+    -0.16
     >>> sentence_bonus(q, "深圳建成5G基站超4.6万个。", "2021-01-20")
     0.08
     >>> usd = "深圳2020年3.7万亿元的工业总产值折合多少美元？"
@@ -86,12 +90,12 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     0.08
     >>> q = "2022年一季度中国经济增长率是多少"
     >>> guess, result = "预计2022年一季度中国经济同比增速4.4%。", "2022年一季度同比增长4.8%。"
-    >>> sentence_bonus(q, guess), sentence_bonus(q, result)
-    (0.04, 0.12)
+    >>> sentence_bonus(q, guess), sentence_bonus(q, result)  # a forecast's figures may not answer
+    (-0.16, 0.12)
     """
-    if answer_kind(question) == "figure" and not kind_spans("figure+", sentence):
-        return -0.08  # a figure is asked, and this sentence holds none: it answers nothing
     years, found = years_asked(question), set(years_asked(sentence))
+    if answer_kind(question) == "figure" and not _own_figure(question, sentence, found, doc_date):
+        return -_NO_FIGURE  # a figure is asked, and this sentence holds none that may answer it
     bonus = 0.0
     if years and found & set(years):
         bonus += 0.08
@@ -110,6 +114,23 @@ def sentence_bonus(question: str, sentence: str, doc_date: str = "") -> float:
     elif figures and _AMOUNT_ASKED.search(question):
         bonus += 0.04  # a figure, which many sentences hold
     return round(bonus, 6)
+
+
+def _own_figure(question: str, sentence: str, years: set[str], doc_date: str) -> bool:
+    """Whether ``sentence`` holds a figure that may answer ``question``: one the candidate step
+    would offer, not said of another statistic or part of the year (``said_of_another``), nor
+    forecast for a question asking what happened (``unasked_forecast``).
+
+    >>> q = "2022年一季度中国经济增长率是多少"
+    >>> said = ("全年增长3.0%。", "一季度增长4.8%。", "预计一季度增长4.4%。")
+    >>> [_own_figure(q, s, {"2022"}, "") for s in said]
+    [False, True, False]
+    """
+    return any(
+        not said_of_another(question, sentence, a)
+        and not unasked_forecast(question, sentence, a, years, doc_date)
+        for a, _ in kind_spans("figure+", sentence)
+    )
 
 
 def needs_context(sentence: str) -> bool:

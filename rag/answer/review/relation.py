@@ -94,17 +94,19 @@ def relation_said(relation: Sequence[Term], context: str) -> bool:
     return any(glosses(t.text) & roots for t in relation)
 
 
-# the ending of a noun made from a verb: its place, doer, party, country or prize (举办地, 获得者)
-_ZH_AGENT_END = frozenset("地者方国奖")
+# the ending of a noun made from a verb: its place, doer, party, country, prize or rate (举办地, 获得者,
+# 增长率: "同比增长4.8%" says the growth rate)
+_ZH_AGENT_END = frozenset("地者方国奖率")
 
 
 def _head(term: Term) -> Term:
     """The verb or noun a relation word of three characters or more is made from, when it ends
-    in a place, a doer, a party, a country or a prize: a sentence saying where something was
-    举办 says its 举办地, one saying who 获得 a prize its 获得者. ``term`` itself otherwise.
+    in a place, a doer, a party, a country, a prize or a rate: a sentence saying where something
+    was 举办 says its 举办地, one saying who 获得 a prize its 获得者, one saying by how much it
+    增长 its 增长率. ``term`` itself otherwise.
 
-    >>> [_head(Term(w, False, "zh")).text for w in ("举办地", "获得者", "影片奖", "起点", "导演")]
-    ['举办', '获得', '影片', '起点', '导演']
+    >>> [_head(Term(w, False, "zh")).text for w in ("举办地", "获得者", "影片奖", "增长率", "起点", "导演")]
+    ['举办', '获得', '影片', '增长', '起点', '导演']
     """
     if len(term.text) >= 3 and term.text[-1] in _ZH_AGENT_END:
         return Term(term.text[:-1], term.proper, term.lang)
